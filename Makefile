@@ -1,0 +1,39 @@
+# Two commands: `make run` serves Cairn on SQLite, `make test` runs the whole suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8000
+HOST   ?= 127.0.0.1
+
+.PHONY: run test demo migrate lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+migrate: $(VENV)/.installed
+	$(BIN)/alembic upgrade head
+
+run: migrate
+	$(BIN)/uvicorn server.main:app --host $(HOST) --port $(PORT) --proxy-headers
+
+demo: $(VENV)/.installed
+	$(BIN)/cairn demo --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-test
+	$(BIN)/ruff check server tests bench
+	$(BIN)/pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check server tests bench
+
+clean:
+	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache

@@ -1,0 +1,1 @@
+"""Cairn: a private place for small codependency recovery groups."""

@@ -1,0 +1,76 @@
+"""JSON routes for accounts: /api/v1/auth/* and /api/v1/me."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response, status
+
+from server.accounts import service as accounts
+from server.accounts.schemas import LoginIn, LoginOut, PasswordIn, ProfileIn, RegisterIn, UserOut
+from server.deps import (
+    SESSION_COOKIE,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    current_auth_session,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["accounts"])
+
+
+def set_session_cookie(response: Response, request: Request, token: str, days: int) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=days * 86400, httponly=True, samesite="lax",
+        secure=request.url.scheme == "https", path="/",
+    )
+
+
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
+async def register(body: RegisterIn, session: SessionDep) -> UserOut:
+    """Public: create an account. No email or real name is ever asked for."""
+    user = await accounts.register(session, username=body.username, password=body.password,
+                                   display_name=body.display_name, timezone=body.timezone)
+    return UserOut.model_validate(user)
+
+
+@router.post("/auth/login", response_model=LoginOut)
+async def login(
+    body: LoginIn, request: Request, response: Response, session: SessionDep,
+    settings: SettingsDep,
+) -> LoginOut:
+    """Public: sign in; answers a bearer token and sets the session cookie."""
+    signed_in = await accounts.login(session, settings, username=body.username,
+                                     password=body.password)
+    set_session_cookie(response, request, signed_in.token, settings.session_days)
+    return LoginOut(token=signed_in.token, user=UserOut.model_validate(signed_in.user))
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    if (auth := current_auth_session(request)) is not None:
+        await accounts.end_session(session, auth)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/me", response_model=UserOut)
+async def me(user: CurrentUser) -> UserOut:
+    return UserOut.model_validate(user)
+
+
+@router.patch("/me", response_model=UserOut)
+async def update_me(body: ProfileIn, user: CurrentUser, session: SessionDep) -> UserOut:
+    await accounts.update_profile(session, user, display_name=body.display_name,
+                                  timezone=body.timezone, receive_only=body.receive_only)
+    return UserOut.model_validate(user)
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: PasswordIn, request: Request, user: CurrentUser, session: SessionDep
+) -> Response:
+    """Change the password; every other session of this member ends."""
+    await accounts.change_password(session, user, current_auth_session(request),
+                                   current_password=body.current_password,
+                                   new_password=body.new_password)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

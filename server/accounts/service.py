@@ -1,0 +1,172 @@
+"""Account rules: registration, sign-in with throttling, server-side sessions, profile."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.accounts import passwords
+from server.config import Settings
+from server.errors import Conflict, Invalid, NotSignedIn, RateLimited
+from server.models import AuthSession, LoginFailure, User
+
+USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    token: str
+
+
+def normalize_username(username: str) -> str:
+    return username.strip().lower()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_timezone(timezone: str) -> str:
+    if not clock.is_timezone(timezone):
+        raise Invalid("That is not a timezone we know (try one like Europe/Madrid).",
+                      code="invalid_timezone")
+    return timezone
+
+
+def clean_display_name(display_name: str) -> str:
+    cleaned = " ".join(display_name.split())
+    if not 1 <= len(cleaned) <= 40:
+        raise Invalid("A display name needs 1 to 40 characters.", code="invalid_display_name")
+    return cleaned
+
+
+async def register(
+    session: AsyncSession, *, username: str, password: str,
+    display_name: str | None = None, timezone: str = "UTC",
+) -> User:
+    username = normalize_username(username)
+    if not USERNAME_RE.fullmatch(username):
+        raise Invalid("A username has 3 to 32 letters, digits, dots, dashes or underscores.",
+                      code="invalid_username")
+    if reason := passwords.problem(password, username):
+        raise Invalid(reason, code="weak_password")
+    user = User(
+        username=username,
+        display_name=clean_display_name(display_name or username),
+        password_hash=await passwords.hash_password(password),
+        timezone=check_timezone(timezone),
+        receive_only=False,
+        created_at=clock.now(),
+    )
+    if await session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict("That username is taken. Try another.", code="username_taken")
+    session.add(user)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent sign-up took it first
+        raise Conflict("That username is taken. Try another.", code="username_taken") from exc
+    return user
+
+
+async def login(
+    session: AsyncSession, settings: Settings, *, username: str, password: str
+) -> SignedIn:
+    username = normalize_username(username)[:64]
+    now = clock.now()
+    window = dt.timedelta(minutes=settings.login_failure_window_minutes)
+    recent = (await session.scalars(
+        select(LoginFailure.at).where(LoginFailure.username == username,
+                                      LoginFailure.at > now - window)
+        .order_by(LoginFailure.at.desc()).limit(settings.login_failures_allowed)
+    )).all()
+    if len(recent) >= settings.login_failures_allowed:
+        retry = recent[-1] + window - now
+        raise RateLimited(
+            "Too many failed sign-ins for this username. Please wait and try again.",
+            retry_after=int(retry.total_seconds()) + 1,
+        )
+    user = await session.scalar(select(User).where(User.username == username))
+    ok, new_hash = await passwords.verify(password, user.password_hash if user else None)
+    if not ok or user is None:
+        session.add(LoginFailure(username=username, at=now))
+        raise NotSignedIn("That username and password do not match.", code="bad_credentials",
+                          keep_writes=True)
+    if new_hash:
+        user.password_hash = new_hash
+    return SignedIn(user, await start_session(session, settings, user))
+
+
+async def start_session(session: AsyncSession, settings: Settings, user: User) -> str:
+    """A new session with a fresh token: ids are never reused across sign-ins."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    session.add(AuthSession(
+        token_hash=token_hash(token), user_id=user.id, created_at=now,
+        expires_at=now + dt.timedelta(days=settings.session_days),
+    ))
+    await session.flush()
+    return token
+
+
+async def authenticate(session: AsyncSession, token: str) -> tuple[User, AuthSession] | None:
+    row = (await session.execute(
+        select(User, AuthSession).join(AuthSession, AuthSession.user_id == User.id)
+        .where(AuthSession.token_hash == token_hash(token), AuthSession.expires_at > clock.now())
+    )).first()
+    return (row[0], row[1]) if row else None
+
+
+async def end_session(session: AsyncSession, auth: AuthSession) -> None:
+    await session.execute(delete(AuthSession).where(AuthSession.id == auth.id))
+
+
+async def update_profile(
+    session: AsyncSession, user: User, *, display_name: str | None = None,
+    timezone: str | None = None, receive_only: bool | None = None,
+) -> User:
+    if display_name is not None:
+        user.display_name = clean_display_name(display_name)
+    if timezone is not None:
+        user.timezone = check_timezone(timezone)
+    if receive_only is not None:
+        user.receive_only = receive_only
+    await session.flush()
+    return user
+
+
+async def change_password(
+    session: AsyncSession, user: User, current: AuthSession | None, *,
+    current_password: str, new_password: str,
+) -> None:
+    """Change the password and end every other session of this member."""
+    ok, _ = await passwords.verify(current_password, user.password_hash)
+    if not ok:
+        raise Invalid("Your current password is not right.", code="bad_credentials")
+    if reason := passwords.problem(new_password, user.username):
+        raise Invalid(reason, code="weak_password")
+    user.password_hash = await passwords.hash_password(new_password)
+    query = delete(AuthSession).where(AuthSession.user_id == user.id)
+    if current is not None:
+        query = query.where(AuthSession.id != current.id)
+    await session.execute(query)
+
+
+async def prune_sessions(session: AsyncSession, settings: Settings) -> int:
+    now = clock.now()
+    expired = await session.execute(delete(AuthSession).where(AuthSession.expires_at <= now))
+    old = now - dt.timedelta(minutes=settings.login_failure_window_minutes)
+    await session.execute(delete(LoginFailure).where(LoginFailure.at <= old))
+    return expired.rowcount or 0
+
+
+async def count_users(session: AsyncSession) -> int:
+    return await session.scalar(select(func.count(User.id))) or 0

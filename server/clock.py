@@ -1,0 +1,47 @@
+"""The current time, and a member's local day. One place, so tests can move time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+_offset = dt.timedelta(0)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC) + _offset
+
+
+def local_today(timezone: str, at: dt.datetime | None = None) -> dt.date:
+    return (at or now()).astimezone(zone(timezone)).date()
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def is_timezone(name: str) -> bool:
+    return name in _timezones()
+
+
+def timezones() -> list[str]:
+    return sorted(_timezones())
+
+
+_cache: set[str] = set()
+
+
+def _timezones() -> set[str]:
+    if not _cache:
+        _cache.update(available_timezones())
+        _cache.add("UTC")
+    return _cache
+
+
+def travel(offset: dt.timedelta) -> None:
+    """Shift the clock (tests and demos only)."""
+    global _offset
+    _offset = offset

@@ -1,0 +1,1 @@
+"""Daily commitments in the three steps, check-ins, and a member's progress."""

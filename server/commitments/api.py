@@ -1,0 +1,66 @@
+"""JSON routes for commitments, check-ins and progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+
+from server import clock
+from server.commitments import progress as progress_service
+from server.commitments import service as commitments
+from server.commitments.schemas import (
+    CheckinIn,
+    CommitmentIn,
+    CommitmentOut,
+    DayOut,
+    ProgressOut,
+    commitment_out,
+    entry_out,
+)
+from server.deps import CurrentUser, GroupMember, Id, SessionDep
+
+router = APIRouter(prefix="/api/v1", tags=["commitments"])
+
+
+@router.post("/groups/{gid}/commitments", status_code=status.HTTP_201_CREATED,
+             response_model=CommitmentOut)
+async def create_commitment(body: CommitmentIn, member: GroupMember,
+                            session: SessionDep) -> CommitmentOut:
+    c = await commitments.create(session, member.user, member.group.id, category=body.category,
+                                 text=body.text, day=body.day, visibility=body.visibility)
+    return commitment_out(c, member.user.display_name, None, member.user.id)
+
+
+@router.get("/groups/{gid}/commitments", response_model=list[CommitmentOut])
+async def list_commitments(
+    member: GroupMember, session: SessionDep,
+    day: Annotated[dt.date | None, Query(description="A local date; default your today.")] = None,
+) -> list[CommitmentOut]:
+    day = day or clock.local_today(member.user.timezone)
+    entries = await commitments.group_day(session, member.user, member.group.id, day)
+    return [entry_out(e, member.user.id) for e in entries]
+
+
+@router.post("/commitments/{cid}/checkin", response_model=CommitmentOut)
+async def check_in(cid: Id, body: CheckinIn, user: CurrentUser,
+                   session: SessionDep) -> CommitmentOut:
+    """Check in on your own commitment: done, partly or not today."""
+    c, checkin = await commitments.check_in(session, user, cid, status=body.status,
+                                            note=body.note, feeling=body.feeling)
+    return commitment_out(c, user.display_name, checkin, user.id)
+
+
+@router.get("/me/progress", response_model=ProgressOut)
+async def my_progress(
+    user: CurrentUser, session: SessionDep,
+    days: Annotated[int, Query(ge=1, le=progress_service.DAYS_MAX)] = 28,
+) -> ProgressOut:
+    p = await progress_service.progress(session, user, days)
+    return ProgressOut(
+        today=p.today, streak=p.streak, rate_14d=p.rate_14d,
+        days=[DayOut(day=d.day, done=d.done, partly=d.partly, not_today=d.not_today)
+              for d in p.days],
+        by_step=p.by_step,
+    )

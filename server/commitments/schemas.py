@@ -1,0 +1,92 @@
+"""Commitment, check-in and progress shapes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from server.commitments.service import NOTE_MAX, TEXT_MAX, Entry
+from server.models import Checkin, Commitment
+
+Category = Literal["rest", "sleep", "play", "water", "movement", "nourishing_food",
+                   "self_soothing", "boundary", "assertive_communication", "closeness"]
+Status = Literal["done", "partly", "not_today"]
+Step = Literal["care", "protect", "connect"]
+
+
+class CommitmentIn(BaseModel):
+    category: Category
+    text: str = Field(min_length=1, max_length=TEXT_MAX, examples=["Drink water with each meal"])
+    day: dt.date | None = Field(default=None, description="Your local date; default today.")
+    visibility: Literal["group", "private"] = "group"
+
+
+class CheckinIn(BaseModel):
+    status: Status
+    note: str | None = Field(default=None, max_length=NOTE_MAX)
+    feeling: int | None = Field(default=None, ge=1, le=5)
+
+
+class CheckinOut(BaseModel):
+    id: int
+    status: Status
+    note: str | None
+    feeling: int | None = Field(description="Only shown to the person who checked in.")
+    at: dt.datetime
+
+
+class CommitmentOut(BaseModel):
+    id: int
+    user_id: int
+    display_name: str
+    group_id: int
+    day: dt.date
+    category: Category
+    step: Step
+    text: str
+    visibility: Literal["group", "private"]
+    created_at: dt.datetime
+    checkin: CheckinOut | None
+
+
+def checkin_out(checkin: Checkin | None, *, own: bool) -> CheckinOut | None:
+    if checkin is None:
+        return None
+    return CheckinOut(id=checkin.id, status=checkin.status, note=checkin.note,
+                      feeling=checkin.feeling if own else None, at=checkin.at)
+
+
+def commitment_out(c: Commitment, display_name: str, checkin: Checkin | None,
+                   viewer_id: int) -> CommitmentOut:
+    return CommitmentOut(
+        id=c.id, user_id=c.user_id, display_name=display_name, group_id=c.group_id, day=c.day,
+        category=c.category, step=c.step, text=c.text, visibility=c.visibility,
+        created_at=c.created_at, checkin=checkin_out(checkin, own=c.user_id == viewer_id),
+    )
+
+
+def entry_out(entry: Entry, viewer_id: int) -> CommitmentOut:
+    return commitment_out(entry.commitment, entry.author.display_name, entry.checkin, viewer_id)
+
+
+class DayOut(BaseModel):
+    day: dt.date
+    done: int
+    partly: int
+    not_today: int
+
+
+class ByStep(BaseModel):
+    care: int
+    protect: int
+    connect: int
+
+
+class ProgressOut(BaseModel):
+    today: dt.date
+    streak: int = Field(description="Days in a row with at least one done or partly check-in.")
+    rate_14d: float = Field(description="Share of the last 14 days with some practice (0 to 1).")
+    days: list[DayOut]
+    by_step: ByStep

@@ -1,0 +1,127 @@
+"""Commitment rules: posting up to three a day per group, checking in, the group's day."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.errors import Conflict, Forbidden, Invalid, NotFound
+from server.models import Checkin, Commitment, Membership, User
+from server.models.commitments import CATEGORIES, CHECKIN_STATUSES, PER_DAY, VISIBILITIES
+from server.realtime import log
+
+TEXT_MAX = 280
+NOTE_MAX = 500
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A commitment as a reader sees it: with its author and check-in."""
+
+    commitment: Commitment
+    author: User
+    checkin: Checkin | None
+
+
+def _clean_text(text: str | None, limit: int, what: str) -> str:
+    cleaned = (text or "").strip()
+    if len(cleaned) > limit:
+        raise Invalid(f"{what} can be at most {limit} characters.", code="text_too_long")
+    return cleaned
+
+
+def event_data(c: Commitment, checkin: Checkin | None = None) -> dict:
+    data = {"commitment_id": c.id, "user_id": c.user_id, "day": c.day.isoformat(),
+            "category": c.category, "step": c.step, "text": c.text}
+    if checkin is not None:
+        data |= {"status": checkin.status, "note": checkin.note}
+    return data
+
+
+async def create(
+    session: AsyncSession, user: User, group_id: int, *, category: str, text: str,
+    day: dt.date | None = None, visibility: str = "group",
+) -> Commitment:
+    if category not in CATEGORIES:
+        raise Invalid("Choose one of the categories of the three steps.", code="invalid_category")
+    if visibility not in VISIBILITIES:
+        raise Invalid("Visibility is 'group' or 'private'.", code="invalid_visibility")
+    text = _clean_text(text, TEXT_MAX, "A commitment")
+    if not text:
+        raise Invalid("Write a few words about what you will do.", code="text_required")
+    today = clock.local_today(user.timezone)
+    day = day or today
+    if abs((day - today).days) > 1:
+        raise Invalid("Commitments are for yesterday, today or tomorrow.", code="invalid_day")
+    posted = await session.scalar(
+        select(func.count(Commitment.id))
+        .where(Commitment.user_id == user.id, Commitment.group_id == group_id, Commitment.day == day)
+    ) or 0
+    if posted >= PER_DAY:
+        raise Conflict(f"You already have {PER_DAY} commitments for that day here. "
+                       "Three is plenty: be gentle with yourself.", code="daily_limit")
+    commitment = Commitment(group_id=group_id, user_id=user.id, day=day, category=category,
+                            text=text, visibility=visibility, created_at=clock.now())
+    session.add(commitment)
+    await session.flush()
+    if visibility == "group":
+        await log.append(session, group_id, "commitment.created", user, event_data(commitment))
+    return commitment
+
+
+async def check_in(
+    session: AsyncSession, user: User, commitment_id: int, *, status: str,
+    note: str | None = None, feeling: int | None = None,
+) -> tuple[Commitment, Checkin]:
+    if status not in CHECKIN_STATUSES:
+        raise Invalid("Status is done, partly or not_today.", code="invalid_status")
+    if feeling is not None and not 1 <= feeling <= 5:
+        raise Invalid("Feeling is a number from 1 to 5.", code="invalid_feeling")
+    note = _clean_text(note, NOTE_MAX, "A note") or None
+    commitment = await readable(session, user, commitment_id)
+    if commitment.user_id != user.id:
+        raise Forbidden("Only the person who made a commitment can check in on it.",
+                        code="not_author")
+    checkin = await session.scalar(select(Checkin).where(Checkin.commitment_id == commitment.id))
+    if checkin is None:
+        checkin = Checkin(commitment_id=commitment.id)
+        session.add(checkin)
+    checkin.status, checkin.note, checkin.feeling, checkin.at = status, note, feeling, clock.now()
+    await session.flush()
+    if commitment.visibility == "group":
+        await log.append(session, commitment.group_id, "commitment.checked_in", user,
+                         event_data(commitment, checkin))
+    return commitment, checkin
+
+
+async def readable(session: AsyncSession, user: User, commitment_id: int) -> Commitment:
+    """A commitment the member may see: in one of their groups, shared or their own."""
+    commitment = await session.scalar(
+        select(Commitment).join(Membership, Membership.group_id == Commitment.group_id)
+        .where(Commitment.id == commitment_id, Membership.user_id == user.id,
+               Membership.state == "active",
+               or_(Commitment.visibility == "group", Commitment.user_id == user.id))
+    )
+    if commitment is None:
+        raise NotFound("We could not find that commitment.", code="commitment_not_found")
+    return commitment
+
+
+async def group_day(session: AsyncSession, viewer: User, group_id: int, day: dt.date) -> list[Entry]:
+    rows = await session.execute(
+        select(Commitment, User, Checkin)
+        .join(User, User.id == Commitment.user_id)
+        .outerjoin(Checkin, Checkin.commitment_id == Commitment.id)
+        .where(Commitment.group_id == group_id, Commitment.day == day,
+               or_(Commitment.visibility == "group", Commitment.user_id == viewer.id))
+        .order_by(Commitment.created_at, Commitment.id)
+    )
+    return [Entry(c, u, ch) for c, u, ch in rows.all()]
+
+
+async def checkin_for(session: AsyncSession, commitment_id: int) -> Checkin | None:
+    return await session.scalar(select(Checkin).where(Checkin.commitment_id == commitment_id))

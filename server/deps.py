@@ -1,0 +1,128 @@
+"""Annotated dependencies that chain: SessionDep -> CurrentUser -> GroupMember -> GroupModerator."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import db as database
+from server.accounts import service as accounts
+from server.config import Settings
+from server.errors import AppError, Forbidden, NotSignedIn, Unavailable
+from server.groups import service as groups
+from server.models import AuthSession, Group, Membership, User
+
+SESSION_COOKIE = "cairn_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+MAX_ID = 2**31 - 1
+
+# Every id in a path: a positive 32-bit integer, so no database ever sees an overflow.
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_db(request: Request) -> database.Database:
+    return request.app.state.db
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[database.Database, Depends(get_db)]
+
+
+async def get_session(request: Request, db: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    """One session per request: commits when the route returns, rolls back if it raises."""
+    async with db.session(write=request.method not in SAFE_METHODS) as session:
+        try:
+            yield session
+            await database.commit(session)
+        except AppError as exc:
+            if exc.keep_writes:
+                await database.commit(session)
+            else:
+                await session.rollback()
+            raise
+        except (OperationalError, DBAPIError, OSError) as exc:
+            await session.rollback()
+            raise Unavailable() from exc
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+# scope="function": the commit happens before the response is sent, so a failed
+# commit becomes an error answer instead of a success that did not stick.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def request_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+async def get_optional_user(request: Request, session: SessionDep) -> User | None:
+    """The signed-in member, or None for a visitor."""
+    token = request_token(request)
+    if not token:
+        return None
+    found = await accounts.authenticate(session, token)
+    if found is None:
+        return None
+    request.state.auth_session = found[1]
+    return found[0]
+
+
+OptionalUser = Annotated[User | None, Depends(get_optional_user)]
+
+
+async def get_current_user(user: OptionalUser) -> User:
+    if user is None:
+        raise NotSignedIn()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def current_auth_session(request: Request) -> AuthSession | None:
+    return getattr(request.state, "auth_session", None)
+
+
+@dataclass(frozen=True)
+class Member:
+    """A signed-in member acting inside one of their groups."""
+
+    user: User
+    group: Group
+    membership: Membership
+
+    @property
+    def is_moderator(self) -> bool:
+        return self.membership.role == "moderator"
+
+
+async def get_group_member(gid: Id, user: CurrentUser, session: SessionDep) -> Member:
+    group, membership = await groups.membership_of(session, gid, user.id)
+    return Member(user, group, membership)
+
+
+GroupMember = Annotated[Member, Depends(get_group_member)]
+
+
+async def get_group_moderator(member: GroupMember) -> Member:
+    if not member.is_moderator:
+        raise Forbidden("Only the group's moderators can do that.", code="not_moderator")
+    return member
+
+
+GroupModerator = Annotated[Member, Depends(get_group_moderator)]

@@ -1,0 +1,31 @@
+"""Interactive API docs at /docs, served from Cairn itself (no CDN)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+router = APIRouter(include_in_schema=False)
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Cairn API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="/static/swagger/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/static/swagger/swagger-ui-bundle.js"></script>
+<script src="/static/js/docs.js"></script></body></html>"""
+
+
+@router.get("/docs")
+async def api_docs() -> HTMLResponse:
+    """Public: the API documentation."""
+    return HTMLResponse(PAGE)
+
+
+def mount_assets(app: FastAPI) -> None:
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:  # docs assets are optional; the API works without them
+        return
+    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")

@@ -1,0 +1,1 @@
+"""Encouragement: cheers and short notes between members, sent live."""

@@ -1,0 +1,74 @@
+"""JSON routes for encouragement."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+from server.deps import MAX_ID, CurrentUser, GroupMember, SessionDep, SettingsDep
+from server.encouragements import service as encouragements
+from server.models.encouragements import TEXT_MAX
+
+router = APIRouter(prefix="/api/v1", tags=["encouragement"])
+
+Kind = Literal["proud", "rest_counts", "boundary_matters", "worth_it", "with_you"]
+
+
+class EncouragementIn(BaseModel):
+    kind: Kind
+    text: str | None = Field(default=None, max_length=TEXT_MAX)
+    commitment_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    to_user_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+
+
+class Actor(BaseModel):
+    id: int | None
+    display_name: str
+
+
+class EventOut(BaseModel):
+    type: Literal["event"] = "event"
+    seq: int
+    kind: str
+    group_id: int
+    actor: Actor | None
+    data: dict[str, Any]
+    at: dt.datetime
+
+
+class ReceivedOut(BaseModel):
+    id: int
+    group_id: int
+    kind: Kind
+    text: str | None
+    commitment_id: int | None
+    from_display_name: str
+    at: dt.datetime
+
+
+@router.post("/groups/{gid}/encouragements", status_code=status.HTTP_201_CREATED,
+             response_model=EventOut)
+async def encourage(body: EncouragementIn, member: GroupMember, session: SessionDep,
+                    settings: SettingsDep) -> EventOut:
+    """Send encouragement; the same as the socket's `encourage` command."""
+    _, event = await encouragements.send(
+        session, member.user, member.group.id, kind=body.kind, text=body.text,
+        commitment_id=body.commitment_id, to_user_id=body.to_user_id,
+        per_minute=settings.encouragements_per_minute,
+    )
+    return EventOut(seq=event.seq, kind=event.kind, group_id=event.group_id,
+                    actor=Actor(id=member.user.id, display_name=member.user.display_name),
+                    data=event.data, at=event.at)
+
+
+@router.get("/me/encouragements", response_model=list[ReceivedOut])
+async def received(user: CurrentUser, session: SessionDep) -> list[ReceivedOut]:
+    """Encouragement sent to me, newest first."""
+    return [ReceivedOut(id=e.id, group_id=e.group_id, kind=e.kind, text=e.text,
+                        commitment_id=e.commitment_id,
+                        from_display_name=sender.display_name if sender else "a former member",
+                        at=e.created_at)
+            for e, sender in await encouragements.received(session, user)]

@@ -1,0 +1,79 @@
+"""Encouragement rules: who may cheer whom, about what, and how often."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.commitments import service as commitments
+from server.errors import Invalid, NotFound, RateLimited
+from server.models import Encouragement, Event, Membership, User
+from server.models.encouragements import KINDS, TEXT_MAX
+from server.realtime import log
+
+
+async def send(
+    session: AsyncSession, sender: User, group_id: int, *, kind: str, text: str | None = None,
+    commitment_id: int | None = None, to_user_id: int | None = None, per_minute: int = 20,
+) -> tuple[Encouragement, Event]:
+    if kind not in KINDS:
+        raise Invalid("Choose one of the cheers: " + ", ".join(KINDS) + ".",
+                      code="invalid_kind")
+    text = (text or "").strip() or None
+    if text is not None and len(text) > TEXT_MAX:
+        raise Invalid(f"A note can be at most {TEXT_MAX} characters.", code="text_too_long")
+    if commitment_id is not None:
+        commitment = await commitments.readable(session, sender, commitment_id)
+        if commitment.group_id != group_id or commitment.visibility != "group":
+            raise NotFound("We could not find that commitment.", code="commitment_not_found")
+        to_user_id = to_user_id if to_user_id is not None else commitment.user_id
+        if to_user_id != commitment.user_id:
+            raise Invalid("Encourage the person who made the commitment.", code="wrong_receiver")
+    if to_user_id is not None:
+        if to_user_id == sender.id:
+            raise Invalid("Encouragement goes to someone else; be kind to yourself in your "
+                          "commitments.", code="self_encouragement")
+        member = await session.scalar(select(Membership.id).where(
+            Membership.group_id == group_id, Membership.user_id == to_user_id,
+            Membership.state == "active"))
+        if member is None:
+            raise NotFound("That person is not in this group.", code="member_not_found")
+    now = clock.now()
+    window_start = now - dt.timedelta(minutes=1)
+    recent = (await session.scalars(
+        select(Encouragement.created_at)
+        .where(Encouragement.from_user_id == sender.id, Encouragement.created_at > window_start)
+        .order_by(Encouragement.created_at).limit(per_minute)
+    )).all()
+    if len(recent) >= per_minute:
+        retry = recent[0] + dt.timedelta(minutes=1) - now
+        raise RateLimited("That is a lot of encouragement at once. Take a breath and try again "
+                          "in a moment.", retry_after=int(retry.total_seconds()) + 1)
+    encouragement = Encouragement(group_id=group_id, from_user_id=sender.id, to_user_id=to_user_id,
+                                  commitment_id=commitment_id, kind=kind, text=text,
+                                  created_at=now)
+    session.add(encouragement)
+    await session.flush()
+    event = await log.append(session, group_id, "encouragement.sent", sender, {
+        "encouragement_id": encouragement.id, "kind": kind, "text": text,
+        "commitment_id": commitment_id, "to_user_id": to_user_id,
+    })
+    return encouragement, event
+
+
+async def received(session: AsyncSession, user: User, limit: int = 100) -> list[tuple[Encouragement, User | None]]:
+    rows = await session.execute(
+        select(Encouragement, User).outerjoin(User, User.id == Encouragement.from_user_id)
+        .where(Encouragement.to_user_id == user.id)
+        .order_by(Encouragement.created_at.desc(), Encouragement.id.desc()).limit(limit)
+    )
+    return [(e, u) for e, u in rows.all()]
+
+
+async def received_count(session: AsyncSession, user: User) -> int:
+    return await session.scalar(
+        select(func.count(Encouragement.id)).where(Encouragement.to_user_id == user.id)
+    ) or 0

@@ -1,0 +1,74 @@
+"""One error hierarchy for services, turned into JSON for the API and into pages for people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    """A failure a client can cause or fix; never a 500."""
+
+    status = 400
+    code = "bad_request"
+    detail = "The request could not be understood."
+
+    def __init__(
+        self, detail: str | None = None, *, code: str | None = None,
+        headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None,
+        keep_writes: bool = False,
+    ) -> None:
+        self.detail = detail or type(self).detail
+        self.code = code or type(self).code
+        self.headers = headers or {}
+        self.extra = extra or {}
+        # Commit what the transaction wrote before failing (a failed sign-in is recorded).
+        self.keep_writes = keep_writes
+        super().__init__(self.detail)
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "detail": self.detail, **self.extra}
+
+
+class BadRequest(AppError):
+    status, code = 400, "bad_request"
+
+
+class NotSignedIn(AppError):
+    status, code, detail = 401, "not_signed_in", "Please sign in first."
+
+
+class Forbidden(AppError):
+    status, code, detail = 403, "forbidden", "You are not allowed to do that."
+
+
+class NotFound(AppError):
+    status, code, detail = 404, "not_found", "We could not find that."
+
+
+class Conflict(AppError):
+    status, code = 409, "conflict"
+
+
+class Gone(AppError):
+    status, code = 410, "gone"
+
+
+class TooLarge(AppError):
+    status, code, detail = 413, "too_large", "That request is too large."
+
+
+class Invalid(AppError):
+    status, code = 422, "invalid"
+
+
+class RateLimited(AppError):
+    status, code, detail = 429, "rate_limited", "Too many tries. Please wait a little."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **kw: Any) -> None:
+        super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))}, **kw)
+        self.retry_after = max(1, retry_after)
+
+
+class Unavailable(AppError):
+    status, code = 503, "unavailable"
+    detail = "Cairn cannot reach its database right now. Please try again in a moment."

@@ -1,0 +1,1 @@
+"""Groups: small private peer groups, joined by invitation after agreeing to the pledge."""

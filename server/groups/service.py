@@ -1,0 +1,207 @@
+"""Group rules: creating, inviting, joining with the agreement, leaving and removal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.errors import BadRequest, Conflict, Forbidden, Gone, Invalid, NotFound
+from server.models import Group, Invite, Membership, User
+from server.realtime import log
+
+AGREEMENT = (
+    "What is shared here stays here.",
+    "Speak for yourself.",
+    "No advice unless someone asks for it.",
+    "Leave anyone's boundary alone.",
+)
+CAPACITY_MIN, CAPACITY_MAX, CAPACITY_DEFAULT = 3, 20, 12
+INVITE_DAYS_DEFAULT = 10
+_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+_NO_GROUP = "We could not find that group."
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(10))
+
+
+def normalize_code(code: str) -> str:
+    return "".join(ch for ch in code.upper() if ch.isalnum())[:32]
+
+
+async def membership_of(session: AsyncSession, group_id: int, user_id: int) -> tuple[Group, Membership]:
+    """The group and the member's active membership; 404 for everyone else."""
+    row = (await session.execute(
+        select(Group, Membership).join(Membership, Membership.group_id == Group.id)
+        .where(Group.id == group_id, Membership.user_id == user_id, Membership.state == "active")
+    )).first()
+    if row is None:
+        raise NotFound(_NO_GROUP, code="group_not_found")
+    return row[0], row[1]
+
+
+async def create_group(
+    session: AsyncSession, user: User, *, name: str, description: str = "",
+    capacity: int = CAPACITY_DEFAULT,
+) -> tuple[Group, Invite]:
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= 80:
+        raise Invalid("A group name needs 1 to 80 characters.", code="invalid_name")
+    if not CAPACITY_MIN <= capacity <= CAPACITY_MAX:
+        raise Invalid(f"A group holds {CAPACITY_MIN} to {CAPACITY_MAX} people.",
+                      code="invalid_capacity")
+    now = clock.now()
+    group = Group(name=name, description=description.strip()[:1000], capacity=capacity,
+                  created_by=user.id, created_at=now, last_seq=0)
+    session.add(group)
+    await session.flush()
+    session.add(Membership(group_id=group.id, user_id=user.id, role="moderator",
+                           state="active", joined_at=now, agreed_at=now))
+    invite = await create_invite(session, group, user)
+    return group, invite
+
+
+async def my_groups(session: AsyncSession, user: User) -> list[tuple[Group, Membership]]:
+    rows = await session.execute(
+        select(Group, Membership).join(Membership, Membership.group_id == Group.id)
+        .where(Membership.user_id == user.id, Membership.state == "active")
+        .order_by(Group.name, Group.id)
+    )
+    return [(g, m) for g, m in rows.all()]
+
+
+async def members(session: AsyncSession, group_id: int) -> list[tuple[User, Membership]]:
+    rows = await session.execute(
+        select(User, Membership).join(Membership, Membership.user_id == User.id)
+        .where(Membership.group_id == group_id, Membership.state == "active")
+        .order_by(Membership.role.desc(), Membership.joined_at, User.id)
+    )
+    return [(u, m) for u, m in rows.all()]
+
+
+async def member_count(session: AsyncSession, group_id: int) -> int:
+    return await session.scalar(
+        select(func.count(Membership.id))
+        .where(Membership.group_id == group_id, Membership.state == "active")
+    ) or 0
+
+
+async def active_invites(session: AsyncSession, group_id: int) -> list[Invite]:
+    return list((await session.scalars(
+        select(Invite).where(Invite.group_id == group_id, Invite.revoked_at.is_(None),
+                             Invite.expires_at > clock.now())
+        .order_by(Invite.created_at.desc())
+    )).all())
+
+
+async def create_invite(
+    session: AsyncSession, group: Group, by: User, *,
+    expires_in_days: int = INVITE_DAYS_DEFAULT, max_uses: int | None = None,
+) -> Invite:
+    if not 1 <= expires_in_days <= 90:
+        raise Invalid("An invite lasts 1 to 90 days.", code="invalid_expiry")
+    if max_uses is not None and not 1 <= max_uses <= 100:
+        raise Invalid("An invite can be used 1 to 100 times.", code="invalid_max_uses")
+    now = clock.now()
+    invite = Invite(group_id=group.id, code=new_code(), created_by=by.id, created_at=now,
+                    expires_at=now + dt.timedelta(days=expires_in_days), max_uses=max_uses,
+                    uses=0)
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+async def revoke_invite(session: AsyncSession, group: Group, code: str) -> None:
+    invite = await session.scalar(
+        select(Invite).where(Invite.group_id == group.id, Invite.code == normalize_code(code))
+    )
+    if invite is None:
+        raise NotFound("This group has no such invite code.", code="invite_not_found")
+    if invite.revoked_at is None:
+        invite.revoked_at = clock.now()
+
+
+async def join(session: AsyncSession, user: User, *, code: str, accept_agreement: bool) -> Group:
+    if not accept_agreement:
+        raise BadRequest("Please read and accept the group agreement to join.",
+                         code="agreement_required")
+    invite = await session.scalar(select(Invite).where(Invite.code == normalize_code(code)))
+    if invite is None:
+        raise NotFound("That invite code is not one we know. Check it with whoever shared it.",
+                       code="invite_not_found")
+    now = clock.now()
+    if invite.revoked_at is not None:
+        raise Gone("That invite code was withdrawn. Ask for a new one.", code="invite_revoked")
+    if invite.expires_at <= now:
+        raise Gone("That invite code has expired. Ask for a new one.", code="invite_expired")
+    if invite.max_uses is not None and invite.uses >= invite.max_uses:
+        raise Gone("That invite code has been used up. Ask for a new one.",
+                   code="invite_used_up")
+    # Lock the group row so two people cannot both take its last seat.
+    group = await session.scalar(select(Group).where(Group.id == invite.group_id)
+                                 .with_for_update())
+    assert group is not None
+    membership = await session.scalar(
+        select(Membership).where(Membership.group_id == group.id, Membership.user_id == user.id)
+    )
+    if membership is not None and membership.state == "active":
+        return group
+    if membership is not None and membership.state == "removed":
+        raise Forbidden("A moderator removed you from this group.", code="removed")
+    if await member_count(session, group.id) >= group.capacity:
+        raise Conflict("This group is full.", code="group_full")
+    if membership is None:
+        membership = Membership(group_id=group.id, user_id=user.id, role="member")
+        session.add(membership)
+    membership.state, membership.role = "active", "member"
+    membership.joined_at = membership.agreed_at = now
+    membership.ended_at = None
+    invite.uses += 1
+    await session.flush()
+    await log.append(session, group.id, "member.joined", user,
+                     {"user_id": user.id, "display_name": user.display_name})
+    return group
+
+
+async def leave(session: AsyncSession, user: User, group: Group, membership: Membership) -> None:
+    membership.state, membership.ended_at = "left", clock.now()
+    await session.flush()
+    await _keep_a_moderator(session, group, user)
+    await log.append(session, group.id, "member.left", user, {"user_id": user.id})
+
+
+async def remove_member(session: AsyncSession, moderator: User, group: Group, user_id: int) -> None:
+    if user_id == moderator.id:
+        raise BadRequest("To step away yourself, leave the group instead.", code="remove_self")
+    membership = await session.scalar(
+        select(Membership).where(Membership.group_id == group.id, Membership.user_id == user_id,
+                                 Membership.state == "active")
+    )
+    if membership is None:
+        raise NotFound("That person is not a member of this group.", code="member_not_found")
+    membership.state, membership.ended_at = "removed", clock.now()
+    await session.flush()
+    await log.append(session, group.id, "member.removed", moderator, {"user_id": user_id})
+
+
+async def _keep_a_moderator(session: AsyncSession, group: Group, leaving: User) -> None:
+    """A group always has a moderator: the longest-standing member steps up."""
+    has_moderator = await session.scalar(
+        select(Membership.id).where(Membership.group_id == group.id, Membership.state == "active",
+                                    Membership.role == "moderator").limit(1)
+    )
+    if has_moderator:
+        return
+    successor = await session.scalar(
+        select(Membership).where(Membership.group_id == group.id, Membership.state == "active")
+        .order_by(Membership.joined_at, Membership.id).limit(1)
+    )
+    if successor is not None:
+        successor.role = "moderator"
+        await session.flush()
+        await log.append(session, group.id, "member.promoted", None,
+                         {"user_id": successor.user_id, "reason": "The last moderator left."})

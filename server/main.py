@@ -1,0 +1,152 @@
+"""The Cairn ASGI app: create_app() wires settings, database, hub, routers and error pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from server import docs
+from server.accounts import api as accounts_api
+from server.accounts import pages as accounts_pages
+from server.commitments import api as commitments_api
+from server.commitments import pages as commitments_pages
+from server.config import ROOT, Settings, get_settings
+from server.db import Database
+from server.encouragements import api as encouragements_api
+from server.errors import AppError, NotSignedIn, TooLarge, Unavailable
+from server.groups import api as groups_api
+from server.groups import pages as groups_pages
+from server.middleware import BodyLimit, BodyTooLarge, SecurityHeaders
+from server.realtime import ws as realtime_ws
+from server.realtime.hub import create_hub
+from server.web import render
+
+log = logging.getLogger("cairn")
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith(("/api/", "/ws/")) or request.url.path in (
+        "/healthz", "/readyz")
+
+
+def _error_page(request: Request, exc: AppError) -> Response:
+    if isinstance(exc, NotSignedIn):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+    return render(request, "error.html", status_code=exc.status, error=exc)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def app_error(request: Request, exc: AppError) -> Response:
+        if _wants_json(request):
+            return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+        return _error_page(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
+        return JSONResponse({"error": "invalid", "detail": _first_message(errors),
+                             "errors": errors}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else "That did not work."
+        if exc.status_code == 404:
+            detail = "We could not find that."
+        err = AppError(detail, code=code)
+        err.status = exc.status_code
+        if _wants_json(request):
+            return JSONResponse(err.body(), status_code=exc.status_code,
+                                headers=getattr(exc, "headers", None))
+        return render(request, "error.html", status_code=exc.status_code, error=err)
+
+    @app.exception_handler(BodyTooLarge)
+    async def too_large(request: Request, exc: BodyTooLarge) -> Response:
+        return JSONResponse(TooLarge().body(), status_code=413, headers={"Connection": "close"})
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(OSError)
+    async def dependency_down(request: Request, exc: Exception) -> Response:
+        log.warning("dependency unavailable: %s", type(exc).__name__)
+        err = Unavailable()
+        if _wants_json(request):
+            return JSONResponse(err.body(), status_code=503, headers={"Retry-After": "5"})
+        return render(request, "error.html", status_code=503, error=err)
+
+
+def _first_message(errors: list[dict]) -> str:
+    if not errors:
+        return "Some fields are not valid."
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+    return f"{where}: {first.get('msg', 'is not valid')}"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings)
+        hub = create_hub(settings, db)
+        db.doorbell = hub.ring
+        app.state.db, app.state.hub = db, hub
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+            await db.dispose()
+
+    app = FastAPI(
+        title="Cairn", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+        description="A private place for small codependency recovery groups.",
+    )
+    app.state.settings = settings
+    _install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> dict[str, str]:
+        """Public: the process is alive."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["operations"])
+    async def readyz(request: Request) -> JSONResponse:
+        """Public: 200 when the database (and Redis, if configured) answer; else 503."""
+        checks = {"database": "ok"}
+        try:
+            async with request.app.state.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001 - any failure means "not ready"
+            checks["database"] = "down"
+        hub_state = await request.app.state.hub.health()
+        if hub_state is not None:
+            checks["redis"] = hub_state
+        ready = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
+                            status_code=200 if ready else 503)
+
+    for module in (accounts_api, groups_api, commitments_api, encouragements_api,
+                   accounts_pages, groups_pages, commitments_pages, docs):
+        app.include_router(module.router)
+    app.include_router(realtime_ws.router)
+    docs.mount_assets(app)  # before /static, which would otherwise shadow /static/swagger
+    app.mount("/static", StaticFiles(directory=str(ROOT / "web" / "static")), name="static")
+    return app
+
+
+app = create_app()

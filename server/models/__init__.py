@@ -1,0 +1,12 @@
+"""Every ORM table, imported here so Alembic sees the whole schema."""
+
+from server.models.accounts import AuthSession, LoginFailure, User
+from server.models.commitments import Checkin, Commitment
+from server.models.encouragements import Encouragement
+from server.models.events import Event
+from server.models.groups import Group, Invite, Membership
+
+__all__ = [
+    "AuthSession", "Checkin", "Commitment", "Encouragement", "Event", "Group", "Invite", "LoginFailure",
+    "Membership", "User",
+]

@@ -1,0 +1,62 @@
+"""Daily self-care commitments in the three steps, and the check-ins on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db import Base, UTCDateTime, utcnow
+
+STEPS: dict[str, tuple[str, ...]] = {
+    "care": ("rest", "sleep", "play", "water", "movement", "nourishing_food", "self_soothing"),
+    "protect": ("boundary",),
+    "connect": ("assertive_communication", "closeness"),
+}
+CATEGORY_STEP = {category: step for step, cats in STEPS.items() for category in cats}
+CATEGORIES = tuple(CATEGORY_STEP)
+VISIBILITIES = ("group", "private")
+CHECKIN_STATUSES = ("done", "partly", "not_today")
+PER_DAY = 3
+
+
+class Commitment(Base):
+    __tablename__ = "commitments"
+    __table_args__ = (
+        Index("ix_commitments_group_day", "group_id", "day"),
+        Index("ix_commitments_user_day", "user_id", "day"),
+        CheckConstraint("visibility IN ('group', 'private')", name="visibility_known"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(String(16), default="group")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def step(self) -> str:
+        return CATEGORY_STEP[self.category]
+
+
+class Checkin(Base):
+    """How a commitment went; one per commitment, updated if the member checks in again."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        CheckConstraint("status IN ('done', 'partly', 'not_today')", name="status_known"),
+        CheckConstraint("feeling IS NULL OR feeling BETWEEN 1 AND 5", name="feeling_range"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    commitment_id: Mapped[int] = mapped_column(
+        ForeignKey("commitments.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(Text)
+    feeling: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

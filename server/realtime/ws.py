@@ -1,0 +1,5 @@
+"""/ws/groups/{gid}: the live group socket."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

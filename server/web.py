@@ -1,0 +1,83 @@
+"""What every page shares: templates, the CSRF token, flash messages and redirects."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from server.config import ROOT
+from server.errors import AppError
+
+CSRF_COOKIE = "cairn_csrf"
+CSRF_FIELD = "csrf_token"
+
+templates = Jinja2Templates(directory=str(ROOT / "web" / "templates"))
+
+
+def _nonce(request: Request) -> str:
+    """The browser's CSRF nonce: from its cookie, or a new one to set on this answer."""
+    nonce = getattr(request.state, "csrf_nonce", None)
+    if nonce is None:
+        nonce = request.cookies.get(CSRF_COOKIE)
+        if not nonce or len(nonce) > 64:
+            nonce = secrets.token_urlsafe(24)
+            request.state.csrf_new = True
+        request.state.csrf_nonce = nonce
+    return nonce
+
+
+def csrf_token(request: Request) -> str:
+    """The token forms carry: an HMAC of the browser's nonce, so a cookie planted by
+    another site cannot be paired with a token it made up."""
+    key = request.app.state.settings.secret_key.encode()
+    return hmac.new(key, _nonce(request).encode(), hashlib.sha256).hexdigest()
+
+
+class CsrfFailed(AppError):
+    status, code = 403, "csrf_failed"
+    detail = "This form has expired. Please go back, reload the page and try again."
+
+
+def check_csrf(request: Request, submitted: str | None) -> None:
+    nonce = request.cookies.get(CSRF_COOKIE)
+    if not nonce or not submitted:
+        raise CsrfFailed()
+    key = request.app.state.settings.secret_key.encode()
+    expected = hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, submitted):
+        raise CsrfFailed()
+
+
+def _with_csrf_cookie(request: Request, response: Any) -> Any:
+    if getattr(request.state, "csrf_new", False):
+        response.set_cookie(CSRF_COOKIE, request.state.csrf_nonce, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https", path="/")
+    return response
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("user", getattr(request.state, "page_user", None))
+    context["csrf_token"] = csrf_token(request)
+    context["flash"] = request.query_params.get("msg")
+    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    return _with_csrf_cookie(request, response)
+
+
+def redirect(url: str, message: str | None = None) -> RedirectResponse:
+    if message:
+        url += ("&" if "?" in url else "?") + "msg=" + quote(message)
+    return RedirectResponse(url, status_code=303)
+
+
+def safe_next(url: str | None, default: str = "/groups") -> str:
+    """Only local paths, so a sign-in link cannot send someone to another site."""
+    if url and url.startswith("/") and not url.startswith("//") and "\\" not in url:
+        return url
+    return default
