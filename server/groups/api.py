@@ -82,7 +82,9 @@ async def create_invite(body: InviteIn, moderator: GroupModerator,
 
 
 @router.delete("/{gid}/invites/{code}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_invite(code: Annotated[str, Path(max_length=64)], moderator: GroupModerator, session: SessionDep) -> Response:
+async def revoke_invite(
+    code: Annotated[str, Path(max_length=64)], moderator: GroupModerator, session: SessionDep
+) -> Response:
     await groups.revoke_invite(session, moderator.group, code)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
