@@ -22,8 +22,8 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 migrate: $(VENV)/.installed
 	$(BIN)/alembic upgrade head
 
-run: migrate
-	$(BIN)/uvicorn server.main:app --host $(HOST) --port $(PORT) --proxy-headers
+run: $(VENV)/.installed
+	$(BIN)/cairn serve --host $(HOST) --port $(PORT)
 
 demo: $(VENV)/.installed
 	$(BIN)/cairn demo --host $(HOST) --port $(PORT)

@@ -1,53 +1,204 @@
-"""The hub: after a commit it rings the group's doorbell; sockets then read the log."""
+"""The hub: after a commit it rings a group's doorbell; each process then reads the new rows
+from the log once and fans the frames out to its own sockets.
+
+The event log is the truth. A backend only carries doorbells (and presence) between
+processes: in memory for one process, Redis pub/sub for many. A missed doorbell
+costs latency, never an event: the next ring, a reconnect, or a socket's own gap
+check reads the rows again from the log.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections import defaultdict
-from collections.abc import Callable
+from typing import Protocol
 
 from server.config import Settings
-from server.db import Database
+from server.db import Database, transaction
+from server.realtime import frames, log
 
-Listener = Callable[[int, int], None]
+logger = logging.getLogger("cairn.realtime")
+
+# Events after which a member's sockets in the group must close.
+CLOSING_KINDS = {"member.removed": 4403, "member.left": 4403}
+PAGE = 500
 
 
-class MemoryHub:
-    """One process: rings the listeners of a group directly."""
+class Subscriber(Protocol):
+    """A live socket as the hub sees it."""
 
-    def __init__(self) -> None:
-        self._listeners: dict[int, set[Listener]] = defaultdict(set)
+    user_id: int
+
+    def offer(self, seq: int, frame: str) -> None: ...
+    def offer_presence(self, frame: str) -> None: ...
+    def close_soon(self, code: int, reason: str) -> None: ...
+
+
+class Backend(Protocol):
+    async def start(self, hub: Hub) -> None: ...
+    async def stop(self) -> None: ...
+    def publish(self, group_id: int, seq: int) -> None: ...
+    async def set_present(self, group_id: int, user_id: int, present: bool) -> None: ...
+    async def online(self, group_id: int, local: set[int]) -> set[int]: ...
+    async def health(self) -> str | None: ...
+
+
+class GroupFeed:
+    """One group's sockets in this process, and how far this process has read its log."""
+
+    def __init__(self, cursor: int) -> None:
+        self.cursor = cursor
+        self.subscribers: set[Subscriber] = set()
+        self.wake = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+
+class Hub:
+    def __init__(self, db: Database, backend: Backend) -> None:
+        self.db = db
+        self.backend = backend
+        self.feeds: dict[int, GroupFeed] = {}
+        self._present: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        self.deliveries = 0
 
     async def start(self) -> None:
-        pass
+        await self.backend.start(self)
 
     async def stop(self) -> None:
-        self._listeners.clear()
+        await self.backend.stop()
+        for feed in self.feeds.values():
+            if feed.task:
+                feed.task.cancel()
+        for feed in list(self.feeds.values()):
+            if feed.task:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await feed.task
+        self.feeds.clear()
 
     async def health(self) -> str | None:
-        return None
+        return await self.backend.health()
 
-    def subscribe(self, group_id: int, listener: Listener) -> None:
-        self._listeners[group_id].add(listener)
-
-    def unsubscribe(self, group_id: int, listener: Listener) -> None:
-        listeners = self._listeners.get(group_id)
-        if listeners is not None:
-            listeners.discard(listener)
-            if not listeners:
-                del self._listeners[group_id]
+    # -- doorbells -------------------------------------------------------------------------
 
     async def ring(self, group_id: int, seq: int) -> None:
-        self.deliver(group_id, seq)
+        """After a commit: wake this process's feed, and tell the other processes."""
+        self.wake(group_id)
+        self.backend.publish(group_id, seq)
 
-    def deliver(self, group_id: int, seq: int) -> None:
-        for listener in list(self._listeners.get(group_id, ())):
-            listener(group_id, seq)
+    def wake(self, group_id: int) -> None:
+        feed = self.feeds.get(group_id)
+        if feed is None:
+            return
+        feed.wake.set()
+        if feed.task is None or feed.task.done():
+            feed.task = asyncio.create_task(self._run_feed(group_id, feed))
+
+    def wake_all(self) -> None:
+        for group_id in list(self.feeds):
+            self.wake(group_id)
+
+    async def _run_feed(self, group_id: int, feed: GroupFeed) -> None:
+        while feed.subscribers and feed.wake.is_set():
+            feed.wake.clear()
+            try:
+                await self._read_new(group_id, feed)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the database is down: try again shortly
+                logger.warning("feed for group %s could not read the log; retrying", group_id,
+                               exc_info=True)
+                await asyncio.sleep(1)
+                feed.wake.set()
+
+    async def _read_new(self, group_id: int, feed: GroupFeed) -> None:
+        while True:
+            async with transaction(self.db, write=False) as session:
+                rows = await log.since(session, group_id, feed.cursor, PAGE)
+            for event, actor in rows:
+                frame = frames.event_frame(event, actor)
+                feed.cursor = event.seq
+                for sub in list(feed.subscribers):
+                    sub.offer(event.seq, frame)
+                    self.deliveries += 1
+                code = CLOSING_KINDS.get(event.kind)
+                if code is not None:
+                    self._close_member(feed, event.data.get("user_id"), code)
+            if len(rows) < PAGE:
+                return
+
+    def _close_member(self, feed: GroupFeed, user_id: object, code: int) -> None:
+        for sub in list(feed.subscribers):
+            if sub.user_id == user_id:
+                sub.close_soon(code, "You are no longer a member of this group.")
+
+    # -- sockets ---------------------------------------------------------------------------
+
+    async def attach(self, group_id: int, sub: Subscriber, last_seq: int) -> None:
+        """Start live delivery to sub; last_seq is what the caller has read from the log."""
+        feed = self.feeds.get(group_id)
+        if feed is None:
+            feed = self.feeds[group_id] = GroupFeed(cursor=last_seq)
+        feed.subscribers.add(sub)
+        if last_seq > feed.cursor:
+            # This socket saw newer rows than the feed has read: catch the feed up.
+            self.wake(group_id)
+        counts = self._present[group_id]
+        counts[sub.user_id] += 1
+        if counts[sub.user_id] == 1:
+            await self._presence_changed(group_id, sub.user_id, True)
+        else:
+            await self.send_presence(group_id)
+
+    async def detach(self, group_id: int, sub: Subscriber) -> None:
+        feed = self.feeds.get(group_id)
+        if feed is None or sub not in feed.subscribers:
+            return
+        feed.subscribers.discard(sub)
+        if not feed.subscribers:
+            if feed.task:
+                feed.task.cancel()
+            del self.feeds[group_id]
+        counts = self._present[group_id]
+        counts[sub.user_id] -= 1
+        if counts[sub.user_id] <= 0:
+            del counts[sub.user_id]
+            if not counts:
+                del self._present[group_id]
+            await self._presence_changed(group_id, sub.user_id, False)
+
+    def local_online(self, group_id: int) -> set[int]:
+        return set(self._present.get(group_id, {}))
+
+    async def _presence_changed(self, group_id: int, user_id: int, present: bool) -> None:
+        try:
+            await self.backend.set_present(group_id, user_id, present)
+        except Exception:  # presence is best effort; delivery never depends on it
+            logger.warning("presence update failed", exc_info=True)
+        await self.send_presence(group_id)
+
+    async def send_presence(self, group_id: int) -> None:
+        feed = self.feeds.get(group_id)
+        if feed is None:
+            return
+        try:
+            online = await self.backend.online(group_id, self.local_online(group_id))
+        except Exception:
+            online = self.local_online(group_id)
+        frame = frames.presence(sorted(online))
+        for sub in list(feed.subscribers):
+            sub.offer_presence(frame)
+
+    def sockets(self) -> int:
+        return sum(len(f.subscribers) for f in self.feeds.values())
 
 
-def create_hub(settings: Settings, db: Database) -> MemoryHub:
-    del db
-    return MemoryHub()
+def create_hub(settings: Settings, db: Database) -> Hub:
+    if settings.redis_url:
+        from server.realtime.backends.redis import RedisBackend
 
+        return Hub(db, RedisBackend(settings.redis_url))
+    from server.realtime.backends.memory import MemoryBackend
 
-__all__ = ["MemoryHub", "create_hub", "asyncio"]
+    return Hub(db, MemoryBackend())

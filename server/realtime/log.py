@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
@@ -36,8 +37,32 @@ async def append(
     return event
 
 
-async def since(session: AsyncSession, group_id: int, seq: int, limit: int = 1000) -> list[Event]:
-    return list((await session.scalars(
-        select(Event).where(Event.group_id == group_id, Event.seq > seq)
+async def since(
+    session: AsyncSession, group_id: int, seq: int, limit: int = 500
+) -> list[tuple[Event, User | None]]:
+    """Events after seq, oldest first, with their actors."""
+    rows = await session.execute(
+        select(Event, User).outerjoin(User, User.id == Event.actor_id)
+        .where(Event.group_id == group_id, Event.seq > seq)
         .order_by(Event.seq).limit(limit)
-    )).all())
+    )
+    return [(e, u) for e, u in rows.all()]
+
+
+async def bounds(session: AsyncSession, group_id: int) -> tuple[int, int]:
+    """(oldest seq still kept, the group's last seq); the oldest is last + 1 when none are kept."""
+    last = await session.scalar(select(Group.last_seq).where(Group.id == group_id)) or 0
+    oldest = await session.scalar(select(func.min(Event.seq)).where(Event.group_id == group_id))
+    return (oldest if oldest is not None else last + 1), last
+
+
+async def prune(session: AsyncSession, *, keep: int, days: int) -> int:
+    """Drop events beyond the last `keep` per group or older than `days`. Safe on any process."""
+    cutoff = clock.now() - dt.timedelta(days=days)
+    removed = 0
+    groups = (await session.execute(select(Group.id, Group.last_seq))).all()
+    for group_id, last_seq in groups:
+        result = await session.execute(delete(Event).where(
+            Event.group_id == group_id, (Event.seq <= last_seq - keep) | (Event.at < cutoff)))
+        removed += result.rowcount or 0
+    return removed

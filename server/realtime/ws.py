@@ -1,5 +1,302 @@
-"""/ws/groups/{gid}: the live group socket."""
+"""/ws/groups/{gid}: sign-in and origin checks, welcome, replay from the log, live events,
+presence and the `encourage` command."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from server.accounts import service as accounts
+from server.config import Settings
+from server.db import Database, transaction
+from server.deps import MAX_ID, SESSION_COOKIE
+from server.encouragements import service as encouragements
+from server.errors import AppError, NotFound
+from server.groups import service as groups
+from server.models import User
+from server.realtime import frames, log
+from server.realtime.hub import Hub
 
 router = APIRouter()
+logger = logging.getLogger("cairn.realtime.ws")
+
+MAX_FRAME = 16 * 1024
+QUEUE_SIZE = 256
+CLOSE_NOT_SIGNED_IN, CLOSE_FORBIDDEN, CLOSE_NO_GROUP, CLOSE_SLOW = 4401, 4403, 4404, 4408
+CLOSE_BAD_ORIGIN, CLOSE_TOO_BIG = 1008, 1009
+
+
+def socket_token(websocket: WebSocket) -> tuple[str | None, bool]:
+    """(token, came from the cookie)."""
+    scheme, _, value = websocket.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    cookie = websocket.cookies.get(SESSION_COOKIE)
+    return (cookie, True) if cookie else (None, False)
+
+
+def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
+    """A cookie-authenticated socket must come from one of the site's own pages
+    (cross-site websocket hijacking would otherwise ride on the cookie)."""
+    origin = websocket.headers.get("origin", "").rstrip("/")
+    if not origin:
+        return False
+    if settings.allowed_origins:
+        return origin in settings.allowed_origins
+    host = websocket.headers.get("host", "")
+    scheme = "https" if websocket.url.scheme == "wss" else "http"
+    return origin == f"{scheme}://{host}"
+
+
+def parse_last_seq(websocket: WebSocket) -> int | None:
+    raw = websocket.query_params.get("last_seq")
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if 0 <= value <= MAX_ID else None
+
+
+class GroupSocket:
+    """One member's live connection to one group; the hub offers it frames."""
+
+    def __init__(self, websocket: WebSocket, db: Database, user_id: int, group_id: int,
+                 delivered: int) -> None:
+        self.websocket = websocket
+        self.db = db
+        self.user_id = user_id
+        self.group_id = group_id
+        self.delivered = delivered  # highest seq sent to the client
+        self._queued = delivered    # highest seq put in the queue
+        self.queue: asyncio.Queue[tuple[int | None, str]] = asyncio.Queue(QUEUE_SIZE)
+        self.closing: tuple[int, str] | None = None
+        self.done = asyncio.Event()
+
+    # -- Subscriber (called by the hub) ----------------------------------------------------
+
+    def offer(self, seq: int, frame: str) -> None:
+        if seq <= self._queued or self.closing:
+            return
+        self._put(seq, frame)
+        self._queued = seq
+
+    def offer_presence(self, frame: str) -> None:
+        self.send_control(frame)
+
+    def close_soon(self, code: int, reason: str) -> None:
+        if self.closing is None:
+            self._put(None, "", close=(code, reason))
+
+    # -- queue -----------------------------------------------------------------------------
+
+    def send_control(self, frame: str) -> None:
+        if not self.closing:
+            self._put(None, frame)
+
+    def _put(self, seq: int | None, frame: str, close: tuple[int, str] | None = None) -> None:
+        try:
+            self.queue.put_nowait((seq, frame))
+        except asyncio.QueueFull:
+            # A client that stops reading is let go rather than growing memory or
+            # slowing the others; it can come back with last_seq.
+            self.closing = (CLOSE_SLOW, "Too slow to read; reconnect with last_seq.")
+            self.done.set()
+            return
+        if close is not None:
+            self.closing = close
+
+    async def send_loop(self) -> None:
+        try:
+            while True:
+                seq, frame = await self.queue.get()
+                if seq is None:
+                    if frame == "" and self.closing:  # the close marker
+                        break
+                    await self.websocket.send_text(frame)
+                    continue
+                if seq <= self.delivered:
+                    continue
+                if seq > self.delivered + 1:
+                    await self.fill(upto=seq - 1)
+                await self.websocket.send_text(frame)
+                self.delivered = seq
+        finally:
+            self.done.set()
+
+    async def fill(self, upto: int | None = None) -> int:
+        """Send what the log holds after `delivered` (up to `upto`); returns how many."""
+        sent = 0
+        while upto is None or self.delivered < upto:
+            async with transaction(self.db, write=False) as session:
+                rows = await log.since(session, self.group_id, self.delivered)
+            rows = [r for r in rows if upto is None or r[0].seq <= upto]
+            if not rows:
+                break
+            for event, actor in rows:
+                await self.websocket.send_text(frames.event_frame(event, actor))
+                self.delivered = event.seq
+                sent += 1
+        self._queued = max(self._queued, self.delivered)
+        return sent
+
+
+async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
+    # Accept first: a close before accepting reaches a browser as a bare HTTP 403
+    # with no code to act on.
+    await websocket.accept()
+    await websocket.close(code, reason)
+
+
+@router.websocket("/ws/groups/{gid}")
+async def group_socket(websocket: WebSocket, gid: int) -> None:
+    """Live group events; auth by session cookie (with an Origin check) or bearer token."""
+    app = websocket.app
+    settings: Settings = app.state.settings
+    db: Database = app.state.db
+    hub: Hub = app.state.hub
+    token, from_cookie = socket_token(websocket)
+    if from_cookie and not origin_allowed(websocket, settings):
+        await _refuse(websocket, CLOSE_BAD_ORIGIN, "This origin may not open Cairn's sockets.")
+        return
+    if not 1 <= gid <= MAX_ID:
+        await _refuse(websocket, CLOSE_NO_GROUP, "No such group.")
+        return
+    async with transaction(db, write=False) as session:
+        found = await accounts.authenticate(session, token) if token else None
+        if found is None:
+            await _refuse(websocket, CLOSE_NOT_SIGNED_IN, "Please sign in first.")
+            return
+        user = found[0]
+        try:
+            await groups.membership_of(session, gid, user.id)
+        except NotFound:
+            await _refuse(websocket, CLOSE_NO_GROUP, "No such group.")
+            return
+        oldest, last = await log.bounds(session, gid)
+
+    asked = parse_last_seq(websocket)
+    if asked is None:
+        start, recovered = last, True
+    elif asked <= last and asked + 1 >= oldest:
+        start, recovered = asked, True
+    else:
+        start, recovered = last, False  # too old to replay (or from another database)
+    missed = last - start if recovered else max(0, last - (asked or 0))
+    await websocket.accept()
+    sock = GroupSocket(websocket, db, user.id, gid, delivered=start)
+    await hub.attach(gid, sock, last)
+    sender: asyncio.Task[None] | None = None
+    receiver: asyncio.Task[None] | None = None
+    try:
+        await websocket.send_text(frames.welcome(gid, last, recovered, missed))
+        await sock.fill()
+        sender = asyncio.create_task(sock.send_loop())
+        receiver = asyncio.create_task(_receive_loop(websocket, sock, token or "", settings))
+        await sock.done.wait()
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        for task in (sender, receiver):
+            if task:
+                task.cancel()
+        for task in (sender, receiver):
+            if task:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        await hub.detach(gid, sock)
+        if sock.closing and websocket.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(websocket.close(*sock.closing), 2)
+
+
+async def _receive_loop(websocket: WebSocket, sock: GroupSocket, token: str,
+                        settings: Settings) -> None:
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                break
+            text = message.get("text")
+            if text is None:
+                sock.send_control(frames.error("binary_not_supported",
+                                               "Send JSON text frames."))
+                continue
+            if len(text.encode()) > MAX_FRAME:
+                sock.closing = (CLOSE_TOO_BIG, "Frames are at most 16 KiB.")
+                break
+            await _command(sock, text, token, settings)
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        sock.done.set()
+
+
+async def _command(sock: GroupSocket, text: str, token: str, settings: Settings) -> None:
+    try:
+        command = json.loads(text)
+    except (ValueError, RecursionError):
+        sock.send_control(frames.error("bad_json", "That frame is not valid JSON."))
+        return
+    if not isinstance(command, dict) or not isinstance(command.get("type"), str):
+        sock.send_control(frames.error("bad_command", 'Send an object with a "type".'))
+        return
+    kind = command["type"]
+    if kind == "ping":
+        sock.send_control(frames.PONG)
+    elif kind == "encourage":
+        await _encourage(sock, command, token, settings)
+    else:
+        sock.send_control(frames.error("unknown_command", f"Unknown command: {kind[:40]}"))
+
+
+def _optional_id(command: dict[str, Any], key: str) -> int | None:
+    value = command.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+        raise AppError(f"{key} must be a positive integer.", code="invalid")
+    return value
+
+
+async def _encourage(sock: GroupSocket, command: dict[str, Any], token: str,
+                     settings: Settings) -> None:
+    try:
+        kind, text = command.get("kind"), command.get("text")
+        if not isinstance(kind, str) or (text is not None and not isinstance(text, str)):
+            raise AppError("kind is a string and text, if given, is a string.", code="invalid")
+        commitment_id, to_user_id = _optional_id(command, "commitment_id"), _optional_id(
+            command, "to_user_id")
+        async with transaction(sock.db, write=True) as session:
+            user = await _still_member(session, sock, token)
+            if user is None:
+                return
+            await encouragements.send(session, user, sock.group_id, kind=kind, text=text,
+                                      commitment_id=commitment_id, to_user_id=to_user_id,
+                                      per_minute=settings.encouragements_per_minute)
+    except AppError as exc:
+        sock.send_control(frames.error(exc.code, exc.detail))
+    except Exception:
+        logger.exception("encourage command failed")
+        sock.send_control(frames.error("unavailable", "That did not go through. Try again."))
+
+
+async def _still_member(session: Any, sock: GroupSocket, token: str) -> User | None:
+    """Membership (and the session itself) are checked again on every command."""
+    found = await accounts.authenticate(session, token)
+    if found is None:
+        sock.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
+        return None
+    try:
+        await groups.membership_of(session, sock.group_id, found[0].id)
+    except NotFound:
+        sock.close_soon(CLOSE_FORBIDDEN, "You are no longer a member of this group.")
+        return None
+    return found[0]

@@ -1,0 +1,1 @@
+"""How doorbells and presence travel between processes."""

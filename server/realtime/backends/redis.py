@@ -1,0 +1,160 @@
+"""Many processes: doorbells and presence over Redis pub/sub.
+
+The listener reconnects by itself (with backoff and jitter) when Redis restarts or
+drops it, and after every (re)connect it wakes every local feed so each socket
+catches up from the log: nothing published while it was away is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+if TYPE_CHECKING:
+    from server.realtime.hub import Hub
+
+logger = logging.getLogger("cairn.realtime.redis")
+
+DOORBELL = "cairn:ring:"
+PRESENCE = "cairn:presence:"
+PRESENCE_TTL = 45  # seconds a process's claim that someone is online lasts unrefreshed
+REFRESH_EVERY = 15
+
+
+class RedisBackend:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.redis = aioredis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3,
+                                             decode_responses=True)
+        self.connected = False
+        self.reconnects = 0
+        self._hub: Hub | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._listener: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self, hub: Hub) -> None:
+        self._hub = hub
+        self._listener = asyncio.create_task(self._listen())
+        self._refresher = asyncio.create_task(self._refresh_presence())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in (self._listener, self._refresher, *self._tasks):
+            if task:
+                task.cancel()
+        for task in (self._listener, self._refresher, *self._tasks):
+            if task:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        await self.redis.aclose()
+
+    async def health(self) -> str:
+        try:
+            await asyncio.wait_for(self.redis.ping(), 2)
+        except (RedisError, OSError, TimeoutError):
+            return "down"
+        return "ok" if self.connected else "reconnecting"
+
+    # -- doorbells -------------------------------------------------------------------------
+
+    def publish(self, group_id: int, seq: int) -> None:
+        # Never make the writer wait on Redis: its own process was rung already.
+        self._spawn(self._publish(DOORBELL + str(group_id), f"{self.origin}:{seq}"))
+
+    async def _publish(self, channel: str, payload: str) -> None:
+        try:
+            await self.redis.publish(channel, payload)
+        except (RedisError, OSError) as exc:
+            logger.warning("redis publish failed (%s); other processes catch up on reconnect",
+                           type(exc).__name__)
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _listen(self) -> None:
+        backoff = 0.1
+        while not self._stopping:
+            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(DOORBELL + "*", PRESENCE + "*")
+                self.connected = True
+                backoff = 0.1
+                assert self._hub is not None
+                self._hub.wake_all()  # catch up on whatever rang while we were away
+                for group_id in list(self._hub.feeds):
+                    await self._hub.send_presence(group_id)
+                while not self._stopping:
+                    message = await pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        await self._on_message(message["channel"], message["data"])
+            except asyncio.CancelledError:
+                raise
+            except (RedisError, OSError) as exc:
+                if self.connected:
+                    logger.warning("redis listener lost its connection (%s); reconnecting",
+                                   type(exc).__name__)
+                self.connected = False
+                self.reconnects += 1
+                await asyncio.sleep(backoff + random.uniform(0, backoff))
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    async def _on_message(self, channel: str, data: str) -> None:
+        assert self._hub is not None
+        if channel.startswith(DOORBELL):
+            origin, _, _seq = data.rpartition(":")
+            if origin != self.origin:
+                self._hub.wake(int(channel[len(DOORBELL):]))
+        elif channel.startswith(PRESENCE) and data != self.origin:
+            await self._hub.send_presence(int(channel[len(PRESENCE):]))
+
+    # -- presence --------------------------------------------------------------------------
+
+    def _member(self, user_id: int) -> str:
+        return f"{user_id}:{self.origin}"
+
+    async def set_present(self, group_id: int, user_id: int, present: bool) -> None:
+        key = PRESENCE + str(group_id)
+        if present:
+            await self.redis.zadd(key, {self._member(user_id): time.time() + PRESENCE_TTL})
+            await self.redis.expire(key, PRESENCE_TTL * 2)
+        else:
+            await self.redis.zrem(key, self._member(user_id))
+        self._spawn(self._publish(key, self.origin))
+
+    async def online(self, group_id: int, local: set[int]) -> set[int]:
+        members = await self.redis.zrangebyscore(PRESENCE + str(group_id), time.time(), "+inf")
+        return local | {int(m.split(":", 1)[0]) for m in members}
+
+    async def _refresh_presence(self) -> None:
+        while not self._stopping:
+            await asyncio.sleep(REFRESH_EVERY)
+            if self._hub is None:
+                continue
+            try:
+                expiry = time.time() + PRESENCE_TTL
+                for group_id in list(self._hub.feeds):
+                    users = self._hub.local_online(group_id)
+                    if users:
+                        key = PRESENCE + str(group_id)
+                        await self.redis.zadd(key, {self._member(u): expiry for u in users})
+                        await self.redis.expire(key, PRESENCE_TTL * 2)
+                        await self.redis.zremrangebyscore(key, "-inf", time.time())
+            except (RedisError, OSError):
+                pass
