@@ -9,7 +9,7 @@ from server.db import Database, transaction
 from server.encouragements import service as encouragements
 from server.groups import service as groups
 
-PASSWORD = "a quiet river bend"
+PASSWORD = "a quiet river bend"  # noqa: S105 - the demo's published password
 PEOPLE = [("robin", "Robin", "Europe/Madrid"), ("sam", "Sam", "America/Los_Angeles"),
           ("ari", "Ari", "Pacific/Auckland"), ("jo", "Jo", "UTC")]
 COMMITMENTS = [
