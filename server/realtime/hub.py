@@ -16,7 +16,7 @@ from collections import defaultdict
 from typing import Protocol
 
 from server.config import Settings
-from server.db import Database, transaction
+from server.db import Database
 from server.realtime import frames, log
 
 logger = logging.getLogger("cairn.realtime")
@@ -114,8 +114,7 @@ class Hub:
 
     async def _read_new(self, group_id: int, feed: GroupFeed) -> None:
         while True:
-            async with transaction(self.db, write=False) as session:
-                rows = await log.since(session, group_id, feed.cursor, PAGE)
+            rows = await log.read_since(self.db, group_id, feed.cursor, PAGE)
             for event, actor in rows:
                 frame = frames.event_frame(event, actor)
                 feed.cursor = event.seq
@@ -157,9 +156,7 @@ class Hub:
             return
         feed.subscribers.discard(sub)
         if not feed.subscribers:
-            if feed.task:
-                feed.task.cancel()
-            del self.feeds[group_id]
+            del self.feeds[group_id]  # its task, if running, ends once it sees no subscribers
         counts = self._present[group_id]
         counts[sub.user_id] -= 1
         if counts[sub.user_id] <= 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 
@@ -47,6 +48,18 @@ async def since(
         .order_by(Event.seq).limit(limit)
     )
     return [(e, u) for e, u in rows.all()]
+
+
+async def read_since(db: Any, group_id: int, seq: int, limit: int = 500) -> list[tuple[Event, User | None]]:
+    """since() in its own read transaction, shielded: a socket closing mid-read must not
+    cancel a query half-way and hand a broken connection back to the pool."""
+    from server.db import transaction
+
+    async def read() -> list[tuple[Event, User | None]]:
+        async with transaction(db, write=False) as session:
+            return await since(session, group_id, seq, limit)
+
+    return await asyncio.shield(read())
 
 
 async def bounds(session: AsyncSession, group_id: int) -> tuple[int, int]:

@@ -135,8 +135,7 @@ class GroupSocket:
         """Send what the log holds after `delivered` (up to `upto`); returns how many."""
         sent = 0
         while upto is None or self.delivered < upto:
-            async with transaction(self.db, write=False) as session:
-                rows = await log.since(session, self.group_id, self.delivered)
+            rows = await log.read_since(self.db, self.group_id, self.delivered)
             rows = [r for r in rows if upto is None or r[0].seq <= upto]
             if not rows:
                 break
@@ -274,13 +273,18 @@ async def _encourage(sock: GroupSocket, command: dict[str, Any], token: str,
             raise AppError("kind is a string and text, if given, is a string.", code="invalid")
         commitment_id, to_user_id = _optional_id(command, "commitment_id"), _optional_id(
             command, "to_user_id")
-        async with transaction(sock.db, write=True) as session:
-            user = await _still_member(session, sock, token)
-            if user is None:
-                return
-            await encouragements.send(session, user, sock.group_id, kind=kind, text=text,
-                                      commitment_id=commitment_id, to_user_id=to_user_id,
-                                      per_minute=settings.encouragements_per_minute)
+
+        async def write() -> None:
+            async with transaction(sock.db, write=True) as session:
+                user = await _still_member(session, sock, token)
+                if user is not None:
+                    await encouragements.send(
+                        session, user, sock.group_id, kind=kind, text=text,
+                        commitment_id=commitment_id, to_user_id=to_user_id,
+                        per_minute=settings.encouragements_per_minute)
+
+        # Shielded: a command that reached the database finishes even if the socket drops.
+        await asyncio.shield(write())
     except AppError as exc:
         sock.send_control(frames.error(exc.code, exc.detail))
     except Exception:

@@ -1,0 +1,94 @@
+"""Clients for real server processes: members over HTTP, sockets over websockets."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import websockets
+
+PASSWORD = "a quiet river bend"
+_names = itertools.count(1)
+
+
+@dataclass
+class RemoteMember:
+    base_url: str
+    user: dict[str, Any]
+    token: str
+
+    @property
+    def id(self) -> int:
+        return self.user["id"]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def post(self, path: str, json_body: Any = None, base_url: str | None = None) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=base_url or self.base_url, timeout=30) as c:
+            return await c.post(path, json=json_body, headers=self.headers)
+
+    async def get(self, path: str, base_url: str | None = None) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=base_url or self.base_url, timeout=30) as c:
+            return await c.get(path, headers=self.headers)
+
+    def socket(self, ws_base: str, group_id: int, last_seq: int | None = None, **kw: Any):
+        url = f"{ws_base}/ws/groups/{group_id}"
+        if last_seq is not None:
+            url += f"?last_seq={last_seq}"
+        return websockets.connect(url, additional_headers=self.headers, open_timeout=10, **kw)
+
+
+async def remote_member(base_url: str, name: str | None = None) -> RemoteMember:
+    name = name or f"person{next(_names)}"
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as c:
+        r = await c.post("/api/v1/auth/register", json={"username": name, "password": PASSWORD,
+                                                        "display_name": name.title()})
+        assert r.status_code == 201, r.text
+        r = await c.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return RemoteMember(base_url, r.json()["user"], r.json()["token"])
+
+
+async def remote_group(moderator: RemoteMember, *members: RemoteMember) -> dict[str, Any]:
+    r = await moderator.post("/api/v1/groups", {"name": "Live circle", "capacity": 20})
+    assert r.status_code == 201, r.text
+    group = r.json()
+    for m in members:
+        r = await m.post("/api/v1/groups/join", {"invite_code": group["invite_code"],
+                                                  "accept_agreement": True})
+        assert r.status_code == 200, r.text
+    return group
+
+
+async def next_frame(ws: Any, timeout: float = 5, skip: tuple[str, ...] = ("presence",)) -> dict:
+    """The next frame whose type is not in skip."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if frame.get("type") not in skip:
+            return frame
+
+
+async def events_until(ws: Any, count: int, timeout: float = 10) -> list[dict]:
+    got: list[dict] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(got) < count:
+        frame = await next_frame(ws, max(0.01, deadline - loop.time()))
+        if frame["type"] == "event":
+            got.append(frame)
+    return got
+
+
+async def close_code(ws: Any, timeout: float = 5) -> int | None:
+    """Read until the server closes; the close code."""
+    try:
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout)
+    except websockets.ConnectionClosed as closed:
+        return closed.rcvd.code if closed.rcvd else None
