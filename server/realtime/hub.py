@@ -126,6 +126,7 @@ class Hub:
                     self._close_member(feed, event.data.get("user_id"), code)
             if len(rows) < PAGE:
                 return
+            await asyncio.sleep(0)  # let the sockets drain a page before the next
 
     def _close_member(self, feed: GroupFeed, user_id: object, code: int) -> None:
         for sub in list(feed.subscribers):

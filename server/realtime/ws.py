@@ -27,7 +27,10 @@ router = APIRouter()
 logger = logging.getLogger("cairn.realtime.ws")
 
 MAX_FRAME = 16 * 1024
-QUEUE_SIZE = 256
+# Frames waiting for one socket. The frames themselves are shared by every socket of the
+# group, so a slot costs a reference; the bound is what a client that stopped reading
+# may hold back before it is let go (4408) to resume from the log later.
+QUEUE_SIZE = 1024
 CLOSE_NOT_SIGNED_IN, CLOSE_FORBIDDEN, CLOSE_NO_GROUP, CLOSE_SLOW = 4401, 4403, 4404, 4408
 CLOSE_BAD_ORIGIN, CLOSE_TOO_BIG = 1008, 1009
 
