@@ -21,6 +21,8 @@ class Settings(BaseSettings):
     env: Literal["development", "test", "production"] = "development"
     database_url: str = f"sqlite+aiosqlite:///{ROOT / 'var' / 'cairn.db'}"
     redis_url: str | None = None
+    # Prefix of Cairn's Redis channels and keys, so several deployments can share one Redis.
+    redis_prefix: str = Field(default="cairn", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
     secret_key: str = DEFAULT_SECRET
     # Origins allowed to open a websocket with the session cookie. Empty: the
     # address Cairn is served at (the request's own Host).

@@ -196,7 +196,7 @@ def create_hub(settings: Settings, db: Database) -> Hub:
     if settings.redis_url:
         from server.realtime.backends.redis import RedisBackend
 
-        return Hub(db, RedisBackend(settings.redis_url))
+        return Hub(db, RedisBackend(settings.redis_url, settings.redis_prefix))
     from server.realtime.backends.memory import MemoryBackend
 
     return Hub(db, MemoryBackend())

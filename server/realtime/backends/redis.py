@@ -24,15 +24,15 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("cairn.realtime.redis")
 
-DOORBELL = "cairn:ring:"
-PRESENCE = "cairn:presence:"
 PRESENCE_TTL = 45  # seconds a process's claim that someone is online lasts unrefreshed
 REFRESH_EVERY = 15
 
 
 class RedisBackend:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str = "cairn") -> None:
         self.url = url
+        self.doorbell = f"{prefix}:ring:"
+        self.presence = f"{prefix}:presence:"
         self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.redis = aioredis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3,
                                              decode_responses=True)
@@ -71,7 +71,7 @@ class RedisBackend:
 
     def publish(self, group_id: int, seq: int) -> None:
         # Never make the writer wait on Redis: its own process was rung already.
-        self._spawn(self._publish(DOORBELL + str(group_id), f"{self.origin}:{seq}"))
+        self._spawn(self._publish(self.doorbell + str(group_id), f"{self.origin}:{seq}"))
 
     async def _publish(self, channel: str, payload: str) -> None:
         try:
@@ -90,7 +90,7 @@ class RedisBackend:
         while not self._stopping:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.psubscribe(DOORBELL + "*", PRESENCE + "*")
+                await pubsub.psubscribe(self.doorbell + "*", self.presence + "*")
                 self.connected = True
                 backoff = 0.1
                 assert self._hub is not None
@@ -117,12 +117,12 @@ class RedisBackend:
 
     async def _on_message(self, channel: str, data: str) -> None:
         assert self._hub is not None
-        if channel.startswith(DOORBELL):
+        if channel.startswith(self.doorbell):
             origin, _, _seq = data.rpartition(":")
             if origin != self.origin:
-                self._hub.wake(int(channel[len(DOORBELL):]))
-        elif channel.startswith(PRESENCE) and data != self.origin:
-            await self._hub.send_presence(int(channel[len(PRESENCE):]))
+                self._hub.wake(int(channel[len(self.doorbell):]))
+        elif channel.startswith(self.presence) and data != self.origin:
+            await self._hub.send_presence(int(channel[len(self.presence):]))
 
     # -- presence --------------------------------------------------------------------------
 
@@ -130,7 +130,7 @@ class RedisBackend:
         return f"{user_id}:{self.origin}"
 
     async def set_present(self, group_id: int, user_id: int, present: bool) -> None:
-        key = PRESENCE + str(group_id)
+        key = self.presence + str(group_id)
         if present:
             await self.redis.zadd(key, {self._member(user_id): time.time() + PRESENCE_TTL})
             await self.redis.expire(key, PRESENCE_TTL * 2)
@@ -139,7 +139,7 @@ class RedisBackend:
         self._spawn(self._publish(key, self.origin))
 
     async def online(self, group_id: int, local: set[int]) -> set[int]:
-        members = await self.redis.zrangebyscore(PRESENCE + str(group_id), time.time(), "+inf")
+        members = await self.redis.zrangebyscore(self.presence + str(group_id), time.time(), "+inf")
         return local | {int(m.split(":", 1)[0]) for m in members}
 
     async def _refresh_presence(self) -> None:
@@ -152,7 +152,7 @@ class RedisBackend:
                 for group_id in list(self._hub.feeds):
                     users = self._hub.local_online(group_id)
                     if users:
-                        key = PRESENCE + str(group_id)
+                        key = self.presence + str(group_id)
                         await self.redis.zadd(key, {self._member(u): expiry for u in users})
                         await self.redis.expire(key, PRESENCE_TTL * 2)
                         await self.redis.zremrangebyscore(key, "-inf", time.time())
