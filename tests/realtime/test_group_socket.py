@@ -12,7 +12,11 @@ import websockets
 
 from tests.fixtures.servers import LiveServer
 from tests.realtime.helpers import (
-    close_code, events_until, next_frame, remote_group, remote_member,
+    close_code,
+    events_until,
+    next_frame,
+    remote_group,
+    remote_member,
 )
 
 pytestmark = pytest.mark.slow
