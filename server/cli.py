@@ -49,6 +49,18 @@ def demo(host: str, port: int) -> None:
     serve(host, port, migrate_first=False)
 
 
+async def prune() -> dict[str, int]:
+    from server.config import get_settings
+    from server.db import Database
+    from server.retention import prune_once
+
+    db = Database(get_settings())
+    try:
+        return await prune_once(db)
+    finally:
+        await db.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cairn", description="Run and look after Cairn.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--no-migrate", action="store_true",
                            help="do not apply migrations before serving")
     sub.add_parser("migrate", help="apply the Alembic migrations to the configured database")
+    sub.add_parser("prune", help="apply the retention settings to the event log and sessions now")
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port, migrate_first=not args.no_migrate)
@@ -67,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         migrate()
     elif args.command == "demo":
         demo(args.host, args.port)
+    elif args.command == "prune":
+        print(asyncio.run(prune()))
     return 0
 
 

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     event_retention_count: int = Field(default=5000, ge=10)
     event_retention_days: int = Field(default=30, ge=1)
+    prune_interval_minutes: int = Field(default=60, ge=0)  # 0: only `cairn prune` prunes
     db_pool_size: int = Field(default=10, ge=1)
 
     @field_validator("allowed_origins", mode="before")

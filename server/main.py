@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server import docs
+from server import docs, retention
 from server.accounts import api as accounts_api
 from server.accounts import pages as accounts_pages
 from server.commitments import api as commitments_api
@@ -104,9 +105,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db.doorbell = hub.ring
         app.state.db, app.state.hub = db, hub
         await hub.start()
+        pruner = (asyncio.create_task(retention.run_forever(db))
+                  if settings.prune_interval_minutes else None)
         try:
             yield
         finally:
+            if pruner:
+                pruner.cancel()
             await hub.stop()
             await db.dispose()
 

@@ -1,0 +1,38 @@
+"""Retention: prune the event log, expired sessions and old sign-in failures on a schedule.
+
+Every process runs the job; each pass is a set of idempotent DELETEs, so two processes
+pruning at once do no harm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+from server.accounts import service as accounts
+from server.db import Database, transaction
+from server.realtime import log
+
+logger = logging.getLogger("cairn.retention")
+
+
+async def prune_once(db: Database) -> dict[str, int]:
+    settings = db.settings
+    async with transaction(db) as session:
+        events = await log.prune(session, keep=settings.event_retention_count,
+                                 days=settings.event_retention_days)
+        sessions = await accounts.prune_sessions(session, settings)
+    return {"events": events, "sessions": sessions}
+
+
+async def run_forever(db: Database) -> None:
+    interval = db.settings.prune_interval_minutes * 60
+    while True:
+        # Jitter keeps several processes from pruning in lockstep.
+        await asyncio.sleep(interval * random.uniform(0.8, 1.2))
+        try:
+            removed = await prune_once(db)
+            logger.info("pruned %s", removed)
+        except Exception:  # a failed pass is retried at the next interval
+            logger.warning("retention pass failed", exc_info=True)
