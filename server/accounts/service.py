@@ -17,6 +17,7 @@ from server.accounts import passwords
 from server.config import Settings
 from server.errors import Conflict, Invalid, NotSignedIn, RateLimited
 from server.models import AuthSession, LoginFailure, User
+from server.text import storable
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
 
@@ -43,7 +44,7 @@ def check_timezone(timezone: str) -> str:
 
 
 def clean_display_name(display_name: str) -> str:
-    cleaned = " ".join(display_name.split())
+    cleaned = storable(" ".join(display_name.split()), "A display name")
     if not 1 <= len(cleaned) <= 40:
         raise Invalid("A display name needs 1 to 40 characters.", code="invalid_display_name")
     return cleaned
@@ -81,6 +82,12 @@ async def login(
     session: AsyncSession, settings: Settings, *, username: str, password: str
 ) -> SignedIn:
     username = normalize_username(username)[:64]
+    if "\x00" in username:  # no account has one, and PostgreSQL cannot even compare it
+        raise NotSignedIn("That username and password do not match.", code="bad_credentials")
+    # Lock the account row first: parallel guesses for one username then queue here
+    # and each sees the failures the ones before it recorded (a no-op on SQLite,
+    # whose writers are already serialized).
+    user = await session.scalar(select(User).where(User.username == username).with_for_update())
     now = clock.now()
     window = dt.timedelta(minutes=settings.login_failure_window_minutes)
     recent = (await session.scalars(
@@ -94,7 +101,6 @@ async def login(
             "Too many failed sign-ins for this username. Please wait and try again.",
             retry_after=int(retry.total_seconds()) + 1,
         )
-    user = await session.scalar(select(User).where(User.username == username))
     ok, new_hash = await passwords.verify(password, user.password_hash if user else None)
     if not ok or user is None:
         session.add(LoginFailure(username=username, at=now))

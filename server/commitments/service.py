@@ -13,6 +13,7 @@ from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.models import Checkin, Commitment, Membership, User
 from server.models.commitments import CATEGORIES, CHECKIN_STATUSES, PER_DAY, VISIBILITIES
 from server.realtime import log
+from server.text import storable
 
 TEXT_MAX = 280
 NOTE_MAX = 500
@@ -28,7 +29,7 @@ class Entry:
 
 
 def _clean_text(text: str | None, limit: int, what: str) -> str:
-    cleaned = (text or "").strip()
+    cleaned = storable((text or "").strip(), what)
     if len(cleaned) > limit:
         raise Invalid(f"{what} can be at most {limit} characters.", code="text_too_long")
     return cleaned

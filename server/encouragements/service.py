@@ -13,6 +13,7 @@ from server.errors import Invalid, NotFound, RateLimited
 from server.models import Encouragement, Event, Membership, User
 from server.models.encouragements import KINDS, TEXT_MAX
 from server.realtime import log
+from server.text import storable
 
 
 async def send(
@@ -22,7 +23,7 @@ async def send(
     if kind not in KINDS:
         raise Invalid("Choose one of the cheers: " + ", ".join(KINDS) + ".",
                       code="invalid_kind")
-    text = (text or "").strip() or None
+    text = storable((text or "").strip(), "A note") or None
     if text is not None and len(text) > TEXT_MAX:
         raise Invalid(f"A note can be at most {TEXT_MAX} characters.", code="text_too_long")
     if commitment_id is not None:

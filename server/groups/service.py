@@ -12,6 +12,7 @@ from server import clock
 from server.errors import BadRequest, Conflict, Forbidden, Gone, Invalid, NotFound
 from server.models import Group, Invite, Membership, User
 from server.realtime import log
+from server.text import storable
 
 AGREEMENT = (
     "What is shared here stays here.",
@@ -48,7 +49,8 @@ async def create_group(
     session: AsyncSession, user: User, *, name: str, description: str = "",
     capacity: int = CAPACITY_DEFAULT,
 ) -> tuple[Group, Invite]:
-    name = " ".join(name.split())
+    name = storable(" ".join(name.split()), "A group name")
+    description = storable(description, "A description")
     if not 1 <= len(name) <= 80:
         raise Invalid("A group name needs 1 to 80 characters.", code="invalid_name")
     if not CAPACITY_MIN <= capacity <= CAPACITY_MAX:
@@ -129,18 +131,13 @@ async def join(session: AsyncSession, user: User, *, code: str, accept_agreement
     if not accept_agreement:
         raise BadRequest("Please read and accept the group agreement to join.",
                          code="agreement_required")
-    invite = await session.scalar(select(Invite).where(Invite.code == normalize_code(code)))
+    # Lock the invite row: people racing for a code's last use queue here, and each
+    # sees the uses counted before it.
+    invite = await session.scalar(select(Invite).where(Invite.code == normalize_code(code))
+                                  .with_for_update())
     if invite is None:
         raise NotFound("That invite code is not one we know. Check it with whoever shared it.",
                        code="invite_not_found")
-    now = clock.now()
-    if invite.revoked_at is not None:
-        raise Gone("That invite code was withdrawn. Ask for a new one.", code="invite_revoked")
-    if invite.expires_at <= now:
-        raise Gone("That invite code has expired. Ask for a new one.", code="invite_expired")
-    if invite.max_uses is not None and invite.uses >= invite.max_uses:
-        raise Gone("That invite code has been used up. Ask for a new one.",
-                   code="invite_used_up")
     # Lock the group row so two people cannot both take its last seat.
     group = await session.scalar(select(Group).where(Group.id == invite.group_id)
                                  .with_for_update())
@@ -149,7 +146,16 @@ async def join(session: AsyncSession, user: User, *, code: str, accept_agreement
         select(Membership).where(Membership.group_id == group.id, Membership.user_id == user.id)
     )
     if membership is not None and membership.state == "active":
+        # Already in (a retry, a second click): the same answer, whatever the code's state now.
         return group
+    now = clock.now()
+    if invite.revoked_at is not None:
+        raise Gone("That invite code was withdrawn. Ask for a new one.", code="invite_revoked")
+    if invite.expires_at <= now:
+        raise Gone("That invite code has expired. Ask for a new one.", code="invite_expired")
+    if invite.max_uses is not None and invite.uses >= invite.max_uses:
+        raise Gone("That invite code has been used up. Ask for a new one.",
+                   code="invite_used_up")
     if membership is not None and membership.state == "removed":
         raise Forbidden("A moderator removed you from this group.", code="removed")
     if await member_count(session, group.id) >= group.capacity:

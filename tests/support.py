@@ -1,0 +1,127 @@
+"""Helpers for the API tests: watch every answer for 500s and bad error shapes, move the clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from server import clock
+
+UTC = dt.UTC
+
+
+@dataclass
+class Answer:
+    method: str
+    path: str
+    status: int
+    content_type: str
+    body: bytes
+
+
+@dataclass
+class Recorder:
+    """Wraps the ASGI app behind the test clients and keeps every answer it gave."""
+
+    app: Any
+    answers: list[Answer] = field(default_factory=list)
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        seen: dict[str, Any] = {"status": 0, "type": "", "body": b""}
+
+        async def recording_send(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                seen["status"] = message["status"]
+                headers = {k.lower(): v for k, v in message.get("headers", [])}
+                seen["type"] = headers.get(b"content-type", b"").decode()
+            elif message["type"] == "http.response.body":
+                seen["body"] += message.get("body", b"")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, recording_send)
+        finally:
+            self.answers.append(Answer(scope["method"], scope["path"], seen["status"], seen["type"],
+                                       seen["body"]))
+
+    def problems(self) -> list[str]:
+        """Every 5xx, and every JSON 4xx without the contract's {error, detail} shape."""
+        found = []
+        for a in self.answers:
+            where = f"{a.method} {a.path} -> {a.status}"
+            if a.status >= 500 or a.status == 0:
+                found.append(f"{where}: {a.body[:300]!r}")
+            elif a.status >= 400:
+                if not a.content_type.startswith("application/json"):
+                    found.append(f"{where}: not JSON ({a.content_type})")
+                    continue
+                body = json.loads(a.body)
+                if not (isinstance(body, dict) and isinstance(body.get("error"), str)
+                        and isinstance(body.get("detail"), str) and body["error"] and body["detail"]):
+                    found.append(f"{where}: error shape {body!r}")
+        return found
+
+
+def watch(clients: Any) -> Iterator[Recorder]:
+    """For an autouse fixture: record every answer; fail the test on a 500 or a bad error body."""
+    transport: httpx.ASGITransport = clients.transport
+    recorder = Recorder(transport.app)
+    transport.app = recorder
+    yield recorder
+    transport.app = recorder.app
+    problems = recorder.problems()
+    assert not problems, "answers that break the contract:\n" + "\n".join(problems)
+
+
+def travel_to(when: dt.datetime) -> None:
+    """Make server.clock.now() read `when` (it then runs on with real time)."""
+    assert when.tzinfo is not None
+    clock.travel(when - dt.datetime.now(UTC))
+
+
+def reset_clock() -> None:
+    clock.travel(dt.timedelta(0))
+
+
+def utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=UTC)
+
+
+def assert_error(r: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    """The answer is the contract's JSON error with this status (and code)."""
+    assert r.status_code == status, f"{r.status_code} {r.text}"
+    body = r.json()
+    assert isinstance(body.get("error"), str) and body["error"], body
+    assert isinstance(body.get("detail"), str) and body["detail"], body
+    if code is not None:
+        assert body["error"] == code, body
+    return body
+
+
+def parse_time(value: str) -> dt.datetime:
+    """An ISO 8601 UTC time as the contract writes it: with a Z."""
+    assert value.endswith("Z"), f"not a UTC time with Z: {value}"
+    return dt.datetime.fromisoformat(value)
+
+
+def cheap_hashing(monkeypatch: Any) -> None:
+    """Tests whose subject is not passwords sign people up with a fast argon2id.
+
+    The real parameters cost tens of milliseconds per sign-up and sign-in; the
+    accounts tests keep them and check them.
+    """
+    from passlib.context import CryptContext
+
+    from server.accounts import passwords
+
+    monkeypatch.setattr(passwords, "context", CryptContext(
+        schemes=["argon2"], argon2__type="ID", argon2__memory_cost=64, argon2__rounds=1,
+        argon2__parallelism=1))
