@@ -1,0 +1,1 @@
+"""Boundary role-play rooms: a moderated practice round, live."""
