@@ -5,8 +5,9 @@ from server.models.commitments import Checkin, Commitment
 from server.models.encouragements import Encouragement
 from server.models.events import Event
 from server.models.groups import Group, Invite, Membership
+from server.models.roleplay import Feedback, Room, Round, Scenario, Transcript
 
 __all__ = [
     "AuthSession", "Checkin", "Commitment", "Encouragement", "Event", "Group", "Invite", "LoginFailure",
-    "Membership", "User",
+    "Membership", "User", "Feedback", "Room", "Round", "Scenario", "Transcript",
 ]

@@ -7,9 +7,11 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from server.accounts import service as accounts
@@ -131,8 +133,12 @@ class GroupSocket:
                     await self.fill(upto=seq - 1)
                 await self.websocket.send_text(frame)
                 self.delivered = seq
+                await self.after_event(frame)
         finally:
             self.done.set()
+
+    async def after_event(self, frame: str) -> None:
+        """Hook for sockets that react to events (a room refreshes its state)."""
 
     async def fill(self, upto: int | None = None) -> int:
         """Send what the log holds after `delivered` (up to `upto`); returns how many."""
@@ -157,51 +163,49 @@ async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
     await websocket.close(code, reason)
 
 
-@router.websocket("/ws/groups/{gid}")
-async def group_socket(websocket: WebSocket, gid: int) -> None:
-    """Live group events; auth by session cookie (with an Origin check) or bearer token."""
-    app = websocket.app
-    settings: Settings = app.state.settings
-    db: Database = app.state.db
-    hub: Hub = app.state.hub
+Resolve = Callable[[AsyncSession, User], Awaitable[int]]
+
+
+async def admit(websocket: WebSocket, resolve: Resolve) -> tuple[User, str, int, int, int] | None:
+    """Check the origin, the session and membership; (user, token, group id, oldest seq,
+    last seq), or None after closing with the contract's code. resolve() maps the
+    signed-in user to the group of the thing asked for, raising NotFound for non-members."""
+    settings: Settings = websocket.app.state.settings
+    db: Database = websocket.app.state.db
     token, from_cookie = socket_token(websocket)
     if from_cookie and not origin_allowed(websocket, settings):
         await _refuse(websocket, CLOSE_BAD_ORIGIN, "This origin may not open Cairn's sockets.")
-        return
-    if not 1 <= gid <= MAX_ID:
-        await _refuse(websocket, CLOSE_NO_GROUP, "No such group.")
-        return
+        return None
     async with transaction(db, write=False) as session:
         found = await accounts.authenticate(session, token) if token else None
         if found is None:
             await _refuse(websocket, CLOSE_NOT_SIGNED_IN, "Please sign in first.")
-            return
+            return None
         user = found[0]
         try:
-            await groups.membership_of(session, gid, user.id)
+            group_id = await resolve(session, user)
         except NotFound:
             await _refuse(websocket, CLOSE_NO_GROUP, "No such group.")
-            return
-        oldest, last = await log.bounds(session, gid)
+            return None
+        oldest, last = await log.bounds(session, group_id)
+    return user, token or "", group_id, oldest, last
 
-    asked = parse_last_seq(websocket)
-    if asked is None:
-        start, recovered = last, True
-    elif asked <= last and asked + 1 >= oldest:
-        start, recovered = asked, True
-    else:
-        start, recovered = last, False  # too old to replay (or from another database)
-    missed = last - start if recovered else max(0, last - (asked or 0))
-    await websocket.accept()
-    sock = GroupSocket(websocket, db, user.id, gid, delivered=start)
-    await hub.attach(gid, sock, last)
+
+Command = Callable[["GroupSocket", dict[str, Any], str], Awaitable[None]]
+
+
+async def serve(websocket: WebSocket, sock: GroupSocket, token: str, on_command: Command,
+                first_frames: Callable[[], Awaitable[None]]) -> None:
+    """Attach to the hub, send the first frames, then run the send and receive loops until
+    either ends; always detach and close with the reason, if any."""
+    hub: Hub = websocket.app.state.hub
+    await hub.attach(sock.group_id, sock, sock.delivered)
     sender: asyncio.Task[None] | None = None
     receiver: asyncio.Task[None] | None = None
     try:
-        await websocket.send_text(frames.welcome(gid, last, recovered, missed))
-        await sock.fill()
+        await first_frames()
         sender = asyncio.create_task(sock.send_loop())
-        receiver = asyncio.create_task(_receive_loop(websocket, sock, token or "", settings))
+        receiver = asyncio.create_task(_receive_loop(websocket, sock, token, on_command))
         await sock.done.wait()
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
@@ -213,14 +217,46 @@ async def group_socket(websocket: WebSocket, gid: int) -> None:
             if task:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-        await hub.detach(gid, sock)
+        await hub.detach(sock.group_id, sock)
         if sock.closing and websocket.application_state != WebSocketState.DISCONNECTED:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(websocket.close(*sock.closing), 2)
 
 
+@router.websocket("/ws/groups/{gid}")
+async def group_socket(websocket: WebSocket, gid: int) -> None:
+    """Live group events; auth by session cookie (with an Origin check) or bearer token."""
+
+    async def resolve(session: AsyncSession, user: User) -> int:
+        if not 1 <= gid <= MAX_ID:
+            raise NotFound()
+        await groups.membership_of(session, gid, user.id)
+        return gid
+
+    admitted = await admit(websocket, resolve)
+    if admitted is None:
+        return
+    user, token, _, oldest, last = admitted
+    asked = parse_last_seq(websocket)
+    if asked is None:
+        start, recovered = last, True
+    elif asked <= last and asked + 1 >= oldest:
+        start, recovered = asked, True
+    else:
+        start, recovered = last, False  # too old to replay (or from another database)
+    missed = last - start if recovered else max(0, last - (asked or 0))
+    await websocket.accept()
+    sock = GroupSocket(websocket, websocket.app.state.db, user.id, gid, delivered=start)
+
+    async def first_frames() -> None:
+        await websocket.send_text(frames.welcome(gid, last, recovered, missed))
+        await sock.fill()
+
+    await serve(websocket, sock, token, _group_command, first_frames)
+
+
 async def _receive_loop(websocket: WebSocket, sock: GroupSocket, token: str,
-                        settings: Settings) -> None:
+                        on_command: Command) -> None:
     try:
         while True:
             message = await websocket.receive()
@@ -234,29 +270,30 @@ async def _receive_loop(websocket: WebSocket, sock: GroupSocket, token: str,
             if len(text.encode()) > MAX_FRAME:
                 sock.closing = (CLOSE_TOO_BIG, "Frames are at most 16 KiB.")
                 break
-            await _command(sock, text, token, settings)
+            try:
+                command = json.loads(text)
+            except (ValueError, RecursionError):
+                sock.send_control(frames.error("bad_json", "That frame is not valid JSON."))
+                continue
+            if not isinstance(command, dict) or not isinstance(command.get("type"), str):
+                sock.send_control(frames.error("bad_command", 'Send an object with a "type".'))
+                continue
+            if command["type"] == "ping":
+                sock.send_control(frames.PONG)
+                continue
+            await on_command(sock, command, token)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
         sock.done.set()
 
 
-async def _command(sock: GroupSocket, text: str, token: str, settings: Settings) -> None:
-    try:
-        command = json.loads(text)
-    except (ValueError, RecursionError):
-        sock.send_control(frames.error("bad_json", "That frame is not valid JSON."))
-        return
-    if not isinstance(command, dict) or not isinstance(command.get("type"), str):
-        sock.send_control(frames.error("bad_command", 'Send an object with a "type".'))
-        return
-    kind = command["type"]
-    if kind == "ping":
-        sock.send_control(frames.PONG)
-    elif kind == "encourage":
-        await _encourage(sock, command, token, settings)
+async def _group_command(sock: GroupSocket, command: dict[str, Any], token: str) -> None:
+    if command["type"] == "encourage":
+        await _encourage(sock, command, token, sock.websocket.app.state.settings)
     else:
-        sock.send_control(frames.error("unknown_command", f"Unknown command: {kind[:40]}"))
+        sock.send_control(frames.error("unknown_command",
+                                       f"Unknown command: {command['type'][:40]}"))
 
 
 def _optional_id(command: dict[str, Any], key: str) -> int | None:
@@ -279,7 +316,7 @@ async def _encourage(sock: GroupSocket, command: dict[str, Any], token: str,
 
         async def write() -> None:
             async with transaction(sock.db, write=True) as session:
-                user = await _still_member(session, sock, token)
+                user = await still_member(session, sock, token)
                 if user is not None:
                     await encouragements.send(
                         session, user, sock.group_id, kind=kind, text=text,
@@ -295,7 +332,7 @@ async def _encourage(sock: GroupSocket, command: dict[str, Any], token: str,
         sock.send_control(frames.error("unavailable", "That did not go through. Try again."))
 
 
-async def _still_member(session: Any, sock: GroupSocket, token: str) -> User | None:
+async def still_member(session: AsyncSession, sock: GroupSocket, token: str) -> User | None:
     """Membership (and the session itself) are checked again on every command."""
     found = await accounts.authenticate(session, token)
     if found is None:

@@ -155,6 +155,8 @@ def _text(command: dict[str, Any], key: str, limit: int, required: bool = True) 
     if not isinstance(value, str):
         raise Invalid(f"{key} must be text.")
     value = value.strip()
+    if "\x00" in value:
+        raise Invalid(f"{key} cannot contain a NUL character.")
     if required and not value:
         raise Invalid(f"Please write something for {key}.")
     if len(value) > limit:

@@ -1,0 +1,275 @@
+"""Role-play rooms: load a room under its lock, apply the machine, save state and version,
+carry out the effects, and append the events that wake every process's sockets."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.commitments import service as commitments
+from server.errors import Conflict, Invalid, NotFound
+from server.groups import service as groups
+from server.models import Feedback, Membership, Room, Round, Scenario, Transcript, User
+from server.realtime import log
+from server.roleplay import machine
+from server.roleplay.scenarios import CARDS
+from server.text import storable
+
+TITLE_MAX = 80
+_NO_ROOM = "We could not find that room."
+
+
+# -- scenario cards -------------------------------------------------------------------------------
+
+
+async def sync_builtin_cards(session: AsyncSession) -> None:
+    """Make the table's built-in cards match scenarios.py (idempotent; safe on every process)."""
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    for card in CARDS:
+        values = {"builtin_key": card.key, "title": card.title, "situation": card.situation,
+                  "opening_line": card.opening_line, "intensities": list(card.intensities),
+                  "group_id": None, "created_at": clock.now()}
+        statement = insert(Scenario).values(**values)
+        await session.execute(statement.on_conflict_do_update(
+            index_elements=["builtin_key"],
+            set_={k: statement.excluded[k] for k in ("title", "situation", "opening_line",
+                                                     "intensities")}))
+
+
+async def scenarios_for(session: AsyncSession, group_id: int | None) -> list[Scenario]:
+    """The built-in cards, and the group's own when a group is given."""
+    condition = Scenario.group_id.is_(None)
+    if group_id is not None:
+        condition = or_(condition, Scenario.group_id == group_id)
+    return list((await session.scalars(
+        select(Scenario).where(condition).order_by(Scenario.group_id.is_not(None), Scenario.id)
+    )).all())
+
+
+async def create_scenario(session: AsyncSession, user: User, group_id: int, *, title: str,
+                          situation: str, opening_line: str, intensities: list[str]) -> Scenario:
+    def clean(value: str, what: str, limit: int) -> str:
+        value = storable(value.strip(), what)
+        if not 1 <= len(value) <= limit:
+            raise Invalid(f"{what} needs 1 to {limit} characters.", code="invalid_scenario")
+        return value
+
+    if len(intensities) != 3:
+        raise Invalid("Give three lines: cooperative, guilt-tripping and escalating.",
+                      code="invalid_scenario")
+    card = Scenario(group_id=group_id, title=clean(title, "A title", TITLE_MAX),
+                    situation=clean(situation, "The situation", 1000),
+                    opening_line=clean(opening_line, "The opening line", 500),
+                    intensities=[clean(line, "Each intensity line", 500) for line in intensities],
+                    created_by=user.id, created_at=clock.now())
+    session.add(card)
+    await session.flush()
+    return card
+
+
+# -- rooms ------------------------------------------------------------------------------------
+
+
+async def open_room(session: AsyncSession, moderator: User, group_id: int, title: str | None) -> Room:
+    title = storable((title or "").strip(), "A title") or "Boundary practice"
+    if len(title) > TITLE_MAX:
+        raise Invalid(f"A room title has at most {TITLE_MAX} characters.", code="invalid_title")
+    open_rooms = await session.scalar(
+        select(Room.id).where(Room.group_id == group_id, Room.phase != "ended").limit(1))
+    if open_rooms:
+        raise Conflict("This group already has a practice room open. Join that one, or end it "
+                       "first.", code="room_open")
+    now = clock.now()
+    room = Room(group_id=group_id, title=title, opened_by=moderator.id, phase="lobby",
+                state=machine.new_state(now), version=1, created_at=now)
+    session.add(room)
+    await session.flush()
+    await log.append(session, group_id, "roleplay.opened", moderator,
+                     {"room_id": room.id, "title": title})
+    return room
+
+
+async def room_for(session: AsyncSession, user: User, room_id: int, *,
+                   lock: bool = False) -> tuple[Room, Membership]:
+    """The room and the member's membership in its group; 404 for everyone else."""
+    query = select(Room).where(Room.id == room_id)
+    room = await session.scalar(query.with_for_update() if lock else query)
+    if room is None:
+        raise NotFound(_NO_ROOM, code="room_not_found")
+    try:
+        _, membership = await groups.membership_of(session, room.group_id, user.id)
+    except NotFound:
+        raise NotFound(_NO_ROOM, code="room_not_found") from None
+    return room, membership
+
+
+async def command(session: AsyncSession, user: User, room_id: int, body: dict[str, Any]) -> Room:
+    """Apply one command under the room's lock; raises machine.NotAllowed and changes nothing
+    when refused."""
+    room, membership = await room_for(session, user, room_id, lock=True)
+    actor = machine.Actor(user.id, user.display_name, membership.role == "moderator")
+    if body.get("type") == "choose_scenario":
+        body = {**body, "_scenario_ids": {c.id for c in await scenarios_for(session, room.group_id)}}
+    state, effects = machine.apply(room.state, actor, body, clock.now())
+    await _save(session, room, state, effects, user)
+    return room
+
+
+async def tick(session: AsyncSession, room_id: int) -> Room | None:
+    """Advance an expired timer. Whichever process gets here first does it, once: the others
+    wait on the lock and then find nothing left to do."""
+    room = await session.scalar(select(Room).where(Room.id == room_id).with_for_update())
+    if room is None:
+        return None
+    state, effects = machine.tick(room.state, clock.now())
+    if state == room.state:
+        return None
+    await _save(session, room, state, effects, None)
+    return room
+
+
+async def _save(session: AsyncSession, room: Room, state: dict[str, Any],
+                effects: list[machine.Effect], user: User | None) -> None:
+    for effect in effects:
+        await _carry_out(session, room, state, effect, user)
+    room.state, room.phase, room.version = state, state["phase"], room.version + 1
+    if state["phase"] == "ended" and room.ended_at is None:
+        room.ended_at = clock.now()
+    await session.flush()
+    kind = "roleplay.ended" if any(e.kind == "ended" for e in effects) else "roleplay.updated"
+    await log.append(session, room.group_id, kind, user,
+                     {"room_id": room.id, "version": room.version, "phase": room.phase})
+
+
+async def _round(session: AsyncSession, room: Room, number: int) -> Round:
+    found = await session.scalar(select(Round).where(Round.room_id == room.id, Round.number == number))
+    if found is None:
+        raise machine.NotAllowed("This round has not started yet.")
+    return found
+
+
+async def _carry_out(session: AsyncSession, room: Room, state: dict[str, Any],
+                     effect: machine.Effect, user: User | None) -> None:
+    data = effect.data
+    if effect.kind == "round_started":
+        session.add(Round(room_id=room.id, group_id=room.group_id, number=data["round"],
+                          practitioner_id=data["practitioner_id"],
+                          counterpart_id=data["counterpart_id"], scenario_id=data["scenario_id"],
+                          intensity=data["intensity"], boundary=data["boundary"],
+                          created_at=clock.now()))
+        await session.flush()
+    elif effect.kind == "feedback":
+        rnd = await _round(session, room, data["round"])
+        row = await session.scalar(select(Feedback).where(
+            Feedback.round_id == rnd.id, Feedback.attempt == data["attempt"],
+            Feedback.from_user_id == data["from_user_id"]))
+        if row is None:
+            row = Feedback(round_id=rnd.id, attempt=data["attempt"],
+                           from_user_id=data["from_user_id"])
+            session.add(row)
+        row.role, row.style, row.worked, row.try_next = (data["role"], data["style"],
+                                                        data["worked"], data["try_next"])
+        row.created_at = clock.now()
+    elif effect.kind == "self_rate":
+        rnd = await _round(session, room, data["round"])
+        if data["attempt"] == 1:
+            rnd.confidence_before = data["confidence"]
+        else:
+            rnd.confidence_after = data["confidence"]
+    elif effect.kind == "homework" and user is not None:
+        tomorrow = clock.local_today(user.timezone) + dt.timedelta(days=1)
+        await commitments.create(session, user, room.group_id, category="boundary",
+                                 text=data["boundary"], day=tomorrow, visibility="private")
+    elif effect.kind == "transcript" and user is not None:
+        rnd = await _round(session, room, data["round"])
+        session.add(Transcript(round_id=rnd.id, user_id=user.id, lines=data["lines"],
+                               created_at=clock.now()))
+
+
+async def current_round(session: AsyncSession, room: Room) -> Round | None:
+    if not room.state.get("round"):
+        return None
+    return await session.scalar(select(Round).where(Round.room_id == room.id,
+                                                    Round.number == room.state["round"]))
+
+
+async def feedback_for(session: AsyncSession, round_id: int) -> list[tuple[Feedback, User | None]]:
+    rows = await session.execute(
+        select(Feedback, User).outerjoin(User, User.id == Feedback.from_user_id)
+        .where(Feedback.round_id == round_id).order_by(Feedback.attempt, Feedback.id))
+    return [(f, u) for f, u in rows.all()]
+
+
+async def history(session: AsyncSession, user: User) -> list[tuple[Round, Scenario | None, list]]:
+    """My rounds as practitioner, oldest first, each with the feedback I received."""
+    rows = (await session.execute(
+        select(Round, Scenario).outerjoin(Scenario, Scenario.id == Round.scenario_id)
+        .where(Round.practitioner_id == user.id).order_by(Round.created_at, Round.id))).all()
+    return [(rnd, card, await feedback_for(session, rnd.id)) for rnd, card in rows]
+
+
+async def transcripts(session: AsyncSession, user: User) -> dict[int, list[dict[str, Any]]]:
+    rows = (await session.scalars(select(Transcript).where(Transcript.user_id == user.id))).all()
+    return {t.round_id: t.lines for t in rows}
+
+
+# -- what each person sees ------------------------------------------------------------------------
+
+
+async def view(session: AsyncSession, room: Room, viewer: User, is_moderator: bool) -> dict[str, Any]:
+    """The room as one person sees it: the practitioner alone sees the feedback's words, the
+    moderators see who called a time-out, the counterpart sees the line to play."""
+    s = room.state
+    me = viewer.id
+    roles = s["roles"]
+    card = await session.get(Scenario, s["scenario_id"]) if s["scenario_id"] else None
+    participants = []
+    for uid, p in s["participants"].items():
+        user_id = int(uid)
+        role = ("practitioner" if roles["practitioner"] == user_id else
+                "counterpart" if roles["counterpart"] == user_id else "observer")
+        participants.append({"user_id": user_id, "display_name": p["display_name"],
+                             "role": role, "muted": p["muted"], "moderator": p["moderator"],
+                             "hand_raised": user_id in s["hands"], "practised": p["practised"]})
+    paused = s["paused"]
+    scenario = None
+    if card is not None:
+        scenario = {"id": card.id, "title": card.title, "situation": card.situation,
+                    "opening_line": card.opening_line, "intensity": s["intensity"],
+                    "intensity_name": machine.INTENSITIES.get(s["intensity"] or 0)}
+        if me == roles["counterpart"] or is_moderator:
+            scenario["counterpart_line"] = card.intensities[(s["intensity"] or 1) - 1]
+    frame: dict[str, Any] = {
+        "type": "room", "room_id": room.id, "group_id": room.group_id, "title": room.title,
+        "version": room.version, "phase": s["phase"], "round": s["round"],
+        "participants": participants, "roles": roles,
+        "hands": machine._queue(s) if s["hands"] else [],
+        "deadline": s["deadline"], "now": machine._iso(clock.now()),
+        "scenario": scenario, "boundary": s["boundary"], "lines": s["lines"],
+        "cheers": s["cheers"] if s["cheers_shown"] else {},
+        "cheers_held": sum(s["cheers"].values()) if not s["cheers_shown"] else 0,
+        "feedback_in": s["feedback_in"], "attempt": s["attempt"], "replayed": s["replayed"],
+        "paused": None,
+        "me": {"user_id": me, "is_moderator": is_moderator, "joined": str(me) in s["participants"],
+               "removed": me in s["removed"]},
+    }
+    if paused is not None:
+        frame["paused"] = {"from": paused["from"], "at": paused["at"],
+                           "by": paused["by"] if is_moderator or paused["by"] == me else None,
+                           "by_me": paused["by"] == me}
+    if me == roles["practitioner"] and s["round"]:
+        rnd = await current_round(session, room)
+        if rnd is not None:
+            frame["my_feedback"] = [
+                {"attempt": f.attempt, "role": f.role, "style": f.style, "worked": f.worked,
+                 "try_next": f.try_next,
+                 "from": u.display_name if u else "a former member"}
+                for f, u in await feedback_for(session, rnd.id)]
+            frame["my_confidence"] = {"before": rnd.confidence_before, "after": rnd.confidence_after}
+    return frame
