@@ -1,5 +1,299 @@
-"""HTML pages."""
+"""HTML pages for accounts (sign up, sign in and out, settings), the landing and help pages,
+and the small helpers every page route shares: who is looking, and reading a checked form."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.accounts import service as accounts
+from server.accounts.api import set_session_cookie
+from server.deps import (
+    SESSION_COOKIE,
+    OptionalUser,
+    SessionDep,
+    SettingsDep,
+    current_auth_session,
+    request_token,
+)
+from server.errors import AppError, Invalid, NotSignedIn, RateLimited
+from server.models import User
+from server.web import CSRF_FIELD, check_csrf, redirect, render, safe_next
 
 router = APIRouter(include_in_schema=False)
+
+# Longest password we will hash at sign-in; the API allows the same.
+PASSWORD_INPUT_MAX = 1024
+
+
+# Regions of the IANA database; the list leaves out old aliases like "US/Eastern" or "ROC".
+_TZ_REGIONS = ("Africa/", "America/", "Antarctica/", "Asia/", "Atlantic/", "Australia/",
+               "Europe/", "Indian/", "Pacific/")
+
+
+def timezone_choices(current: str = "UTC") -> list[str]:
+    """The timezones a person picks from: UTC and every Region/City, plus their own."""
+    choices = ["UTC", *(tz for tz in clock.timezones() if tz.startswith(_TZ_REGIONS))]
+    if current not in choices and clock.is_timezone(current):
+        choices.insert(1, current)
+    return choices
+
+
+# --- shared by every page route -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Viewer:
+    """The signed-in member as the page templates see them.
+
+    A copy, not the ORM row: an error page is rendered after the request's session has
+    rolled back and closed, when the row can no longer load its attributes.
+    """
+
+    id: int
+    username: str
+    display_name: str
+    timezone: str
+    receive_only: bool
+
+
+def remember_viewer(request: Request, user: User) -> None:
+    request.state.page_user = Viewer(user.id, user.username, user.display_name, user.timezone,
+                                     bool(user.receive_only))
+
+
+async def get_page_visitor(request: Request, user: OptionalUser) -> User | None:
+    """Public pages: the member if signed in (so the header can greet them), else None."""
+    if user is not None:
+        remember_viewer(request, user)
+    return user
+
+
+async def get_page_user(request: Request, user: OptionalUser) -> User:
+    """Members' pages: a visitor is sent to /login?next=... by the NotSignedIn handler."""
+    if user is None:
+        raise NotSignedIn()
+    remember_viewer(request, user)
+    return user
+
+
+PageVisitor = Annotated[User | None, Depends(get_page_visitor)]
+PageUser = Annotated[User, Depends(get_page_user)]
+
+
+class Form:
+    """A posted form whose CSRF token has been checked; fields read as plain strings."""
+
+    def __init__(self, data: Any) -> None:
+        self._data = data
+
+    def text(self, name: str) -> str:
+        value = self._data.get(name)
+        return value if isinstance(value, str) else ""
+
+    def checked(self, name: str) -> bool:
+        return self.text(name).lower() in ("on", "yes", "true", "1")
+
+    def whole_number(self, name: str, what: str, low: int, high: int,
+                     default: int | None = None) -> int | None:
+        """An optional whole number in [low, high]; a clear message for anything else."""
+        raw = self.text(name).strip()
+        if not raw:
+            return default
+        if not raw.isdigit() or not low <= int(raw) <= high:
+            raise Invalid(f"{what} should be a whole number from {low} to {high}.",
+                          code="invalid_number")
+        return int(raw)
+
+
+async def checked_form(request: Request) -> Form:
+    """Read the posted form and check its CSRF token before anything else happens."""
+    data = await request.form()
+    check_csrf(request, data.get(CSRF_FIELD) if isinstance(data.get(CSRF_FIELD), str) else None)
+    return Form(data)
+
+
+async def undo(session: AsyncSession, exc: AppError, *rows: Any) -> None:
+    """A form error is answered with a page, not raised: roll back what the attempt wrote
+    (unless the error says to keep it) and reload the rows the page will show."""
+    if not exc.keep_writes:
+        await session.rollback()
+        for row in rows:
+            await session.refresh(row)
+
+
+def with_headers(response: Response, exc: AppError) -> Response:
+    for name, value in exc.headers.items():
+        response.headers[name] = value
+    return response
+
+
+# --- landing and help ------------------------------------------------------------------
+
+@router.get("/")
+async def landing(request: Request, visitor: PageVisitor) -> HTMLResponse:
+    """Public: what Cairn is, and the three steps."""
+    return render(request, "landing.html")
+
+
+@router.get("/help")
+async def help_page(request: Request) -> HTMLResponse:
+    """Public: crisis lines and grounding. Works even when the database does not answer."""
+    await _viewer_if_possible(request)
+    return render(request, "help.html")
+
+
+async def _viewer_if_possible(request: Request) -> None:
+    token = request_token(request)
+    if not token:
+        return
+    try:
+        async with request.app.state.db.session() as session:
+            found = await accounts.authenticate(session, token)
+            if found is not None:
+                remember_viewer(request, found[0])
+    except Exception:  # noqa: BLE001, S110 - help must show whatever else is broken
+        pass
+
+
+# --- sign up, sign in, sign out ---------------------------------------------------------
+
+@router.get("/signup")
+async def signup_page(request: Request, visitor: PageVisitor) -> Response:
+    """Public: the sign-up form."""
+    if visitor is not None:
+        return redirect("/groups")
+    return render(request, "accounts/signup.html", timezones=timezone_choices(),
+                  form={"timezone": "UTC"})
+
+
+@router.post("/signup")
+async def signup(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Public: create an account and sign in."""
+    form = await checked_form(request)
+    values = {k: form.text(k) for k in ("username", "display_name", "timezone")}
+    password = form.text("password")
+
+    def again(message: str, status: int) -> HTMLResponse:
+        return render(request, "accounts/signup.html", status_code=status, error=message,
+                      timezones=timezone_choices(), form=values)
+
+    if password != form.text("password_again"):
+        return again("The two passwords are not the same. Please type them again.", 400)
+    try:
+        user = await accounts.register(
+            session, username=values["username"], password=password,
+            display_name=values["display_name"].strip() or None,
+            timezone=values["timezone"] or "UTC")
+    except AppError as exc:
+        await undo(session, exc)
+        return again(exc.detail, exc.status)
+    token = await accounts.start_session(session, settings, user)
+    response = redirect("/groups", f"Welcome to Cairn, {user.display_name}. "
+                                   "Start by creating a group or joining one with a code.")
+    set_session_cookie(response, request, token, settings.session_days)
+    return response
+
+
+@router.get("/login")
+async def login_page(
+    request: Request, visitor: PageVisitor,
+    next_url: Annotated[str | None, Query(alias="next")] = None,
+) -> Response:
+    """Public: the sign-in form; `next` is where to go afterwards (local paths only)."""
+    if visitor is not None:
+        return redirect(safe_next(next_url))
+    return render(request, "accounts/login.html", next=safe_next(next_url), username="")
+
+
+@router.post("/login")
+async def login(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Public: sign in. Every sign-in gets a new session id, whatever the browser sent."""
+    form = await checked_form(request)
+    username, password = form.text("username").strip(), form.text("password")
+    next_url = safe_next(form.text("next") or None)
+
+    def again(message: str, status: int) -> HTMLResponse:
+        return render(request, "accounts/login.html", status_code=status, error=message,
+                      username=username[:64], next=next_url)
+
+    if not username or not password:
+        return again("Please fill in your username and your password.", 400)
+    if len(password) > PASSWORD_INPUT_MAX:
+        return again("That username and password do not match.", 401)
+    try:
+        signed_in = await accounts.login(session, settings, username=username, password=password)
+    except (NotSignedIn, RateLimited) as exc:
+        await undo(session, exc)  # a failed sign-in stays recorded (keep_writes)
+        return with_headers(again(exc.detail, exc.status), exc)
+    # A session this browser already had ends: one browser, one live session.
+    if (old := request.cookies.get(SESSION_COOKIE)) and (found := await accounts.authenticate(
+            session, old)) is not None:
+        await accounts.end_session(session, found[1])
+    response = RedirectResponse(next_url, status_code=303)
+    set_session_cookie(response, request, signed_in.token, settings.session_days)
+    return response
+
+
+@router.post("/logout")
+async def logout(request: Request, user: OptionalUser, session: SessionDep) -> Response:
+    """Sign out: this browser's session stops working at once."""
+    await checked_form(request)
+    if user is not None and (auth := current_auth_session(request)) is not None:
+        await accounts.end_session(session, auth)
+    response = redirect("/", "You are signed out. Take good care of yourself.")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# --- settings ---------------------------------------------------------------------------
+
+def _settings_page(request: Request, user: User, status: int = 200, **context: Any) -> HTMLResponse:
+    context.setdefault("profile", {"display_name": user.display_name, "timezone": user.timezone,
+                                   "receive_only": bool(user.receive_only)})
+    return render(request, "accounts/settings.html", status_code=status,
+                  timezones=timezone_choices(user.timezone), **context)
+
+
+@router.get("/settings")
+async def settings_page(request: Request, user: PageUser) -> HTMLResponse:
+    return _settings_page(request, user)
+
+
+@router.post("/settings")
+async def save_settings(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """Save the profile: display name, timezone, receive only."""
+    form = await checked_form(request)
+    profile = {"display_name": form.text("display_name"), "timezone": form.text("timezone"),
+               "receive_only": form.checked("receive_only")}
+    try:
+        await accounts.update_profile(session, user, display_name=profile["display_name"],
+                                      timezone=profile["timezone"] or user.timezone,
+                                      receive_only=profile["receive_only"])
+    except AppError as exc:
+        await undo(session, exc, user)
+        return _settings_page(request, user, exc.status, profile=profile, profile_error=exc.detail)
+    return redirect("/settings", "Your settings are saved.")
+
+
+@router.post("/settings/password")
+async def change_password(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """Change the password; every other session of this member ends."""
+    form = await checked_form(request)
+    current, new = form.text("current_password"), form.text("new_password")
+    if new != form.text("new_password_again"):
+        return _settings_page(request, user, 400, security_error=(
+            "The two new passwords are not the same. Please type them again."))
+    if len(current) > PASSWORD_INPUT_MAX:
+        return _settings_page(request, user, 400, security_error="Your current password is not right.")
+    try:
+        await accounts.change_password(session, user, current_auth_session(request),
+                                       current_password=current, new_password=new)
+    except AppError as exc:
+        await undo(session, exc, user)
+        return _settings_page(request, user, exc.status, security_error=exc.detail)
+    return redirect("/settings", "Your password is changed. Any other devices were signed out.")

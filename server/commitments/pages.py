@@ -1,5 +1,140 @@
-"""HTML pages."""
+"""HTML pages for commitments: posting and checking in on the group's day, sending
+encouragement without JavaScript, and a member's progress with its heatmap."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from server import clock
+from server.accounts import pages as account_pages
+from server.accounts.pages import PageUser
+from server.commitments import heatmap
+from server.commitments import progress as progress_service
+from server.commitments import service as commitments
+from server.deps import MAX_ID, SessionDep, SettingsDep
+from server.encouragements import service as encouragements
+from server.errors import AppError, Invalid, NotFound
+from server.groups import pages as group_pages
+from server.groups import service as groups
+from server.models.commitments import CATEGORIES
+from server.models.encouragements import KINDS
+from server.web import redirect, render
 
 router = APIRouter(include_in_schema=False)
+
+CHECKIN_THANKS = {
+    "done": "Checked in: done. Well done for showing up for yourself.",
+    "partly": "Checked in: partly. Some is real progress.",
+    "not_today": "Checked in: not today. That is an honest answer, and honesty counts.",
+}
+
+
+def _form_day(raw: str) -> dt.date | None:
+    day = group_pages.parse_day(raw.strip())
+    if raw.strip() and day is None:
+        raise Invalid("We could not read that date. Dates look like 2025-03-14.",
+                      code="invalid_day")
+    return day
+
+
+@router.post("/groups/{gid:int}/commitments")
+async def post_commitment(request: Request, member: group_pages.PageMember,
+                          session: SessionDep) -> Response:
+    """Post a commitment for today (or yesterday or tomorrow) in one of the three steps."""
+    form = await account_pages.checked_form(request)
+    values = {k: form.text(k) for k in ("category", "text", "visibility", "day")}
+    day = group_pages.parse_day(values["day"])
+    try:
+        day = _form_day(values["day"])
+        if values["category"] not in CATEGORIES:
+            raise Invalid("Please choose what kind of care this is, from the list.",
+                          code="invalid_category")
+        commitment = await commitments.create(session, member.user, member.group.id,
+                                              category=values["category"], text=values["text"],
+                                              day=day, visibility=values["visibility"] or "group")
+    except AppError as exc:
+        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return await group_pages.day_page(request, session, member, day, status=exc.status,
+                                          post=values, post_error=exc.detail)
+    today = clock.local_today(member.user.timezone)
+    return group_pages.with_anchor(
+        redirect(group_pages.day_url(member.group.id, day, today),
+                 "Your commitment is posted. Go gently."), f"c{commitment.id}")
+
+
+@router.post("/groups/{gid:int}/commitments/{cid:int}/checkin")
+async def check_in(cid: int, request: Request, member: group_pages.PageMember,
+                   session: SessionDep) -> Response:
+    """Check in on your own commitment: done, partly or not today."""
+    form = await account_pages.checked_form(request)
+    if not 1 <= cid <= MAX_ID:
+        raise NotFound("We could not find that commitment.", code="commitment_not_found")
+    commitment = await commitments.readable(session, member.user, cid)
+    if commitment.group_id != member.group.id:
+        raise NotFound("We could not find that commitment.", code="commitment_not_found")
+    day = commitment.day
+    values = {k: form.text(k) for k in ("status", "note", "feeling")}
+    try:
+        if values["status"] not in CHECKIN_THANKS:
+            raise Invalid("Please choose how it went: done, partly or not today.",
+                          code="invalid_status")
+        feeling = form.whole_number("feeling", "How you feel", 1, 5)
+        await commitments.check_in(session, member.user, cid, status=values["status"],
+                                   note=values["note"], feeling=feeling)
+    except AppError as exc:
+        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return await group_pages.day_page(request, session, member, day, status=exc.status,
+                                          checkin=values, checkin_for=cid,
+                                          checkin_error=exc.detail)
+    today = clock.local_today(member.user.timezone)
+    return group_pages.with_anchor(
+        redirect(group_pages.day_url(member.group.id, day, today), CHECKIN_THANKS[values["status"]]),
+        f"c{cid}")
+
+
+@router.post("/groups/{gid:int}/encourage")
+async def encourage(request: Request, member: group_pages.PageMember, session: SessionDep,
+                    settings: SettingsDep) -> Response:
+    """Send encouragement about someone's shared commitment (the no-JavaScript way)."""
+    form = await account_pages.checked_form(request)
+    values = {k: form.text(k) for k in ("kind", "text", "commitment_id", "day")}
+    day = group_pages.parse_day(values["day"])
+    cid: int | None = None
+    try:
+        cid = form.whole_number("commitment_id", "The commitment", 1, MAX_ID)
+        if values["kind"] not in KINDS:
+            raise Invalid("Please choose one of the encouragements from the list.",
+                          code="invalid_kind")
+        await encouragements.send(session, member.user, member.group.id, kind=values["kind"],
+                                  text=values["text"], commitment_id=cid,
+                                  per_minute=settings.encouragements_per_minute)
+    except AppError as exc:
+        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        response = await group_pages.day_page(request, session, member, day, status=exc.status,
+                                              encourage=values, encourage_for=cid,
+                                              encourage_error=exc.detail)
+        return account_pages.with_headers(response, exc)
+    today = clock.local_today(member.user.timezone)
+    response = redirect(group_pages.day_url(member.group.id, day, today),
+                        "Your encouragement is on its way.")
+    return group_pages.with_anchor(response, f"c{cid}") if cid else response
+
+
+@router.get("/me/progress")
+async def my_progress(request: Request, user: PageUser, session: SessionDep) -> HTMLResponse:
+    """My streak, 14-day rate, practice by step, heatmap and the encouragement I received."""
+    today = clock.local_today(user.timezone)
+    p = await progress_service.progress(session, user, heatmap.span(today))
+    group_names = {g.id: g.name for g, _ in await groups.my_groups(session, user)}
+    received = await encouragements.received(session, user, limit=30)
+    return render(
+        request, "commitments/progress.html", progress=p, heatmap=heatmap.build(p.days),
+        legend=heatmap.LEGEND, fills=heatmap.FILLS, cell=heatmap.CELL,
+        practised_14=round(p.rate_14d * progress_service.RATE_DAYS),
+        rate_days=progress_service.RATE_DAYS, kinds=KINDS, received=received,
+        group_names=group_names,
+        local_date=lambda at: group_pages.long_date(at.astimezone(clock.zone(user.timezone)).date()),
+    )

@@ -1,5 +1,226 @@
-"""HTML pages."""
+"""HTML pages for groups: my groups, creating and joining one, and the group's day."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.accounts import pages as account_pages
+from server.accounts.pages import PageUser
+from server.commitments import service as commitments
+from server.deps import MAX_ID, Member, SessionDep
+from server.errors import AppError, Forbidden, NotFound
+from server.groups import service as groups
+from server.models import User
+from server.models.commitments import PER_DAY, STEPS
+from server.models.encouragements import KINDS
+from server.models.encouragements import TEXT_MAX as ENCOURAGEMENT_MAX
+from server.web import redirect, render
 
 router = APIRouter(include_in_schema=False)
+
+_NO_GROUP = "We could not find that group."
+
+
+async def get_page_member(gid: int, user: PageUser, session: SessionDep) -> Member:
+    """The signed-in member in group `gid`; everyone else gets the 404 page."""
+    if not 1 <= gid <= MAX_ID:
+        raise NotFound(_NO_GROUP, code="group_not_found")
+    group, membership = await groups.membership_of(session, gid, user.id)
+    return Member(user, group, membership)
+
+
+PageMember = Annotated[Member, Depends(get_page_member)]
+
+
+def require_moderator(member: Member) -> None:
+    if not member.is_moderator:
+        raise Forbidden("Only the group's moderators can do that.", code="not_moderator")
+
+
+def long_date(day: dt.date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def day_name(day: dt.date, today: dt.date) -> str:
+    return {0: "Today", -1: "Yesterday", 1: "Tomorrow"}.get((day - today).days) or long_date(day)
+
+
+def parse_day(raw: str | None) -> dt.date | None:
+    """A YYYY-MM-DD date, or None for anything else."""
+    try:
+        return dt.date.fromisoformat(raw) if raw and len(raw) == 10 else None
+    except ValueError:
+        return None
+
+
+def day_url(gid: int, day: dt.date | None, today: dt.date | None = None) -> str:
+    if day is None or day == today:
+        return f"/groups/{gid}"
+    return f"/groups/{gid}?day={day.isoformat()}"
+
+
+def with_anchor(response: Response, anchor: str) -> Response:
+    response.headers["location"] += f"#{anchor}"
+    return response
+
+
+# --- my groups --------------------------------------------------------------------------
+
+async def groups_page(request: Request, session: AsyncSession, user: User, *, status: int = 200,
+                      **context: Any) -> HTMLResponse:
+    mine = [(g, m, await groups.member_count(session, g.id))
+            for g, m in await groups.my_groups(session, user)]
+    context.setdefault("create", {"capacity": str(groups.CAPACITY_DEFAULT)})
+    context.setdefault("join", {})
+    return render(request, "groups/list.html", status_code=status, mine=mine,
+                  agreement=groups.AGREEMENT, capacity_min=groups.CAPACITY_MIN,
+                  capacity_max=groups.CAPACITY_MAX, **context)
+
+
+@router.get("/groups")
+async def my_groups(request: Request, user: PageUser, session: SessionDep) -> HTMLResponse:
+    return await groups_page(request, session, user)
+
+
+@router.post("/groups")
+async def create_group(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """Create a group; the creator becomes its moderator."""
+    form = await account_pages.checked_form(request)
+    values = {k: form.text(k) for k in ("name", "description", "capacity")}
+    try:
+        capacity = form.whole_number("capacity", "A group's size", groups.CAPACITY_MIN,
+                                     groups.CAPACITY_MAX, default=groups.CAPACITY_DEFAULT)
+        group, _ = await groups.create_group(session, user, name=values["name"],
+                                             description=values["description"], capacity=capacity)
+    except AppError as exc:
+        await account_pages.undo(session, exc, user)
+        return await groups_page(request, session, user, status=exc.status, create=values,
+                                 create_error=exc.detail)
+    return with_anchor(redirect(f"/groups/{group.id}", "Your group is ready. Share the invite "
+                                "code with the people you would like to join."), "invites")
+
+
+@router.post("/groups/join")
+async def join_group(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """Join with an invite code, after reading and accepting the group agreement."""
+    form = await account_pages.checked_form(request)
+    values = {"code": form.text("code")[:64], "accept_agreement": form.checked("accept_agreement")}
+    try:
+        if not values["code"].strip():
+            raise NotFound("Please type the invite code you were given.", code="invite_required")
+        group = await groups.join(session, user, code=values["code"],
+                                  accept_agreement=values["accept_agreement"])
+    except AppError as exc:
+        await account_pages.undo(session, exc, user)
+        return await groups_page(request, session, user, status=exc.status, join=values,
+                                 join_error=exc.detail)
+    return redirect(f"/groups/{group.id}", f"Welcome to {group.name}. We are glad you are here.")
+
+
+# --- the group's day --------------------------------------------------------------------
+
+async def day_page(
+    request: Request, session: AsyncSession, member: Member, day: dt.date | None = None, *,
+    status: int = 200, **context: Any,
+) -> HTMLResponse:
+    """The group's day as the member sees it; also re-rendered with a form's error."""
+    user, group = member.user, member.group
+    # Read before the lists below: a live script resuming from here may be told of
+    # something it already shows (and drop it), but never misses anything.
+    last_seq = group.last_seq
+    today = clock.local_today(user.timezone)
+    day = day or today
+    entries = await commitments.group_day(session, user, group.id, day)
+    people = await groups.members(session, group.id)
+    invites = await groups.active_invites(session, group.id) if member.is_moderator else []
+    my_ids = [e.commitment.id for e in entries if e.commitment.user_id == user.id]
+    their_ids = [e.commitment.id for e in entries if e.commitment.user_id != user.id]
+    mine = len(my_ids)
+    context.setdefault("post", {"visibility": "group"})
+    return render(
+        request, "groups/day.html", status_code=status,
+        group=group, member=member, last_seq=last_seq, today=today, day=day,
+        day_label=day_name(day, today), long_date=long_date, day_url=day_url,
+        previous_day=day - dt.timedelta(days=1),
+        next_day=day + dt.timedelta(days=1) if day < today + dt.timedelta(days=1) else None,
+        entries=entries, my_ids=my_ids, their_ids=their_ids, people=people, invites=invites, mine=mine, per_day=PER_DAY,
+        can_post=abs((day - today).days) <= 1 and mine < PER_DAY,
+        postable_day=abs((day - today).days) <= 1,
+        steps=STEPS, kinds=KINDS, text_max=commitments.TEXT_MAX, note_max=commitments.NOTE_MAX,
+        encouragement_max=ENCOURAGEMENT_MAX, agreement=groups.AGREEMENT, **context,
+    )
+
+
+@router.get("/groups/{gid:int}")
+async def group_day(request: Request, member: PageMember, session: SessionDep,
+                    day: str | None = None) -> HTMLResponse:
+    """The group's day: everyone's shared commitments and check-ins; `?day=YYYY-MM-DD`."""
+    wanted = parse_day(day)
+    if day and wanted is None:
+        return await day_page(request, session, member, notice=(
+            "We could not read that date, so here is today. Dates look like 2025-03-14."))
+    return await day_page(request, session, member, wanted)
+
+
+@router.post("/groups/{gid:int}/invites")
+async def create_invite(request: Request, member: PageMember, session: SessionDep) -> Response:
+    """Moderators: a new invite code."""
+    form = await account_pages.checked_form(request)
+    require_moderator(member)
+    values = {k: form.text(k) for k in ("expires_in_days", "max_uses")}
+    try:
+        days = form.whole_number("expires_in_days", "Days until the code expires", 1, 90,
+                                 default=groups.INVITE_DAYS_DEFAULT)
+        max_uses = form.whole_number("max_uses", "The number of uses", 1, 100)
+        invite = await groups.create_invite(session, member.group, member.user,
+                                            expires_in_days=days, max_uses=max_uses)
+    except AppError as exc:
+        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return await day_page(request, session, member, status=exc.status, invite_form=values,
+                              invite_error=exc.detail)
+    return with_anchor(redirect(f"/groups/{member.group.id}",
+                                f"New invite code: {invite.code}"), "invites")
+
+
+@router.post("/groups/{gid:int}/invites/{code}/revoke")
+async def revoke_invite(code: str, request: Request, member: PageMember,
+                        session: SessionDep) -> Response:
+    """Moderators: withdraw an invite code; nobody can join with it any more."""
+    await account_pages.checked_form(request)
+    require_moderator(member)
+    await groups.revoke_invite(session, member.group, code[:64])
+    return with_anchor(redirect(f"/groups/{member.group.id}",
+                                "That invite code no longer works."), "invites")
+
+
+@router.post("/groups/{gid:int}/members/{uid:int}/remove")
+async def remove_member(uid: int, request: Request, member: PageMember,
+                        session: SessionDep) -> Response:
+    """Moderators: remove a member from the group."""
+    await account_pages.checked_form(request)
+    require_moderator(member)
+    if not 1 <= uid <= MAX_ID:
+        raise NotFound("That person is not a member of this group.", code="member_not_found")
+    try:
+        await groups.remove_member(session, member.user, member.group, uid)
+    except AppError as exc:
+        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return await day_page(request, session, member, status=exc.status,
+                              members_error=exc.detail)
+    return with_anchor(redirect(f"/groups/{member.group.id}", "They are no longer in the group."),
+                       "members")
+
+
+@router.post("/groups/{gid:int}/leave")
+async def leave_group(request: Request, member: PageMember, session: SessionDep) -> Response:
+    """Leave the group. Coming back needs a new invite code."""
+    await account_pages.checked_form(request)
+    name = member.group.name
+    await groups.leave(session, member.user, member.group, member.membership)
+    return redirect("/groups", f"You have left {name}. Take care of yourself.")
