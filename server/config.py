@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     event_retention_count: int = Field(default=5000, ge=10)
     event_retention_days: int = Field(default=30, ge=1)
     prune_interval_minutes: int = Field(default=60, ge=0)  # 0: only `cairn prune` prunes
+    roleplay_rehearse_seconds: int = Field(default=30, ge=1, le=600)
+    roleplay_scene_seconds: int = Field(default=120, ge=1, le=1800)
     db_pool_size: int = Field(default=10, ge=1)
 
     @field_validator("allowed_origins", mode="before")

@@ -21,7 +21,7 @@ from server.accounts import pages as accounts_pages
 from server.commitments import api as commitments_api
 from server.commitments import pages as commitments_pages
 from server.config import ROOT, Settings, get_settings
-from server.db import Database
+from server.db import Database, transaction
 from server.encouragements import api as encouragements_api
 from server.errors import AppError, NotSignedIn, TooLarge, Unavailable
 from server.groups import api as groups_api
@@ -29,6 +29,9 @@ from server.groups import pages as groups_pages
 from server.middleware import BodyLimit, BodyTooLarge, SecurityHeaders
 from server.realtime import ws as realtime_ws
 from server.realtime.hub import create_hub
+from server.roleplay import api as roleplay_api
+from server.roleplay import service as roleplay_service
+from server.roleplay import ws as roleplay_ws
 from server.web import render
 
 log = logging.getLogger("cairn")
@@ -105,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db.doorbell = hub.ring
         app.state.db, app.state.hub = db, hub
         await hub.start()
+        async with transaction(db) as session:
+            await roleplay_service.sync_builtin_cards(session)
         pruner = (asyncio.create_task(retention.run_forever(db))
                   if settings.prune_interval_minutes else None)
         try:
@@ -112,6 +117,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if pruner:
                 pruner.cancel()
+            if getattr(app.state, "room_timers", None):
+                app.state.room_timers.stop()
             await hub.stop()
             await db.dispose()
 
@@ -145,10 +152,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
                             status_code=200 if ready else 503)
 
-    for module in (accounts_api, groups_api, commitments_api, encouragements_api,
+    for module in (accounts_api, groups_api, commitments_api, encouragements_api, roleplay_api,
                    accounts_pages, groups_pages, commitments_pages, docs):
         app.include_router(module.router)
     app.include_router(realtime_ws.router)
+    app.include_router(roleplay_ws.router)
     docs.mount_assets(app)  # before /static, which would otherwise shadow /static/swagger
     app.mount("/static", StaticFiles(directory=str(ROOT / "web" / "static")), name="static")
     return app

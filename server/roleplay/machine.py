@@ -63,8 +63,10 @@ class Effect:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def new_state(now: dt.datetime) -> dict[str, Any]:
+def new_state(now: dt.datetime, *, rehearse_seconds: int = REHEARSE_SECONDS,
+              scene_seconds: int = SCENE_SECONDS) -> dict[str, Any]:
     return {
+        "timings": {"rehearse": rehearse_seconds, "scene": scene_seconds},
         "phase": "lobby", "round": 0, "participants": {}, "hands": [], "removed": [],
         "roles": {"practitioner": None, "counterpart": None},
         "scenario_id": None, "intensity": None, "boundary": None, "deadline": None,
@@ -179,7 +181,7 @@ def _participant_id(s: dict[str, Any], command: dict[str, Any]) -> int:
 
 def _enter_scene(s: dict[str, Any], start: dt.datetime, phase: str) -> None:
     s["phase"] = phase
-    s["deadline"] = _iso(start + dt.timedelta(seconds=SCENE_SECONDS))
+    s["deadline"] = _iso(start + dt.timedelta(seconds=s["timings"]["scene"]))
     if phase == "replay":
         s["attempt"] = 2
         s["replayed"] = True
@@ -312,7 +314,7 @@ def _advance(s, actor, command, now, effects):
         _require(s["scenario_id"] is not None and s["boundary"],
                  "The practitioner chooses a card and states the boundary first.")
         s["phase"] = "rehearse"
-        s["deadline"] = _iso(now + dt.timedelta(seconds=REHEARSE_SECONDS))
+        s["deadline"] = _iso(now + dt.timedelta(seconds=s["timings"]["rehearse"]))
         effects.append(Effect("round_started", _round_data(s)))
     elif phase == "rehearse":
         _enter_scene(s, now, "scene")

@@ -76,7 +76,9 @@ async def create_scenario(session: AsyncSession, user: User, group_id: int, *, t
 # -- rooms ------------------------------------------------------------------------------------
 
 
-async def open_room(session: AsyncSession, moderator: User, group_id: int, title: str | None) -> Room:
+async def open_room(session: AsyncSession, moderator: User, group_id: int, title: str | None, *,
+                    rehearse_seconds: int = machine.REHEARSE_SECONDS,
+                    scene_seconds: int = machine.SCENE_SECONDS) -> Room:
     title = storable((title or "").strip(), "A title") or "Boundary practice"
     if len(title) > TITLE_MAX:
         raise Invalid(f"A room title has at most {TITLE_MAX} characters.", code="invalid_title")
@@ -87,12 +89,19 @@ async def open_room(session: AsyncSession, moderator: User, group_id: int, title
                        "first.", code="room_open")
     now = clock.now()
     room = Room(group_id=group_id, title=title, opened_by=moderator.id, phase="lobby",
-                state=machine.new_state(now), version=1, created_at=now)
+                state=machine.new_state(now, rehearse_seconds=rehearse_seconds,
+                                        scene_seconds=scene_seconds),
+                version=1, created_at=now)
     session.add(room)
     await session.flush()
     await log.append(session, group_id, "roleplay.opened", moderator,
                      {"room_id": room.id, "title": title})
     return room
+
+
+async def open_rooms(session: AsyncSession, group_id: int) -> list[Room]:
+    return list((await session.scalars(
+        select(Room).where(Room.group_id == group_id, Room.phase != "ended").order_by(Room.id))).all())
 
 
 async def room_for(session: AsyncSession, user: User, room_id: int, *,
