@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -103,6 +104,14 @@ async def test_every_category_has_its_step_and_three_a_day_is_the_most(clients):
     await posted(m, g2["id"], visibility="private")
     await posted(m, g2["id"])
     support.assert_error(await post(m, g2["id"]), 409, "daily_limit")
+
+
+async def test_three_a_day_holds_even_at_once(clients):
+    m = await clients.member()
+    g = await clients.group(m)
+    answers = await asyncio.gather(*(post(m, g["id"], text=f"Try {i}") for i in range(6)))
+    assert sorted(r.status_code for r in answers) == [201] * 3 + [409] * 3, [r.text for r in answers]
+    assert len(await day_list(m, g["id"])) == 3
 
 
 async def test_refused_commitments(clients, app):
@@ -344,3 +353,12 @@ async def test_the_21st_encouragement_in_a_minute_waits(clients):
     assert (await encourage(b, g["id"])).status_code == 201
     support.travel_to(NOW + dt.timedelta(seconds=61))
     assert (await encourage(a, g["id"])).status_code == 201
+
+
+async def test_the_limit_holds_when_sent_at_once(clients):
+    a, b = await clients.member(), await clients.member()
+    g = await clients.group(a, b)
+    answers = await asyncio.gather(*(encourage(a, g["id"], to_user_id=b.id) for _ in range(25)))
+    statuses = sorted(r.status_code for r in answers)
+    assert statuses == [201] * 20 + [429] * 5, statuses
+    assert len((await b.get("/api/v1/me/encouragements")).json()) == 20

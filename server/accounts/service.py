@@ -87,7 +87,8 @@ async def login(
     # Lock the account row first: parallel guesses for one username then queue here
     # and each sees the failures the ones before it recorded (a no-op on SQLite,
     # whose writers are already serialized).
-    user = await session.scalar(select(User).where(User.username == username).with_for_update())
+    user = await session.scalar(select(User).where(User.username == username)
+                                .with_for_update(key_share=True))
     now = clock.now()
     window = dt.timedelta(minutes=settings.login_failure_window_minutes)
     recent = (await session.scalars(

@@ -58,6 +58,8 @@ async def create(
     day = day or today
     if abs((day - today).days) > 1:
         raise Invalid("Commitments are for yesterday, today or tomorrow.", code="invalid_day")
+    # Lock the member's row: posts sent at once queue here, so each counts the ones before it.
+    await session.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
     posted = await session.scalar(
         select(func.count(Commitment.id))
         .where(Commitment.user_id == user.id, Commitment.group_id == group_id, Commitment.day == day)

@@ -173,7 +173,17 @@ async def join(session: AsyncSession, user: User, *, code: str, accept_agreement
     return group
 
 
+async def _lock_group(session: AsyncSession, group_id: int) -> None:
+    """Changes to who is in a group take the group row first, as join does, so they run one
+    at a time: two people leaving at once cannot both think the other is still moderating."""
+    await session.execute(select(Group.id).where(Group.id == group_id).with_for_update())
+
+
 async def leave(session: AsyncSession, user: User, group: Group, membership: Membership) -> None:
+    await _lock_group(session, group.id)
+    await session.refresh(membership)  # as it is now, after whoever held the lock
+    if membership.state != "active":
+        raise NotFound(_NO_GROUP, code="group_not_found")
     membership.state, membership.ended_at = "left", clock.now()
     await session.flush()
     await _keep_a_moderator(session, group, user)
@@ -183,6 +193,7 @@ async def leave(session: AsyncSession, user: User, group: Group, membership: Mem
 async def remove_member(session: AsyncSession, moderator: User, group: Group, user_id: int) -> None:
     if user_id == moderator.id:
         raise BadRequest("To step away yourself, leave the group instead.", code="remove_self")
+    await _lock_group(session, group.id)
     membership = await session.scalar(
         select(Membership).where(Membership.group_id == group.id, Membership.user_id == user_id,
                                  Membership.state == "active")
