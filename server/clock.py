@@ -36,7 +36,9 @@ _cache: set[str] = set()
 
 def _timezones() -> set[str]:
     if not _cache:
-        _cache.update(available_timezones())
+        # Region/City names and UTC; not the system's aliases such as "localtime".
+        _cache.update(name for name in available_timezones()
+                      if "/" in name and not name.startswith(("posix/", "right/")))
         _cache.add("UTC")
     return _cache
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -45,7 +46,7 @@ def _wants_json(request: Request) -> bool:
 def _error_page(request: Request, exc: AppError) -> Response:
     if isinstance(exc, NotSignedIn):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={target}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(target, safe='/')}", status_code=303)
     return render(request, "error.html", status_code=exc.status, error=exc)
 
 
@@ -59,6 +60,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
+        if not _wants_json(request):
+            return render(request, "error.html", status_code=422,
+                          error=AppError(_first_message(errors), code="invalid"))
         return JSONResponse({"error": "invalid", "detail": _first_message(errors),
                              "errors": errors}, status_code=422)
 

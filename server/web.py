@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -16,6 +16,7 @@ from server.config import ROOT
 from server.errors import AppError
 
 CSRF_COOKIE = "cairn_csrf"
+FLASH_COOKIE = "cairn_flash"
 CSRF_FIELD = "csrf_token"
 
 templates = Jinja2Templates(directory=str(ROOT / "web" / "templates"))
@@ -65,15 +66,22 @@ def _with_csrf_cookie(request: Request, response: Any) -> Any:
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("user", getattr(request.state, "page_user", None))
     context["csrf_token"] = csrf_token(request)
-    context["flash"] = request.query_params.get("msg")
+    flash = request.cookies.get(FLASH_COOKIE)
+    context["flash"] = unquote(flash)[:300] if flash else None
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/")
     return _with_csrf_cookie(request, response)
 
 
 def redirect(url: str, message: str | None = None) -> RedirectResponse:
+    """303 to url; the message is shown once on the next page. It travels in a short-lived
+    cookie, not the URL, so nobody can craft a link that puts their words on Cairn's page."""
+    response = RedirectResponse(url, status_code=303)
     if message:
-        url += ("&" if "?" in url else "?") + "msg=" + quote(message)
-    return RedirectResponse(url, status_code=303)
+        response.set_cookie(FLASH_COOKIE, quote(message), max_age=60, httponly=True,
+                            samesite="lax", path="/")
+    return response
 
 
 def safe_next(url: str | None, default: str = "/groups") -> str:
