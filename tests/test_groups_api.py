@@ -246,6 +246,18 @@ async def test_the_last_seat_goes_to_one_person_even_at_once(clients):
     assert len(await members_of(mod, g["id"])) == 3
 
 
+async def test_the_code_a_moderator_is_shown_still_works(clients):
+    mod, a = await several(clients, 2)
+    g = await clients.group(mod)
+    once = await new_invite(mod, g["id"], max_uses=1)
+    assert (await join(a, once["code"])).status_code == 200
+    shown = (await mod.get(f"/api/v1/groups/{g['id']}")).json()["invite_code"]
+    assert shown != once["code"], "the group page offers a code that is used up"
+    assert shown == g["invite_code"]
+    listed = [i["code"] for i in (await mod.get(f"/api/v1/groups/{g['id']}/invites")).json()]
+    assert once["code"] not in listed
+
+
 async def test_joining_twice_is_idempotent(clients):
     mod, a = await clients.member(), await clients.member()
     g = await clients.group(mod)
@@ -316,6 +328,9 @@ async def test_removing_a_member(clients):
     mod, a, b = await several(clients, 3)
     g = await clients.group(mod, a, b)
     gid = g["id"]
+    r = await a.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "A nap"})
+    assert r.status_code == 201, r.text
+    earlier = r.json()
     assert (await mod.delete(f"/api/v1/groups/{gid}/members/{a.id}")).status_code == 204
     support.assert_error(await a.get(f"/api/v1/groups/{gid}"), 404)
     support.assert_error(await a.get(f"/api/v1/groups/{gid}/members"), 404)
@@ -327,6 +342,12 @@ async def test_removing_a_member(clients):
     assert r.status_code == 403, r.text
     support.assert_error(await a.get(f"/api/v1/groups/{gid}"), 404)
     assert a.id not in await roles(mod, gid)
+    # Nor act in it: no posting, no checking in on what they posted before, no cheering.
+    support.assert_error(await a.post(f"/api/v1/groups/{gid}/commitments",
+                                      {"category": "rest", "text": "still here?"}), 404)
+    support.assert_error(await a.post(f"/api/v1/commitments/{earlier['id']}/checkin",
+                                      {"status": "done"}), 404)
+    support.assert_error(await a.post(f"/api/v1/groups/{gid}/encouragements", {"kind": "proud"}), 404)
     # Removing twice, removing nobody, removing yourself.
     support.assert_error(await mod.delete(f"/api/v1/groups/{gid}/members/{a.id}"), 404)
     support.assert_error(await mod.delete(f"/api/v1/groups/{gid}/members/99999"), 404)

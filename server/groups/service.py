@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
@@ -93,9 +93,11 @@ async def member_count(session: AsyncSession, group_id: int) -> int:
 
 
 async def active_invites(session: AsyncSession, group_id: int) -> list[Invite]:
+    """The codes that would still let someone in: not revoked, not expired, not used up."""
     return list((await session.scalars(
         select(Invite).where(Invite.group_id == group_id, Invite.revoked_at.is_(None),
-                             Invite.expires_at > clock.now())
+                             Invite.expires_at > clock.now(),
+                             or_(Invite.max_uses.is_(None), Invite.uses < Invite.max_uses))
         .order_by(Invite.created_at.desc())
     )).all())
 
