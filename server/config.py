@@ -37,6 +37,8 @@ class Settings(BaseSettings):
     prune_interval_minutes: int = Field(default=60, ge=0)  # 0: only `cairn prune` prunes
     roleplay_rehearse_seconds: int = Field(default=30, ge=1, le=600)
     roleplay_scene_seconds: int = Field(default=120, ge=1, le=1800)
+    # A deployment's own crisis lines (JSON shaped like server/data/crisis_resources.json).
+    crisis_resources_file: str | None = None
     db_pool_size: int = Field(default=10, ge=1)
 
     @field_validator("allowed_origins", mode="before")

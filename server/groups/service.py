@@ -222,5 +222,6 @@ async def _keep_a_moderator(session: AsyncSession, group: Group, leaving: User) 
     if successor is not None:
         successor.role = "moderator"
         await session.flush()
-        await log.append(session, group.id, "member.promoted", None,
-                         {"user_id": successor.user_id, "reason": "The last moderator left."})
+        await log.append(session, group.id, "member.role_changed", None,
+                         {"user_id": successor.user_id, "role": "moderator",
+                          "reason": "The last moderator left."})

@@ -22,3 +22,6 @@ class Event(Base):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # None: every member. "moderators": only moderators see its data; others receive a
+    # placeholder with the same seq, so nobody's sequence has a gap.
+    audience: Mapped[str | None] = mapped_column(String(16))

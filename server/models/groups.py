@@ -44,6 +44,9 @@ class Membership(Base):
     joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     agreed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Muted members read but do not post, encourage or speak in rooms until this time.
+    muted_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    mute_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Invite(Base):

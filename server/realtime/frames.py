@@ -20,6 +20,21 @@ def event_frame(event: Event, actor: User | None) -> str:
     }, separators=(",", ":"))
 
 
+def private_placeholder(event: Event) -> str:
+    """What members outside an event's audience receive: the seq, so their sequence has
+    no gap, and nothing else."""
+    return json.dumps({
+        "type": "event", "seq": event.seq, "kind": "private", "group_id": event.group_id,
+        "actor": None, "data": {}, "at": _iso(event.at),
+    }, separators=(",", ":"))
+
+
+def event_frames(event: Event, actor: User | None) -> tuple[str, str | None]:
+    """(the frame, the placeholder for those outside its audience, or None)."""
+    frame = event_frame(event, actor)
+    return frame, (private_placeholder(event) if event.audience else None)
+
+
 def welcome(group_id: int, last_seq: int, recovered: bool, missed: int) -> str:
     return json.dumps({"type": "welcome", "group_id": group_id, "last_seq": last_seq,
                        "recovered": recovered, "missed": missed})

@@ -31,7 +31,8 @@ class Subscriber(Protocol):
 
     user_id: int
 
-    def offer(self, seq: int, frame: str) -> None: ...
+    def offer(self, seq: int, frame: str, placeholder: str | None = None) -> None: ...
+    def set_moderator(self, is_moderator: bool) -> None: ...
     def offer_presence(self, frame: str) -> None: ...
     def close_soon(self, code: int, reason: str) -> None: ...
 
@@ -116,10 +117,14 @@ class Hub:
         while True:
             rows = await log.read_since(self.db, group_id, feed.cursor, PAGE)
             for event, actor in rows:
-                frame = frames.event_frame(event, actor)
+                frame, placeholder = frames.event_frames(event, actor)
                 feed.cursor = event.seq
+                if event.kind == "member.role_changed":
+                    for sub in list(feed.subscribers):
+                        if sub.user_id == event.data.get("user_id"):
+                            sub.set_moderator(event.data.get("role") == "moderator")
                 for sub in list(feed.subscribers):
-                    sub.offer(event.seq, frame)
+                    sub.offer(event.seq, frame, placeholder)
                     self.deliveries += 1
                 code = CLOSING_KINDS.get(event.kind)
                 if code is not None:

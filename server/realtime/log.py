@@ -15,7 +15,8 @@ from server.models import Event, Group, User
 
 
 async def append(
-    session: AsyncSession, group_id: int, kind: str, actor: User | None, data: dict[str, Any]
+    session: AsyncSession, group_id: int, kind: str, actor: User | None, data: dict[str, Any],
+    *, audience: str | None = None,
 ) -> Event:
     """Write one event with the group's next seq.
 
@@ -28,8 +29,8 @@ async def append(
     )
     if seq is None:
         raise LookupError(f"group {group_id} does not exist")
-    event = Event(group_id=group_id, seq=seq, kind=kind,
-                  actor_id=actor.id if actor else None, data=data, at=clock.now())
+    event = Event(group_id=group_id, seq=seq, kind=kind, actor_id=actor.id if actor else None,
+                  data=data, at=clock.now(), audience=audience)
     session.add(event)
     await session.flush()
     db = session.info.get("db")

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -21,7 +22,7 @@ from server.deps import MAX_ID, SESSION_COOKIE
 from server.encouragements import service as encouragements
 from server.errors import AppError, NotFound
 from server.groups import service as groups
-from server.models import User
+from server.models import Membership, User
 from server.realtime import frames, log
 from server.realtime.hub import Hub
 
@@ -74,8 +75,9 @@ class GroupSocket:
     """One member's live connection to one group; the hub offers it frames."""
 
     def __init__(self, websocket: WebSocket, db: Database, user_id: int, group_id: int,
-                 delivered: int) -> None:
+                 delivered: int, is_moderator: bool = False) -> None:
         self.websocket = websocket
+        self.is_moderator = is_moderator
         self.db = db
         self.user_id = user_id
         self.group_id = group_id
@@ -87,11 +89,14 @@ class GroupSocket:
 
     # -- Subscriber (called by the hub) ----------------------------------------------------
 
-    def offer(self, seq: int, frame: str) -> None:
+    def offer(self, seq: int, frame: str, placeholder: str | None = None) -> None:
         if seq <= self._queued or self.closing:
             return
-        self._put(seq, frame)
+        self._put(seq, frame if placeholder is None or self.is_moderator else placeholder)
         self._queued = seq
+
+    def set_moderator(self, is_moderator: bool) -> None:
+        self.is_moderator = is_moderator
 
     def offer_presence(self, frame: str) -> None:
         self.send_control(frame)
@@ -149,7 +154,9 @@ class GroupSocket:
             if not rows:
                 break
             for event, actor in rows:
-                await self.websocket.send_text(frames.event_frame(event, actor))
+                frame, placeholder = frames.event_frames(event, actor)
+                await self.websocket.send_text(
+                    frame if placeholder is None or self.is_moderator else placeholder)
                 self.delivered = event.seq
                 sent += 1
         self._queued = max(self._queued, self.delivered)
@@ -163,13 +170,23 @@ async def _refuse(websocket: WebSocket, code: int, reason: str) -> None:
     await websocket.close(code, reason)
 
 
-Resolve = Callable[[AsyncSession, User], Awaitable[int]]
+Resolve = Callable[[AsyncSession, User], Awaitable[Membership]]
 
 
-async def admit(websocket: WebSocket, resolve: Resolve) -> tuple[User, str, int, int, int] | None:
-    """Check the origin, the session and membership; (user, token, group id, oldest seq,
-    last seq), or None after closing with the contract's code. resolve() maps the
-    signed-in user to the group of the thing asked for, raising NotFound for non-members."""
+@dataclass(frozen=True)
+class Admitted:
+    user: User
+    token: str
+    group_id: int
+    is_moderator: bool
+    oldest: int
+    last: int
+
+
+async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
+    """Check the origin, the session and membership, or close with the contract's code.
+    resolve() maps the signed-in user to their membership in the group of the thing asked
+    for, raising NotFound for non-members."""
     settings: Settings = websocket.app.state.settings
     db: Database = websocket.app.state.db
     token, from_cookie = socket_token(websocket)
@@ -183,12 +200,13 @@ async def admit(websocket: WebSocket, resolve: Resolve) -> tuple[User, str, int,
             return None
         user = found[0]
         try:
-            group_id = await resolve(session, user)
+            membership = await resolve(session, user)
         except NotFound:
             await _refuse(websocket, CLOSE_NO_GROUP, "No such group.")
             return None
-        oldest, last = await log.bounds(session, group_id)
-    return user, token or "", group_id, oldest, last
+        oldest, last = await log.bounds(session, membership.group_id)
+    return Admitted(user, token or "", membership.group_id, membership.role == "moderator",
+                    oldest, last)
 
 
 Command = Callable[["GroupSocket", dict[str, Any], str], Awaitable[None]]
@@ -227,16 +245,15 @@ async def serve(websocket: WebSocket, sock: GroupSocket, token: str, on_command:
 async def group_socket(websocket: WebSocket, gid: int) -> None:
     """Live group events; auth by session cookie (with an Origin check) or bearer token."""
 
-    async def resolve(session: AsyncSession, user: User) -> int:
+    async def resolve(session: AsyncSession, user: User) -> Membership:
         if not 1 <= gid <= MAX_ID:
             raise NotFound()
-        await groups.membership_of(session, gid, user.id)
-        return gid
+        return (await groups.membership_of(session, gid, user.id))[1]
 
     admitted = await admit(websocket, resolve)
     if admitted is None:
         return
-    user, token, _, oldest, last = admitted
+    oldest, last = admitted.oldest, admitted.last
     asked = parse_last_seq(websocket)
     if asked is None:
         start, recovered = last, True
@@ -246,13 +263,14 @@ async def group_socket(websocket: WebSocket, gid: int) -> None:
         start, recovered = last, False  # too old to replay (or from another database)
     missed = last - start if recovered else max(0, last - (asked or 0))
     await websocket.accept()
-    sock = GroupSocket(websocket, websocket.app.state.db, user.id, gid, delivered=start)
+    sock = GroupSocket(websocket, websocket.app.state.db, admitted.user.id, gid, delivered=start,
+                       is_moderator=admitted.is_moderator)
 
     async def first_frames() -> None:
         await websocket.send_text(frames.welcome(gid, last, recovered, missed))
         await sock.fill()
 
-    await serve(websocket, sock, token, _group_command, first_frames)
+    await serve(websocket, sock, admitted.token, _group_command, first_frames)
 
 
 async def _receive_loop(websocket: WebSocket, sock: GroupSocket, token: str,

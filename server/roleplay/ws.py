@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db import Database, transaction
 from server.deps import MAX_ID
 from server.errors import AppError, NotFound
-from server.models import User
+from server.models import Membership, User
 from server.realtime import frames
 from server.realtime.ws import CLOSE_FORBIDDEN, GroupSocket, admit, serve, still_member
 from server.roleplay import machine
@@ -78,8 +78,8 @@ class RoomSocket(GroupSocket):
     """A group socket that also keeps one room's view fresh."""
 
     def __init__(self, websocket: WebSocket, db: Database, user: User, group_id: int,
-                 room_id: int, delivered: int) -> None:
-        super().__init__(websocket, db, user.id, group_id, delivered)
+                 room_id: int, delivered: int, is_moderator: bool) -> None:
+        super().__init__(websocket, db, user.id, group_id, delivered, is_moderator)
         self.user = user
         self.room_id = room_id
 
@@ -134,23 +134,20 @@ async def _room_command(sock: GroupSocket, command: dict[str, Any], token: str) 
 @router.websocket("/ws/roleplays/{rid}")
 async def room_socket(websocket: WebSocket, rid: int) -> None:
     """A live room; auth by session cookie (with an Origin check) or bearer token."""
-    found: dict[str, Any] = {}
 
-    async def resolve(session: AsyncSession, user: User) -> int:
+    async def resolve(session: AsyncSession, user: User) -> Membership:
         if not 1 <= rid <= MAX_ID:
             raise NotFound()
-        room, _ = await roleplay.room_for(session, user, rid)
-        found["user"] = user
-        return room.group_id
+        return (await roleplay.room_for(session, user, rid))[1]
 
     admitted = await admit(websocket, resolve)
     if admitted is None:
         return
-    user, token, group_id, _, last = admitted
     await websocket.accept()
-    sock = RoomSocket(websocket, websocket.app.state.db, user, group_id, rid, delivered=last)
+    sock = RoomSocket(websocket, websocket.app.state.db, admitted.user, admitted.group_id, rid,
+                      delivered=admitted.last, is_moderator=admitted.is_moderator)
 
     async def first_frames() -> None:
         await sock.send_view()
 
-    await serve(websocket, sock, token, _room_command, first_frames)
+    await serve(websocket, sock, admitted.token, _room_command, first_frames)

@@ -1,0 +1,1 @@
+"""Moderation, safety and privacy: reports, hiding, muting, the audit log, crisis support."""

@@ -1,0 +1,263 @@
+"""Moderation rules: reports, hiding content, muting, roles, and the public audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.errors import AppError, BadRequest, Conflict, Forbidden, Invalid, NotFound
+from server.models import (
+    AuditEntry,
+    Checkin,
+    Commitment,
+    Encouragement,
+    Event,
+    Hidden,
+    Membership,
+    Report,
+    Scenario,
+    User,
+)
+from server.models.moderation import TARGET_TYPES
+from server.moderation import crisis
+from server.realtime import log
+from server.text import storable
+
+REASON_MAX = 500
+MUTE_MINUTES_MAX = 60 * 24 * 30
+HIDDEN_TEXT = "Hidden by a moderator."
+
+
+class Muted(AppError):
+    status, code = 403, "muted"
+    detail = "A moderator has paused your posting in this group for a while. You can still read."
+
+
+# -- muting -----------------------------------------------------------------------------------
+
+
+def is_muted(membership: Membership) -> bool:
+    return membership.muted_until is not None and membership.muted_until > clock.now()
+
+
+async def require_unmuted(session: AsyncSession, group_id: int, user_id: int) -> None:
+    """Writes by a muted member are refused (403 muted)."""
+    membership = await session.scalar(select(Membership).where(
+        Membership.group_id == group_id, Membership.user_id == user_id, Membership.state == "active"))
+    if membership is not None and is_muted(membership):
+        until = membership.muted_until.strftime("%Y-%m-%d %H:%M UTC") if membership.muted_until else ""
+        raise Muted(f"A moderator has paused your posting in this group until {until}. "
+                    "You can still read.")
+
+
+# -- crisis support ---------------------------------------------------------------------------
+
+
+async def notice_crisis(session: AsyncSession, user: User, group_id: int, *texts: str | None) -> None:
+    """If the words suggest danger: the writer's answer carries support, and the moderators
+    are told privately (without the words themselves)."""
+    if not crisis.detect(*texts):
+        return
+    db = session.info.get("db")
+    session.info["support"] = crisis.support(db.settings.crisis_resources_file if db else None)
+    await log.append(session, group_id, "support.concern", None,
+                     {"user_id": user.id, "display_name": user.display_name}, audience="moderators")
+
+
+def pending_support(session: AsyncSession) -> dict[str, Any] | None:
+    """Support for the writer of this request, if their words called for it."""
+    return session.info.get("support")
+
+
+# -- content ----------------------------------------------------------------------------------
+
+
+async def _content(session: AsyncSession, viewer: User, group_id: int, target_type: str,
+                   target_id: int) -> tuple[int | None, str]:
+    """(author id, a short label) of content in this group that the viewer can see; 404 if not."""
+    if target_type not in TARGET_TYPES:
+        raise Invalid("target_type is commitment, checkin, encouragement or scenario.",
+                      code="invalid_target")
+    missing = NotFound("We could not find that in this group.", code="target_not_found")
+    if target_type in ("commitment", "checkin"):
+        query = select(Commitment)
+        if target_type == "checkin":
+            query = query.join(Checkin, Checkin.commitment_id == Commitment.id).where(Checkin.id == target_id)
+        else:
+            query = query.where(Commitment.id == target_id)
+        c = await session.scalar(query.where(Commitment.group_id == group_id))
+        if c is None or (c.visibility == "private" and c.user_id != viewer.id):
+            raise missing
+        return c.user_id, f"{target_type} #{target_id}"
+    if target_type == "encouragement":
+        e = await session.scalar(select(Encouragement).where(
+            Encouragement.id == target_id, Encouragement.group_id == group_id))
+        if e is None:
+            raise missing
+        return e.from_user_id, f"encouragement #{target_id}"
+    card = await session.scalar(select(Scenario).where(Scenario.id == target_id,
+                                                       Scenario.group_id == group_id))
+    if card is None:
+        raise missing
+    return card.created_by, f"scenario card #{target_id}"
+
+
+def _reason(reason: str) -> str:
+    reason = storable(" ".join(reason.split()), "A reason")
+    if not 1 <= len(reason) <= REASON_MAX:
+        raise Invalid(f"Give a reason of 1 to {REASON_MAX} characters.", code="invalid_reason")
+    return reason
+
+
+async def report(session: AsyncSession, reporter: User, group_id: int, *, target_type: str,
+                 target_id: int, reason: str) -> Report:
+    await _content(session, reporter, group_id, target_type, target_id)
+    row = Report(group_id=group_id, reporter_id=reporter.id, target_type=target_type,
+                 target_id=target_id, reason=_reason(reason), status="open", created_at=clock.now())
+    session.add(row)
+    await session.flush()
+    await log.append(session, group_id, "report.created", reporter, {
+        "report_id": row.id, "target_type": target_type, "target_id": target_id,
+        "reason": row.reason}, audience="moderators")
+    return row
+
+
+async def reports(session: AsyncSession, group_id: int, status: str | None) -> list[tuple[Report, User | None]]:
+    query = select(Report, User).outerjoin(User, User.id == Report.reporter_id).where(
+        Report.group_id == group_id)
+    if status is not None:
+        query = query.where(Report.status == status)
+    rows = await session.execute(query.order_by(Report.created_at.desc(), Report.id.desc()))
+    return [(r, u) for r, u in rows.all()]
+
+
+async def hide(session: AsyncSession, moderator: User, group_id: int, *, target_type: str,
+               target_id: int, reason: str) -> Hidden:
+    author_id, label = await _content(session, moderator, group_id, target_type, target_id)
+    reason = _reason(reason)
+    if await session.scalar(select(Hidden.id).where(Hidden.target_type == target_type,
+                                                    Hidden.target_id == target_id)):
+        raise Conflict("That is already hidden.", code="already_hidden")
+    now = clock.now()
+    row = Hidden(group_id=group_id, target_type=target_type, target_id=target_id, reason=reason,
+                 hidden_by=moderator.id, at=now)
+    session.add(row)
+    await session.execute(update(Report).where(
+        Report.group_id == group_id, Report.target_type == target_type,
+        Report.target_id == target_id, Report.status == "open",
+    ).values(status="resolved", resolved_by=moderator.id, resolved_at=now))
+    await _scrub_events(session, group_id, target_type, target_id)
+    await audit(session, group_id, moderator, "hide", label, reason)
+    await log.append(session, group_id, "content.hidden", moderator,
+                     {"target_type": target_type, "target_id": target_id, "author_id": author_id})
+    await session.flush()
+    return row
+
+
+async def _scrub_events(session: AsyncSession, group_id: int, target_type: str, target_id: int) -> None:
+    """A replayed event honours what happened since: hidden words are not sent again."""
+    kinds = {"commitment": ("commitment.created", "commitment.checked_in"),
+             "checkin": ("commitment.checked_in",), "encouragement": ("encouragement.sent",)}
+    if target_type not in kinds:
+        return
+    events = (await session.scalars(select(Event).where(
+        Event.group_id == group_id, Event.kind.in_(kinds[target_type])))).all()
+    for event in events:
+        data = dict(event.data)
+        if target_type == "commitment" and data.get("commitment_id") == target_id:
+            data.update(text=None, note=None, hidden=True)
+        elif target_type == "checkin" and data.get("checkin_id") == target_id:
+            data.update(note=None, hidden=True)
+        elif target_type == "encouragement" and data.get("encouragement_id") == target_id:
+            data.update(text=None, hidden=True)
+        else:
+            continue
+        event.data = data
+
+
+async def hidden_in(session: AsyncSession, group_id: int) -> dict[tuple[str, int], Hidden]:
+    rows = (await session.scalars(select(Hidden).where(Hidden.group_id == group_id))).all()
+    return {(h.target_type, h.target_id): h for h in rows}
+
+
+# -- members ----------------------------------------------------------------------------------
+
+
+async def _active(session: AsyncSession, group_id: int, user_id: int) -> tuple[Membership, User]:
+    row = (await session.execute(select(Membership, User).join(User, User.id == Membership.user_id).where(
+        Membership.group_id == group_id, Membership.user_id == user_id,
+        Membership.state == "active"))).first()
+    if row is None:
+        raise NotFound("That person is not a member of this group.", code="member_not_found")
+    return row[0], row[1]
+
+
+async def mute(session: AsyncSession, moderator: User, group_id: int, user_id: int, *,
+               minutes: int, reason: str) -> Membership:
+    if user_id == moderator.id:
+        raise BadRequest("You cannot mute yourself.", code="mute_self")
+    if not 1 <= minutes <= MUTE_MINUTES_MAX:
+        raise Invalid("Mute for 1 minute to 30 days.", code="invalid_minutes")
+    membership, user = await _active(session, group_id, user_id)
+    if membership.role == "moderator":
+        raise Forbidden("Moderators are not muted; change their role first.", code="mute_moderator")
+    reason = _reason(reason)
+    membership.muted_until = clock.now() + dt.timedelta(minutes=minutes)
+    membership.mute_reason = reason
+    await audit(session, group_id, moderator, "mute", user.display_name, reason)
+    await log.append(session, group_id, "member.muted", moderator, {
+        "user_id": user_id, "until": membership.muted_until.isoformat().replace("+00:00", "Z")})
+    return membership
+
+
+async def unmute(session: AsyncSession, moderator: User, group_id: int, user_id: int) -> None:
+    membership, user = await _active(session, group_id, user_id)
+    if membership.muted_until is None:
+        return
+    membership.muted_until = membership.mute_reason = None
+    await audit(session, group_id, moderator, "unmute", user.display_name, None)
+    await log.append(session, group_id, "member.unmuted", moderator, {"user_id": user_id})
+
+
+async def set_role(session: AsyncSession, moderator: User, group_id: int, user_id: int,
+                   role: str) -> Membership:
+    if role not in ("moderator", "member"):
+        raise Invalid("role is moderator or member.", code="invalid_role")
+    membership, user = await _active(session, group_id, user_id)
+    if membership.role == role:
+        return membership
+    if role == "member":
+        others = await session.scalar(select(Membership.id).where(
+            Membership.group_id == group_id, Membership.state == "active",
+            Membership.role == "moderator", Membership.user_id != user_id).limit(1))
+        if not others:
+            raise Conflict("A group always has a moderator; promote someone else first.",
+                           code="last_moderator")
+    membership.role = role
+    if role == "moderator":
+        membership.muted_until = membership.mute_reason = None
+    await audit(session, group_id, moderator, "promote" if role == "moderator" else "demote",
+                user.display_name, None)
+    await log.append(session, group_id, "member.role_changed", moderator,
+                     {"user_id": user_id, "role": role, "reason": None})
+    return membership
+
+
+# -- the audit log ----------------------------------------------------------------------------
+
+
+async def audit(session: AsyncSession, group_id: int, actor: User | None, action: str,
+                target: str, reason: str | None) -> None:
+    session.add(AuditEntry(group_id=group_id, actor_id=actor.id if actor else None, action=action,
+                           target=target[:200], reason=reason, at=clock.now()))
+
+
+async def audit_log(session: AsyncSession, group_id: int) -> list[tuple[AuditEntry, User | None]]:
+    rows = await session.execute(
+        select(AuditEntry, User).outerjoin(User, User.id == AuditEntry.actor_id)
+        .where(AuditEntry.group_id == group_id).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()))
+    return [(a, u) for a, u in rows.all()]
