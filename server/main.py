@@ -28,6 +28,7 @@ from server.errors import AppError, NotSignedIn, TooLarge, Unavailable
 from server.groups import api as groups_api
 from server.groups import pages as groups_pages
 from server.middleware import BodyLimit, BodyTooLarge, SecurityHeaders
+from server.moderation import api as moderation_api
 from server.realtime import ws as realtime_ws
 from server.realtime.hub import create_hub
 from server.roleplay import api as roleplay_api
@@ -157,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             status_code=200 if ready else 503)
 
     for module in (accounts_api, groups_api, commitments_api, encouragements_api, roleplay_api,
+                   moderation_api,
                    accounts_pages, groups_pages, commitments_pages, docs):
         app.include_router(module.router)
     app.include_router(realtime_ws.router)

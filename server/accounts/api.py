@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
+from server.accounts import privacy
 from server.accounts import service as accounts
 from server.accounts.schemas import LoginIn, LoginOut, PasswordIn, ProfileIn, RegisterIn, UserOut
 from server.deps import (
@@ -74,3 +77,24 @@ async def change_password(
                                    current_password=body.current_password,
                                    new_password=body.new_password)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+class DeleteIn(BaseModel):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+@router.get("/me/export")
+async def export_me(user: CurrentUser, session: SessionDep) -> JSONResponse:
+    """Everything of mine, as JSON."""
+    data = await privacy.export(session, user)
+    return JSONResponse(data, headers={
+        "Content-Disposition": f'attachment; filename="cairn-{user.username}.json"'})
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_me(body: DeleteIn, user: CurrentUser, session: SessionDep) -> Response:
+    """Delete my account and personal data, at once; every session ends."""
+    await privacy.delete_account(session, user, body.password)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -20,6 +20,7 @@ from server.commitments.schemas import (
     entry_out,
 )
 from server.deps import CurrentUser, GroupMember, Id, SessionDep
+from server.moderation import service as moderation
 
 router = APIRouter(prefix="/api/v1", tags=["commitments"])
 
@@ -30,7 +31,9 @@ async def create_commitment(body: CommitmentIn, member: GroupMember,
                             session: SessionDep) -> CommitmentOut:
     c = await commitments.create(session, member.user, member.group.id, category=body.category,
                                  text=body.text, day=body.day, visibility=body.visibility)
-    return commitment_out(c, member.user.display_name, None, member.user.id)
+    out = commitment_out(c, member.user.display_name, None, member.user.id)
+    out.support = moderation.pending_support(session)
+    return out
 
 
 @router.get("/groups/{gid}/commitments", response_model=list[CommitmentOut])
@@ -49,7 +52,9 @@ async def check_in(cid: Id, body: CheckinIn, user: CurrentUser,
     """Check in on your own commitment: done, partly or not today."""
     c, checkin = await commitments.check_in(session, user, cid, status=body.status,
                                             note=body.note, feeling=body.feeling)
-    return commitment_out(c, user.display_name, checkin, user.id)
+    out = commitment_out(c, user.display_name, checkin, user.id)
+    out.support = moderation.pending_support(session)
+    return out
 
 
 @router.get("/me/progress", response_model=ProgressOut)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -45,10 +45,15 @@ class CommitmentOut(BaseModel):
     day: dt.date
     category: Category
     step: Step
-    text: str
+    text: str | None = Field(description="null when a moderator hid it (except for its author).")
     visibility: Literal["group", "private"]
     created_at: dt.datetime
     checkin: CheckinOut | None
+    hidden: bool = False
+    hidden_reason: str | None = Field(default=None, description="Why it was hidden; its author only.")
+    support: dict[str, Any] | None = Field(
+        default=None, description="Crisis lines and grounding steps, for the writer alone, when "
+        "their words suggest they may be in danger.")
 
 
 def checkin_out(checkin: Checkin | None, *, own: bool) -> CheckinOut | None:
@@ -68,7 +73,13 @@ def commitment_out(c: Commitment, display_name: str, checkin: Checkin | None,
 
 
 def entry_out(entry: Entry, viewer_id: int) -> CommitmentOut:
-    return commitment_out(entry.commitment, entry.author.display_name, entry.checkin, viewer_id)
+    out = commitment_out(entry.commitment, entry.author.display_name, entry.checkin, viewer_id)
+    out.text = entry.text
+    if out.checkin is not None:
+        out.checkin.note = entry.note
+    out.hidden = entry.hidden is not None or entry.checkin_hidden is not None
+    out.hidden_reason = entry.hidden_reason
+    return out
 
 
 class DayOut(BaseModel):

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
 from server.errors import Conflict, Forbidden, Invalid, NotFound
-from server.models import Checkin, Commitment, Membership, User
+from server.models import Checkin, Commitment, Hidden, Membership, User
 from server.models.commitments import CATEGORIES, CHECKIN_STATUSES, PER_DAY, VISIBILITIES
+from server.moderation import service as moderation
 from server.realtime import log
 from server.text import storable
 
@@ -21,11 +22,37 @@ NOTE_MAX = 500
 
 @dataclass(frozen=True)
 class Entry:
-    """A commitment as a reader sees it: with its author and check-in."""
+    """A commitment as one reader sees it: with its author and check-in, and whatever a
+    moderator hid shown as hidden to everyone but the author."""
 
     commitment: Commitment
     author: User
     checkin: Checkin | None
+    viewer_id: int = 0
+    hidden: Hidden | None = None
+    checkin_hidden: Hidden | None = None
+
+    @property
+    def own(self) -> bool:
+        return self.commitment.user_id == self.viewer_id
+
+    @property
+    def text(self) -> str | None:
+        return self.commitment.text if self.own or self.hidden is None else None
+
+    @property
+    def note(self) -> str | None:
+        if self.checkin is None:
+            return None
+        if self.own or (self.hidden is None and self.checkin_hidden is None):
+            return self.checkin.note
+        return None
+
+    @property
+    def hidden_reason(self) -> str | None:
+        """Why it was hidden, for its author alone."""
+        hidden = self.hidden or self.checkin_hidden
+        return hidden.reason if hidden is not None and self.own else None
 
 
 def _clean_text(text: str | None, limit: int, what: str) -> str:
@@ -39,7 +66,7 @@ def event_data(c: Commitment, checkin: Checkin | None = None) -> dict:
     data = {"commitment_id": c.id, "user_id": c.user_id, "day": c.day.isoformat(),
             "category": c.category, "step": c.step, "text": c.text}
     if checkin is not None:
-        data |= {"status": checkin.status, "note": checkin.note}
+        data |= {"checkin_id": checkin.id, "status": checkin.status, "note": checkin.note}
     return data
 
 
@@ -54,6 +81,7 @@ async def create(
     text = _clean_text(text, TEXT_MAX, "A commitment")
     if not text:
         raise Invalid("Write a few words about what you will do.", code="text_required")
+    await moderation.require_unmuted(session, group_id, user.id)
     today = clock.local_today(user.timezone)
     day = day or today
     if abs((day - today).days) > 1:
@@ -73,6 +101,7 @@ async def create(
     await session.flush()
     if visibility == "group":
         await log.append(session, group_id, "commitment.created", user, event_data(commitment))
+    await moderation.notice_crisis(session, user, group_id, text)
     return commitment
 
 
@@ -89,6 +118,7 @@ async def check_in(
     if commitment.user_id != user.id:
         raise Forbidden("Only the person who made a commitment can check in on it.",
                         code="not_author")
+    await moderation.require_unmuted(session, commitment.group_id, user.id)
     checkin = await session.scalar(select(Checkin).where(Checkin.commitment_id == commitment.id))
     if checkin is None:
         checkin = Checkin(commitment_id=commitment.id)
@@ -98,6 +128,7 @@ async def check_in(
     if commitment.visibility == "group":
         await log.append(session, commitment.group_id, "commitment.checked_in", user,
                          event_data(commitment, checkin))
+    await moderation.notice_crisis(session, user, commitment.group_id, note)
     return commitment, checkin
 
 
@@ -123,7 +154,9 @@ async def group_day(session: AsyncSession, viewer: User, group_id: int, day: dt.
                or_(Commitment.visibility == "group", Commitment.user_id == viewer.id))
         .order_by(Commitment.created_at, Commitment.id)
     )
-    return [Entry(c, u, ch) for c, u, ch in rows.all()]
+    hidden = await moderation.hidden_in(session, group_id)
+    return [Entry(c, u, ch, viewer.id, hidden.get(("commitment", c.id)),
+                  hidden.get(("checkin", ch.id)) if ch else None) for c, u, ch in rows.all()]
 
 
 async def checkin_for(session: AsyncSession, commitment_id: int) -> Checkin | None:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from server.deps import MAX_ID, CurrentUser, GroupMember, SessionDep, SettingsDep
 from server.encouragements import service as encouragements
 from server.models.encouragements import TEXT_MAX
+from server.moderation import service as moderation
 
 router = APIRouter(prefix="/api/v1", tags=["encouragement"])
 
@@ -37,6 +38,8 @@ class EventOut(BaseModel):
     actor: Actor | None
     data: dict[str, Any]
     at: dt.datetime
+    support: dict[str, Any] | None = Field(
+        default=None, description="Crisis lines for the writer alone, when their words call for it.")
 
 
 class ReceivedOut(BaseModel):
@@ -61,14 +64,14 @@ async def encourage(body: EncouragementIn, member: GroupMember, session: Session
     )
     return EventOut(seq=event.seq, kind=event.kind, group_id=event.group_id,
                     actor=Actor(id=member.user.id, display_name=member.user.display_name),
-                    data=event.data, at=event.at)
+                    data=event.data, at=event.at, support=moderation.pending_support(session))
 
 
 @router.get("/me/encouragements", response_model=list[ReceivedOut])
 async def received(user: CurrentUser, session: SessionDep) -> list[ReceivedOut]:
     """Encouragement sent to me, newest first."""
-    return [ReceivedOut(id=e.id, group_id=e.group_id, kind=e.kind, text=e.text,
-                        commitment_id=e.commitment_id,
-                        from_display_name=sender.display_name if sender else "a former member",
-                        at=e.created_at)
-            for e, sender in await encouragements.received(session, user)]
+    return [ReceivedOut(id=r.encouragement.id, group_id=r.encouragement.group_id,
+                        kind=r.encouragement.kind, text=r.text,
+                        commitment_id=r.encouragement.commitment_id,
+                        from_display_name=r.from_display_name, at=r.encouragement.created_at)
+            for r in await encouragements.received(session, user)]

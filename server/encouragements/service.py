@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import clock
 from server.commitments import service as commitments
 from server.errors import Invalid, NotFound, RateLimited
-from server.models import Encouragement, Event, Membership, User
+from server.models import Encouragement, Event, Hidden, Membership, User
 from server.models.encouragements import KINDS, TEXT_MAX
+from server.moderation import service as moderation
 from server.realtime import log
 from server.text import storable
 
@@ -42,6 +44,7 @@ async def send(
             Membership.state == "active"))
         if member is None:
             raise NotFound("That person is not in this group.", code="member_not_found")
+    await moderation.require_unmuted(session, group_id, sender.id)
     # Lock the sender's row: cheers sent at once queue here, so each counts the ones before it.
     await session.execute(select(User.id).where(User.id == sender.id).with_for_update(key_share=True))
     now = clock.now()
@@ -64,16 +67,35 @@ async def send(
         "encouragement_id": encouragement.id, "kind": kind, "text": text,
         "commitment_id": commitment_id, "to_user_id": to_user_id,
     })
+    await moderation.notice_crisis(session, sender, group_id, text)
     return encouragement, event
 
 
-async def received(session: AsyncSession, user: User, limit: int = 100) -> list[tuple[Encouragement, User | None]]:
-    rows = await session.execute(
-        select(Encouragement, User).outerjoin(User, User.id == Encouragement.from_user_id)
+@dataclass(frozen=True)
+class Received:
+    """Encouragement as its receiver sees it: a note a moderator hid is not shown."""
+
+    encouragement: Encouragement
+    sender: User | None
+    hidden: bool
+
+    @property
+    def text(self) -> str | None:
+        return None if self.hidden else self.encouragement.text
+
+    @property
+    def from_display_name(self) -> str:
+        return self.sender.display_name if self.sender else "a former member"
+
+
+async def received(session: AsyncSession, user: User, limit: int = 100) -> list[Received]:
+    rows = (await session.execute(
+        select(Encouragement, User, Hidden.id).outerjoin(User, User.id == Encouragement.from_user_id)
+        .outerjoin(Hidden, (Hidden.target_type == "encouragement") & (Hidden.target_id == Encouragement.id))
         .where(Encouragement.to_user_id == user.id)
         .order_by(Encouragement.created_at.desc(), Encouragement.id.desc()).limit(limit)
-    )
-    return [(e, u) for e, u in rows.all()]
+    )).all()
+    return [Received(e, u, hidden_id is not None) for e, u, hidden_id in rows]
 
 
 async def received_count(session: AsyncSession, user: User) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import clock
 from server.errors import BadRequest, Conflict, Forbidden, Gone, Invalid, NotFound
 from server.models import Group, Invite, Membership, User
+from server.moderation import service as moderation
 from server.realtime import log
 from server.text import storable
 
@@ -204,6 +205,9 @@ async def remove_member(session: AsyncSession, moderator: User, group: Group, us
         raise NotFound("That person is not a member of this group.", code="member_not_found")
     membership.state, membership.ended_at = "removed", clock.now()
     await session.flush()
+    removed = await session.get(User, user_id)
+    await moderation.audit(session, group.id, moderator, "remove",
+                           removed.display_name if removed else f"member #{user_id}", None)
     await log.append(session, group.id, "member.removed", moderator, {"user_id": user_id})
 
 
@@ -221,6 +225,10 @@ async def _keep_a_moderator(session: AsyncSession, group: Group, leaving: User) 
     )
     if successor is not None:
         successor.role = "moderator"
+        heir = await session.get(User, successor.user_id)
+        await moderation.audit(session, group.id, None, "promote",
+                               heir.display_name if heir else f"member #{successor.user_id}",
+                               "The last moderator left; the longest-standing member steps up.")
         await session.flush()
         await log.append(session, group.id, "member.role_changed", None,
                          {"user_id": successor.user_id, "role": "moderator",

@@ -104,6 +104,20 @@ def apply(state: dict[str, Any], actor: Actor, command: dict[str, Any],
     return s, effects
 
 
+def forget(state: dict[str, Any], user_id: int) -> dict[str, Any]:
+    """The room without any trace of a member who deleted their account."""
+    s = copy.deepcopy(state)
+    s["participants"].pop(str(user_id), None)
+    _drop_from_round(s, user_id)
+    s["removed"] = [uid for uid in s["removed"] if uid != user_id]
+    s["feedback_in"] = [uid for uid in s["feedback_in"] if uid != user_id]
+    s["lines"] = [line for line in s["lines"] if line["by"] != user_id]
+    s["previous"] = {role: (None if uid == user_id else uid) for role, uid in s["previous"].items()}
+    if s["paused"] and s["paused"]["by"] == user_id:
+        s["paused"]["by"] = None
+    return s
+
+
 def tick(state: dict[str, Any], now: dt.datetime) -> tuple[dict[str, Any], list[Effect]]:
     """Advance past an expired deadline (rehearse -> scene -> feedback, replay -> feedback)."""
     s = copy.deepcopy(state)

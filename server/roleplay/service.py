@@ -16,12 +16,15 @@ from server.commitments import service as commitments
 from server.errors import Conflict, Invalid, NotFound
 from server.groups import service as groups
 from server.models import Feedback, Membership, Room, Round, Scenario, Transcript, User
+from server.moderation import service as moderation
 from server.realtime import log
 from server.roleplay import machine
 from server.roleplay.scenarios import CARDS
 from server.text import storable
 
 TITLE_MAX = 80
+# Commands a member muted in the group may not send: they read, but do not speak.
+SPEAKING = {"say", "cheer", "feedback", "state_boundary", "raise_hand"}
 _NO_ROOM = "We could not find that room."
 
 
@@ -123,6 +126,9 @@ async def command(session: AsyncSession, user: User, room_id: int, body: dict[st
     when refused."""
     room, membership = await room_for(session, user, room_id, lock=True)
     actor = machine.Actor(user.id, user.display_name, membership.role == "moderator")
+    if body.get("type") in SPEAKING and moderation.is_muted(membership):
+        raise machine.NotAllowed("A moderator has paused your posting in this group for a while.",
+                                 code="muted")
     if body.get("type") == "choose_scenario":
         body = {**body, "_scenario_ids": {c.id for c in await scenarios_for(session, room.group_id)}}
     state, effects = machine.apply(room.state, actor, body, clock.now())
@@ -199,6 +205,15 @@ async def _carry_out(session: AsyncSession, room: Room, state: dict[str, Any],
         rnd = await _round(session, room, data["round"])
         session.add(Transcript(round_id=rnd.id, user_id=user.id, lines=data["lines"],
                                created_at=clock.now()))
+
+
+async def forget_member(session: AsyncSession, user_id: int) -> None:
+    """Remove a deleted account from every room's state (rooms of any group)."""
+    rooms = (await session.scalars(select(Room).with_for_update())).all()
+    for room in rooms:
+        state = machine.forget(room.state, user_id)
+        if state != room.state:
+            room.state, room.phase, room.version = state, state["phase"], room.version + 1
 
 
 async def current_round(session: AsyncSession, room: Room) -> Round | None:

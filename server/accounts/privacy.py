@@ -1,0 +1,137 @@
+"""A member's own data: export all of it as JSON, or delete the account for good.
+
+Deletion happens in one transaction. What is personal goes: the account, sessions,
+memberships, commitments and check-ins, rounds practised, transcripts. What the member
+shared with others stays only without them: encouragement keeps its kind but loses its
+words, feedback and reports say "a former member", and the event log forgets their name
+and words, so a replay never sends them again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.accounts import passwords
+from server.errors import Forbidden
+from server.groups import service as groups
+from server.models import (
+    AuditEntry,
+    AuthSession,
+    Checkin,
+    Commitment,
+    Encouragement,
+    Event,
+    Feedback,
+    Group,
+    Hidden,
+    LoginFailure,
+    Membership,
+    Report,
+    Round,
+    Scenario,
+    Transcript,
+    User,
+)
+from server.roleplay import service as roleplay
+
+PERSONAL_KEYS = ("text", "note", "display_name", "title", "boundary", "reason")
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat().replace("+00:00", "Z") if hasattr(value, "isoformat") else value
+
+
+def _row(obj: Any, *fields: str) -> dict[str, Any]:
+    return {f: _iso(getattr(obj, f)) for f in fields}
+
+
+async def export(session: AsyncSession, user: User) -> dict[str, Any]:
+    """Everything this member wrote or holds, and nothing private of anyone else."""
+    uid = user.id
+
+    async def rows(query: Any) -> list[Any]:
+        return list((await session.execute(query)).all())
+
+    memberships = await rows(select(Membership, Group.name).join(Group, Group.id == Membership.group_id)
+                             .where(Membership.user_id == uid))
+    commitments = await rows(select(Commitment, Checkin).outerjoin(
+        Checkin, Checkin.commitment_id == Commitment.id).where(Commitment.user_id == uid)
+        .order_by(Commitment.day, Commitment.id))
+    sent = (await session.scalars(select(Encouragement).where(Encouragement.from_user_id == uid)
+                                  .order_by(Encouragement.id))).all()
+    received = await rows(select(Encouragement, User.display_name, Hidden.id).outerjoin(
+        User, User.id == Encouragement.from_user_id).outerjoin(
+        Hidden, (Hidden.target_type == "encouragement") & (Hidden.target_id == Encouragement.id))
+        .where(Encouragement.to_user_id == uid).order_by(Encouragement.id))
+    given = (await session.scalars(select(Feedback).where(Feedback.from_user_id == uid))).all()
+    reports = (await session.scalars(select(Report).where(Report.reporter_id == uid))).all()
+    cards = (await session.scalars(select(Scenario).where(Scenario.created_by == uid))).all()
+    actions = (await session.scalars(select(AuditEntry).where(AuditEntry.actor_id == uid))).all()
+    sessions = (await session.scalars(select(AuthSession).where(AuthSession.user_id == uid))).all()
+    saved = await roleplay.transcripts(session, user)
+    return {
+        "exported_at": _iso(clock.now()),
+        "account": _row(user, "id", "username", "display_name", "timezone", "receive_only", "created_at"),
+        "sessions": [_row(s, "created_at", "expires_at") for s in sessions],
+        "memberships": [{**_row(m, "group_id", "role", "state", "joined_at", "ended_at", "muted_until"),
+                         "group_name": name} for m, name in memberships],
+        "commitments": [{**_row(c, "id", "group_id", "day", "category", "text", "visibility",
+                                "created_at"),
+                         "checkin": _row(ch, "id", "status", "note", "feeling", "at") if ch else None}
+                        for c, ch in commitments],
+        "encouragement_sent": [_row(e, "id", "group_id", "kind", "text", "commitment_id",
+                                    "to_user_id", "created_at") for e in sent],
+        "encouragement_received": [{**_row(e, "id", "group_id", "kind", "commitment_id", "created_at"),
+                                    "text": None if hidden else e.text,
+                                    "from": name or "a former member"}
+                                   for e, name, hidden in received],
+        "roleplay_rounds": [{
+            **_row(rnd, "id", "room_id", "group_id", "number", "intensity", "boundary",
+                   "confidence_before", "confidence_after", "created_at"),
+            "scenario": card.title if card else None,
+            "feedback_received": [_row(f, "attempt", "role", "style", "worked", "try_next")
+                                  for f, _ in feedback],
+            "transcript": saved.get(rnd.id),
+        } for rnd, card, feedback in await roleplay.history(session, user)],
+        "feedback_given": [_row(f, "round_id", "attempt", "role", "style", "worked", "try_next",
+                                "created_at") for f in given],
+        "reports_filed": [_row(r, "id", "group_id", "target_type", "target_id", "reason", "status",
+                               "created_at") for r in reports],
+        "scenario_cards": [_row(c, "id", "group_id", "title", "situation", "opening_line",
+                                "intensities", "created_at") for c in cards],
+        "moderator_actions": [_row(a, "group_id", "action", "target", "reason", "at") for a in actions],
+    }
+
+
+async def delete_account(session: AsyncSession, user: User, password: str) -> None:
+    ok, _ = await passwords.verify(password, user.password_hash)
+    if not ok:
+        raise Forbidden("That password is not right; your account was not deleted.",
+                        code="bad_credentials")
+    uid = user.id
+    for group, membership in await groups.my_groups(session, user):
+        await groups.leave(session, user, group, membership)
+    # The event log forgets their name and words.
+    events = (await session.scalars(select(Event).where(Event.actor_id == uid))).all()
+    for event in events:
+        event.data = {k: (None if k in PERSONAL_KEYS else v) for k, v in event.data.items()}
+        event.actor_id = None
+    named = (await session.scalars(select(Event).where(Event.kind == "member.joined"))).all()
+    for event in named:
+        if event.data.get("user_id") == uid:
+            event.data = {**event.data, "display_name": None}
+    await roleplay.forget_member(session, uid)
+    await session.execute(update(Encouragement).where(Encouragement.from_user_id == uid)
+                          .values(text=None, from_user_id=None))
+    await session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))
+    await session.execute(delete(AuthSession).where(AuthSession.user_id == uid))
+    await session.execute(delete(Transcript).where(Transcript.user_id == uid))
+    await session.execute(delete(Round).where(Round.practitioner_id == uid))
+    await session.execute(delete(Commitment).where(Commitment.user_id == uid))
+    await session.execute(delete(Membership).where(Membership.user_id == uid))
+    await session.execute(delete(User).where(User.id == uid))
+    await session.flush()
