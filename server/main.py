@@ -61,6 +61,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse({"error": "malformed", "detail": "The request body is not valid JSON.",
+                                 "errors": errors}, status_code=400)
         if not _wants_json(request):
             return render(request, "error.html", status_code=422,
                           error=AppError(_first_message(errors), code="invalid"))

@@ -171,7 +171,8 @@ async def test_delete_account_leaves_no_personal_row(app, clients):
             rows = (await session.execute(text(f'SELECT * FROM "{table}"'))).mappings().all()
             for row in rows:
                 for column, value in row.items():
-                    if column.endswith(("user_id", "_by", "actor_id", "reporter_id")) or column == "id" and table == "users":
+                    refers = column.endswith(("user_id", "_by", "actor_id", "reporter_id"))
+                    if refers or (column == "id" and table == "users"):
                         assert value != uid, (table, column)
                     assert "a words" not in str(value) and "a note" not in str(value), (table, column)
                     assert "a cheer" not in str(value), (table, column)
