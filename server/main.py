@@ -32,6 +32,7 @@ from server.moderation import api as moderation_api
 from server.realtime import ws as realtime_ws
 from server.realtime.hub import create_hub
 from server.roleplay import api as roleplay_api
+from server.roleplay import pages as roleplay_pages
 from server.roleplay import service as roleplay_service
 from server.roleplay import ws as roleplay_ws
 from server.web import render
@@ -162,7 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for module in (accounts_api, groups_api, commitments_api, encouragements_api, roleplay_api,
                    moderation_api,
-                   accounts_pages, groups_pages, commitments_pages, docs):
+                   accounts_pages, groups_pages, commitments_pages, roleplay_pages, docs):
         app.include_router(module.router)
     app.include_router(realtime_ws.router)
     app.include_router(roleplay_ws.router)

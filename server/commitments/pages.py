@@ -21,6 +21,8 @@ from server.groups import pages as group_pages
 from server.groups import service as groups
 from server.models.commitments import CATEGORIES
 from server.models.encouragements import KINDS
+from server.roleplay import growth
+from server.roleplay import service as roleplay
 from server.web import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -125,16 +127,21 @@ async def encourage(request: Request, member: group_pages.PageMember, session: S
 
 @router.get("/me/progress")
 async def my_progress(request: Request, user: PageUser, session: SessionDep) -> HTMLResponse:
-    """My streak, 14-day rate, practice by step, heatmap and the encouragement I received."""
+    """My streak, 14-day rate, practice by step, heatmap, role-play growth and the
+    encouragement I received."""
     today = clock.local_today(user.timezone)
     p = await progress_service.progress(session, user, heatmap.span(today))
     group_names = {g.id: g.name for g, _ in await groups.my_groups(session, user)}
     received = await encouragements.received(session, user, limit=30)
+    zone = clock.zone(user.timezone)
+    rounds = growth.from_history(await roleplay.history(session, user),
+                                 lambda at: at.astimezone(zone).date())
     return render(
         request, "commitments/progress.html", progress=p, heatmap=heatmap.build(p.days),
         legend=heatmap.LEGEND, fills=heatmap.FILLS, cell=heatmap.CELL,
         practised_14=round(p.rate_14d * progress_service.RATE_DAYS),
         rate_days=progress_service.RATE_DAYS, kinds=KINDS, received=received,
-        group_names=group_names,
+        group_names=group_names, growth=growth.build(rounds), style_names=growth.STYLE_NAMES,
+        style_fills=growth.FILLS,
         local_date=lambda at: group_pages.long_date(at.astimezone(clock.zone(user.timezone)).date()),
     )

@@ -20,6 +20,7 @@ from server.models import User
 from server.models.commitments import PER_DAY, STEPS
 from server.models.encouragements import KINDS
 from server.models.encouragements import TEXT_MAX as ENCOURAGEMENT_MAX
+from server.roleplay import service as roleplay
 from server.web import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -142,6 +143,7 @@ async def day_page(
     my_ids = [e.commitment.id for e in entries if e.commitment.user_id == user.id]
     their_ids = [e.commitment.id for e in entries if e.commitment.user_id != user.id]
     mine = len(my_ids)
+    rooms = await roleplay.open_rooms(session, group.id)  # at most one: open_room refuses more
     context.setdefault("post", {"visibility": "group"})
     return render(
         request, "groups/day.html", status_code=status,
@@ -153,7 +155,8 @@ async def day_page(
         can_post=abs((day - today).days) <= 1 and mine < PER_DAY,
         postable_day=abs((day - today).days) <= 1,
         steps=STEPS, kinds=KINDS, text_max=commitments.TEXT_MAX, note_max=commitments.NOTE_MAX,
-        encouragement_max=ENCOURAGEMENT_MAX, agreement=groups.AGREEMENT, **context,
+        encouragement_max=ENCOURAGEMENT_MAX, agreement=groups.AGREEMENT,
+        open_room=rooms[0] if rooms else None, **context,
     )
 
 

@@ -180,7 +180,37 @@
       case "member.removed":
         removeMember(data.user_id);
         break;
+      case "roleplay.opened":
+        showRoom(data.room_id, data.title);
+        break;
+      case "roleplay.ended":
+        hideRoom(data.room_id);
+        break;
     }
+  }
+
+  // -- the practice room banner -------------------------------------------------------------
+
+  function showRoom(roomId, title) {
+    var banner = document.getElementById("room-banner");
+    if (!banner || !roomId) return;
+    banner.dataset.roomId = String(roomId);
+    var name = document.getElementById("room-banner-title");
+    if (name) name.textContent = title || "";
+    var link = document.getElementById("room-banner-link");
+    if (link) link.href = "/groups/" + groupId + "/rooms/" + Number(roomId);
+    banner.hidden = false;
+    var opener = document.getElementById("room-open");
+    if (opener) opener.hidden = true;
+  }
+
+  function hideRoom(roomId) {
+    var banner = document.getElementById("room-banner");
+    if (!banner || banner.dataset.roomId !== String(roomId)) return;
+    banner.hidden = true;
+    banner.dataset.roomId = "";
+    var opener = document.getElementById("room-open");
+    if (opener) opener.hidden = false;
   }
 
   // -- the page -----------------------------------------------------------------------------
