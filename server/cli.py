@@ -23,6 +23,7 @@ def migrate(database_url: str | None = None) -> None:
 
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "alembic"))
+    cfg.attributes["configure_logger"] = False  # keep Cairn's JSON logging
     if database_url:
         cfg.attributes["database_url"] = database_url
     command.upgrade(cfg, "head")
@@ -31,10 +32,14 @@ def migrate(database_url: str | None = None) -> None:
 def serve(host: str, port: int, *, migrate_first: bool = True, workers: int = 1) -> None:
     import uvicorn
 
+    from server.observability import configure_logging
+
+    level = os.environ.get("CAIRN_LOG_LEVEL", "info")
+    configure_logging(level)
     if migrate_first:
         migrate()
     uvicorn.run("server.main:app", host=host, port=port, proxy_headers=True, workers=workers,
-                log_level=os.environ.get("CAIRN_LOG_LEVEL", "info"), **WS_OPTIONS)
+                log_level=level, log_config=None, access_log=False, **WS_OPTIONS)
 
 
 def demo(host: str, port: int) -> None:

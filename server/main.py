@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from server import docs, retention
+from server import docs, observability, retention
 from server.accounts import api as accounts_api
 from server.accounts import pages as accounts_pages
 from server.commitments import api as commitments_api
@@ -29,6 +29,7 @@ from server.groups import api as groups_api
 from server.groups import pages as groups_pages
 from server.middleware import BodyLimit, BodyTooLarge, SecurityHeaders
 from server.moderation import api as moderation_api
+from server.observability import AccessLog
 from server.realtime import ws as realtime_ws
 from server.realtime.hub import create_hub
 from server.roleplay import api as roleplay_api
@@ -139,6 +140,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)
+    app.add_api_route("/metrics", observability.metrics, include_in_schema=False)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> dict[str, str]:

@@ -15,8 +15,10 @@ import logging
 from collections import defaultdict
 from typing import Protocol
 
+from server import clock
 from server.config import Settings
 from server.db import Database
+from server.observability import DELIVERIES, DELIVERY_LAG, EVENTS_APPENDED
 from server.realtime import frames, log
 
 logger = logging.getLogger("cairn.realtime")
@@ -85,6 +87,7 @@ class Hub:
 
     async def ring(self, group_id: int, seq: int) -> None:
         """After a commit: wake this process's feed, and tell the other processes."""
+        EVENTS_APPENDED.inc()
         self.wake(group_id)
         self.backend.publish(group_id, seq)
 
@@ -116,9 +119,12 @@ class Hub:
     async def _read_new(self, group_id: int, feed: GroupFeed) -> None:
         while True:
             rows = await log.read_since(self.db, group_id, feed.cursor, PAGE)
+            now = clock.now()
             for event, actor in rows:
                 frame, placeholder = frames.event_frames(event, actor)
                 feed.cursor = event.seq
+                DELIVERY_LAG.observe(max(0.0, (now - event.at).total_seconds()))
+                DELIVERIES.inc(len(feed.subscribers))
                 if event.kind == "member.role_changed":
                     for sub in list(feed.subscribers):
                         if sub.user_id == event.data.get("user_id"):

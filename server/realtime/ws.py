@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from server.encouragements import service as encouragements
 from server.errors import AppError, NotFound
 from server.groups import service as groups
 from server.models import Membership, User
+from server.observability import OPEN_SOCKETS, SLOW_READER_CLOSES, log_event
 from server.realtime import frames, log
 from server.realtime.hub import Hub
 
@@ -117,6 +119,7 @@ class GroupSocket:
         except asyncio.QueueFull:
             # A client that stops reading is let go rather than growing memory or
             # slowing the others; it can come back with last_seq.
+            SLOW_READER_CLOSES.inc()
             self.closing = (CLOSE_SLOW, "Too slow to read; reconnect with last_seq.")
             self.done.set()
             return
@@ -217,7 +220,11 @@ async def serve(websocket: WebSocket, sock: GroupSocket, token: str, on_command:
     """Attach to the hub, send the first frames, then run the send and receive loops until
     either ends; always detach and close with the reason, if any."""
     hub: Hub = websocket.app.state.hub
+    kind = "room" if hasattr(sock, "room_id") else "group"
+    opened = time.monotonic()
     await hub.attach(sock.group_id, sock, sock.delivered)
+    OPEN_SOCKETS.labels(kind).inc()
+    log_event("socket.open", kind=kind, group_id=sock.group_id, user_id=sock.user_id)
     sender: asyncio.Task[None] | None = None
     receiver: asyncio.Task[None] | None = None
     try:
@@ -236,9 +243,13 @@ async def serve(websocket: WebSocket, sock: GroupSocket, token: str, on_command:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         await hub.detach(sock.group_id, sock)
+        OPEN_SOCKETS.labels(kind).dec()
         if sock.closing and websocket.application_state != WebSocketState.DISCONNECTED:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(websocket.close(*sock.closing), 2)
+        log_event("socket.close", kind=kind, group_id=sock.group_id, user_id=sock.user_id,
+                  code=sock.closing[0] if sock.closing else None,
+                  seconds=round(time.monotonic() - opened, 1))
 
 
 @router.websocket("/ws/groups/{gid}")

@@ -1,0 +1,105 @@
+"""Observability: one JSON log line per request and per socket lifecycle, and Prometheus
+metrics at /metrics. Logs never carry a password, a token or anything a member wrote."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import uuid
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+OPEN_SOCKETS = Gauge("cairn_open_sockets", "Websockets open in this process.", ["kind"])
+EVENTS_APPENDED = Counter("cairn_events_appended_total", "Group events committed by this process.")
+DELIVERIES = Counter("cairn_deliveries_total", "Event frames handed to sockets in this process.")
+DELIVERY_LAG = Histogram(
+    "cairn_delivery_lag_seconds", "From an event's commit to its frame being sent to a socket.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
+SLOW_READER_CLOSES = Counter("cairn_slow_reader_closes_total",
+                             "Sockets closed with 4408 because the client stopped reading.")
+REQUEST_LATENCY = Histogram(
+    "cairn_request_duration_seconds", "HTTP request latency.", ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+logger = logging.getLogger("cairn.access")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(), "logger": record.name,
+        }
+        fields = getattr(record, "fields", None)
+        if fields:
+            line.update(fields)
+        else:
+            line["message"] = record.getMessage()
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info).splitlines()[-1]
+        return json.dumps(line, default=str)
+
+
+def configure_logging(level: str = "info") -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("uvicorn.access").disabled = True  # ours is below, without query strings
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+
+
+def log_event(name: str, **fields: Any) -> None:
+    logger.info(name, extra={"fields": {"event": name, **fields}})
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+class AccessLog:
+    """Times every request; logs method, route template (never the query string: it may hold
+    an invite code), status and duration; feeds the latency histogram."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            took = time.perf_counter() - started
+            route = _route_template(scope)
+            if not route.startswith("/static"):
+                REQUEST_LATENCY.labels(scope["method"], route, str(status)).observe(took)
+                log_event("request", id=uuid.uuid4().hex[:12], method=scope["method"], route=route,
+                          status=status, ms=round(took * 1000, 1))
+
+
+async def metrics(request: Request) -> Response:
+    """Public on the app; keep it behind the proxy (docs/deploy.md)."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
