@@ -19,7 +19,9 @@ STYLE_NAMES = {"assertive": "Assertive", "passive": "Passive",
 FILLS = {"assertive": "#2f6b5a", "passive": "#5d7a91", "passive_aggressive": "#a86b12",
          "aggressive": "#9e3526"}
 BEFORE_FILL, AFTER_FILL, LINK = "#ffffff", "#2f6b5a", "#8a9994"
-SHOWN = 12  # rounds drawn; the table has them all
+SHOWN = 8   # rounds drawn, so labels stay readable on a phone; the table has them all
+MIN_COLUMNS = 6
+SCALE = 1.3  # drawn a little larger than its coordinates where the page has room
 STEP = 44   # width of one round's column
 LEFT, RIGHT, TOP, BOTTOM = 30, 10, 12, 24
 PLOT = 120  # height of the plotting area
@@ -79,6 +81,14 @@ class Growth:
     label_y: float
     left: int = LEFT
     right: int = 0             # where the plotting area ends
+
+    @property
+    def display_width(self) -> int:
+        return round(self.width * SCALE)
+
+    @property
+    def display_height(self) -> int:
+        return round(self.height * SCALE)
 
     @property
     def more(self) -> int:
@@ -154,7 +164,7 @@ def build(rounds: Sequence[GrowthRound], shown: int = SHOWN) -> Growth:
             round=r, x=x, segments=segments,
             before_y=_level_y(r.before) if r.before is not None else None,
             after_y=_level_y(r.after) if r.after is not None else None))
-    width = LEFT + STEP * max(len(drawn), 4) + RIGHT
+    width = LEFT + STEP * max(len(drawn), MIN_COLUMNS) + RIGHT
     return Growth(
         rounds=list(rounds), columns=columns, width=width, height=TOP + PLOT + BOTTOM,
         bar_width=bar,

@@ -103,6 +103,14 @@ def turn(frame: dict[str, Any]) -> str:
     return "This room has ended."
 
 
+def card_shown(frame: dict[str, Any], role: str) -> bool:
+    """The chosen card shows once chosen, except in a time-out, and except to the practitioner
+    while they are still choosing (they see their choices in the setup form)."""
+    if not frame["scenario"] or frame["phase"] in ("lobby", "paused", "ended"):
+        return False
+    return not (frame["phase"] == "setup" and role == "practitioner")
+
+
 def seconds_left(frame: dict[str, Any]) -> int | None:
     deadline, now = machine.parse_time(frame["deadline"]), machine.parse_time(frame["now"])
     if deadline is None or now is None:
@@ -134,9 +142,10 @@ async def room_page(rid: int, request: Request, member: group_pages.PageMember,
     if room.group_id != member.group.id:
         raise NotFound(_NO_ROOM, code="room_not_found")
     frame = await roleplay.view(session, room, member.user, member.is_moderator)
+    role = role_of(frame, member.user.id)
     return render(
         request, "roleplay/room.html", group=member.group, member=member, room=frame,
-        my_role=role_of(frame, member.user.id), names=names_of(frame), turn=turn(frame),
+        my_role=role, names=names_of(frame), turn=turn(frame), card_shown=card_shown(frame, role),
         clock=clock_text(frame), seconds_left=seconds_left(frame), words=words(),
         phase_names=PHASE_NAMES, role_names=ROLE_NAMES, style_names=STYLE_NAMES,
         style_hints=STYLE_HINTS, intensity_names=INTENSITY_NAMES,

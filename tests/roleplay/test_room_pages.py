@@ -250,8 +250,8 @@ def test_growth_layout_places_confidence_and_stacks_votes():
 def test_growth_draws_the_latest_rounds_and_keeps_all_in_the_table():
     rounds = [_round(i, 3, 4, assertive=9) for i in range(1, 16)]
     g = growth.build(rounds)
-    assert len(g.columns) == growth.SHOWN and g.more == 3
-    assert g.columns[0].round.number == 4 and len(g.rounds) == 15
+    assert len(g.columns) == growth.SHOWN and g.more == 15 - growth.SHOWN
+    assert g.columns[0].round.number == 16 - growth.SHOWN and len(g.rounds) == 15
     assert max(s.height for c in g.columns for s in c.segments) <= growth.PLOT
     empty = growth.build([])
     assert empty.columns == [] and "not rated" in empty.confidence_summary

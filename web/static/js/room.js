@@ -213,6 +213,7 @@
         if (room && room.version && frame.version < room.version) return; // an older view
         var before = room;
         room = frame;
+        if (before && before.round !== frame.round) newRound();
         noteSaved(before, frame);
         render(frame, before);
         break;
@@ -223,6 +224,20 @@
         clearTimeout(pongTimer);
         break;
     }
+  }
+
+  // A new round (or the next person's turn): the forms start empty again.
+  function newRound() {
+    ["card-form", "boundary-form", "confidence-form", "feedback-form"].forEach(function (id) {
+      var form = $(id);
+      if (form) form.reset();
+    });
+    var select = $("card-select");
+    if (select) delete select.dataset.touched;
+    var boundary = $("boundary-text");
+    if (boundary) boundary.value = "";
+    show($("card-preview"), false);
+    show($("try-next-field"), false);
   }
 
   // -- drawing ------------------------------------------------------------------------------
@@ -424,6 +439,12 @@
 
   function renderSetup(f, role) {
     if (f.phase !== "setup") return;
+    show($("setup-done-card"), !!f.scenario);
+    if (f.scenario) {
+      setText("setup-done-card-text", f.scenario.title + " · " + word("intensity", f.scenario.intensity));
+    }
+    show($("setup-done-boundary"), !!f.boundary);
+    setText("setup-done-boundary-text", f.boundary || "");
     var waiting = $("setup-waiting");
     if (waiting) waiting.textContent = says(f, f.roles.practitioner, "choosing a card and a boundary.") + " The card will show here.";
     if (role === "practitioner") loadCards(f);
@@ -483,9 +504,10 @@
   }
 
   function renderCard(f, role) {
-    var panel = $("panel-card");
-    var visible = !!f.scenario && f.phase !== "lobby" && f.phase !== "ended";
-    show(panel, visible);
+    // As card_shown() in server/roleplay/pages.py.
+    var visible = !!f.scenario && ["lobby", "paused", "ended"].indexOf(f.phase) < 0 &&
+      !(f.phase === "setup" && role === "practitioner");
+    show($("panel-card"), visible);
     if (!f.scenario) return;
     setText("card-title", f.scenario.title);
     setText("card-situation", f.scenario.situation);
@@ -524,6 +546,16 @@
     }
     var speaking = (f.phase === "scene" || f.phase === "replay") && (role === "practitioner" || role === "counterpart");
     show($("say-form"), f.me.joined && (speaking || f.phase === "sharing"));
+    show($("say-reminder"), speaking);
+    if (speaking) {
+      show($("say-reminder-boundary"), role === "practitioner");
+      setText("say-reminder-boundary-text", f.boundary || "");
+      var line = f.scenario && f.scenario.counterpart_line;
+      show($("say-reminder-open"), role === "counterpart" && !!f.scenario);
+      show($("say-reminder-answer"), role === "counterpart" && !!line);
+      setText("say-reminder-open-text", f.scenario ? f.scenario.opening_line : "");
+      setText("say-reminder-answer-text", line || "");
+    }
     setText("say-label", f.phase === "sharing" ? "Share with the group" : "Your line");
     var sayButton = document.querySelector("#say-form button");
     if (sayButton) sayButton.textContent = f.phase === "sharing" ? "Share" : "Say it";
