@@ -82,6 +82,7 @@ async def test_a_round_played_in_four_browsers(server: LiveServer):
                 await page.goto(f"{base}/groups/{gid}")
             await expect(pr.locator("#live-status")).to_have_attribute("data-state", "live")
             await expect(pr.locator("#room-banner")).to_be_hidden()
+            await shoot(m, "group-day-moderator")
             await m.get_by_label("A name for the room").fill("Thursday practice")
             await m.get_by_role("button", name="Open a practice room").click()
             await m.wait_for_url(re.compile(rf".*/groups/{gid}/rooms/\d+$"))
@@ -90,6 +91,8 @@ async def test_a_round_played_in_four_browsers(server: LiveServer):
                 banner = page.locator("#room-banner")
                 await expect(banner).to_be_visible()
                 await expect(banner).to_contain_text("Thursday practice")
+                if page is pr:
+                    await shoot(pr, "group-day-banner")
                 await banner.get_by_role("link", name="Join the practice room").click()
                 await page.wait_for_url(f"{base}/groups/{gid}/rooms/{rid}")
             await expect(m.locator("#participants li")).to_have_count(4)

@@ -182,6 +182,7 @@
         break;
       case "roleplay.opened":
         showRoom(data.room_id, data.title);
+        if (!event.actor || event.actor.id !== me) notify("A practice room is open: " + (data.title || ""), "room");
         break;
       case "roleplay.ended":
         hideRoom(data.room_id);

@@ -336,7 +336,7 @@
       if (name.textContent !== nameText) name.textContent = nameText;
       var tags = li.querySelector(".p-tags");
       tags.textContent = "";
-      if (p.role !== "observer") tags.appendChild(el("span", "tag tag-" + p.role, word("role", p.role)));
+      if (p.role !== "observer" && f.phase !== "ended") tags.appendChild(el("span", "tag tag-" + p.role, word("role", p.role)));
       if (p.moderator) tags.appendChild(el("span", "tag", "Moderator"));
       if (p.hand_raised) tags.appendChild(el("span", "tag tag-hand", "Hand raised"));
       if (p.muted) tags.appendChild(el("span", "tag tag-muted", "Muted"));
