@@ -201,6 +201,12 @@ async def test_a_round_played_in_four_browsers(server: LiveServer):
             await expect(pr.locator("#confidence-saved")).to_contain_text("Before: 3")
             await m.get_by_role("button", name="Go to sharing").click()
             await expect(o.locator("#room-phase")).to_have_text("Sharing")
+            # A moderator can mute someone in the room for a while; their ways to speak rest.
+            await m.get_by_role("button", name="Mute Olive").click()
+            await expect(o.locator("#muted-note")).to_be_visible()
+            await expect(o.get_by_role("button", name="Share")).to_be_disabled()
+            await m.get_by_role("button", name="Unmute Olive").click()
+            await expect(o.locator("#muted-note")).to_be_hidden()
             await o.get_by_label("Share with the group").fill("I recognised the guilt part.")
             await o.get_by_role("button", name="Share").click()
             await expect(pr.locator("#lines")).to_contain_text("I recognised the guilt part.")
@@ -217,17 +223,23 @@ async def test_a_round_played_in_four_browsers(server: LiveServer):
             await expect(pr.locator(f'#participants li[data-user-id="{prac.id}"]')).to_contain_text("Counterpart")
             await expect(pr.locator("#panel-card")).to_be_hidden()
 
+            # Olive steps out, back to the group's day, where the banner still invites her.
+            await o.get_by_text("Leave the room…").click()
+            await o.get_by_role("button", name="Leave this room").click()
+            await o.wait_for_url(f"{base}/groups/{gid}")
+            await expect(m.locator("#participants li")).to_have_count(3)
+            await expect(o.locator("#room-banner")).to_be_visible()
+
             # Ending from any phase takes a second, deliberate step.
             await m.get_by_text("End the room now…").click()
             await m.get_by_role("button", name="End the room for everyone").click()
-            for page in pages:
+            for page in (m, pr, c):
                 await expect(page.locator("#room-phase")).to_have_text("Ended")
+            await expect(o.locator("#room-banner")).to_be_hidden()  # live, without a reload
             await expect(pr.locator("#room-timer")).to_have_text("Ended")
             await shoot(pr, "ended")
 
-            # Back on the group's day, the banner is gone; the round shows on progress.
-            await o.goto(f"{base}/groups/{gid}")
-            await expect(o.locator("#room-banner")).to_be_hidden()
+            # The round shows on the practitioner's progress page.
             await pr.goto(f"{base}/me/progress")
             await expect(pr.locator("#growth svg.growth-chart")).to_have_count(2)
             await shoot(pr, "progress")

@@ -29,6 +29,7 @@
   var saved = {};      // command -> "round:attempt" it was saved for
   var cards = null;    // scenario cards, once fetched
   var feedbackKey = "";
+  var leaving = false;
   var changingFeedback = false;
 
   function $(id) { return document.getElementById(id); }
@@ -214,6 +215,11 @@
         var before = room;
         room = frame;
         if (before && before.round !== frame.round) newRound();
+        if (leaving && !frame.me.joined) {
+          stopped = true;
+          location.assign("/groups/" + groupId);
+          return;
+        }
         noteSaved(before, frame);
         render(frame, before);
         break;
@@ -356,7 +362,13 @@
       show(hands, f.hands.length > 0);
     }
     var mine = participant(f, me);
-    show($("muted-note"), !!(mine && mine.muted));
+    var muted = !!(mine && mine.muted);
+    show($("muted-note"), muted);
+    // Muted: the ways to speak stay in view but rest, instead of being refused one by one.
+    Array.prototype.forEach.call(root.querySelectorAll(
+      "#say-form button, #cheer-box button, #feedback-form button"), function (b) { b.disabled = muted; });
+    setText("leave-note", "You can come back while the room is open." +
+      (role !== "observer" && f.phase !== "lobby" ? " The round goes back to the start if you leave now." : ""));
     var raised = f.hands.indexOf(me) >= 0;
     var canRaise = f.me.joined && f.phase !== "paused" && f.phase !== "ended" &&
       (role !== "practitioner" || f.phase === "lobby" || f.phase === "sharing");
@@ -800,6 +812,7 @@
     if (control.dataset.seconds) command.seconds = Number(control.dataset.seconds);
     if (control.dataset.kind) command.kind = control.dataset.kind;
     var confirm = command.type === "save_homework" || command.type === "save_transcript";
+    if (command.type === "leave") leaving = true;
     send(command, control, { confirm: confirm });
   });
 
