@@ -111,6 +111,12 @@ async def test_a_round_played_in_four_browsers(server: LiveServer):
                 await expect(page.locator("#room-phase")).to_have_text("Setting up")
             await expect(pr.locator("#room-turn")).to_have_text("You are choosing a card and a boundary.")
             await expect(o.locator("#room-turn")).to_have_text("Pat is choosing a card and a boundary.")
+            # Too early: the room says why, next to the moderator's controls, and nothing changes.
+            await m.get_by_role("button", name="Begin the rehearsal").click()
+            await expect(m.locator("#panel-moderate [data-error]")).to_have_text(
+                "The practitioner chooses a card and states the boundary first.")
+            await expect(m.locator("#room-phase")).to_have_text("Setting up")
+            await shoot(m, "setup-moderator-too-early")
 
             # The practitioner reads a card, picks how hard it gets, and states the boundary.
             await pr.get_by_label("Scenario card").select_option(label=card["title"])

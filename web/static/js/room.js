@@ -215,6 +215,7 @@
         var before = room;
         room = frame;
         if (before && before.round !== frame.round) newRound();
+        if (before && before.phase !== frame.phase) clearErrors(); // the room has moved on
         if (leaving && !frame.me.joined) {
           stopped = true;
           location.assign("/groups/" + groupId);
@@ -714,7 +715,8 @@
       lastSent.failed = true;
       if (lastSent.restore) lastSent.restore();
     }
-    if (!target || target.closest("[hidden]")) target = $("room-error");
+    // The slot itself is hidden until used; what matters is whether its part of the page shows.
+    if (!target || (target.parentElement && target.parentElement.closest("[hidden]"))) target = $("room-error");
     clearErrors();
     target.textContent = kindly(frame);
     target.hidden = false;
