@@ -34,6 +34,8 @@ Builder = Callable[[World, Person], Awaitable[Call]]
 Prepare = Callable[[World], Awaitable[None]]
 
 A, L, M, OPEN = "allow", "login", "muted", "open"
+HTTP_OUTCOMES = frozenset({A, L, M, 401, 403, 404})
+SOCKET_OUTCOMES = frozenset({OPEN, 4401, 4403, 4404})
 
 # Mounted file trees and the schema, public by design and not authorization's business.
 IGNORED: dict[str, str] = {
@@ -92,11 +94,6 @@ def socket(url: str) -> Builder:
     async def build(w: World, who: Person) -> Call:
         return Call("WS", w.url(url))
     return build
-
-
-def _next_name(w: World) -> str:
-    w.ids["names"] = w.ids.get("names", 0) + 1
-    return f"newcomer{w.ids['names']}"
 
 
 def _credentials(w: World, who: Person) -> dict[str, str]:
@@ -163,7 +160,7 @@ TABLE: dict[Route, Row] = {
     # accounts
     ("POST", "/api/v1/auth/register"):              row(A,    A,     A,     A,    A,    A,    A, api(
         "POST", "/api/v1/auth/register",
-        lambda w, who: {"username": _next_name(w), "password": "a long quiet meadow walk"})),
+        lambda w, who: {"username": w.new_username(), "password": "a long quiet meadow walk"})),
     ("POST", "/api/v1/auth/login"):                 row(A,    A,     A,     A,    A,    A,    A, api(
         "POST", "/api/v1/auth/login", _credentials)),
     ("POST", "/api/v1/auth/logout"):                row(401,  A,     A,     A,    A,    A,    A, api(
@@ -256,7 +253,7 @@ TABLE: dict[Route, Row] = {
     ("GET", "/help"):                               row(A,    A,     A,     A,    A,    A,    A, get("/help")),
     ("GET", "/signup"):                             row(A,    A,     A,     A,    A,    A,    A, get("/signup")),
     ("POST", "/signup"):                            row(A,    A,     A,     A,    A,    A,    A, form(
-        "/signup", lambda w, who: {"username": _next_name(w), "display_name": "Newcomer",
+        "/signup", lambda w, who: {"username": w.new_username(), "display_name": "Newcomer",
                                    "password": "a long quiet meadow walk",
                                    "password_again": "a long quiet meadow walk", "timezone": "UTC"})),
     ("GET", "/login"):                              row(A,    A,     A,     A,    A,    A,    A, get("/login")),

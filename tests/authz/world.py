@@ -69,6 +69,9 @@ class World:
     ids: dict[str, Any] = field(default_factory=dict)
     # Own shared commitment in group A (posted yesterday), by kind of person.
     own_commitment: dict[str, int] = field(default_factory=dict)
+    # The day the world's commitments are for (fixed once, should midnight pass mid-run).
+    yesterday: str = field(
+        default_factory=lambda: (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat())
     csrf_nonce: str = ""
     csrf_token: str = ""
     _fresh_in_a: list[Person] = field(default_factory=list)
@@ -128,16 +131,14 @@ class World:
     async def join(self, who: Person, code: str) -> None:
         await self.ok(who, "POST", "/api/v1/groups/join", {"invite_code": code, "accept_agreement": True})
 
-    @property
-    def yesterday(self) -> str:
-        return (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat()
+    def new_username(self) -> str:
+        return f"newcomer{next(_names)}"
 
     async def commit(self, who: Person, gid: int, visibility: str = "group") -> int:
         """A commitment for yesterday, so the cells that post for today stay under the
         three-a-day limit."""
-        yesterday = self.yesterday
         made = await self.ok(who, "POST", f"/api/v1/groups/{gid}/commitments", {
-            "category": "rest", "text": f"rest a little ({who.username})", "day": yesterday,
+            "category": "rest", "text": f"rest a little ({who.username})", "day": self.yesterday,
             "visibility": visibility})
         return made["id"]
 
