@@ -8,8 +8,12 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from server.config import ROOT
+
+if TYPE_CHECKING:
+    from server.config import Settings
 
 # Socket settings every server process uses: frames over 16 KiB close with 1009, and
 # protocol pings find a dead peer within ping interval + timeout (25 s).
@@ -17,8 +21,7 @@ WS_OPTIONS = {"ws_max_size": 16 * 1024, "ws_ping_interval": 10.0, "ws_ping_timeo
               "ws_per_message_deflate": False}
 
 
-def migrate(database_url: str | None = None) -> None:
-    from alembic import command
+def _alembic_config(database_url: str | None = None) -> Any:
     from alembic.config import Config
 
     cfg = Config(str(ROOT / "alembic.ini"))
@@ -26,7 +29,13 @@ def migrate(database_url: str | None = None) -> None:
     cfg.attributes["configure_logger"] = False  # keep Cairn's JSON logging
     if database_url:
         cfg.attributes["database_url"] = database_url
-    command.upgrade(cfg, "head")
+    return cfg
+
+
+def migrate(database_url: str | None = None) -> None:
+    from alembic import command
+
+    command.upgrade(_alembic_config(database_url), "head")
 
 
 def serve(host: str, port: int, *, migrate_first: bool = True, workers: int = 1) -> None:
@@ -66,6 +75,104 @@ async def prune() -> dict[str, int]:
         await db.dispose()
 
 
+def _settings_or_exit() -> Settings:
+    from pydantic import ValidationError
+
+    from server.config import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            print(f"error: {where}: {error['msg'].removeprefix('Value error, ')}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+async def check(settings: Settings) -> list[tuple[str, bool, str]]:
+    """Each check: (what, ok, how it went)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from server.config import DEFAULT_SECRET
+    from server.db import create_engine
+
+    results: list[tuple[str, bool, str]] = []
+    secret_ok = settings.secret_key != DEFAULT_SECRET and len(settings.secret_key) >= 32
+    results.append(("secret key", secret_ok or settings.env != "production",
+                    "set" if secret_ok else "CAIRN_SECRET_KEY is the development default: set a "
+                    "random value of 32+ characters before production"))
+    try:
+        url = make_url(settings.database_url)
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ArgumentError(f"unsupported database {url.get_backend_name()!r}")
+        engine = create_engine(settings)
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                head = await _migration_state(conn)
+            results.append(("database", True, f"{url.get_backend_name()} reachable; {head}"))
+        finally:
+            await engine.dispose()
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        results.append(("database", False, f"CAIRN_DATABASE_URL: {type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0][:200]}"))
+    if settings.redis_url:
+        import redis.asyncio as aioredis
+
+        client = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=3)
+        try:
+            await client.ping()
+            results.append(("redis", True, "reachable"))
+        except Exception as exc:  # noqa: BLE001 - reported, not raised
+            results.append(("redis", False, f"CAIRN_REDIS_URL unreachable: {type(exc).__name__}: {exc}"))
+        finally:
+            await client.aclose()
+    else:
+        results.append(("redis", True, "not configured: one process, in-memory hub"))
+    return results
+
+
+async def _migration_state(conn: Any) -> str:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    def current(sync_conn: Any) -> str | None:
+        return MigrationContext.configure(sync_conn).get_current_revision()
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    now = await conn.run_sync(current)
+    if now == head:
+        return f"migrations at head ({head})"
+    return f"migrations at {now or 'none'}, head is {head}: run `cairn migrate`"
+
+
+async def make_moderator(settings: Settings, group_id: int, username: str) -> str:
+    from sqlalchemy import select
+
+    from server.db import Database, transaction
+    from server.models import Membership, User
+
+    db = Database(settings)
+    try:
+        async with transaction(db) as session:
+            user = await session.scalar(select(User).where(User.username == username.lower()))
+            if user is None:
+                raise SystemExit(f"error: no account named {username!r}")
+            membership = await session.scalar(select(Membership).where(
+                Membership.group_id == group_id, Membership.user_id == user.id,
+                Membership.state == "active"))
+            if membership is None:
+                raise SystemExit(f"error: {username!r} is not a member of group {group_id}")
+            from server.moderation import service as moderation
+
+            await moderation.set_role(session, None, group_id, user.id, "moderator")
+            return f"{username} is now a moderator of group {group_id}"
+    finally:
+        await db.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cairn", description="Run and look after Cairn.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
                            help="do not apply migrations before serving")
     sub.add_parser("migrate", help="apply the Alembic migrations to the configured database")
     sub.add_parser("prune", help="apply the retention settings to the event log and sessions now")
+    sub.add_parser("check", help="check the configuration and that the database and Redis answer")
+    mm = sub.add_parser("make-moderator", help="make a member a moderator of their group")
+    mm.add_argument("--group", type=int, required=True, help="the group's id")
+    mm.add_argument("--username", required=True)
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port, migrate_first=not args.no_migrate)
@@ -87,6 +198,13 @@ def main(argv: list[str] | None = None) -> int:
         demo(args.host, args.port)
     elif args.command == "prune":
         print(asyncio.run(prune()))
+    elif args.command == "check":
+        results = asyncio.run(check(_settings_or_exit()))
+        for what, ok, detail in results:
+            print(f"{'ok  ' if ok else 'FAIL'} {what}: {detail}")
+        return 0 if all(ok for _, ok, _ in results) else 1
+    elif args.command == "make-moderator":
+        print(asyncio.run(make_moderator(_settings_or_exit(), args.group, args.username)))
     return 0
 
 

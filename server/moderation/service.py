@@ -223,8 +223,9 @@ async def unmute(session: AsyncSession, moderator: User, group_id: int, user_id:
     await log.append(session, group_id, "member.unmuted", moderator, {"user_id": user_id})
 
 
-async def set_role(session: AsyncSession, moderator: User, group_id: int, user_id: int,
+async def set_role(session: AsyncSession, moderator: User | None, group_id: int, user_id: int,
                    role: str) -> Membership:
+    """Promote or demote; `moderator` is None when the server's operator does it (the CLI)."""
     if role not in ("moderator", "member"):
         raise Invalid("role is moderator or member.", code="invalid_role")
     membership, user = await _active(session, group_id, user_id)
