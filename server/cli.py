@@ -91,47 +91,70 @@ def _settings_or_exit() -> Settings:
 
 async def check(settings: Settings) -> list[tuple[str, bool, str]]:
     """Each check: (what, ok, how it went)."""
+    from server.config import DEFAULT_SECRET
+
+    secret_ok = settings.secret_key != DEFAULT_SECRET and len(settings.secret_key) >= 32
+    secret = ("secret key", secret_ok or settings.env != "production",
+              "set" if secret_ok else "CAIRN_SECRET_KEY is the development default: set a "
+              "random value of 32+ characters before production")
+    return [secret, await _check_database(settings), await _check_redis(settings)]
+
+
+async def _check_database(settings: Settings) -> tuple[str, bool, str]:
     from sqlalchemy import text
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
 
-    from server.config import DEFAULT_SECRET
     from server.db import create_engine
 
-    results: list[tuple[str, bool, str]] = []
-    secret_ok = settings.secret_key != DEFAULT_SECRET and len(settings.secret_key) >= 32
-    results.append(("secret key", secret_ok or settings.env != "production",
-                    "set" if secret_ok else "CAIRN_SECRET_KEY is the development default: set a "
-                    "random value of 32+ characters before production"))
     try:
         url = make_url(settings.database_url)
-        if url.get_backend_name() not in ("sqlite", "postgresql"):
-            raise ArgumentError(f"unsupported database {url.get_backend_name()!r}")
+        backend = url.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            return ("database", False, f"CAIRN_DATABASE_URL: unsupported database {backend!r}: "
+                    "use sqlite+aiosqlite:// or postgresql+asyncpg://")
+        if backend == "sqlite" and url.database not in (None, "", ":memory:"):
+            missing = _sqlite_missing(Path(url.database))
+            if missing:
+                return missing
         engine = create_engine(settings)
         try:
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
-                head = await _migration_state(conn)
-            results.append(("database", True, f"{url.get_backend_name()} reachable; {head}"))
+                state = await _migration_state(conn)
         finally:
             await engine.dispose()
+        return ("database", True, f"{backend} reachable; {state}")
     except Exception as exc:  # noqa: BLE001 - reported, not raised
-        results.append(("database", False, f"CAIRN_DATABASE_URL: {type(exc).__name__}: "
-                        f"{str(exc).splitlines()[0][:200]}"))
-    if settings.redis_url:
-        import redis.asyncio as aioredis
+        return ("database", False, f"CAIRN_DATABASE_URL: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200]}")
 
-        client = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=3)
-        try:
-            await client.ping()
-            results.append(("redis", True, "reachable"))
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
-            results.append(("redis", False, f"CAIRN_REDIS_URL unreachable: {type(exc).__name__}: {exc}"))
-        finally:
-            await client.aclose()
-    else:
-        results.append(("redis", True, "not configured: one process, in-memory hub"))
-    return results
+
+def _sqlite_missing(path: Path) -> tuple[str, bool, str] | None:
+    """A SQLite file that is not there yet: fine if `cairn migrate` could create it."""
+    if path.exists():
+        return None
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if folder.is_dir() and os.access(folder, os.W_OK | os.X_OK):
+        return ("database", True, f"sqlite file {path} does not exist yet: `cairn migrate` creates it")
+    return ("database", False, f"CAIRN_DATABASE_URL: cannot create {path}: {folder} is not a "
+            "writable folder")
+
+
+async def _check_redis(settings: Settings) -> tuple[str, bool, str]:
+    if not settings.redis_url:
+        return ("redis", True, "not configured: one process, in-memory hub")
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=3)
+    try:
+        await client.ping()
+        return ("redis", True, "reachable")
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        return ("redis", False, f"CAIRN_REDIS_URL unreachable: {type(exc).__name__}: {exc}")
+    finally:
+        await client.aclose()
 
 
 async def _migration_state(conn: Any) -> str:

@@ -11,13 +11,13 @@ from server.groups import service as groups
 
 PASSWORD = "a quiet river bend"  # noqa: S105 - the demo's published password
 PEOPLE = [("robin", "Robin", "Europe/Madrid"), ("sam", "Sam", "America/Los_Angeles"),
-          ("ari", "Ari", "Pacific/Auckland"), ("jo", "Jo", "UTC")]
+          ("ari", "Ari", "Pacific/Auckland"), ("jude", "Jude", "UTC")]
 COMMITMENTS = [
     ("robin", "boundary", "Say no to the extra shift without over-explaining"),
     ("robin", "water", "A glass of water with every meal"),
     ("sam", "rest", "Twenty minutes lying down after work, phone in another room"),
     ("ari", "assertive_communication", "Ask for what I need at dinner instead of hinting"),
-    ("jo", "movement", "A slow walk round the park"),
+    ("jude", "movement", "A slow walk round the park"),
 ]
 
 
@@ -33,7 +33,7 @@ async def seed(database_url: str) -> list[str]:
             group, invite = await groups.create_group(
                 session, users["robin"], name="Tuesday evening circle",
                 description="A small circle practising the three steps together.")
-            for username in ("sam", "ari", "jo"):
+            for username in ("sam", "ari", "jude"):
                 await groups.join(session, users[username], code=invite.code,
                                   accept_agreement=True)
             made = []
@@ -42,7 +42,7 @@ async def seed(database_url: str) -> list[str]:
                                                      category=category, text=text))
             await commitments.check_in(session, users["sam"], made[2].id, status="done",
                                        note="It helped more than I expected.", feeling=4)
-            await encouragements.send(session, users["jo"], group.id, kind="rest_counts",
+            await encouragements.send(session, users["jude"], group.id, kind="rest_counts",
                                       commitment_id=made[2].id, text="Rest counts. Well done.")
         return [p[0] for p in PEOPLE]
     finally:
