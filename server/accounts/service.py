@@ -16,7 +16,7 @@ from server import clock
 from server.accounts import passwords
 from server.config import Settings
 from server.errors import Conflict, Invalid, NotSignedIn, RateLimited
-from server.models import AuthSession, LoginFailure, User
+from server.models import AuthSession, LoginFailure, Membership, User
 from server.text import storable
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
@@ -127,6 +127,19 @@ async def start_session(session: AsyncSession, settings: Settings, user: User) -
 async def authenticate(session: AsyncSession, token: str) -> tuple[User, AuthSession] | None:
     row = (await session.execute(
         select(User, AuthSession).join(AuthSession, AuthSession.user_id == User.id)
+        .where(AuthSession.token_hash == token_hash(token), AuthSession.expires_at > clock.now())
+    )).first()
+    return (row[0], row[1]) if row else None
+
+
+async def authenticate_in_group(session: AsyncSession, token: str,
+                                group_id: int) -> tuple[User, Membership | None] | None:
+    """authenticate() and the member's active membership of one group, in one query (a live
+    socket asks this on every command)."""
+    row = (await session.execute(
+        select(User, Membership).join(AuthSession, AuthSession.user_id == User.id)
+        .outerjoin(Membership, (Membership.user_id == User.id) & (Membership.group_id == group_id)
+                   & (Membership.state == "active"))
         .where(AuthSession.token_hash == token_hash(token), AuthSession.expires_at > clock.now())
     )).first()
     return (row[0], row[1]) if row else None

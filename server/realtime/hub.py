@@ -18,6 +18,7 @@ from typing import Protocol
 from server import clock
 from server.config import Settings
 from server.db import Database
+from server.models import Event, User
 from server.observability import DELIVERIES, DELIVERY_LAG, EVENTS_APPENDED
 from server.realtime import frames, log
 
@@ -85,10 +86,22 @@ class Hub:
 
     # -- doorbells -------------------------------------------------------------------------
 
-    async def ring(self, group_id: int, seq: int) -> None:
-        """After a commit: wake this process's feed, and tell the other processes."""
+    async def ring(self, group_id: int, seq: int,
+                   committed: tuple[Event, User | None] | None = None) -> None:
+        """After a commit: deliver to this process's sockets, and tell the other processes.
+
+        When the committed event is the very next one this process's feed expects, it is
+        delivered as it is; otherwise (another process wrote in between) the feed reads
+        the log."""
         EVENTS_APPENDED.inc()
-        self.wake(group_id)
+        feed = self.feeds.get(group_id)
+        if feed is not None and committed is not None and feed.cursor == seq - 1:
+            event, actor = committed
+            # The row as committed: the transaction may have let go of the actor since
+            # (an account deleted after leaving), as a read of the log would show.
+            self._deliver(feed, event, actor if actor and event.actor_id == actor.id else None)
+        else:
+            self.wake(group_id)
         self.backend.publish(group_id, seq)
 
     def wake(self, group_id: int) -> None:
@@ -119,25 +132,28 @@ class Hub:
     async def _read_new(self, group_id: int, feed: GroupFeed) -> None:
         while True:
             rows = await log.read_since(self.db, group_id, feed.cursor, PAGE)
-            now = clock.now()
             for event, actor in rows:
-                frame, placeholder = frames.event_frames(event, actor)
-                feed.cursor = event.seq
-                DELIVERY_LAG.observe(max(0.0, (now - event.at).total_seconds()))
-                DELIVERIES.inc(len(feed.subscribers))
-                if event.kind == "member.role_changed":
-                    for sub in list(feed.subscribers):
-                        if sub.user_id == event.data.get("user_id"):
-                            sub.set_moderator(event.data.get("role") == "moderator")
-                for sub in list(feed.subscribers):
-                    sub.offer(event.seq, frame, placeholder)
-                    self.deliveries += 1
-                code = CLOSING_KINDS.get(event.kind)
-                if code is not None:
-                    self._close_member(feed, event.data.get("user_id"), code)
+                if event.seq > feed.cursor:  # a ring may have delivered it during the read
+                    self._deliver(feed, event, actor)
             if len(rows) < PAGE:
                 return
             await asyncio.sleep(0)  # let the sockets drain a page before the next
+
+    def _deliver(self, feed: GroupFeed, event: Event, actor: User | None) -> None:
+        frame, placeholder = frames.event_frames(event, actor)
+        feed.cursor = event.seq
+        DELIVERY_LAG.observe(max(0.0, (clock.now() - event.at).total_seconds()))
+        DELIVERIES.inc(len(feed.subscribers))
+        if event.kind == "member.role_changed":
+            for sub in list(feed.subscribers):
+                if sub.user_id == event.data.get("user_id"):
+                    sub.set_moderator(event.data.get("role") == "moderator")
+        for sub in list(feed.subscribers):
+            sub.offer(event.seq, frame, placeholder)
+            self.deliveries += 1
+        code = CLOSING_KINDS.get(event.kind)
+        if code is not None:
+            self._close_member(feed, event.data.get("user_id"), code)
 
     def _close_member(self, feed: GroupFeed, user_id: object, code: int) -> None:
         for sub in list(feed.subscribers):

@@ -35,7 +35,9 @@ async def append(
     await session.flush()
     db = session.info.get("db")
     if db is not None and db.doorbell is not None:
-        after_commit(session, lambda: db.doorbell(group_id, seq))
+        # The committed row travels with the doorbell so this process's sockets need not
+        # read back what it has just written.
+        after_commit(session, lambda: db.doorbell(group_id, seq, (event, actor)))
     return event
 
 

@@ -363,13 +363,12 @@ async def _encourage(sock: GroupSocket, command: dict[str, Any], token: str,
 
 async def still_member(session: AsyncSession, sock: GroupSocket, token: str) -> User | None:
     """Membership (and the session itself) are checked again on every command."""
-    found = await accounts.authenticate(session, token)
+    found = await accounts.authenticate_in_group(session, token, sock.group_id)
     if found is None:
         sock.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
         return None
-    try:
-        await groups.membership_of(session, sock.group_id, found[0].id)
-    except NotFound:
+    user, membership = found
+    if membership is None:
         sock.close_soon(CLOSE_FORBIDDEN, "You are no longer a member of this group.")
         return None
-    return found[0]
+    return user

@@ -7,11 +7,13 @@ import json
 import sqlite3
 from pathlib import Path
 
+import httpx
 import pytest
 import websockets
 
 from tests.fixtures.servers import LiveServer
 from tests.realtime.helpers import (
+    PASSWORD,
     close_code,
     events_until,
     next_frame,
@@ -236,3 +238,25 @@ async def test_slow_reader_is_closed_and_others_are_unaffected(server):
         assert await close_code(slow, timeout=20) == 4408
     finally:
         await slow.close()
+
+
+async def test_a_deleted_account_leaves_no_name_live_or_replayed(server):
+    (a, b), group = await _circle(server)
+    gid = group["id"]
+    async with a.socket(server.ws_url, gid) as wa:
+        await next_frame(wa)
+        r = await b.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "a nap"})
+        assert r.status_code == 201
+        assert (await next_frame(wa))["kind"] == "commitment.created"
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
+            r = await c.request("DELETE", "/api/v1/me", json={"password": PASSWORD},
+                                headers=b.headers)
+        assert r.status_code == 204, r.text
+        live = await next_frame(wa)
+    assert live["kind"] == "member.left"
+    assert live["actor"] is None and b.user["display_name"] not in json.dumps(live)
+    async with a.socket(server.ws_url, gid, last_seq=1) as wa:
+        await next_frame(wa)
+        replayed = await events_until(wa, 2)
+    assert replayed[-1] == live
+    assert "a nap" not in json.dumps(replayed)
