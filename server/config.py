@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     event_retention_count: int = Field(default=5000, ge=10)
     event_retention_days: int = Field(default=30, ge=1)
     prune_interval_minutes: int = Field(default=60, ge=0)  # 0: only `cairn prune` prunes
+    # Role-play history (rounds, feedback, saved transcripts) and ended rooms are kept this long.
+    roleplay_retention_days: int = Field(default=180, ge=1)
     roleplay_rehearse_seconds: int = Field(default=30, ge=1, le=600)
     roleplay_scene_seconds: int = Field(default=120, ge=1, le=1800)
     # A deployment's own crisis lines (JSON shaped like server/data/crisis_resources.json).

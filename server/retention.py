@@ -1,4 +1,5 @@
-"""Retention: prune the event log, expired sessions and old sign-in failures on a schedule.
+"""Retention: prune the event log, role-play history, expired sessions and old sign-in
+failures on a schedule.
 
 Every process runs the job; each pass is a set of idempotent DELETEs, so two processes
 pruning at once do no harm.
@@ -13,6 +14,7 @@ import random
 from server.accounts import service as accounts
 from server.db import Database, transaction
 from server.realtime import log
+from server.roleplay import service as roleplay
 
 logger = logging.getLogger("cairn.retention")
 
@@ -22,8 +24,9 @@ async def prune_once(db: Database) -> dict[str, int]:
     async with transaction(db) as session:
         events = await log.prune(session, keep=settings.event_retention_count,
                                  days=settings.event_retention_days)
+        roleplays = await roleplay.prune(session, days=settings.roleplay_retention_days)
         sessions = await accounts.prune_sessions(session, settings)
-    return {"events": events, "sessions": sessions}
+    return {"events": events, "roleplay": roleplays, "sessions": sessions}
 
 
 async def run_forever(db: Database) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -297,3 +297,12 @@ async def view(session: AsyncSession, room: Room, viewer: User, is_moderator: bo
                 for f, u in await feedback_for(session, rnd.id)]
             frame["my_confidence"] = {"before": rnd.confidence_before, "after": rnd.confidence_after}
     return frame
+
+
+async def prune(session: AsyncSession, *, days: int) -> int:
+    """Forget rooms ended, and rounds practised, more than `days` ago (their feedback and
+    saved transcripts go with them). Safe on any process."""
+    cutoff = clock.now() - dt.timedelta(days=days)
+    rounds = await session.execute(delete(Round).where(Round.created_at < cutoff))
+    rooms = await session.execute(delete(Room).where(Room.ended_at < cutoff))
+    return (rounds.rowcount or 0) + (rooms.rowcount or 0)
