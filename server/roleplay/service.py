@@ -15,7 +15,7 @@ from server import clock
 from server.commitments import service as commitments
 from server.errors import Conflict, Invalid, NotFound
 from server.groups import service as groups
-from server.models import Feedback, Membership, Room, Round, Scenario, Transcript, User
+from server.models import Feedback, Group, Membership, Room, Round, Scenario, Transcript, User
 from server.moderation import service as moderation
 from server.realtime import log
 from server.roleplay import machine
@@ -85,6 +85,8 @@ async def open_room(session: AsyncSession, moderator: User, group_id: int, title
     title = storable((title or "").strip(), "A title") or "Boundary practice"
     if len(title) > TITLE_MAX:
         raise Invalid(f"A room title has at most {TITLE_MAX} characters.", code="invalid_title")
+    # Two moderators opening at once: the group row's lock makes the second see the first.
+    await session.execute(select(Group.id).where(Group.id == group_id).with_for_update())
     open_rooms = await session.scalar(
         select(Room.id).where(Room.group_id == group_id, Room.phase != "ended").limit(1))
     if open_rooms:
