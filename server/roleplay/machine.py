@@ -73,6 +73,7 @@ def new_state(now: dt.datetime, *, rehearse_seconds: int = REHEARSE_SECONDS,
         "paused": None, "lines": [], "cheers": {}, "cheers_shown": False,
         "feedback_in": [], "attempt": 1, "replayed": False, "rated": [],
         "previous": {"practitioner": None, "counterpart": None},
+        "saved": {"homework": [], "transcript": []},  # rounds already saved, once each
         "opened_at": _iso(now),
     }
 
@@ -475,6 +476,7 @@ def _save_homework(s, actor, command, now, effects):
     boundary = s.get("last_boundary") if ended else s["boundary"]
     _require(actor.user_id == practitioner, "Only the practitioner saves their boundary as homework.")
     _require(bool(boundary), "There is no boundary to save.")
+    _mark_saved(s, "homework", "This boundary is already tomorrow's commitment.")
     effects.append(Effect("homework", {"round": s["round"], "boundary": boundary}))
 
 
@@ -483,7 +485,14 @@ def _save_transcript(s, actor, command, now, effects):
     _require(actor.user_id == s["roles"]["practitioner"], "Only the practitioner saves the transcript.")
     lines = [line for line in s["lines"] if line["phase"] in ("scene", "replay")]
     _require(bool(lines), "Nothing was said in the scene to save.")
+    _mark_saved(s, "transcript", "This scene is already saved in your history.")
     effects.append(Effect("transcript", {"round": s["round"], "lines": lines}))
+
+
+def _mark_saved(s, what, already):
+    saved = s.setdefault("saved", {"homework": [], "transcript": []})[what]
+    _require(s["round"] not in saved, already)
+    saved.append(s["round"])
 
 
 def _end(s, actor, command, now, effects):

@@ -264,3 +264,21 @@ def test_unknown_commands_are_refused():
     with pytest.raises(m.NotAllowed) as refused:
         run(lobby(), "moderator", {"type": "dance"})
     assert refused.value.code == "unknown_command"
+
+
+@pytest.mark.parametrize("command", ["save_homework", "save_transcript"])
+def test_a_round_is_saved_once(command):
+    s, effects = run(feedback(), "practitioner", {"type": command})
+    assert [e.kind for e in effects] == [command.removeprefix("save_")]
+    with pytest.raises(m.NotAllowed, match="already"):
+        run(s, "practitioner", {"type": command})
+    s, _ = run(s, "moderator", {"type": "advance", "to": "sharing"})
+    with pytest.raises(m.NotAllowed, match="already"):
+        run(s, "practitioner", {"type": command})
+
+
+def test_homework_saved_after_the_room_ends_is_still_once():
+    s, effects = run(ended(), "practitioner", {"type": "save_homework"})
+    assert [e.kind for e in effects] == ["homework"]
+    with pytest.raises(m.NotAllowed, match="already"):
+        run(s, "practitioner", {"type": "save_homework"})
