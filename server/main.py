@@ -15,8 +15,9 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
-from server import docs, observability, retention
+from server import docs, observability, openapi, retention
 from server.accounts import api as accounts_api
 from server.accounts import pages as accounts_pages
 from server.commitments import api as commitments_api
@@ -80,10 +81,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             detail = "We could not find that."
         err = AppError(detail, code=code)
         err.status = exc.status_code
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         if _wants_json(request):
-            return JSONResponse(err.body(), status_code=exc.status_code,
-                                headers=getattr(exc, "headers", None))
-        return render(request, "error.html", status_code=exc.status_code, error=err)
+            return JSONResponse(err.body(), status_code=exc.status_code, headers=headers)
+        page = render(request, "error.html", status_code=exc.status_code, error=err)
+        page.headers.update(headers or {})
+        return page
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, exc: BodyTooLarge) -> Response:
@@ -98,6 +103,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         if _wants_json(request):
             return JSONResponse(err.body(), status_code=503, headers={"Retry-After": "5"})
         return render(request, "error.html", status_code=503, error=err)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path (Starlette names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return ", ".join(sorted(methods, key=lambda m: order.index(m) if m in order else len(order)))
 
 
 def _first_message(errors: list[dict]) -> str:
@@ -164,10 +180,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"status": "ready" if ready else "unavailable", "checks": checks},
                             status_code=200 if ready else 503)
 
-    for module in (accounts_api, groups_api, commitments_api, encouragements_api, roleplay_api,
-                   moderation_api,
-                   accounts_pages, groups_pages, commitments_pages, roleplay_pages, docs):
+    modules = (accounts_api, groups_api, commitments_api, encouragements_api, roleplay_api,
+               moderation_api,
+               accounts_pages, groups_pages, commitments_pages, roleplay_pages, docs)
+    for module in modules:
         app.include_router(module.router)
+    openapi.install(app, [app.router, *(m.router for m in modules)])
     app.include_router(realtime_ws.router)
     app.include_router(roleplay_ws.router)
     docs.mount_assets(app)  # before /static, which would otherwise shadow /static/swagger

@@ -55,7 +55,9 @@ async def join_group(body: JoinIn, user: CurrentUser, session: SessionDep) -> Gr
     return await group_out(session, group, membership)
 
 
-@router.get("/{gid}", response_model=GroupOut)
+# Digits only in the route itself, so GET /groups/join is a 405 beside POST /groups/join
+# rather than a group id that fails validation.
+@router.get("/{gid:int}", response_model=GroupOut)
 async def get_group(member: GroupMember, session: SessionDep) -> GroupOut:
     return await group_out(session, member.group, member.membership)
 
