@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +75,10 @@ def parse_last_seq(websocket: WebSocket) -> int | None:
 
 
 class GroupSocket:
-    """One member's live connection to one group; the hub offers it frames."""
+    """One member's live connection to one group; the hub offers it frames.
+
+    An idle socket is most of what a process holds, so it is kept small: a plain deque
+    for the frames, and a task that drains it only while there is something to send."""
 
     def __init__(self, websocket: WebSocket, db: Database, user_id: int, group_id: int,
                  delivered: int, is_moderator: bool = False) -> None:
@@ -85,9 +89,13 @@ class GroupSocket:
         self.group_id = group_id
         self.delivered = delivered  # highest seq sent to the client
         self._queued = delivered    # highest seq put in the queue
-        self.queue: asyncio.Queue[tuple[int | None, str]] = asyncio.Queue(QUEUE_SIZE)
+        self.queue: deque[tuple[int | None, str]] = deque()
         self.closing: tuple[int, str] | None = None
-        self.done = asyncio.Event()
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._sending = False  # the first frames are out: queued frames may go
+        self._sender: asyncio.Task[None] | None = None
+        self.receiver: asyncio.Task[Any] | None = None  # the connection's own task, receiving
+        self.interrupted = False
 
     # -- Subscriber (called by the hub) ----------------------------------------------------
 
@@ -113,26 +121,47 @@ class GroupSocket:
         if not self.closing:
             self._put(None, frame)
 
+    def finish(self) -> None:
+        """The socket ends: stop the receive loop if someone else (the hub, the sender)
+        decided it."""
+        if self.done.done():
+            return
+        self.done.set_result(None)
+        receiver = self.receiver
+        if receiver is not None and asyncio.current_task() is not receiver:
+            self.interrupted = True
+            receiver.cancel()
+
     def _put(self, seq: int | None, frame: str, close: tuple[int, str] | None = None) -> None:
-        try:
-            self.queue.put_nowait((seq, frame))
-        except asyncio.QueueFull:
+        if len(self.queue) >= QUEUE_SIZE:
             # A client that stops reading is let go rather than growing memory or
             # slowing the others; it can come back with last_seq.
             SLOW_READER_CLOSES.inc()
             self.closing = (CLOSE_SLOW, "Too slow to read; reconnect with last_seq.")
-            self.done.set()
+            self.finish()
             return
+        self.queue.append((seq, frame))
         if close is not None:
             self.closing = close
+        self._drain_soon()
 
-    async def send_loop(self) -> None:
+    def start_sending(self) -> None:
+        """After the first frames: from now on the queue drains as frames arrive."""
+        self._sending = True
+        self._drain_soon()
+
+    def _drain_soon(self) -> None:
+        if self._sending and self.queue and self._sender is None and not self.done.done():
+            self._sender = asyncio.create_task(self._drain())
+
+    async def _drain(self) -> None:
         try:
-            while True:
-                seq, frame = await self.queue.get()
+            while self.queue:
+                seq, frame = self.queue.popleft()
                 if seq is None:
                     if frame == "" and self.closing:  # the close marker
-                        break
+                        self.finish()
+                        return
                     await self.websocket.send_text(frame)
                     continue
                 if seq <= self.delivered:
@@ -142,8 +171,19 @@ class GroupSocket:
                 await self.websocket.send_text(frame)
                 self.delivered = seq
                 await self.after_event(frame)
+        except Exception:  # the connection is gone: the socket ends
+            self.finish()
         finally:
-            self.done.set()
+            self._sender = None
+        self._drain_soon()  # a frame put while the last send was finishing
+
+    async def stop_sending(self) -> None:
+        self._sending = False
+        task = self._sender
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
     async def after_event(self, frame: str) -> None:
         """Hook for sockets that react to events (a room refreshes its state)."""
@@ -225,23 +265,23 @@ async def serve(websocket: WebSocket, sock: GroupSocket, token: str, on_command:
     await hub.attach(sock.group_id, sock, sock.delivered)
     OPEN_SOCKETS.labels(kind).inc()
     log_event("socket.open", kind=kind, group_id=sock.group_id, user_id=sock.user_id)
-    sender: asyncio.Task[None] | None = None
-    receiver: asyncio.Task[None] | None = None
     try:
         await first_frames()
-        sender = asyncio.create_task(sock.send_loop())
-        receiver = asyncio.create_task(_receive_loop(websocket, sock, token, on_command))
-        await sock.done.wait()
+        sock.start_sending()
+        # Receive on the connection's own task (no second task per idle socket); finish()
+        # from elsewhere interrupts it.
+        sock.receiver = asyncio.current_task()
+        if not sock.done.done():
+            await _receive_loop(websocket, sock, token, on_command)
+    except asyncio.CancelledError:
+        if not sock.interrupted:
+            raise
+        asyncio.current_task().uncancel()
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
-        for task in (sender, receiver):
-            if task:
-                task.cancel()
-        for task in (sender, receiver):
-            if task:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        sock.receiver = None
+        await sock.stop_sending()
         await hub.detach(sock.group_id, sock)
         OPEN_SOCKETS.labels(kind).dec()
         if sock.closing and websocket.application_state != WebSocketState.DISCONNECTED:
@@ -276,12 +316,14 @@ async def group_socket(websocket: WebSocket, gid: int) -> None:
     await websocket.accept()
     sock = GroupSocket(websocket, websocket.app.state.db, admitted.user.id, gid, delivered=start,
                        is_moderator=admitted.is_moderator)
+    token = admitted.token
+    del admitted  # an idle socket does not keep the signed-in user's row
 
     async def first_frames() -> None:
         await websocket.send_text(frames.welcome(gid, last, recovered, missed))
         await sock.fill()
 
-    await serve(websocket, sock, admitted.token, _group_command, first_frames)
+    await serve(websocket, sock, token, _group_command, first_frames)
 
 
 async def _receive_loop(websocket: WebSocket, sock: GroupSocket, token: str,
@@ -314,7 +356,7 @@ async def _receive_loop(websocket: WebSocket, sock: GroupSocket, token: str,
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
-        sock.done.set()
+        sock.finish()
 
 
 async def _group_command(sock: GroupSocket, command: dict[str, Any], token: str) -> None:
