@@ -76,8 +76,7 @@ EXTRA: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/api/v1/groups/{gid}/roleplays"): ("409",),
     ("post", "/api/v1/groups/{gid}/hidden"): ("409",),
     ("patch", "/api/v1/groups/{gid}/members/{uid}"): ("409",),
-    ("post", "/api/v1/groups/{gid}/leave"): ("409",),
-    ("get", "/api/v1/scenarios"): ("404",),
+    ("get", "/api/v1/scenarios"): ("403", "404"),
 }
 
 

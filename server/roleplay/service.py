@@ -134,6 +134,8 @@ async def command(session: AsyncSession, user: User, room_id: int, body: dict[st
     if body.get("type") == "choose_scenario":
         body = {**body, "_scenario_ids": {c.id for c in await scenarios_for(session, room.group_id)}}
     state, effects = machine.apply(room.state, actor, body, clock.now())
+    if state == room.state and not effects:
+        return room  # a repeat (joined already, hand up already): no event that says nothing
     await _save(session, room, state, effects, user)
     return room
 
