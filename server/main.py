@@ -30,6 +30,7 @@ from server.groups import api as groups_api
 from server.groups import pages as groups_pages
 from server.middleware import BodyLimit, BodyTooLarge, SecurityHeaders
 from server.moderation import api as moderation_api
+from server.moderation import pages as moderation_pages
 from server.observability import AccessLog
 from server.realtime import ws as realtime_ws
 from server.realtime.hub import create_hub
@@ -182,7 +183,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     modules = (accounts_api, groups_api, commitments_api, encouragements_api, roleplay_api,
                moderation_api,
-               accounts_pages, groups_pages, commitments_pages, roleplay_pages, docs)
+               accounts_pages, groups_pages, commitments_pages, roleplay_pages, moderation_pages,
+               docs)
     for module in modules:
         app.include_router(module.router)
     openapi.install(app, [app.router, *(m.router for m in modules)])

@@ -14,9 +14,13 @@ from fastapi.templating import Jinja2Templates
 
 from server.config import ROOT
 from server.errors import AppError
+from server.moderation import crisis
 
 CSRF_COOKIE = "cairn_csrf"
 FLASH_COOKIE = "cairn_flash"
+# Set when the member's own words suggested they may be in danger: the next page they see
+# gently shows where to find help. It carries no words, only "show the resources".
+SUPPORT_COOKIE = "cairn_support"
 CSRF_FIELD = "csrf_token"
 
 templates = Jinja2Templates(directory=str(ROOT / "web" / "templates"))
@@ -68,19 +72,44 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context["csrf_token"] = csrf_token(request)
     flash = request.cookies.get(FLASH_COOKIE)
     context["flash"] = unquote(flash)[:300] if flash else None
+    wants_support = request.cookies.get(SUPPORT_COOKIE) == "1"
+    if wants_support and context.get("user") is not None:
+        context.setdefault("support", support_resources(request))
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")
+    if wants_support:
+        response.delete_cookie(SUPPORT_COOKIE, path="/")
     return _with_csrf_cookie(request, response)
 
 
-def redirect(url: str, message: str | None = None) -> RedirectResponse:
+def crisis_resources(request: Request) -> dict[str, Any]:
+    """The crisis lines and grounding steps; the shipped ones if the deployment's file
+    cannot be read, so help never fails to show."""
+    try:
+        return crisis.resources(None, request.app.state.settings.crisis_resources_file)
+    except (OSError, ValueError, KeyError, TypeError):
+        return crisis.resources(None, None)
+
+
+def support_resources(request: Request) -> dict[str, Any]:
+    """What a member whose words suggested danger is shown, as the API's `support`."""
+    data = crisis_resources(request)
+    return {"message": crisis.MESSAGE, "resources": data["countries"], "general": data["general"],
+            "grounding": data["grounding"], "help_page": "/help"}
+
+
+def redirect(url: str, message: str | None = None, *, support: bool = False) -> RedirectResponse:
     """303 to url; the message is shown once on the next page. It travels in a short-lived
-    cookie, not the URL, so nobody can craft a link that puts their words on Cairn's page."""
+    cookie, not the URL, so nobody can craft a link that puts their words on Cairn's page.
+    `support`: the next page also shows crisis lines (the member's words called for them)."""
     response = RedirectResponse(url, status_code=303)
     if message:
         response.set_cookie(FLASH_COOKIE, quote(message), max_age=60, httponly=True,
                             samesite="lax", path="/")
+    if support:
+        response.set_cookie(SUPPORT_COOKIE, "1", max_age=600, httponly=True, samesite="lax",
+                            path="/")
     return response
 
 

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
+from server.accounts import privacy
 from server.accounts import service as accounts
 from server.accounts.api import set_session_cookie
 from server.deps import (
@@ -23,7 +24,7 @@ from server.deps import (
 )
 from server.errors import AppError, Invalid, NotSignedIn, RateLimited
 from server.models import User
-from server.web import CSRF_FIELD, check_csrf, redirect, render, safe_next
+from server.web import CSRF_FIELD, check_csrf, crisis_resources, redirect, render, safe_next
 
 router = APIRouter(include_in_schema=False)
 
@@ -144,7 +145,7 @@ async def landing(request: Request, visitor: PageVisitor) -> HTMLResponse:
 async def help_page(request: Request) -> HTMLResponse:
     """Public: crisis lines and grounding. Works even when the database does not answer."""
     await _viewer_if_possible(request)
-    return render(request, "help.html")
+    return render(request, "help.html", resources=crisis_resources(request))
 
 
 async def _viewer_if_possible(request: Request) -> None:
@@ -297,3 +298,21 @@ async def change_password(request: Request, user: PageUser, session: SessionDep)
         await undo(session, exc, user)
         return _settings_page(request, user, exc.status, security_error=exc.detail)
     return redirect("/settings", "Your password is changed. Any other devices were signed out.")
+
+
+@router.post("/settings/delete")
+async def delete_account(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """Delete the account and personal data for good, with the password; then a farewell."""
+    form = await checked_form(request)
+    password = form.text("password")
+    if len(password) > PASSWORD_INPUT_MAX:
+        password = ""
+    try:
+        await privacy.delete_account(session, user, password)
+    except AppError as exc:
+        await undo(session, exc, user)
+        return _settings_page(request, user, exc.status, delete_error=exc.detail)
+    request.state.page_user = None
+    response = render(request, "accounts/farewell.html", user=None)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

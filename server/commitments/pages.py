@@ -21,6 +21,7 @@ from server.groups import pages as group_pages
 from server.groups import service as groups
 from server.models.commitments import CATEGORIES
 from server.models.encouragements import KINDS
+from server.moderation import service as moderation
 from server.roleplay import growth
 from server.roleplay import service as roleplay
 from server.web import redirect, render
@@ -64,7 +65,8 @@ async def post_commitment(request: Request, member: group_pages.PageMember,
     today = clock.local_today(member.user.timezone)
     return group_pages.with_anchor(
         redirect(group_pages.day_url(member.group.id, day, today),
-                 "Your commitment is posted. Go gently."), f"c{commitment.id}")
+                 "Your commitment is posted. Go gently.",
+                 support=moderation.pending_support(session) is not None), f"c{commitment.id}")
 
 
 @router.post("/groups/{gid:int}/commitments/{cid:int}/checkin")
@@ -93,7 +95,8 @@ async def check_in(cid: int, request: Request, member: group_pages.PageMember,
                                           checkin_error=exc.detail)
     today = clock.local_today(member.user.timezone)
     return group_pages.with_anchor(
-        redirect(group_pages.day_url(member.group.id, day, today), CHECKIN_THANKS[values["status"]]),
+        redirect(group_pages.day_url(member.group.id, day, today), CHECKIN_THANKS[values["status"]],
+                 support=moderation.pending_support(session) is not None),
         f"c{cid}")
 
 
@@ -121,7 +124,8 @@ async def encourage(request: Request, member: group_pages.PageMember, session: S
         return account_pages.with_headers(response, exc)
     today = clock.local_today(member.user.timezone)
     response = redirect(group_pages.day_url(member.group.id, day, today),
-                        "Your encouragement is on its way.")
+                        "Your encouragement is on its way.",
+                        support=moderation.pending_support(session) is not None)
     return group_pages.with_anchor(response, f"c{cid}") if cid else response
 
 

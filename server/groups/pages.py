@@ -14,12 +14,14 @@ from server.accounts import pages as account_pages
 from server.accounts.pages import PageUser
 from server.commitments import service as commitments
 from server.deps import MAX_ID, Member, SessionDep
+from server.encouragements import service as encouragements
 from server.errors import AppError, Forbidden, NotFound
 from server.groups import service as groups
 from server.models import User
 from server.models.commitments import PER_DAY, STEPS
 from server.models.encouragements import KINDS
 from server.models.encouragements import TEXT_MAX as ENCOURAGEMENT_MAX
+from server.moderation import service as moderation
 from server.roleplay import service as roleplay
 from server.web import redirect, render
 
@@ -58,6 +60,12 @@ def parse_day(raw: str | None) -> dt.date | None:
         return dt.date.fromisoformat(raw) if raw and len(raw) == 10 else None
     except ValueError:
         return None
+
+
+def local_time(at: dt.datetime, timezone: str) -> str:
+    """A moment in the member's own timezone, as a person says it: "Tuesday 4 March, 14:30"."""
+    local = at.astimezone(clock.zone(timezone))
+    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
 
 
 def day_url(gid: int, day: dt.date | None, today: dt.date | None = None) -> str:
@@ -144,6 +152,22 @@ async def day_page(
     their_ids = [e.commitment.id for e in entries if e.commitment.user_id != user.id]
     mine = len(my_ids)
     rooms = await roleplay.open_rooms(session, group.id)  # at most one: open_room refuses more
+    # Encouragement the member received about their own commitments shown here.
+    received_here: dict[int, list[encouragements.Received]] = {}
+    if my_ids:
+        for r in reversed(await encouragements.received(session, user, limit=200)):
+            if r.encouragement.commitment_id in my_ids and r.encouragement.group_id == group.id:
+                received_here.setdefault(r.encouragement.commitment_id, []).append(r)
+    # Where the page shows report and hide controls: an error about anything else shows on top.
+    with_controls = {("commitment", str(e.commitment.id)) for e in entries
+                     if e.commitment.user_id != user.id and e.text is not None}
+    with_controls |= {("checkin", str(e.checkin.id)) for e in entries
+                      if e.checkin and e.commitment.user_id != user.id and e.note}
+    with_controls |= {("encouragement", str(r.encouragement.id))
+                      for cheers in received_here.values() for r in cheers if r.text}
+    muted = moderation.is_muted(member.membership)
+    open_reports = (len(await moderation.reports(session, group.id, "open"))
+                    if member.is_moderator else 0)
     context.setdefault("post", {"visibility": "group"})
     return render(
         request, "groups/day.html", status_code=status,
@@ -156,7 +180,12 @@ async def day_page(
         postable_day=abs((day - today).days) <= 1,
         steps=STEPS, kinds=KINDS, text_max=commitments.TEXT_MAX, note_max=commitments.NOTE_MAX,
         encouragement_max=ENCOURAGEMENT_MAX, agreement=groups.AGREEMENT,
-        open_room=rooms[0] if rooms else None, **context,
+        open_room=rooms[0] if rooms else None, received_here=received_here,
+        muted=muted, muted_until=member.membership.muted_until if muted else None,
+        muted_until_label=(local_time(member.membership.muted_until, user.timezone)
+                           if muted and member.membership.muted_until else ""),
+        mute_reason=member.membership.mute_reason if muted else None,
+        open_reports=open_reports, with_controls=with_controls, **context,
     )
 
 
@@ -205,17 +234,25 @@ async def revoke_invite(code: str, request: Request, member: PageMember,
 @router.post("/groups/{gid:int}/members/{uid:int}/remove")
 async def remove_member(uid: int, request: Request, member: PageMember,
                         session: SessionDep) -> Response:
-    """Moderators: remove a member from the group."""
-    await account_pages.checked_form(request)
+    """Moderators: remove a member from the group (from the group's day or the moderation
+    page: `back=moderation` returns there)."""
+    form = await account_pages.checked_form(request)
     require_moderator(member)
     if not 1 <= uid <= MAX_ID:
         raise NotFound("That person is not a member of this group.", code="member_not_found")
+    to_moderation = form.text("back") == "moderation"
     try:
         await groups.remove_member(session, member.user, member.group, uid)
     except AppError as exc:
         await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        if to_moderation:
+            return with_anchor(redirect(f"/groups/{member.group.id}/moderation", exc.detail),
+                               "members")
         return await day_page(request, session, member, status=exc.status,
                               members_error=exc.detail)
+    if to_moderation:
+        return with_anchor(redirect(f"/groups/{member.group.id}/moderation",
+                                    "They are no longer in the group."), "members")
     return with_anchor(redirect(f"/groups/{member.group.id}", "They are no longer in the group."),
                        "members")
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -133,6 +135,74 @@ async def reports(session: AsyncSession, group_id: int, status: str | None) -> l
         query = query.where(Report.status == status)
     rows = await session.execute(query.order_by(Report.created_at.desc(), Report.id.desc()))
     return [(r, u) for r, u in rows.all()]
+
+
+async def dismiss(session: AsyncSession, moderator: User, group_id: int, report_id: int,
+                  note: str | None = None) -> Report:
+    """Close a report without hiding anything; like every moderator action, it is audited."""
+    row = await session.scalar(select(Report).where(Report.id == report_id,
+                                                    Report.group_id == group_id))
+    if row is None:
+        raise NotFound("We could not find that report.", code="report_not_found")
+    if row.status != "open":
+        raise Conflict("That report has already been dealt with.", code="report_resolved")
+    note = _reason(note) if note and note.strip() else None
+    row.status, row.resolved_by, row.resolved_at = "resolved", moderator.id, clock.now()
+    label = "scenario card" if row.target_type == "scenario" else row.target_type
+    await audit(session, group_id, moderator, "dismiss", f"a report about {label} #{row.target_id}",
+                note)
+    await session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class Preview:
+    """Reported content as the moderation page shows it to moderators."""
+
+    author: str
+    text: str | None
+    day: dt.date | None = None
+
+
+async def previews(session: AsyncSession, group_id: int,
+                   targets: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Preview]:
+    """The words and author of each (target_type, target_id) still in this group."""
+    wanted: dict[str, set[int]] = {}
+    for target_type, target_id in targets:
+        wanted.setdefault(target_type, set()).add(target_id)
+    found: dict[tuple[str, int], Preview] = {}
+
+    def name(user: User | None) -> str:
+        return user.display_name if user else "a former member"
+
+    if ids := wanted.get("commitment"):
+        rows = await session.execute(select(Commitment, User).outerjoin(
+            User, User.id == Commitment.user_id).where(
+            Commitment.id.in_(ids), Commitment.group_id == group_id,
+            Commitment.visibility == "group"))
+        for c, u in rows.all():
+            found[("commitment", c.id)] = Preview(name(u), c.text, c.day)
+    if ids := wanted.get("checkin"):
+        rows = await session.execute(select(Checkin, Commitment, User).join(
+            Commitment, Commitment.id == Checkin.commitment_id).outerjoin(
+            User, User.id == Commitment.user_id).where(
+            Checkin.id.in_(ids), Commitment.group_id == group_id,
+            Commitment.visibility == "group"))
+        for ch, c, u in rows.all():
+            found[("checkin", ch.id)] = Preview(name(u), ch.note, c.day)
+    if ids := wanted.get("encouragement"):
+        rows = await session.execute(select(Encouragement, User).outerjoin(
+            User, User.id == Encouragement.from_user_id).where(
+            Encouragement.id.in_(ids), Encouragement.group_id == group_id))
+        for e, u in rows.all():
+            found[("encouragement", e.id)] = Preview(name(u), e.text)
+    if ids := wanted.get("scenario"):
+        rows = await session.execute(select(Scenario, User).outerjoin(
+            User, User.id == Scenario.created_by).where(
+            Scenario.id.in_(ids), Scenario.group_id == group_id))
+        for card, u in rows.all():
+            found[("scenario", card.id)] = Preview(name(u), f"{card.title}: {card.situation}")
+    return found
 
 
 async def hide(session: AsyncSession, moderator: User, group_id: int, *, target_type: str,

@@ -139,6 +139,25 @@ async def hide_api(w: World, who: Person) -> Call:
         "reason": "Not kind."})
 
 
+async def report_page(w: World, who: Person) -> Call:
+    return Call("POST", w.url("/groups/{a}/reports"), form={
+        "target_type": "commitment", "target_id": str(w.someone_elses_commitment(who)),
+        "reason": "This worried me.", "back": "day"})
+
+
+async def hide_page(w: World, who: Person) -> Call:
+    return Call("POST", w.url("/groups/{a}/hidden"), form={
+        "target_type": "encouragement", "target_id": str(await w.fresh_encouragement()),
+        "reason": "Not kind.", "back": "moderation"})
+
+
+async def dismiss_page(w: World, who: Person) -> Call:
+    """An open report in A, made for this cell."""
+    made = await w.ok(w.people["member"], "POST", w.url("/api/v1/groups/{a}/reports"), {
+        "target_type": "commitment", "target_id": w.own_commitment["moderator"], "reason": "Please look."})
+    return Call("POST", w.url(f"/groups/{{a}}/reports/{made['id']}/dismiss"), form={"note": "It is fine."})
+
+
 async def end_open_rooms(w: World) -> None:
     await w.end_open_rooms()
 
@@ -276,6 +295,9 @@ TABLE: dict[Route, Row] = {
     ("POST", "/groups/join"):                       row(L,    A,     A,     A,    A,    403,  A, form(
         "/groups/join", lambda w, who: {"code": w.ids["a_code"], "accept_agreement": "on"}), fresh=True),
     ("GET", "/me/progress"):                        row(L,    A,     A,     A,    A,    A,    A, get("/me/progress")),
+    # Deleting the account answers a farewell page (200) and uses up its caller.
+    ("POST", "/settings/delete"):                   row(L,    A,     A,     A,    A,    A,    A, form(
+        "/settings/delete", lambda w, who: {"password": who.password}), fresh=True),
 
     # pages: group A
     ("GET", "/groups/{gid}"):                       row(L,    404,   A,     A,    404,  404,  A, get("/groups/{a}")),
@@ -295,6 +317,22 @@ TABLE: dict[Route, Row] = {
                                                         get("/groups/{a}/rooms/{a_room}")),
     ("POST", "/groups/{gid}/rooms"):                row(L,    404,   403,   A,    404,  404,  403, form(
         "/groups/{a}/rooms", {"title": "Page practice"}), prepare=end_open_rooms),
+
+    # pages: moderation in group A. Every member reads the log and may report (muted too);
+    # the rest is the moderators'.
+    ("GET", "/groups/{gid}/audit"):                 row(L,    404,   A,     A,    404,  404,  A,
+                                                        get("/groups/{a}/audit")),
+    ("GET", "/groups/{gid}/moderation"):            row(L,    404,   403,   A,    404,  404,  403,
+                                                        get("/groups/{a}/moderation")),
+    ("POST", "/groups/{gid}/reports"):              row(L,    404,   A,     A,    404,  404,  A, report_page),
+    ("POST", "/groups/{gid}/hidden"):               row(L,    404,   403,   A,    404,  404,  403, hide_page),
+    ("POST", "/groups/{gid}/reports/{rid}/dismiss"): row(L,   404,   403,   A,    404,  404,  403, dismiss_page),
+    ("POST", "/groups/{gid}/members/{uid}/mute"):   row(L,    404,   403,   A,    404,  404,  403, form(
+        "/groups/{a}/members/{target}/mute", {"minutes": "5", "reason": "Cool down."})),
+    ("POST", "/groups/{gid}/members/{uid}/unmute"): row(L,    404,   403,   A,    404,  404,  403, form(
+        "/groups/{a}/members/{target}/unmute")),
+    ("POST", "/groups/{gid}/members/{uid}/role"):   row(L,    404,   403,   A,    404,  404,  403, form(
+        "/groups/{a}/members/{target}/role", {"role": "member"})),
 
     # sockets: a muted member still reads; a removed member is no longer a member
     ("WS", "/ws/groups/{gid}"):                     row(4401, 4404,  OPEN,  OPEN, 4404, 4404, OPEN,
@@ -319,6 +357,10 @@ class Case:
 
 def _target(kind: str, key: str) -> Callable[[World, Person], dict[str, Any]]:
     return lambda w, who: {"target_type": kind, "target_id": w.ids[key], "reason": "r"}
+
+
+def _page_target(kind: str, key: str) -> Callable[[World, Person], dict[str, Any]]:
+    return lambda w, who: {"target_type": kind, "target_id": str(w.ids[key]), "reason": "r"}
 
 
 _B_CONTENT = (("commitment", "b_cid"), ("checkin", "b_checkin"), ("encouragement", "b_encouragement"),
@@ -350,6 +392,8 @@ def _object_cases() -> list[Case]:
                 "/groups/{a}/commitments/{b_cid}/checkin", {"status": "not_today"})),
             Case("encourage B's commitment on A's page", who, form(
                 "/groups/{a}/encourage", lambda w, _: {"kind": "proud", "commitment_id": str(w.ids["b_cid"])})),
+            *[Case(f"report B's {kind} on A's page", who, form(
+                "/groups/{a}/reports", _page_target(kind, key))) for kind, key in _B_CONTENT],
         ]
     cases += [
         Case("B's cards", "member", get("/api/v1/scenarios", group_id="{b}")),
@@ -374,6 +418,9 @@ def _object_cases() -> list[Case]:
         cases += [
             *[Case(f"hide B's {kind} under A", who, api(
                 "POST", "/api/v1/groups/{a}/hidden", _target(kind, key))) for kind, key in _B_CONTENT],
+            *[Case(f"hide B's {kind} on A's page", who, form(
+                "/groups/{a}/hidden", _page_target(kind, key))) for kind, key in _B_CONTENT],
+            Case("dismiss B's report on A's page", who, form("/groups/{a}/reports/{b_report}/dismiss")),
             Case("revoke B's invite under A", who, api("DELETE", "/api/v1/groups/{a}/invites/{b_code}")),
             Case("revoke B's invite on A's page", who, form("/groups/{a}/invites/{b_code}/revoke")),
         ]
@@ -386,6 +433,11 @@ def _object_cases() -> list[Case]:
                 Case(f"unmute {person} in A", who, api("DELETE", f"/api/v1/groups/{{a}}/members/{{{person}}}/mute")),
                 Case(f"make {person} a moderator of A", who, api(
                     "PATCH", f"/api/v1/groups/{{a}}/members/{{{person}}}", {"role": "moderator"})),
+                Case(f"mute {person} on A's page", who, form(
+                    f"/groups/{{a}}/members/{{{person}}}/mute", {"minutes": "5", "reason": "r"})),
+                Case(f"unmute {person} on A's page", who, form(f"/groups/{{a}}/members/{{{person}}}/unmute")),
+                Case(f"make {person} a moderator on A's page", who, form(
+                    f"/groups/{{a}}/members/{{{person}}}/role", {"role": "moderator"})),
             ]
     cases.append(Case("B's room socket", "moderator", socket("/ws/roleplays/{b_room}"), expect=4404))
     return cases

@@ -1,0 +1,243 @@
+"""HTML pages for moderation: reporting from the group's day, the moderators' page (reports,
+hiding, muting, roles, removal) and the group's audit log that every member can read."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.accounts import pages as account_pages
+from server.deps import MAX_ID, Member, SessionDep
+from server.errors import AppError, Invalid, NotFound
+from server.groups import pages as group_pages
+from server.groups import service as groups
+from server.models import User
+from server.models.moderation import TARGET_TYPES
+from server.moderation import service as moderation
+from server.web import redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+# The product's words for what can be reported or hidden.
+TARGET_NAMES = {"commitment": "commitment", "checkin": "check-in note",
+                "encouragement": "encouragement note", "scenario": "scenario card"}
+# How long a moderator can pause someone's posting, in minutes.
+MUTE_CHOICES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day"),
+                (4320, "3 days"), (10080, "1 week"), (43200, "30 days"))
+# The audit log in words: (what the moderator did, words after the target).
+ACTIONS = {"hide": ("hid", ""), "mute": ("paused posting for", ""), "unmute": ("let", "post again"),
+           "remove": ("removed", "from the group"), "promote": ("made", "a moderator"),
+           "demote": ("made", "a member again"), "dismiss": ("dismissed", "")}
+_ANCHOR = re.compile(r"c[0-9]{1,10}")
+
+
+def _member_id(uid: int) -> int:
+    if not 1 <= uid <= MAX_ID:
+        raise NotFound("That person is not a member of this group.", code="member_not_found")
+    return uid
+
+
+def _back(member: Member, form: account_pages.Form) -> str:
+    """Where a form returns to: the moderation page, the progress page, or the group's day
+    (with the day and the commitment it was about). Never anywhere else."""
+    gid = member.group.id
+    back = form.text("back")
+    if back == "moderation":
+        return f"/groups/{gid}/moderation"
+    if back == "progress":
+        return "/me/progress#encouragement"
+    today = clock.local_today(member.user.timezone)
+    url = group_pages.day_url(gid, group_pages.parse_day(form.text("day")), today)
+    anchor = form.text("anchor")
+    return f"{url}#{anchor}" if _ANCHOR.fullmatch(anchor) else url
+
+
+def _target(form: account_pages.Form) -> tuple[str, int]:
+    target_type = form.text("target_type")
+    if target_type not in TARGET_TYPES:
+        raise Invalid("We could not tell what this is about.", code="invalid_target")
+    target_id = form.whole_number("target_id", "What this is about", 1, MAX_ID)
+    if target_id is None:
+        raise Invalid("We could not tell what this is about.", code="invalid_target")
+    return target_type, target_id
+
+
+async def moderation_page(request: Request, session: AsyncSession, member: Member, *,
+                          status: int = 200, **context: Any) -> HTMLResponse:
+    gid = member.group.id
+    open_reports = await moderation.reports(session, gid, "open")
+    resolved = (await moderation.reports(session, gid, "resolved"))[:20]
+    previews = await moderation.previews(
+        session, gid, [(r.target_type, r.target_id) for r, _ in open_reports + resolved])
+    hidden = await moderation.hidden_in(session, gid)
+    people = await groups.members(session, gid)
+    # The reports whose hide form is on the page: an error about anything else shows on top.
+    hideable = {(r.target_type, str(r.target_id)) for r, _ in open_reports
+                if (r.target_type, r.target_id) in previews and (r.target_type, r.target_id) not in hidden}
+    timezone = member.user.timezone
+    return render(
+        request, "moderation/page.html", status_code=status, group=member.group, member=member,
+        open_reports=open_reports, resolved=resolved, previews=previews, hideable=hideable,
+        open_ids={r.id for r, _ in open_reports},
+        hidden=hidden, people=people, people_ids={p.id for p, _ in people},
+        is_muted=moderation.is_muted, when=lambda at: group_pages.local_time(at, timezone),
+        day_url=group_pages.day_url, today=clock.local_today(timezone),
+        mute_choices=MUTE_CHOICES, reason_max=moderation.REASON_MAX, target_names=TARGET_NAMES,
+        **context)
+
+
+@router.get("/groups/{gid:int}/moderation")
+async def moderation_home(request: Request, member: group_pages.PageMember,
+                          session: SessionDep) -> HTMLResponse:
+    """Moderators: open reports, hiding, muting, roles and removal."""
+    group_pages.require_moderator(member)
+    return await moderation_page(request, session, member)
+
+
+@router.get("/groups/{gid:int}/audit")
+async def audit_page(request: Request, member: group_pages.PageMember,
+                     session: SessionDep) -> HTMLResponse:
+    """Every moderator action in the group, for every member to read."""
+    timezone = member.user.timezone
+    return render(request, "moderation/audit.html", group=member.group, member=member,
+                  entries=await moderation.audit_log(session, member.group.id), actions=ACTIONS,
+                  when=lambda at: group_pages.local_time(at, timezone))
+
+
+@router.post("/groups/{gid:int}/reports")
+async def report(request: Request, member: group_pages.PageMember,
+                 session: SessionDep) -> Response:
+    """Report something in the group to its moderators. Any member may, muted ones too:
+    being muted must not stop anyone asking for help with what they see."""
+    form = await account_pages.checked_form(request)
+    back = _back(member, form)
+    values = {"reason": form.text("reason")[:moderation.REASON_MAX + 100]}
+    try:
+        target_type, target_id = _target(form)
+        await moderation.report(session, member.user, member.group.id, target_type=target_type,
+                                target_id=target_id, reason=values["reason"])
+    except AppError as exc:
+        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        if form.text("back") in ("moderation", "progress"):
+            raise
+        day = group_pages.parse_day(form.text("day"))
+        return await group_pages.day_page(
+            request, session, member, day, status=exc.status, report_error=exc.detail,
+            report_for=(form.text("target_type"), form.text("target_id")), report_values=values)
+    return redirect(back, "Thank you for telling us. The group's moderators will look at it.")
+
+
+@router.post("/groups/{gid:int}/hidden")
+async def hide(request: Request, member: group_pages.PageMember, session: SessionDep) -> Response:
+    """Moderators: hide content. Everyone but its author sees that a moderator hid it; the
+    author sees why, and the group's audit log records it."""
+    form = await account_pages.checked_form(request)
+    group_pages.require_moderator(member)
+    back = _back(member, form)
+    values = {"reason": form.text("reason")[:moderation.REASON_MAX + 100]}
+    try:
+        target_type, target_id = _target(form)
+        await moderation.hide(session, member.user, member.group.id, target_type=target_type,
+                              target_id=target_id, reason=values["reason"])
+    except AppError as exc:
+        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        for_ = (form.text("target_type"), form.text("target_id"))
+        if form.text("back") == "moderation":
+            return await moderation_page(request, session, member, status=exc.status,
+                                         hide_error=exc.detail, hide_for=for_, hide_values=values)
+        day = group_pages.parse_day(form.text("day"))
+        return await group_pages.day_page(request, session, member, day, status=exc.status,
+                                          report_error=exc.detail, hide_for=for_, hide_values=values)
+    return redirect(back, "It is hidden. Its author can see why, and the group's log shows it.")
+
+
+@router.post("/groups/{gid:int}/reports/{rid:int}/dismiss")
+async def dismiss(rid: int, request: Request, member: group_pages.PageMember,
+                  session: SessionDep) -> Response:
+    """Moderators: close a report without hiding anything (the audit log records it)."""
+    form = await account_pages.checked_form(request)
+    group_pages.require_moderator(member)
+    if not 1 <= rid <= MAX_ID:
+        raise NotFound("We could not find that report.", code="report_not_found")
+    try:
+        await moderation.dismiss(session, member.user, member.group.id, rid, form.text("note"))
+    except AppError as exc:
+        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return await moderation_page(request, session, member, status=exc.status,
+                                     report_error=exc.detail, report_for=rid)
+    return redirect(f"/groups/{member.group.id}/moderation", "The report is dismissed.")
+
+
+async def _name(session: AsyncSession, uid: int) -> str:
+    user = await session.get(User, uid)
+    return user.display_name if user else "They"
+
+
+@router.post("/groups/{gid:int}/members/{uid:int}/mute")
+async def mute(uid: int, request: Request, member: group_pages.PageMember,
+               session: SessionDep) -> Response:
+    """Moderators: pause a member's posting for a while, with a reason. They can still read."""
+    form = await account_pages.checked_form(request)
+    group_pages.require_moderator(member)
+    uid = _member_id(uid)
+    values = {"minutes": form.text("minutes"), "reason": form.text("reason")[:moderation.REASON_MAX + 100]}
+    try:
+        minutes = form.whole_number("minutes", "How long", 1, moderation.MUTE_MINUTES_MAX)
+        if minutes is None:
+            raise Invalid("Please choose how long the pause lasts.", code="invalid_minutes")
+        membership = await moderation.mute(session, member.user, member.group.id, uid,
+                                           minutes=minutes, reason=values["reason"])
+    except AppError as exc:
+        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return await moderation_page(request, session, member, status=exc.status,
+                                     member_error=exc.detail, member_for=uid, mute_values=values)
+    until = group_pages.local_time(membership.muted_until, member.user.timezone)
+    return group_pages.with_anchor(redirect(
+        f"/groups/{member.group.id}/moderation",
+        f"{await _name(session, uid)} can read but not post until {until}."), "members")
+
+
+@router.post("/groups/{gid:int}/members/{uid:int}/unmute")
+async def unmute(uid: int, request: Request, member: group_pages.PageMember,
+                 session: SessionDep) -> Response:
+    """Moderators: let a muted member post again."""
+    await account_pages.checked_form(request)
+    group_pages.require_moderator(member)
+    uid = _member_id(uid)
+    try:
+        await moderation.unmute(session, member.user, member.group.id, uid)
+    except AppError as exc:
+        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return await moderation_page(request, session, member, status=exc.status,
+                                     member_error=exc.detail, member_for=uid)
+    return group_pages.with_anchor(redirect(
+        f"/groups/{member.group.id}/moderation",
+        f"{await _name(session, uid)} can post again."), "members")
+
+
+@router.post("/groups/{gid:int}/members/{uid:int}/role")
+async def set_role(uid: int, request: Request, member: group_pages.PageMember,
+                   session: SessionDep) -> Response:
+    """Moderators: make a member a moderator, or a moderator a member again."""
+    form = await account_pages.checked_form(request)
+    group_pages.require_moderator(member)
+    uid = _member_id(uid)
+    role = form.text("role")
+    try:
+        await moderation.set_role(session, member.user, member.group.id, uid, role)
+    except AppError as exc:
+        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return await moderation_page(request, session, member, status=exc.status,
+                                     member_error=exc.detail, member_for=uid)
+    name = await _name(session, uid)
+    message = (f"{name} is now a moderator of this group." if role == "moderator"
+               else f"{name} is a member again.")
+    if uid == member.user.id:
+        return redirect(f"/groups/{member.group.id}", message)
+    return group_pages.with_anchor(redirect(f"/groups/{member.group.id}/moderation", message),
+                                   "members")
