@@ -80,6 +80,9 @@ class GroupSocket:
     An idle socket is most of what a process holds, so it is kept small: a plain deque
     for the frames, and a task that drains it only while there is something to send."""
 
+    __slots__ = ("websocket", "is_moderator", "db", "user_id", "group_id", "delivered", "_queued",
+                 "queue", "closing", "done", "_sending", "_sender", "receiver", "interrupted")
+
     def __init__(self, websocket: WebSocket, db: Database, user_id: int, group_id: int,
                  delivered: int, is_moderator: bool = False) -> None:
         self.websocket = websocket
