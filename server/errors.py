@@ -72,3 +72,7 @@ class RateLimited(AppError):
 class Unavailable(AppError):
     status, code = 503, "unavailable"
     detail = "Cairn cannot reach its database right now. Please try again in a moment."
+
+    def __init__(self, detail: str | None = None, **kw: Any) -> None:
+        kw["headers"] = {"Retry-After": "5", **(kw.get("headers") or {})}
+        super().__init__(detail, **kw)

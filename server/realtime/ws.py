@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
@@ -38,7 +39,7 @@ MAX_FRAME = 16 * 1024
 # may hold back before it is let go (4408) to resume from the log later.
 QUEUE_SIZE = 1024
 CLOSE_NOT_SIGNED_IN, CLOSE_FORBIDDEN, CLOSE_NO_GROUP, CLOSE_SLOW = 4401, 4403, 4404, 4408
-CLOSE_BAD_ORIGIN, CLOSE_TOO_BIG = 1008, 1009
+CLOSE_BAD_ORIGIN, CLOSE_TOO_BIG, CLOSE_TRY_LATER = 1008, 1009, 1013
 
 
 def socket_token(websocket: WebSocket) -> tuple[str | None, bool]:
@@ -239,18 +240,24 @@ async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
     if from_cookie and not origin_allowed(websocket, settings):
         await _refuse(websocket, CLOSE_BAD_ORIGIN, "This origin may not open Cairn's sockets.")
         return None
-    async with transaction(db, write=False) as session:
-        found = await accounts.authenticate(session, token) if token else None
-        if found is None:
-            await _refuse(websocket, CLOSE_NOT_SIGNED_IN, "Please sign in first.")
-            return None
-        user = found[0]
-        try:
-            membership = await resolve(session, user)
-        except NotFound:
-            await _refuse(websocket, CLOSE_NO_GROUP, "No such group.")
-            return None
-        oldest, last = await log.bounds(session, membership.group_id)
+    try:
+        async with transaction(db, write=False) as session:
+            found = await accounts.authenticate(session, token) if token else None
+            if found is None:
+                await _refuse(websocket, CLOSE_NOT_SIGNED_IN, "Please sign in first.")
+                return None
+            user = found[0]
+            try:
+                membership = await resolve(session, user)
+            except NotFound:
+                await _refuse(websocket, CLOSE_NO_GROUP, "No such group.")
+                return None
+            oldest, last = await log.bounds(session, membership.group_id)
+    except (OperationalError, DBAPIError, OSError):
+        # The database is down: say "try again later" in a code a browser can see.
+        if websocket.application_state == WebSocketState.CONNECTING:
+            await _refuse(websocket, CLOSE_TRY_LATER, "Cairn cannot reach its database right now.")
+        return None
     return Admitted(user, token or "", membership.group_id, membership.role == "moderator",
                     oldest, last)
 
