@@ -267,6 +267,25 @@ def test_the_image_is_slim_runs_as_a_user_and_serves():
     assert "/healthz" in " ".join(dockerfile_healthcheck())
 
 
+def test_the_image_holds_every_file_cairn_reads_beside_its_package():
+    """Cairn finds templates, static files and migrations from the source folder (ROOT):
+    each such path the code names must be copied into the image."""
+    copied = set()
+    for word, rest in dockerfile_instructions():
+        if word == "COPY":
+            *sources, _ = rest.split()
+            copied |= {src.rstrip("/") for src in sources if not src.startswith("--")}
+    for src in copied:
+        assert (ROOT / src).exists(), f"the Dockerfile copies {src}, which is not there"
+    named = set()
+    for path in (ROOT / "server").rglob("*.py"):
+        named |= set(re.findall(r"\bROOT / [\"']([^\"'/]+)", path.read_text("utf-8")))
+    assert {"alembic", "alembic.ini", "web"} <= named
+    named.discard("var")  # made in the image, owned by the app's user
+    assert named <= copied, f"the image lacks {sorted(named - copied)}"
+    assert {"server", "pyproject.toml", "requirements.lock"} <= copied
+
+
 def test_the_image_installs_only_hash_pinned_wheels():
     installs = [rest for word, rest in dockerfile_instructions()
                 if word == "RUN" and "pip install" in rest]
