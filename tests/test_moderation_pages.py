@@ -307,7 +307,7 @@ async def test_crisis_words_gently_show_help_to_the_writer_alone(clients):
     page = (await writer.get(r.headers["location"])).text
     support = re.search(r'<section class="panel panel-urgent support" id="support".*?</section>', page, re.S)
     assert support, "the writer is shown where to find help"
-    assert "You don't have to carry this alone" in support.group(0)
+    assert "Help, if you need it now" in support.group(0)
     assert "Samaritans" in support.group(0) and 'href="tel:116123"' in support.group(0)
     assert 'href="/help"' in support.group(0)
     # Once: the next page is as usual, and nobody else sees it.

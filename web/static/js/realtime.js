@@ -11,6 +11,10 @@
   var me = Number(day.dataset.userId);
   var viewingDay = day.dataset.day;
   var receiveOnly = day.dataset.receiveOnly === "true";
+  var isModerator = day.dataset.moderator === "true";
+  var timezone = day.dataset.timezone || undefined;
+  var muted = false;
+  var unmuteTimer = null;
   var lastSeq = Number(day.dataset.lastSeq || 0);
   var statusLine = document.getElementById("live-status");
   var list = document.getElementById("commitments");
@@ -49,6 +53,11 @@
     if (className) node.className = className;
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
+  }
+
+  function csrfToken() {
+    var input = document.querySelector('input[name="csrf_token"]');
+    return input ? input.value : "";
   }
 
   function setStatus(text, state) {
@@ -170,6 +179,7 @@
         if (data.to_user_id === me) {
           var from = event.actor ? event.actor.display_name : "Someone";
           notify(from + ": " + label(labels.kind, data.kind) + (data.text ? " — " + data.text : ""), "encouragement");
+          addReceived(event);
         }
         countEncouragement(data.commitment_id);
         break;
@@ -187,7 +197,320 @@
       case "roleplay.ended":
         hideRoom(data.room_id);
         break;
+      case "content.hidden":
+        hideContent(data);
+        break;
+      case "member.muted":
+        if (data.user_id === me) setMuted(data.until, true);
+        break;
+      case "member.unmuted":
+        if (data.user_id === me) setMuted(null, true);
+        break;
+      case "member.role_changed":
+        markRole(data.user_id, data.role);
+        if (data.user_id === me) {
+          notify(data.role === "moderator"
+            ? "You are now a moderator of this group. Reload the page to see the moderator tools."
+            : "You are a member of this group again, no longer a moderator.", "room");
+        }
+        break;
+      // Only moderators receive these two; everyone else gets a "private" placeholder.
+      case "report.created":
+        if (isModerator) reportArrived(event);
+        break;
+      case "support.concern":
+        if (isModerator && data.user_id !== me) concernArrived(data);
+        break;
     }
+  }
+
+  // -- moderation: notices for moderators, hidden words, muting --------------------------------
+
+  var WHAT = {
+    commitment: "commitment", checkin: "check-in note",
+    encouragement: "encouragement note", scenario: "scenario card",
+  };
+
+  function modNotice(kind, lines, withLink) {
+    var box = document.getElementById("mod-notices");
+    if (!box) return;
+    var notice = el("div", "mod-notice mod-notice-" + kind);
+    notice.setAttribute("role", "status");
+    lines.forEach(function (line, i) { notice.appendChild(el("p", i ? "small" : null, line)); });
+    var actions = el("p", "mod-notice-actions");
+    if (withLink && box.dataset.moderationUrl) {
+      var link = el("a", null, "Open the moderation page");
+      link.href = box.dataset.moderationUrl;
+      actions.appendChild(link);
+    }
+    var done = el("button", "link-button", "Dismiss this notice");
+    done.type = "button";
+    done.addEventListener("click", function () { notice.remove(); });
+    actions.appendChild(done);
+    notice.appendChild(actions);
+    box.appendChild(notice);
+  }
+
+  function reportArrived(event) {
+    var data = event.data || {};
+    var who = event.actor ? event.actor.display_name : "A member";
+    var what = WHAT[data.target_type] || "post";
+    modNotice("report", [
+      "New report: " + who + " is worried about a " + what + ".",
+      data.reason ? "Their reason: " + data.reason : "",
+    ].filter(Boolean), true);
+    var count = document.querySelector("[data-open-reports]");
+    if (count) {
+      var n = Number(count.dataset.openReports || 0) + 1;
+      count.dataset.openReports = String(n);
+      count.textContent = n + " open report" + (n === 1 ? "" : "s");
+      count.hidden = false;
+    }
+  }
+
+  function concernArrived(data) {
+    var who = data.display_name || "Someone in the group";
+    modNotice("concern", [
+      who + " wrote something that suggests they may be having a very hard time.",
+      "Cairn has shown them where to find help. Only moderators see this notice. " +
+        "You might check in with them gently.",
+    ], false);
+  }
+
+  function hiddenText(node, text) {
+    if (!node) return;
+    node.textContent = text;
+    node.classList.add("hidden-note");
+  }
+
+  function removeControls(type, id) {
+    var selector = '[data-report-for="' + type + "-" + id + '"], [data-hide-for="' + type + "-" + id + '"]';
+    Array.prototype.forEach.call(document.querySelectorAll(selector), function (control) {
+      var box = control.closest(".content-actions") || control;
+      box.remove();
+    });
+  }
+
+  function toldAuthor(container, after) {
+    if (!container || container.querySelector(".hidden-reason")) return;
+    var note = el("p", "small hidden-reason", "A moderator hid this from the group. ");
+    var link = el("a", null, "The reason is in the moderation log.");
+    link.href = "/groups/" + groupId + "/audit";
+    note.appendChild(link);
+    if (after && after.parentNode) after.parentNode.insertBefore(note, after.nextSibling);
+    else container.appendChild(note);
+  }
+
+  function hideContent(data) {
+    var id = data.target_id;
+    var own = data.author_id === me;
+    if (data.target_type === "commitment") {
+      var node = article(id);
+      if (!node) return;
+      var text = node.querySelector(".text");
+      if (own) { toldAuthor(node, text); return; }
+      hiddenText(text, "Hidden by a moderator.");
+      var note = node.querySelector("[data-checkin] .note");
+      if (note) note.remove();
+      var box = node.querySelector("[data-checkin]");
+      if (box && box.dataset.checkinId) removeControls("checkin", box.dataset.checkinId);
+      removeControls("commitment", id);
+    } else if (data.target_type === "checkin") {
+      var checkin = document.querySelector('[data-checkin-id="' + id + '"]');
+      if (!checkin) return;
+      if (own) { toldAuthor(checkin, checkin.querySelector(".note")); return; }
+      hiddenText(checkin.querySelector(".note"), "Hidden by a moderator.");
+      removeControls("checkin", id);
+    } else if (data.target_type === "encouragement") {
+      var item = document.querySelector('[data-encouragement-id="' + id + '"]');
+      if (!item || own) return;
+      hiddenText(item.querySelector(".note"), "The note was hidden by a moderator.");
+      removeControls("encouragement", id);
+    }
+  }
+
+  function formatUntil(until) {
+    try {
+      return new Date(until).toLocaleString("en-GB", {
+        weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit",
+        timeZone: timezone,
+      });
+    } catch (e) {
+      return new Date(until).toLocaleString();
+    }
+  }
+
+  // Muted: the posting forms rest and a calm note says until when; reading goes on.
+  function setMuted(until, live) {
+    clearTimeout(unmuteTimer);
+    var left = until ? new Date(until).getTime() - Date.now() : 0;
+    var nowMuted = left > 0;
+    Array.prototype.forEach.call(document.querySelectorAll("[data-posting]"), function (part) {
+      part.hidden = nowMuted;
+      Array.prototype.forEach.call(part.querySelectorAll("button, input, select, textarea"), function (c) {
+        c.disabled = nowMuted;
+      });
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-muted-note]"), function (note) {
+      note.hidden = !nowMuted;
+      var label = note.querySelector("[data-muted-until-label]");
+      if (label && nowMuted) label.textContent = formatUntil(until);
+      var reason = note.querySelector("[data-mute-reason]");
+      if (reason && live) reason.textContent = "";
+    });
+    day.dataset.mutedUntil = nowMuted ? until : "";
+    if (live && nowMuted !== muted) {
+      notify(nowMuted ? "A moderator has paused your posting here for a while. You can still read along."
+                      : "You can post in this group again.", "room");
+    }
+    muted = nowMuted;
+    // The pause ends by itself; setTimeout cannot wait longer than about 24 days.
+    if (nowMuted && left < 2147483647) unmuteTimer = setTimeout(function () { setMuted(null, true); }, left + 1000);
+  }
+
+  function markRole(userId, role) {
+    var ul = membersList();
+    var li = ul && ul.querySelector('[data-user-id="' + userId + '"]');
+    if (!li) return;
+    var tag = li.querySelector(".tag-role");
+    if (role === "moderator" && !tag) {
+      tag = el("span", "tag tag-role", "Moderator");
+      var name = li.querySelector(".name");
+      if (name && name.nextSibling) li.insertBefore(tag, name.nextSibling);
+      else li.appendChild(tag);
+    } else if (role !== "moderator" && tag) {
+      tag.remove();
+    }
+  }
+
+  // -- report (and, for moderators, hide) beside words that arrive live ------------------------
+
+  function hiddenInput(form, name, value) {
+    var input = el("input");
+    input.type = "hidden";
+    input.name = name;
+    input.value = value;
+    form.appendChild(input);
+  }
+
+  function control(kind, type, id, what, anchor) {
+    var token = csrfToken();
+    if (!token) return null;
+    var reporting = kind === "report";
+    var details = el("details", reporting ? "report" : "hide-control");
+    details.dataset[reporting ? "reportFor" : "hideFor"] = type + "-" + id;
+    var summary = el("summary", null, reporting ? "Report" : "Hide");
+    summary.appendChild(el("span", "visually-hidden", " this " + what));
+    details.appendChild(summary);
+    var form = el("form", "stack");
+    form.method = "post";
+    form.action = "/groups/" + groupId + (reporting ? "/reports" : "/hidden");
+    hiddenInput(form, "csrf_token", token);
+    hiddenInput(form, "target_type", type);
+    hiddenInput(form, "target_id", String(id));
+    hiddenInput(form, "back", "day");
+    hiddenInput(form, "day", viewingDay);
+    if (anchor) hiddenInput(form, "anchor", anchor);
+    var fieldId = (reporting ? "rp-" : "hd-") + type + "-" + id + "-reason";
+    var field = el("div", "field");
+    var label = el("label", null, reporting ? "What worries you about this " + what + "?" : "Why hide it?");
+    label.htmlFor = fieldId;
+    var hint = el("p", "hint", reporting
+      ? "Only the group's moderators see your report and your name."
+      : "Its author sees this reason, and so does everyone who reads the group's moderation log.");
+    hint.id = fieldId + "-hint";
+    var area = el("textarea");
+    area.id = fieldId;
+    area.name = "reason";
+    area.rows = 2;
+    area.required = true;
+    area.maxLength = 500;
+    area.setAttribute("aria-describedby", hint.id);
+    field.appendChild(label);
+    field.appendChild(hint);
+    field.appendChild(area);
+    form.appendChild(field);
+    form.appendChild(el("button", "button button-small " + (reporting ? "button-quiet" : "button-danger"),
+                        reporting ? "Send the report" : "Hide this " + what));
+    details.appendChild(form);
+    return details;
+  }
+
+  function contentControls(type, id, what, anchor) {
+    var box = el("div", "content-actions");
+    var report = control("report", type, id, what, anchor);
+    if (report) box.appendChild(report);
+    if (isModerator) {
+      var hide = control("hide", type, id, what, anchor);
+      if (hide) box.appendChild(hide);
+    }
+    return box.childNodes.length ? box : null;
+  }
+
+  function addReceived(event) {
+    var data = event.data;
+    var box = document.querySelector('[data-received-for="' + data.commitment_id + '"]');
+    if (!box || !data.encouragement_id || box.querySelector('[data-encouragement-id="' + data.encouragement_id + '"]')) return;
+    var list = box.querySelector("ul");
+    var li = el("li");
+    li.dataset.encouragementId = data.encouragement_id;
+    li.appendChild(el("span", "kind", label(labels.kind, data.kind)));
+    li.appendChild(document.createTextNode(" "));
+    li.appendChild(el("span", "small", "from " + (event.actor ? event.actor.display_name : "a member")));
+    if (data.text) {
+      li.appendChild(el("p", "note", data.text));
+      var controls = contentControls("encouragement", data.encouragement_id, "encouragement note",
+                                     "c" + data.commitment_id);
+      if (controls) li.appendChild(controls);
+    }
+    list.appendChild(li);
+    box.hidden = false;
+  }
+
+  // -- support, when the member's own words called for it ---------------------------------------
+
+  function showSupport(support) {
+    if (!support || document.getElementById("support")) return;
+    var panel = el("section", "panel panel-urgent support");
+    panel.id = "support";
+    panel.setAttribute("role", "region");
+    panel.setAttribute("aria-labelledby", "support-title");
+    var title = el("h2", null, "Help, if you need it now");
+    title.id = "support-title";
+    panel.appendChild(title);
+    panel.appendChild(el("p", null, support.message));
+    if (support.general && support.general.message) panel.appendChild(el("p", null, support.general.message));
+    var lines = el("ul", "crisis-lines");
+    (support.resources || []).forEach(function (country) {
+      var li = el("li");
+      li.appendChild(el("strong", null, country.name + ": "));
+      (country.lines || []).forEach(function (line, i) {
+        if (i) li.appendChild(document.createTextNode(", "));
+        li.appendChild(document.createTextNode(line.name + " "));
+        if (line.phone) {
+          var call = el("a", null, line.phone);
+          call.href = "tel:" + String(line.phone).replace(/\s/g, "");
+          li.appendChild(call);
+        } else if (line.text) {
+          li.appendChild(document.createTextNode(line.text));
+        }
+      });
+      lines.appendChild(li);
+    });
+    var more = el("details", "support-lines");
+    more.appendChild(el("summary", null, "Crisis lines by country"));
+    more.appendChild(lines);
+    panel.appendChild(more);
+    var actions = el("p", "actions");
+    var help = el("a", "button", "Crisis lines and grounding steps");
+    help.href = "/help";
+    actions.appendChild(help);
+    panel.appendChild(actions);
+    panel.appendChild(el("p", "small", "Only you see this. What you wrote was shared as usual. Your group's " +
+      "moderators were told, privately, that you may be having a hard time, but not your words."));
+    var main = document.getElementById("main");
+    if (main) main.insertBefore(panel, main.firstChild);
+    panel.scrollIntoView({ block: "start" });
   }
 
   // -- the practice room banner -------------------------------------------------------------
@@ -238,14 +561,27 @@
     who.appendChild(el("span", "category", label(labels.category, data.category)));
     node.appendChild(who);
     node.appendChild(el("p", "text", data.text));
+    if (!own) {
+      var controls = contentControls("commitment", data.commitment_id, "commitment", "c" + data.commitment_id);
+      if (controls) node.appendChild(controls);
+    }
     var checkin = el("div", "checkin");
     checkin.setAttribute("data-checkin", "");
+    checkin.dataset.checkinId = "";
     var line = el("p");
     line.appendChild(el("span", "status status-open", "Not checked in yet"));
     checkin.appendChild(line);
     node.appendChild(checkin);
     if (!own && !receiveOnly) node.appendChild(encourageButtons(data.commitment_id));
-    if (own) node.appendChild(el("p", "small", "Reload the page to check in on this one."));
+    if (own) {
+      var received = el("div", "received-here");
+      received.dataset.receivedFor = data.commitment_id;
+      received.hidden = true;
+      received.appendChild(el("p", "received-title", "Encouragement for you"));
+      received.appendChild(el("ul", "cheers-list"));
+      node.appendChild(received);
+      node.appendChild(el("p", "small", "Reload the page to check in on this one."));
+    }
     var item = el("li");
     item.appendChild(node);
     list.appendChild(item);
@@ -269,7 +605,14 @@
       line.appendChild(feeling);
     }
     box.appendChild(line);
-    if (data.note) box.appendChild(el("p", "note", data.note));
+    if (data.checkin_id) box.dataset.checkinId = data.checkin_id;
+    if (data.note) {
+      box.appendChild(el("p", "note", data.note));
+      if (data.user_id !== me && data.checkin_id) {
+        var controls = contentControls("checkin", data.checkin_id, "check-in note", "c" + data.commitment_id);
+        if (controls) box.appendChild(controls);
+      }
+    }
   }
 
   function countEncouragement(commitmentId) {
@@ -288,6 +631,8 @@
 
   function encourageButtons(commitmentId) {
     var box = el("div", "encourage-quick");
+    box.setAttribute("data-posting", "");
+    box.hidden = muted;
     box.setAttribute("role", "group");
     box.setAttribute("aria-label", "Send encouragement");
     Object.keys(labels.kind).forEach(function (kind) {
@@ -377,14 +722,47 @@
     var text = form.elements.text ? form.elements.text.value.trim() : "";
     var commitmentId = Number(form.elements.commitment_id.value);
     var command = { type: "encourage", kind: kind, commitment_id: commitmentId };
-    if (text) command.text = text;
+    var details = form.closest("details");
+    if (text) {
+      // A note goes through the API: its answer carries support if the words call for it.
+      event.preventDefault();
+      postNote(form, { kind: kind, text: text, commitment_id: commitmentId }, details);
+      return;
+    }
     if (send(command, form.querySelector("button"))) {
       event.preventDefault();
       form.reset();
-      var details = form.closest("details");
       if (details) details.open = false;
     }
   });
+
+  function postNote(form, body, details) {
+    var button = form.querySelector("button");
+    if (button) button.disabled = true;
+    fetch("/api/v1/groups/" + groupId + "/encouragements", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (answer) {
+        if (button) button.disabled = false;
+        if (!response.ok) {
+          notify(answer.detail || "That did not go through. Please try again.", "error");
+          return;
+        }
+        notify("Sent. Thank you for showing up for each other.", "sent");
+        form.reset();
+        if (details) details.open = false;
+        if (answer.support) showSupport(answer.support);
+      });
+    }).catch(function () {
+      // No answer at all: let the form post the ordinary way.
+      if (button) button.disabled = false;
+      form.submit();
+    });
+  }
+
+  if (day.dataset.mutedUntil) setMuted(day.dataset.mutedUntil, false);
 
   connect();
 })();
