@@ -3,6 +3,7 @@ metrics at /metrics. Logs never carry a password, a token or anything a member w
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sys
@@ -17,6 +18,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 OPEN_SOCKETS = Gauge("cairn_open_sockets", "Websockets open in this process.", ["kind"])
+ASYNCIO_TASKS = Gauge("cairn_asyncio_tasks", "Asyncio tasks alive in this process (a leak shows "
+                      "as a count that does not come back down).")
 EVENTS_APPENDED = Counter("cairn_events_appended_total", "Group events committed by this process.")
 DELIVERIES = Counter("cairn_deliveries_total", "Event frames handed to sockets in this process.")
 DELIVERY_LAG = Histogram(
@@ -107,3 +110,13 @@ class AccessLog:
 async def metrics(request: Request) -> Response:
     """Public on the app; keep it behind the proxy (docs/deploy.md)."""
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _task_count() -> float:
+    try:
+        return float(len(asyncio.all_tasks()))
+    except RuntimeError:  # scraped outside the event loop
+        return 0.0
+
+
+ASYNCIO_TASKS.set_function(_task_count)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import weakref
+from collections.abc import Callable
 from functools import lru_cache
 from importlib.resources import files
+from typing import Any, TypeVar
 
 from anyio import to_thread
 from passlib.context import CryptContext
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256
+
+T = TypeVar("T")
 
 # OWASP's minimum for argon2id: 19 MiB of memory, 2 iterations, parallelism 1.
 # Raising these makes older hashes "need update", and they are rehashed at sign-in.
@@ -47,13 +54,30 @@ def problem(password: str, username: str) -> str | None:
     return None
 
 
+# Each hash holds 19 MiB while it runs. Without a cap, a burst of sign-ins (anyone can send
+# one) runs one per worker thread, 40 at once, and the process keeps the ~760 MiB it grew
+# to; hashing is bound by the CPU anyway, so more at once than cores only costs memory.
+HASHING_SLOTS = max(2, os.cpu_count() or 2)
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary())
+
+
+async def _hashing(fn: Callable[..., T], *args: Any) -> T:
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(HASHING_SLOTS)
+    async with gate:
+        return await to_thread.run_sync(fn, *args)
+
+
 async def hash_password(password: str) -> str:
-    return await to_thread.run_sync(context.hash, password)
+    return await _hashing(context.hash, password)
 
 
 async def verify(password: str, password_hash: str | None) -> tuple[bool, str | None]:
     """(matches, new hash if the stored one uses old parameters)."""
     if password_hash is None:
-        await to_thread.run_sync(context.verify, password, _DUMMY_HASH)
+        await _hashing(context.verify, password, _DUMMY_HASH)
         return False, None
-    return await to_thread.run_sync(context.verify_and_update, password, password_hash)
+    return await _hashing(context.verify_and_update, password, password_hash)
