@@ -76,6 +76,9 @@ async def test_a_report_from_the_day_reaches_the_moderation_page(clients):
                      back="day", anchor=f"c{cid}")
     assert r.status_code == 303 and r.headers["location"] == f"/groups/{gid}#c{cid}"
     assert "moderators will look at it." in (await reader.get(r.headers["location"])).text
+    # Something that is not on the page (or not in the group): the message shows on top.
+    r = await report(reader, gid, "commitment", 999999, "Where did it go?", back="day")
+    assert r.status_code == 404 and "We could not find that in this group." in r.text
     # Where a form may send someone back to is decided by the server, not the form.
     r = await report(reader, gid, "commitment", cid, "again", anchor="//evil.example", day="x")
     assert r.status_code == 303 and r.headers["location"] == f"/groups/{gid}"
@@ -173,6 +176,8 @@ async def test_check_in_notes_and_encouragement_notes_can_be_reported_and_hidden
     assert f'data-report-for="encouragement-{eid}"' in own
     progress = (await author.get("/me/progress")).text
     assert f'data-report-for="encouragement-{eid}"' in progress
+    r = await report(author, gid, "encouragement", eid, " ", back="progress")
+    assert r.status_code == 422 and "Give a reason" in r.text
     r = await report(author, gid, "encouragement", eid, "Felt like pressure.", back="progress")
     assert r.status_code == 303 and r.headers["location"] == "/me/progress#encouragement"
 
