@@ -247,17 +247,17 @@ async def test_a_muted_member_reads_sees_until_when_and_cannot_post(clients):
 
 
 async def test_promote_demote_and_remove_from_the_moderation_page(clients):
-    (mod, helper, leaving), gid = await circle(clients)
-    helper_id, leaving_id = await user_id(helper), await user_id(leaving)
-    r = await mod.submit(f"/groups/{gid}/members/{helper_id}/role", {"role": "moderator"})
+    (mod, deputy, leaving), gid = await circle(clients)
+    deputy_id, leaving_id = await user_id(deputy), await user_id(leaving)
+    r = await mod.submit(f"/groups/{gid}/members/{deputy_id}/role", {"role": "moderator"})
     assert r.status_code == 303
     assert "is now a moderator" in (await mod.get(r.headers["location"])).text
-    assert (await helper.get(f"/groups/{gid}/moderation")).status_code == 200
-    r = await mod.submit(f"/groups/{gid}/members/{helper_id}/role", {"role": "owner"})
+    assert (await deputy.get(f"/groups/{gid}/moderation")).status_code == 200
+    r = await mod.submit(f"/groups/{gid}/members/{deputy_id}/role", {"role": "owner"})
     assert r.status_code == 422 and "role is moderator or member" in r.text
-    r = await helper.submit(f"/groups/{gid}/members/{helper_id}/role", {"role": "member"})
+    r = await deputy.submit(f"/groups/{gid}/members/{deputy_id}/role", {"role": "member"})
     assert r.status_code == 303 and r.headers["location"] == f"/groups/{gid}"
-    assert (await helper.get(f"/groups/{gid}/moderation", ok=False)).status_code == 403
+    assert (await deputy.get(f"/groups/{gid}/moderation", ok=False)).status_code == 403
 
     r = await mod.submit(f"/groups/{gid}/members/{leaving_id}/remove", {"back": "moderation"})
     assert r.status_code == 303 and r.headers["location"] == f"/groups/{gid}/moderation#members"
@@ -265,9 +265,9 @@ async def test_promote_demote_and_remove_from_the_moderation_page(clients):
     r = await mod.submit(f"/groups/{gid}/members/{leaving_id}/remove", {"back": "moderation"})
     assert r.status_code == 303  # already gone: back to the page, with the reason as the message
     assert "not a member of this group" in (await mod.get(r.headers["location"])).text
-    actions = [a["action"] for a in (await helper.client.get(f"/api/v1/groups/{gid}/audit")).json()]
+    actions = [a["action"] for a in (await deputy.client.get(f"/api/v1/groups/{gid}/audit")).json()]
     assert actions == ["remove", "demote", "promote"]
-    log = (await helper.get(f"/groups/{gid}/audit")).text
+    log = (await deputy.get(f"/groups/{gid}/audit")).text
     assert "a moderator" in log and "a member again" in log and "from the group" in log
 
 
