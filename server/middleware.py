@@ -74,19 +74,27 @@ class BodyLimit:
                     await _refuse(send)
                     return
         seen = 0
-        started = False
+        started = exceeded = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, exceeded
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    exceeded = True
                     raise BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if exceeded:
+                # The app turned the interrupted read into an answer of its own (FastAPI
+                # makes any failure while reading a body a 400): the client gets the 413.
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await _refuse(send)
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
