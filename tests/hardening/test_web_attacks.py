@@ -299,3 +299,51 @@ def test_oversized_bodies_are_refused_before_they_are_read(live_server):
     groups = httpx.get(f"{live_server.url}/api/v1/groups",
                        headers={"Authorization": f"Bearer {token}"}).json()
     assert groups == []
+
+
+@pytest.mark.browser
+async def test_live_updates_in_a_browser_stay_text(live_server):
+    """A member's page in Chromium while others write markup: it shows up as words, and no
+    element from it ever enters the page."""
+    from playwright.async_api import async_playwright
+
+    from tests.browser.test_foundation_browser import CHROMIUM, CHROMIUM_ARGS, need_chromium
+
+    need_chromium()
+    base = live_server.url
+    viewer = await member(base, "viewer", "Viewer")
+    writer = await member(base, "writer", xss("lw", 40))
+    group = ok(await viewer.post("/api/v1/groups", {"name": "Live circle"}))
+    gid = group["id"]
+    injected = ("document.querySelectorAll('main img[src=\"x\"], main svg[onload], "
+                "main script:not([src]):not([type]), [onerror]').length")
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            context = await browser.new_context()
+            await context.add_cookies([{"name": "cairn_session", "value": viewer.token,
+                                        "url": base}])
+            page = await context.new_page()
+            dialogs: list[str] = []
+            page.on("dialog", lambda d: dialogs.append(d.message))
+            await page.goto(f"{base}/groups/{gid}")
+            await asyncio.sleep(1)  # the page's socket opens
+            ok(await writer.post("/api/v1/groups/join", {"invite_code": group["invite_code"],
+                                                         "accept_agreement": True}))
+            c = ok(await writer.post(f"/api/v1/groups/{gid}/commitments",
+                                     {"category": "rest", "text": xss("lc", 200)}))
+            ok(await writer.post(f"/api/v1/commitments/{c['id']}/checkin",
+                                 {"status": "done", "note": xss("ln", 200)}))
+            ok(await writer.post(f"/api/v1/groups/{gid}/encouragements",
+                                 {"kind": "proud", "text": xss("le", 200), "to_user_id": viewer.id}))
+            for mark in ("lc", "ln", "le"):
+                await page.wait_for_function("t => document.body.textContent.includes(t)",
+                                             arg=xss(mark, 200), timeout=10_000)
+            await page.wait_for_function("t => document.body.textContent.includes(t)",
+                                         arg=xss("lw", 40), timeout=10_000)
+            assert await page.evaluate(injected) == 0
+            assert dialogs == []
+            html = await page.content()
+            assert RAW.search(html) is None
+        finally:
+            await browser.close()
