@@ -219,7 +219,8 @@ async def test_a_signed_out_session_is_dead_on_sockets_at_once(live_server):
         assert await close_code(ws) == 4401
     async with httpx.AsyncClient(base_url=base) as http:
         assert (await http.get("/api/v1/me", headers=a.headers)).status_code == 401
-        page = await http.get("/groups", cookies={"cairn_session": a.token})
+    async with httpx.AsyncClient(base_url=base, cookies={"cairn_session": a.token}) as browser:
+        page = await browser.get("/groups")
         assert page.status_code == 303 and page.headers["location"].startswith("/login")
     events = ok(await b.get(f"/api/v1/groups/{gid}/commitments"))
     assert events == []  # the refused command wrote nothing
