@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
+from collections import deque
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -74,6 +76,11 @@ def timers_of(websocket: WebSocket) -> RoomTimers:
     return state.room_timers
 
 
+# Room commands one socket may send in a window: far above a lively scene's pace, and low
+# enough that raising and lowering a hand in a loop cannot flood the group's event log.
+COMMANDS_PER_WINDOW, WINDOW_SECONDS = 20, 10.0
+
+
 class RoomSocket(GroupSocket):
     """A group socket that also keeps one room's view fresh."""
 
@@ -82,6 +89,15 @@ class RoomSocket(GroupSocket):
         super().__init__(websocket, db, user.id, group_id, delivered, is_moderator)
         self.user = user
         self.room_id = room_id
+        self.recent: deque[float] = deque(maxlen=COMMANDS_PER_WINDOW)
+
+    def over_limit(self) -> bool:
+        """Counts this command; True when the window is already full."""
+        now = time.monotonic()
+        if len(self.recent) == COMMANDS_PER_WINDOW and now - self.recent[0] < WINDOW_SECONDS:
+            return True
+        self.recent.append(now)
+        return False
 
     async def after_event(self, frame: str) -> None:
         if '"roleplay.' not in frame:
@@ -112,6 +128,10 @@ async def _room_command(sock: GroupSocket, command: dict[str, Any], token: str) 
     assert isinstance(sock, RoomSocket)
     if command["type"] not in machine.COMMANDS:
         sock.send_control(frames.error("unknown_command", f"Unknown command: {command['type'][:40]}"))
+        return
+    if sock.over_limit():
+        sock.send_control(frames.error("rate_limited", "That is a lot at once. Take a breath; "
+                                       "the room will be here in a moment."))
         return
 
     async def write() -> None:

@@ -233,6 +233,30 @@ async def test_room_sockets_refuse_outsiders_and_removed_people(server):
     await m.ws.close()
 
 
+async def test_a_flood_of_room_commands_is_slowed_not_written(server):
+    mod, member = await remote_member(server.url), await remote_member(server.url)
+    group = await remote_group(mod, member)
+    rid = await open_room(mod, group["id"])
+    x = await connect(member, server.ws_url, rid)
+    await x.send("join")
+    await x.until(lambda r: len(r["participants"]) == 1)
+    for i in range(60):
+        await x.send("raise_hand" if i % 2 == 0 else "lower_hand")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 10
+    while len(x.errors) < 41:
+        if loop.time() > deadline:
+            break
+        await asyncio.sleep(0.05)
+    assert {e["code"] for e in x.errors} == {"rate_limited"}
+    assert len(x.errors) == 41  # the join and 19 more went through in the window
+    await asyncio.sleep(0.3)
+    written = [e for e in x.events if e["kind"] == "roleplay.updated"]
+    assert 1 <= len(written) <= 20
+    assert x.ws.state is websockets.protocol.State.OPEN  # slowed, not cut off
+    await x.ws.close()
+
+
 async def test_a_timer_advances_once_with_two_processes(cluster):
     a_srv, b_srv = cluster.servers
     # The cluster's processes run with the default timings; open the room on a process
