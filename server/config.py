@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     roleplay_scene_seconds: int = Field(default=120, ge=1, le=1800)
     # A deployment's own crisis lines (JSON shaped like server/data/crisis_resources.json).
     crisis_resources_file: str | None = None
-    db_pool_size: int = Field(default=10, ge=1)
+    db_pool_size: int = Field(default=20, ge=1)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

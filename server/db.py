@@ -73,7 +73,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         _tune_sqlite(engine)
         return engine
     return create_async_engine(
-        url, pool_size=settings.db_pool_size, max_overflow=settings.db_pool_size,
+        url, pool_size=settings.db_pool_size, max_overflow=0,
         pool_pre_ping=True, pool_timeout=10,
     )
 
