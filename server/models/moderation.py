@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, UTCDateTime, utcnow
 
-TARGET_TYPES = ("commitment", "checkin", "encouragement", "scenario")
+TARGET_TYPES = ("commitment", "checkin", "encouragement", "scenario", "roleplay_line")
 
 
 class Report(Base):
@@ -59,3 +59,22 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200))
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportedLine(Base):
+    """A line said in a practice room, as it was when someone reported it: the room forgets
+    its lines when the round ends, and the moderators still need to read what was said.
+    A report of a `roleplay_line` names one of these. It goes with the speaker's account."""
+
+    __tablename__ = "reported_lines"
+    __table_args__ = (UniqueConstraint("room_id", "line_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    # The report outlives the room (rooms are pruned); a pruned room's id is never matched again.
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("roleplay_rooms.id", ondelete="SET NULL"))
+    line_id: Mapped[int] = mapped_column(Integer)
+    speaker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    said_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -16,13 +16,18 @@ from server.moderation import service as moderation
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"])
 
-TargetType = Literal["commitment", "checkin", "encouragement", "scenario"]
+TargetType = Literal["commitment", "checkin", "encouragement", "scenario", "roleplay_line"]
 
 
-class ReportIn(BaseModel):
+class HideIn(BaseModel):
     target_type: TargetType
     target_id: int = Field(ge=1, le=MAX_ID)
     reason: str = Field(min_length=1, max_length=moderation.REASON_MAX)
+
+
+class ReportIn(HideIn):
+    # A role-play line is named by its room and its id there, while the room shows it.
+    room_id: int | None = Field(default=None, ge=1, le=MAX_ID)
 
 
 class ReportOut(BaseModel):
@@ -34,10 +39,6 @@ class ReportOut(BaseModel):
     status: Literal["open", "resolved"]
     reporter: str
     created_at: dt.datetime
-
-
-class HideIn(ReportIn):
-    pass
 
 
 class HiddenOut(BaseModel):
@@ -80,7 +81,8 @@ def _name(user: User | None, fallback: str) -> str:
 async def report(body: ReportIn, member: GroupMember, session: SessionDep) -> ReportOut:
     """Report content to the group's moderators (any member)."""
     row = await moderation.report(session, member.user, member.group.id, target_type=body.target_type,
-                                  target_id=body.target_id, reason=body.reason)
+                                  target_id=body.target_id, reason=body.reason,
+                                  room_id=body.room_id)
     return ReportOut(id=row.id, group_id=row.group_id, target_type=row.target_type,
                      target_id=row.target_id, reason=row.reason, status=row.status,
                      reporter=member.user.display_name, created_at=row.created_at)

@@ -25,7 +25,8 @@ router = APIRouter(include_in_schema=False)
 
 # The product's words for what can be reported or hidden.
 TARGET_NAMES = {"commitment": "commitment", "checkin": "check-in note",
-                "encouragement": "encouragement note", "scenario": "scenario card"}
+                "encouragement": "encouragement note", "scenario": "scenario card",
+                "roleplay_line": "line said in a practice room"}
 # How long a moderator can pause someone's posting, in minutes.
 MUTE_CHOICES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day"),
                 (4320, "3 days"), (10080, "1 week"), (43200, "30 days"))

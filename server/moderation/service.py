@@ -21,10 +21,11 @@ from server.models import (
     Hidden,
     Membership,
     Report,
+    Room,
     Scenario,
     User,
 )
-from server.models.moderation import TARGET_TYPES
+from server.models.moderation import TARGET_TYPES, ReportedLine
 from server.moderation import crisis
 from server.realtime import log
 from server.text import storable
@@ -82,9 +83,15 @@ async def _content(session: AsyncSession, viewer: User, group_id: int, target_ty
                    target_id: int) -> tuple[int | None, str]:
     """(author id, a short label) of content in this group that the viewer can see; 404 if not."""
     if target_type not in TARGET_TYPES:
-        raise Invalid("target_type is commitment, checkin, encouragement or scenario.",
-                      code="invalid_target")
+        raise Invalid("target_type is commitment, checkin, encouragement, scenario or "
+                      "roleplay_line.", code="invalid_target")
     missing = NotFound("We could not find that in this group.", code="target_not_found")
+    if target_type == "roleplay_line":
+        said = await session.scalar(select(ReportedLine).where(
+            ReportedLine.id == target_id, ReportedLine.group_id == group_id))
+        if said is None:
+            raise missing
+        return said.speaker_id, f"a line said in a practice room (#{target_id})"
     if target_type in ("commitment", "checkin"):
         query = select(Commitment)
         if target_type == "checkin":
@@ -115,8 +122,37 @@ def _reason(reason: str) -> str:
     return reason
 
 
+async def _reported_line(session: AsyncSession, reporter: User, group_id: int, room_id: int | None,
+                         line_id: int) -> ReportedLine:
+    """Keep the words of a line the room shows now, as said, for the moderators; the same line
+    reported again keeps the one copy."""
+    if room_id is None:
+        raise Invalid("Say which room the line was said in (room_id).", code="invalid_target")
+    room = await session.scalar(select(Room).where(Room.id == room_id, Room.group_id == group_id))
+    if room is None:
+        raise NotFound("We could not find that room.", code="room_not_found")
+    if str(reporter.id) not in room.state["participants"]:
+        raise Forbidden("Join the room to report what is said in it.", code="not_in_room")
+    line = next((x for x in room.state["lines"] if x.get("id") == line_id), None)
+    if line is None:
+        raise NotFound("That line is no longer shown in the room.", code="target_not_found")
+    said = await session.scalar(select(ReportedLine).where(ReportedLine.room_id == room_id,
+                                                           ReportedLine.line_id == line_id))
+    if said is None:
+        said = ReportedLine(group_id=group_id, room_id=room_id, line_id=line_id,
+                            speaker_id=line["by"], role=line["role"], text=line["text"],
+                            said_at=dt.datetime.fromisoformat(line["at"].replace("Z", "+00:00")))
+        session.add(said)
+        await session.flush()
+    return said
+
+
 async def report(session: AsyncSession, reporter: User, group_id: int, *, target_type: str,
-                 target_id: int, reason: str) -> Report:
+                 target_id: int, reason: str, room_id: int | None = None) -> Report:
+    """Report content in the group. A `roleplay_line` is named by the room and the line's id
+    in it while the room shows it; the report then names the copy of its words kept here."""
+    if target_type == "roleplay_line":
+        target_id = (await _reported_line(session, reporter, group_id, room_id, target_id)).id
     await _content(session, reporter, group_id, target_type, target_id)
     row = Report(group_id=group_id, reporter_id=reporter.id, target_type=target_type,
                  target_id=target_id, reason=_reason(reason), status="open", created_at=clock.now())
@@ -148,7 +184,8 @@ async def dismiss(session: AsyncSession, moderator: User, group_id: int, report_
         raise Conflict("That report has already been dealt with.", code="report_resolved")
     note = _reason(note) if note and note.strip() else None
     row.status, row.resolved_by, row.resolved_at = "resolved", moderator.id, clock.now()
-    label = "scenario card" if row.target_type == "scenario" else row.target_type
+    label = {"scenario": "scenario card", "roleplay_line": "room line"}.get(row.target_type,
+                                                                          row.target_type)
     await audit(session, group_id, moderator, "dismiss", f"a report about {label} #{row.target_id}",
                 note)
     await session.flush()
@@ -202,6 +239,12 @@ async def previews(session: AsyncSession, group_id: int,
             Scenario.id.in_(ids), Scenario.group_id == group_id))
         for card, u in rows.all():
             found[("scenario", card.id)] = Preview(name(u), f"{card.title}: {card.situation}")
+    if ids := wanted.get("roleplay_line"):
+        rows = await session.execute(select(ReportedLine, User).outerjoin(
+            User, User.id == ReportedLine.speaker_id).where(
+            ReportedLine.id.in_(ids), ReportedLine.group_id == group_id))
+        for said, u in rows.all():
+            found[("roleplay_line", said.id)] = Preview(name(u), said.text)
     return found
 
 
@@ -221,11 +264,22 @@ async def hide(session: AsyncSession, moderator: User, group_id: int, *, target_
         Report.target_id == target_id, Report.status == "open",
     ).values(status="resolved", resolved_by=moderator.id, resolved_at=now))
     await _scrub_events(session, group_id, target_type, target_id)
+    if target_type == "roleplay_line":
+        await _take_out_of_room(session, target_id)
     await audit(session, group_id, moderator, "hide", label, reason)
     await log.append(session, group_id, "content.hidden", moderator,
                      {"target_type": target_type, "target_id": target_id, "author_id": author_id})
     await session.flush()
     return row
+
+
+async def _take_out_of_room(session: AsyncSession, reported_line_id: int) -> None:
+    """A hidden line leaves everyone's view of the room at once, if the room still shows it."""
+    from server.roleplay import service as roleplay  # the rooms use moderation too
+
+    said = await session.get(ReportedLine, reported_line_id)
+    if said is not None and said.room_id is not None:
+        await roleplay.hide_line(session, said.room_id, said.line_id)
 
 
 async def _scrub_events(session: AsyncSession, group_id: int, target_type: str, target_id: int) -> None:

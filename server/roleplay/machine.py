@@ -70,7 +70,7 @@ def new_state(now: dt.datetime, *, rehearse_seconds: int = REHEARSE_SECONDS,
         "phase": "lobby", "round": 0, "participants": {}, "hands": [], "removed": [],
         "roles": {"practitioner": None, "counterpart": None},
         "scenario_id": None, "intensity": None, "boundary": None, "deadline": None,
-        "paused": None, "lines": [], "cheers": {}, "cheers_shown": False,
+        "paused": None, "lines": [], "line_seq": 0, "cheers": {}, "cheers_shown": False,
         "feedback_in": [], "attempt": 1, "replayed": False, "rated": [],
         "previous": {"practitioner": None, "counterpart": None},
         "saved": {"homework": [], "transcript": []},  # rounds already saved, once each
@@ -116,6 +116,18 @@ def forget(state: dict[str, Any], user_id: int) -> dict[str, Any]:
     s["previous"] = {role: (None if uid == user_id else uid) for role, uid in s["previous"].items()}
     if s["paused"] and s["paused"]["by"] == user_id:
         s["paused"]["by"] = None
+    return s
+
+
+def shown_line(state: dict[str, Any], line_id: int) -> dict[str, Any] | None:
+    """The line with this id while the room still shows it; None once the round has cleared it."""
+    return next((line for line in state["lines"] if line.get("id") == line_id), None)
+
+
+def without_line(state: dict[str, Any], line_id: int) -> dict[str, Any]:
+    """The room with one line taken out (a moderator hid it)."""
+    s = copy.deepcopy(state)
+    s["lines"] = [line for line in s["lines"] if line.get("id") != line_id]
     return s
 
 
@@ -385,7 +397,10 @@ def _say(s, actor, command, now, effects):
     else:
         _require(s["phase"] == "sharing", f"Not during {s['phase']}.")
     _not_muted(s, actor)
-    s["lines"].append({"by": actor.user_id, "role": role, "text": _text(command, "text", LINE_MAX),
+    text = _text(command, "text", LINE_MAX)
+    # Never reset, so a line's id names it for as long as the room lives (a report names it).
+    s["line_seq"] = s.get("line_seq", 0) + 1
+    s["lines"].append({"id": s["line_seq"], "by": actor.user_id, "role": role, "text": text,
                        "at": _iso(now), "attempt": s["attempt"], "phase": s["phase"]})
 
 

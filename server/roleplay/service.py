@@ -211,6 +211,14 @@ async def _carry_out(session: AsyncSession, room: Room, state: dict[str, Any],
                                created_at=clock.now()))
 
 
+async def hide_line(session: AsyncSession, room_id: int, line_id: int) -> None:
+    """A moderator hid this line: it leaves every view of the room (if still shown)."""
+    room = await session.scalar(select(Room).where(Room.id == room_id).with_for_update())
+    if room is None or machine.shown_line(room.state, line_id) is None:
+        return
+    await _save(session, room, machine.without_line(room.state, line_id), [], None)
+
+
 async def forget_member(session: AsyncSession, user_id: int) -> None:
     """Remove a deleted account from every room's state (rooms of any group)."""
     rooms = (await session.scalars(select(Room).with_for_update())).all()
@@ -268,7 +276,7 @@ async def view(session: AsyncSession, room: Room, viewer: User, is_moderator: bo
     paused = s["paused"]
     scenario = None
     if card is not None:
-        scenario = {"id": card.id, "title": card.title, "situation": card.situation,
+        scenario = {"id": card.id, "builtin": card.group_id is None, "title": card.title, "situation": card.situation,
                     "opening_line": card.opening_line, "intensity": s["intensity"],
                     "intensity_name": machine.INTENSITIES.get(s["intensity"] or 0)}
         if me == roles["counterpart"] or is_moderator:

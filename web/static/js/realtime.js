@@ -229,6 +229,7 @@
   var WHAT = {
     commitment: "commitment", checkin: "check-in note",
     encouragement: "encouragement note", scenario: "scenario card",
+    roleplay_line: "line said in a practice room",
   };
 
   function modNotice(kind, lines, withLink) {

@@ -521,6 +521,7 @@
     var visible = !!f.scenario && ["lobby", "paused", "ended"].indexOf(f.phase) < 0 &&
       !(f.phase === "setup" && role === "practitioner");
     show($("panel-card"), visible);
+    renderCardReport(f);
     if (!f.scenario) return;
     setText("card-title", f.scenario.title);
     setText("card-situation", f.scenario.situation);
@@ -578,7 +579,7 @@
   }
 
   function lineKey(line) {
-    return line.by + "|" + line.at + "|" + line.attempt + "|" + line.phase;
+    return (line.id || "") + "|" + line.by + "|" + line.at + "|" + line.attempt + "|" + line.phase;
   }
 
   function lineItem(f, line) {
@@ -593,7 +594,94 @@
     }
     li.appendChild(who);
     li.appendChild(el("span", "line-text", line.text));
+    if (line.id && line.by !== me && f.me.joined) {
+      li.appendChild(reportControl({ target_type: "roleplay_line", target_id: line.id,
+        room_id: Number(roomId) }, "line"));
+    }
     return li;
+  }
+
+  // -- reporting ----------------------------------------------------------------------------
+
+  // A quiet "Report" beside a line or the card: the reason goes to the group's moderators
+  // through the JSON API, with this browser's session cookie.
+  function reportControl(target, what) {
+    var box = el("div", "content-actions");
+    var details = el("details", "report");
+    details.dataset.reportFor = target.target_type + "-" + target.target_id;
+    var summary = el("summary", null, "Report");
+    summary.appendChild(el("span", "visually-hidden", " this " + what));
+    details.appendChild(summary);
+    var form = el("form", "stack");
+    var fieldId = "rp-" + target.target_type + "-" + target.target_id + "-reason";
+    var field = el("div", "field");
+    var label = el("label", null, "What worries you about this " + what + "?");
+    label.htmlFor = fieldId;
+    var hint = el("p", "hint", "Only the group's moderators see your report and your name.");
+    hint.id = fieldId + "-hint";
+    var area = el("textarea");
+    area.id = fieldId;
+    area.name = "reason";
+    area.rows = 2;
+    area.required = true;
+    area.maxLength = 500;
+    area.setAttribute("aria-describedby", hint.id);
+    field.appendChild(label);
+    field.appendChild(hint);
+    field.appendChild(area);
+    form.appendChild(field);
+    var error = el("p", "form-error");
+    error.setAttribute("role", "alert");
+    error.hidden = true;
+    form.appendChild(error);
+    var button = el("button", "button button-quiet button-small", "Send the report");
+    button.type = "submit";
+    form.appendChild(button);
+    details.appendChild(form);
+    box.appendChild(details);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var reason = area.value.trim();
+      if (!reason) { area.focus(); return; }
+      button.disabled = true;
+      error.hidden = true;
+      var body = { reason: reason };
+      Object.keys(target).forEach(function (key) { body[key] = target[key]; });
+      fetch("/api/v1/groups/" + encodeURIComponent(groupId) + "/reports", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify(body),
+      }).then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (answer) {
+          button.disabled = false;
+          if (!response.ok) {
+            error.textContent = answer.detail || "That did not go through. Please try again.";
+            error.hidden = false;
+            return;
+          }
+          box.textContent = "";
+          box.appendChild(el("p", "small report-sent",
+            "Thank you for telling us. The group's moderators will look at it."));
+        });
+      }).catch(function () {
+        button.disabled = false;
+        error.textContent = "That did not go through. Please try again in a moment.";
+        error.hidden = false;
+      });
+    });
+    return box;
+  }
+
+  function renderCardReport(f) {
+    var slot = $("card-report");
+    if (!slot) return;
+    var card = f.scenario;
+    // Cairn's own cards are not members' words: only a group's own card can be reported.
+    var key = card && !card.builtin ? String(card.id) : "";
+    if (slot.dataset.card === key) return;
+    slot.dataset.card = key;
+    slot.textContent = "";
+    if (key) slot.appendChild(reportControl({ target_type: "scenario", target_id: card.id }, "card"));
   }
 
   function renderFeedback(f, role) {
