@@ -255,3 +255,106 @@ async def test_a_round_played_in_four_browsers(server: LiveServer):
             await browser.close()
     assert watch.problems == []
     assert errors == []
+
+
+async def test_an_observer_reports_a_line_and_the_card_and_the_moderator_is_told(server: LiveServer):
+    need_chromium()
+    from playwright.async_api import async_playwright, expect
+
+    base = server.url
+    people = [await remote_member(base, name) for name in ("maya", "pat", "cole", "olive")]
+    mod, prac, counter, obs = people
+    gid = (await remote_group(mod, prac, counter, obs))["id"]
+    own = (await mod.post(f"/api/v1/groups/{gid}/scenarios", {
+        "title": "The borrowed car", "situation": "A cousin asks for the car again.",
+        "opening_line": "Can I take it tonight?",
+        "intensities": ["Okay, fair.", "After all I did for you?", "You are so selfish."]})).json()
+    r = await mod.post(f"/api/v1/groups/{gid}/roleplays", {"title": "Friday practice"})
+    assert r.status_code == 201, r.text
+    rid = r.json()["room_id"]
+    said = "After all I did for you, you owe me this."
+    watch = Watch(base)
+    errors: list[str] = []
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            async def page_for(person, viewport=DESKTOP):
+                context = await browser.new_context(viewport=viewport)
+                await context.add_cookies([{"name": SESSION_COOKIE, "value": person.token, "url": base}])
+                page = await context.new_page()
+                watch.attach(page)
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                return page
+
+            # Maya keeps the group's day open beside the room.
+            day = await page_for(mod)
+            await day.goto(f"{base}/groups/{gid}")
+            await expect(day.locator("#live-status")).to_have_attribute("data-state", "live")
+            m, pr, c = await page_for(mod), await page_for(prac), await page_for(counter)
+            o = await page_for(obs, PHONE)
+            for page in (m, pr, c, o):
+                await page.goto(f"{base}/groups/{gid}/rooms/{rid}")
+            await expect(m.locator("#participants li")).to_have_count(4)
+            await m.get_by_label("Role for Pat").select_option("practitioner")
+            await m.get_by_role("button", name="Set role for Pat").click()
+            await expect(m.locator(f'#participants li[data-user-id="{prac.id}"]')).to_contain_text("Practising")
+            await m.get_by_label("Role for Cole").select_option("counterpart")
+            await m.get_by_role("button", name="Set role for Cole").click()
+            await expect(m.locator(f'#participants li[data-user-id="{counter.id}"]')).to_contain_text("Counterpart")
+            await m.get_by_role("button", name="Start the round").click()
+            await expect(pr.locator("#room-phase")).to_have_text("Setting up")
+            await pr.get_by_label("Scenario card").select_option(label=own["title"])
+            await pr.get_by_label("2 · Pushes back with guilt").check()
+            await pr.get_by_role("button", name="Use this card").click()
+            await pr.get_by_label("Your boundary, in your own words").fill(BOUNDARY)
+            await pr.get_by_role("button", name="State my boundary").click()
+            await expect(o.locator("#card-boundary")).to_have_text(BOUNDARY)
+            await m.get_by_role("button", name="Begin the rehearsal").click()
+            for page in (c, o):
+                await expect(page.locator("#room-phase")).to_have_text("Scene", timeout=10000)
+
+            await c.get_by_label("Your line").fill(said)
+            await c.get_by_label("Your line").press("Enter")
+            await expect(o.locator("#lines li")).to_have_count(1)
+            # Nobody is offered to report their own words.
+            await expect(c.locator("#lines li")).to_have_count(1)
+            await expect(c.locator("#lines li .report")).to_have_count(0)
+            line = o.locator("#lines li").first
+            await line.locator("summary", has_text="Report").click()
+            await line.get_by_label("What worries you about this line?").fill("It sounded like a real threat.")
+            await line.get_by_role("button", name="Send the report").click()
+            await expect(line).to_contain_text("Thank you for telling us.")
+
+            # Maya, on the group's day, is told at once.
+            notice = day.locator(".mod-notice-report")
+            await expect(notice).to_contain_text(
+                "New report: Olive is worried about a line said in a practice room.")
+            await expect(notice).to_contain_text("It sounded like a real threat.")
+            await expect(pr.locator(".mod-notice")).to_have_count(0)
+
+            # The group's own card can be reported from the room too.
+            card = o.locator("#card-report")
+            await card.locator("summary", has_text="Report").click()
+            await card.get_by_label("What worries you about this card?").fill("Too close to home for some.")
+            await card.get_by_role("button", name="Send the report").click()
+            await expect(card).to_contain_text("Thank you for telling us.")
+            await expect(day.locator(".mod-notice-report")).to_have_count(2)
+
+            # The round ends and the room forgets the line; the moderation page still shows it.
+            await m.get_by_role("button", name="End the scene").click()
+            await expect(o.locator("#room-phase")).to_have_text("Feedback")
+            await m.get_by_text("End the room now…").click()
+            await m.get_by_role("button", name="End the room for everyone").click()
+            await expect(o.locator("#room-phase")).to_have_text("Ended")
+            await expect(o.locator("#lines li")).to_have_count(0)
+            await day.goto(f"{base}/groups/{gid}/moderation")
+            reports = day.locator("#reports")
+            await expect(reports).to_contain_text(said)
+            await expect(reports).to_contain_text("Cole")
+            await expect(reports).to_contain_text("The borrowed car: A cousin asks for the car again.")
+            await shoot(day, "reported-line-moderation")
+        finally:
+            await browser.close()
+    assert watch.problems == []
+    assert errors == []
