@@ -323,6 +323,7 @@ async def test_an_observer_reports_a_line_and_the_card_and_the_moderator_is_told
             line = o.locator("#lines li").first
             await line.locator("summary", has_text="Report").click()
             await line.get_by_label("What worries you about this line?").fill("It sounded like a real threat.")
+            await shoot(o, "report-line")
             await line.get_by_role("button", name="Send the report").click()
             await expect(line).to_contain_text("Thank you for telling us.")
 
