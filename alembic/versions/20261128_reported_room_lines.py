@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-29 10:00:00.000000
+Create Date: 2026-11-28 15:00:00.000000
 """
 
 from collections.abc import Sequence
