@@ -123,9 +123,9 @@ async def room_for(session: AsyncSession, user: User, room_id: int, *,
     return room, membership
 
 
-async def command(session: AsyncSession, user: User, room_id: int, body: dict[str, Any]) -> Room:
+async def command(session: AsyncSession, user: User, room_id: int, body: dict[str, Any]) -> bool:
     """Apply one command under the room's lock; raises machine.NotAllowed and changes nothing
-    when refused."""
+    when refused. True when the room changed."""
     room, membership = await room_for(session, user, room_id, lock=True)
     actor = machine.Actor(user.id, user.display_name, membership.role == "moderator")
     if body.get("type") in SPEAKING and moderation.is_muted(membership):
@@ -135,9 +135,9 @@ async def command(session: AsyncSession, user: User, room_id: int, body: dict[st
         body = {**body, "_scenario_ids": {c.id for c in await scenarios_for(session, room.group_id)}}
     state, effects = machine.apply(room.state, actor, body, clock.now())
     if state == room.state and not effects:
-        return room  # a repeat (joined already, hand up already): no event that says nothing
+        return False  # a repeat (joined already, hand up already): no event that says nothing
     await _save(session, room, state, effects, user)
-    return room
+    return True
 
 
 async def tick(session: AsyncSession, room_id: int) -> Room | None:

@@ -76,8 +76,9 @@ def timers_of(websocket: WebSocket) -> RoomTimers:
     return state.room_timers
 
 
-# Room commands one socket may send in a window: far above a lively scene's pace, and low
-# enough that raising and lowering a hand in a loop cannot flood the group's event log.
+# Room commands that went through, per socket, in a window: far above a lively scene's
+# pace, and low enough that raising and lowering a hand in a loop cannot flood the
+# group's event log. Refused commands and repeats do not count: they write nothing.
 COMMANDS_PER_WINDOW, WINDOW_SECONDS = 20, 10.0
 
 
@@ -92,12 +93,8 @@ class RoomSocket(GroupSocket):
         self.recent: deque[float] = deque(maxlen=COMMANDS_PER_WINDOW)
 
     def over_limit(self) -> bool:
-        """Counts this command; True when the window is already full."""
-        now = time.monotonic()
-        if len(self.recent) == COMMANDS_PER_WINDOW and now - self.recent[0] < WINDOW_SECONDS:
-            return True
-        self.recent.append(now)
-        return False
+        return (len(self.recent) == COMMANDS_PER_WINDOW
+                and time.monotonic() - self.recent[0] < WINDOW_SECONDS)
 
     async def after_event(self, frame: str) -> None:
         if '"roleplay.' not in frame:
@@ -134,14 +131,15 @@ async def _room_command(sock: GroupSocket, command: dict[str, Any], token: str) 
                                        "the room will be here in a moment."))
         return
 
-    async def write() -> None:
+    async def write() -> bool:
         async with transaction(sock.db) as session:
             user = await still_member(session, sock, token)
-            if user is not None:
-                await roleplay.command(session, user, sock.room_id, command)
+            return user is not None and await roleplay.command(session, user, sock.room_id,
+                                                                command)
 
     try:
-        await asyncio.shield(write())
+        if await asyncio.shield(write()):  # only a change counts towards the limit
+            sock.recent.append(time.monotonic())
     except machine.NotAllowed as refused:
         sock.send_control(frames.error(refused.code, refused.detail))
     except AppError as exc:

@@ -412,25 +412,11 @@
     hiddenInput(form, "back", "day");
     hiddenInput(form, "day", viewingDay);
     if (anchor) hiddenInput(form, "anchor", anchor);
-    var fieldId = (reporting ? "rp-" : "hd-") + type + "-" + id + "-reason";
-    var field = el("div", "field");
-    var label = el("label", null, reporting ? "What worries you about this " + what + "?" : "Why hide it?");
-    label.htmlFor = fieldId;
-    var hint = el("p", "hint", reporting
-      ? "Only the group's moderators see your report and your name."
-      : "Its author sees this reason, and so does everyone who reads the group's moderation log.");
-    hint.id = fieldId + "-hint";
-    var area = el("textarea");
-    area.id = fieldId;
-    area.name = "reason";
-    area.rows = 2;
-    area.required = true;
-    area.maxLength = 500;
-    area.setAttribute("aria-describedby", hint.id);
-    field.appendChild(label);
-    field.appendChild(hint);
-    field.appendChild(area);
-    form.appendChild(field);
+    form.appendChild(window.CairnReasons.field(
+      (reporting ? "rp-" : "hd-") + type + "-" + id + "-reason",
+      reporting ? "What worries you about this " + what + "?" : "Why hide it?",
+      reporting ? window.CairnReasons.REPORT_HINT
+        : "Its author sees this reason, and so does everyone who reads the group's moderation log."));
     form.appendChild(el("button", "button button-small " + (reporting ? "button-quiet" : "button-danger"),
                         reporting ? "Send the report" : "Hide this " + what));
     details.appendChild(form);

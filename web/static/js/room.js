@@ -613,23 +613,10 @@
     summary.appendChild(el("span", "visually-hidden", " this " + what));
     details.appendChild(summary);
     var form = el("form", "stack");
-    var fieldId = "rp-" + target.target_type + "-" + target.target_id + "-reason";
-    var field = el("div", "field");
-    var label = el("label", null, "What worries you about this " + what + "?");
-    label.htmlFor = fieldId;
-    var hint = el("p", "hint", "Only the group's moderators see your report and your name.");
-    hint.id = fieldId + "-hint";
-    var area = el("textarea");
-    area.id = fieldId;
-    area.name = "reason";
-    area.rows = 2;
-    area.required = true;
-    area.maxLength = 500;
-    area.setAttribute("aria-describedby", hint.id);
-    field.appendChild(label);
-    field.appendChild(hint);
-    field.appendChild(area);
-    form.appendChild(field);
+    form.appendChild(window.CairnReasons.field(
+      "rp-" + target.target_type + "-" + target.target_id + "-reason",
+      "What worries you about this " + what + "?", window.CairnReasons.REPORT_HINT));
+    var area = form.querySelector("textarea");
     var error = el("p", "form-error");
     error.setAttribute("role", "alert");
     error.hidden = true;
