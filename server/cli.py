@@ -63,12 +63,11 @@ def demo(host: str, port: int) -> None:
     serve(host, port, migrate_first=False)
 
 
-async def prune() -> dict[str, int]:
-    from server.config import get_settings
+async def prune(settings: Settings) -> dict[str, int]:
     from server.db import Database
     from server.retention import prune_once
 
-    db = Database(get_settings())
+    db = Database(settings)
     try:
         return await prune_once(db)
     finally:
@@ -207,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--no-migrate", action="store_true",
                            help="do not apply migrations before serving")
     sub.add_parser("migrate", help="apply the Alembic migrations to the configured database")
-    sub.add_parser("prune", help="apply the retention settings to the event log and sessions now")
+    sub.add_parser("prune", help="apply the retention settings now (event log, role-play "
+                   "history, sessions)")
     sub.add_parser("check", help="check the configuration and that the database and Redis answer")
     mm = sub.add_parser("make-moderator", help="make a member a moderator of their group")
     mm.add_argument("--group", type=int, required=True, help="the group's id")
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "demo":
         demo(args.host, args.port)
     elif args.command == "prune":
-        print(asyncio.run(prune()))
+        print(asyncio.run(prune(_settings_or_exit())))
     elif args.command == "check":
         results = asyncio.run(check(_settings_or_exit()))
         for what, ok, detail in results:
