@@ -541,3 +541,18 @@ async def test_a_browser_through_the_proxy_is_live(topology):
             await expect(page.locator(".toast-encouragement")).to_contain_text("seen through nginx")
         finally:
             await browser.close()
+
+
+async def test_the_proxy_slows_a_sign_in_guesser(topology):
+    """Posts to the sign-in routes from one address beyond a burst get 429 from the proxy
+    (argon2 costs ~80 ms of CPU a try); the page itself and other routes are not limited."""
+    async with client(topology) as c:
+        answers = await asyncio.gather(*(
+            c.post("/api/v1/auth/login", json={"username": f"nobody{i}", "password": "x" * 12})
+            for i in range(60)))
+        codes = [r.status_code for r in answers]
+        assert 429 in codes and 401 in codes, codes
+        assert set(codes) <= {401, 429}, codes
+        assert codes.count(401) <= 25  # the burst (20) and what the rate refilled meanwhile
+        assert (await c.get("/login")).status_code == 200
+        assert (await c.get("/api/v1/help/resources")).status_code == 200
