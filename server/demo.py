@@ -42,7 +42,8 @@ async def seed(database_url: str) -> list[str]:
                                                      category=category, text=text))
             await commitments.check_in(session, users["sam"], made[2].id, status="done",
                                        note="It helped more than I expected.", feeling=4)
-            await encouragements.send(session, users["jude"], group.id, kind="rest_counts",
+            _, jude = await groups.membership_of(session, group.id, users["jude"].id)
+            await encouragements.send(session, users["jude"], jude, kind="rest_counts",
                                       commitment_id=made[2].id, text="Rest counts. Well done.")
         return [p[0] for p in PEOPLE]
     finally:

@@ -113,7 +113,7 @@ async def encourage(request: Request, member: group_pages.PageMember, session: S
         if values["kind"] not in KINDS:
             raise Invalid("Please choose one of the encouragements from the list.",
                           code="invalid_kind")
-        await encouragements.send(session, member.user, member.group.id, kind=values["kind"],
+        await encouragements.send(session, member.user, member.membership, kind=values["kind"],
                                   text=values["text"], commitment_id=cid,
                                   per_minute=settings.encouragements_per_minute)
     except AppError as exc:

@@ -58,7 +58,7 @@ async def encourage(body: EncouragementIn, member: GroupMember, session: Session
                     settings: SettingsDep) -> EventOut:
     """Send encouragement; the same as the socket's `encourage` command."""
     _, event = await encouragements.send(
-        session, member.user, member.group.id, kind=body.kind, text=body.text,
+        session, member.user, member.membership, kind=body.kind, text=body.text,
         commitment_id=body.commitment_id, to_user_id=body.to_user_id,
         per_minute=settings.encouragements_per_minute,
     )

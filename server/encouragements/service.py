@@ -19,9 +19,12 @@ from server.text import storable
 
 
 async def send(
-    session: AsyncSession, sender: User, group_id: int, *, kind: str, text: str | None = None,
-    commitment_id: int | None = None, to_user_id: int | None = None, per_minute: int = 20,
+    session: AsyncSession, sender: User, membership: Membership, *, kind: str,
+    text: str | None = None, commitment_id: int | None = None, to_user_id: int | None = None,
+    per_minute: int = 20,
 ) -> tuple[Encouragement, Event]:
+    """`membership` is the sender's active membership of the group, loaded in this session."""
+    group_id = membership.group_id
     if kind not in KINDS:
         raise Invalid("Choose one of the cheers: " + ", ".join(KINDS) + ".",
                       code="invalid_kind")
@@ -44,7 +47,7 @@ async def send(
             Membership.state == "active"))
         if member is None:
             raise NotFound("That person is not in this group.", code="member_not_found")
-    await moderation.require_unmuted(session, group_id, sender.id)
+    moderation.check_unmuted(membership)
     if session.get_bind().dialect.name != "sqlite":  # SQLite's writers already queue (BEGIN IMMEDIATE)
         # Lock the sender's row: cheers sent at once queue here, so each counts the ones before it.
         await session.execute(select(User.id).where(User.id == sender.id)

@@ -51,7 +51,13 @@ async def require_unmuted(session: AsyncSession, group_id: int, user_id: int) ->
     """Writes by a muted member are refused (403 muted)."""
     membership = await session.scalar(select(Membership).where(
         Membership.group_id == group_id, Membership.user_id == user_id, Membership.state == "active"))
-    if membership is not None and is_muted(membership):
+    if membership is not None:
+        check_unmuted(membership)
+
+
+def check_unmuted(membership: Membership) -> None:
+    """require_unmuted() for a membership the caller has just loaded."""
+    if is_muted(membership):
         until = membership.muted_until.strftime("%Y-%m-%d %H:%M UTC") if membership.muted_until else ""
         raise Muted(f"A moderator has paused your posting in this group until {until}. "
                     "You can still read.")

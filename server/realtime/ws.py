@@ -397,10 +397,10 @@ async def _encourage(sock: GroupSocket, command: dict[str, Any], token: str,
 
         async def write() -> None:
             async with transaction(sock.db, write=True) as session:
-                user = await still_member(session, sock, token)
-                if user is not None:
+                found = await still_member(session, sock, token)
+                if found is not None:
                     await encouragements.send(
-                        session, user, sock.group_id, kind=kind, text=text,
+                        session, *found, kind=kind, text=text,
                         commitment_id=commitment_id, to_user_id=to_user_id,
                         per_minute=settings.encouragements_per_minute)
 
@@ -413,7 +413,8 @@ async def _encourage(sock: GroupSocket, command: dict[str, Any], token: str,
         sock.send_control(frames.error("unavailable", "That did not go through. Try again."))
 
 
-async def still_member(session: AsyncSession, sock: GroupSocket, token: str) -> User | None:
+async def still_member(session: AsyncSession, sock: GroupSocket,
+                       token: str) -> tuple[User, Membership] | None:
     """Membership (and the session itself) are checked again on every command."""
     found = await accounts.authenticate_in_group(session, token, sock.group_id)
     if found is None:
@@ -423,4 +424,4 @@ async def still_member(session: AsyncSession, sock: GroupSocket, token: str) -> 
     if membership is None:
         sock.close_soon(CLOSE_FORBIDDEN, "You are no longer a member of this group.")
         return None
-    return user
+    return user, membership

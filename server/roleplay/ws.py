@@ -133,9 +133,9 @@ async def _room_command(sock: GroupSocket, command: dict[str, Any], token: str) 
 
     async def write() -> bool:
         async with transaction(sock.db) as session:
-            user = await still_member(session, sock, token)
-            return user is not None and await roleplay.command(session, user, sock.room_id,
-                                                                command)
+            found = await still_member(session, sock, token)
+            return found is not None and await roleplay.command(session, found[0], sock.room_id,
+                                                                 command)
 
     try:
         if await asyncio.shield(write()):  # only a change counts towards the limit
