@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -83,20 +84,24 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return _with_csrf_cookie(request, response)
 
 
-def crisis_resources(request: Request) -> dict[str, Any]:
-    """The crisis lines and grounding steps; the shipped ones if the deployment's file
-    cannot be read, so help never fails to show."""
+def _from_deployment_file(request: Request, read: Callable[[str | None], dict[str, Any]]
+                          ) -> dict[str, Any]:
+    """read() the deployment's crisis file, or the shipped one if that cannot be read, so
+    help never fails to show."""
     try:
-        return crisis.resources(None, request.app.state.settings.crisis_resources_file)
+        return read(request.app.state.settings.crisis_resources_file)
     except (OSError, ValueError, KeyError, TypeError):
-        return crisis.resources(None, None)
+        return read(None)
+
+
+def crisis_resources(request: Request) -> dict[str, Any]:
+    """The crisis lines and grounding steps."""
+    return _from_deployment_file(request, lambda path: crisis.resources(None, path))
 
 
 def support_resources(request: Request) -> dict[str, Any]:
     """What a member whose words suggested danger is shown, as the API's `support`."""
-    data = crisis_resources(request)
-    return {"message": crisis.MESSAGE, "resources": data["countries"], "general": data["general"],
-            "grounding": data["grounding"], "help_page": "/help"}
+    return _from_deployment_file(request, crisis.support)
 
 
 def redirect(url: str, message: str | None = None, *, support: bool = False) -> RedirectResponse:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -93,12 +94,18 @@ class Received:
         return self.sender.display_name if self.sender else "a former member"
 
 
-async def received(session: AsyncSession, user: User, limit: int = 100) -> list[Received]:
-    rows = (await session.execute(
+async def received(session: AsyncSession, user: User, limit: int = 100, *,
+                   commitment_ids: Iterable[int] | None = None) -> list[Received]:
+    """Newest first; only those about these commitments, if given."""
+    query = (
         select(Encouragement, User, Hidden.id).outerjoin(User, User.id == Encouragement.from_user_id)
         .outerjoin(Hidden, (Hidden.target_type == "encouragement") & (Hidden.target_id == Encouragement.id))
         .where(Encouragement.to_user_id == user.id)
-        .order_by(Encouragement.created_at.desc(), Encouragement.id.desc()).limit(limit)
+    )
+    if commitment_ids is not None:
+        query = query.where(Encouragement.commitment_id.in_(list(commitment_ids)))
+    rows = (await session.execute(
+        query.order_by(Encouragement.created_at.desc(), Encouragement.id.desc()).limit(limit)
     )).all()
     return [Received(e, u, hidden_id is not None) for e, u, hidden_id in rows]
 

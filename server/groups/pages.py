@@ -68,6 +68,13 @@ def local_time(at: dt.datetime, timezone: str) -> str:
     return f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
 
 
+def member_id(uid: int) -> int:
+    """A member's id from a page's path; anything out of range is nobody in the group."""
+    if not 1 <= uid <= MAX_ID:
+        raise NotFound("That person is not a member of this group.", code="member_not_found")
+    return uid
+
+
 def day_url(gid: int, day: dt.date | None, today: dt.date | None = None) -> str:
     if day is None or day == today:
         return f"/groups/{gid}"
@@ -155,9 +162,9 @@ async def day_page(
     # Encouragement the member received about their own commitments shown here.
     received_here: dict[int, list[encouragements.Received]] = {}
     if my_ids:
-        for r in reversed(await encouragements.received(session, user, limit=200)):
-            if r.encouragement.commitment_id in my_ids and r.encouragement.group_id == group.id:
-                received_here.setdefault(r.encouragement.commitment_id, []).append(r)
+        for r in reversed(await encouragements.received(session, user, limit=200,
+                                                        commitment_ids=my_ids)):
+            received_here.setdefault(r.encouragement.commitment_id, []).append(r)
     # Where the page shows report and hide controls: an error about anything else shows on top.
     with_controls = {("commitment", str(e.commitment.id)) for e in entries
                      if e.commitment.user_id != user.id and e.text is not None}
@@ -166,7 +173,7 @@ async def day_page(
     with_controls |= {("encouragement", str(r.encouragement.id))
                       for cheers in received_here.values() for r in cheers if r.text}
     muted = moderation.is_muted(member.membership)
-    open_reports = (len(await moderation.reports(session, group.id, "open"))
+    open_reports = (await moderation.open_report_count(session, group.id)
                     if member.is_moderator else 0)
     context.setdefault("post", {"visibility": "group"})
     return render(
@@ -238,8 +245,7 @@ async def remove_member(uid: int, request: Request, member: PageMember,
     page: `back=moderation` returns there)."""
     form = await account_pages.checked_form(request)
     require_moderator(member)
-    if not 1 <= uid <= MAX_ID:
-        raise NotFound("That person is not a member of this group.", code="member_not_found")
+    uid = member_id(uid)
     to_moderation = form.text("back") == "moderation"
     try:
         await groups.remove_member(session, member.user, member.group, uid)

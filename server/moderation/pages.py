@@ -37,12 +37,6 @@ ACTIONS = {"hide": ("hid", ""), "mute": ("paused posting for", ""), "unmute": ("
 _ANCHOR = re.compile(r"c[0-9]{1,10}")
 
 
-def _member_id(uid: int) -> int:
-    if not 1 <= uid <= MAX_ID:
-        raise NotFound("That person is not a member of this group.", code="member_not_found")
-    return uid
-
-
 def _back(member: Member, form: account_pages.Form) -> str:
     """Where a form returns to: the moderation page, the progress page, or the group's day
     (with the day and the commitment it was about). Never anywhere else."""
@@ -185,7 +179,7 @@ async def mute(uid: int, request: Request, member: group_pages.PageMember,
     """Moderators: pause a member's posting for a while, with a reason. They can still read."""
     form = await account_pages.checked_form(request)
     group_pages.require_moderator(member)
-    uid = _member_id(uid)
+    uid = group_pages.member_id(uid)
     values = {"minutes": form.text("minutes"), "reason": form.text("reason")[:moderation.REASON_MAX + 100]}
     try:
         minutes = form.whole_number("minutes", "How long", 1, moderation.MUTE_MINUTES_MAX)
@@ -209,7 +203,7 @@ async def unmute(uid: int, request: Request, member: group_pages.PageMember,
     """Moderators: let a muted member post again."""
     await account_pages.checked_form(request)
     group_pages.require_moderator(member)
-    uid = _member_id(uid)
+    uid = group_pages.member_id(uid)
     try:
         await moderation.unmute(session, member.user, member.group.id, uid)
     except AppError as exc:
@@ -227,7 +221,7 @@ async def set_role(uid: int, request: Request, member: group_pages.PageMember,
     """Moderators: make a member a moderator, or a moderator a member again."""
     form = await account_pages.checked_form(request)
     group_pages.require_moderator(member)
-    uid = _member_id(uid)
+    uid = group_pages.member_id(uid)
     role = form.text("role")
     try:
         await moderation.set_role(session, member.user, member.group.id, uid, role)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
@@ -28,6 +28,7 @@ from server.models import (
 from server.models.moderation import TARGET_TYPES, ReportedLine
 from server.moderation import crisis
 from server.realtime import log
+from server.roleplay import machine
 from server.text import storable
 
 REASON_MAX = 500
@@ -139,7 +140,7 @@ async def _reported_line(session: AsyncSession, reporter: User, group_id: int, r
         raise NotFound("We could not find that room.", code="room_not_found")
     if str(reporter.id) not in room.state["participants"]:
         raise Forbidden("Join the room to report what is said in it.", code="not_in_room")
-    line = next((x for x in room.state["lines"] if x.get("id") == line_id), None)
+    line = machine.shown_line(room.state, line_id)
     if line is None:
         raise NotFound("That line is no longer shown in the room.", code="target_not_found")
     said = await session.scalar(select(ReportedLine).where(ReportedLine.room_id == room_id,
@@ -147,7 +148,7 @@ async def _reported_line(session: AsyncSession, reporter: User, group_id: int, r
     if said is None:
         said = ReportedLine(group_id=group_id, room_id=room_id, line_id=line_id,
                             speaker_id=line["by"], role=line["role"], text=line["text"],
-                            said_at=dt.datetime.fromisoformat(line["at"].replace("Z", "+00:00")))
+                            said_at=machine.parse_time(line["at"]))
         session.add(said)
         await session.flush()
     return said
@@ -168,6 +169,11 @@ async def report(session: AsyncSession, reporter: User, group_id: int, *, target
         "report_id": row.id, "target_type": target_type, "target_id": target_id,
         "reason": row.reason}, audience="moderators")
     return row
+
+
+async def open_report_count(session: AsyncSession, group_id: int) -> int:
+    return await session.scalar(select(func.count(Report.id)).where(
+        Report.group_id == group_id, Report.status == "open")) or 0
 
 
 async def reports(session: AsyncSession, group_id: int, status: str | None) -> list[tuple[Report, User | None]]:
