@@ -14,7 +14,6 @@ import datetime as dt
 import json
 import re
 import socket
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,8 +22,7 @@ import websockets
 
 from tests.fixtures.clients import PASSWORD
 from tests.fixtures.databases import ROOT
-from tests.fixtures.servers import LiveServer
-from tests.realtime.helpers import RemoteMember, close_code, next_frame
+from tests.realtime.helpers import close_code, next_frame, remote_member
 from tests.roleplay.test_room_socket import connect
 
 pytestmark = [pytest.mark.slow]
@@ -40,35 +38,16 @@ def xss(mark: str, room: int = 80) -> str:
     return payload[:room]
 
 
-async def member(base: str, name: str, display_name: str) -> RemoteMember:
-    async with httpx.AsyncClient(base_url=base, timeout=30) as c:
-        r = await c.post("/api/v1/auth/register", json={
-            "username": name, "password": PASSWORD, "display_name": display_name})
-        assert r.status_code == 201, r.text
-        r = await c.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
-        assert r.status_code == 200, r.text
-        return RemoteMember(base, r.json()["user"], r.json()["token"])
-
-
 def ok(r: httpx.Response) -> dict[str, Any]:
     assert r.status_code in (200, 201), r.text
     return r.json()
 
 
-@pytest.fixture
-def room_server(sqlite_database_url: str, tmp_path: Path):
-    live = LiveServer(sqlite_database_url, log_path=tmp_path / "server.log",
-                      env={"CAIRN_ROLEPLAY_REHEARSE_SECONDS": "1",
-                           "CAIRN_ROLEPLAY_SCENE_SECONDS": "600"}).start()
-    yield live
-    live.stop()
-
-
-async def test_stored_markup_is_text_on_every_page_and_in_every_frame(room_server):
-    base, ws_base = room_server.url, room_server.ws_url
-    mod = await member(base, "xmod", xss("dnm", 40))
-    prac = await member(base, "xprac", xss("dnp", 40))
-    counter = await member(base, "xcounter", xss("dnc", 40))
+async def test_stored_markup_is_text_on_every_page_and_in_every_frame(quick_room_server):
+    base, ws_base = quick_room_server.url, quick_room_server.ws_url
+    mod = await remote_member(base, "xmod", xss("dnm", 40))
+    prac = await remote_member(base, "xprac", xss("dnp", 40))
+    counter = await remote_member(base, "xcounter", xss("dnc", 40))
     group = ok(await mod.post("/api/v1/groups", {"name": xss("gn"), "description": xss("gd", 1000),
                                                  "capacity": 8}))
     gid = group["id"]
@@ -194,8 +173,8 @@ def test_the_javascript_inserts_text_never_html():
 
 async def test_a_signed_out_session_is_dead_on_sockets_at_once(live_server):
     base, ws_base = live_server.url, live_server.ws_url
-    a = await member(base, "leaving", "Leaving")
-    b = await member(base, "staying", "Staying")
+    a = await remote_member(base, "leaving", "Leaving")
+    b = await remote_member(base, "staying", "Staying")
     group = ok(await a.post("/api/v1/groups", {"name": "Circle"}))
     ok(await b.post("/api/v1/groups/join", {"invite_code": group["invite_code"],
                                             "accept_agreement": True}))
@@ -312,8 +291,8 @@ async def test_live_updates_in_a_browser_stay_text(live_server):
 
     need_chromium()
     base = live_server.url
-    viewer = await member(base, "viewer", "Viewer")
-    writer = await member(base, "writer", xss("lw", 40))
+    viewer = await remote_member(base, "viewer", "Viewer")
+    writer = await remote_member(base, "writer", xss("lw", 40))
     group = ok(await viewer.post("/api/v1/groups", {"name": "Live circle"}))
     gid = group["id"]
     injected = ("document.querySelectorAll('main img[src=\"x\"], main svg[onload], "

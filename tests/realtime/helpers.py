@@ -44,11 +44,12 @@ class RemoteMember:
         return websockets.connect(url, additional_headers=self.headers, open_timeout=10, **kw)
 
 
-async def remote_member(base_url: str, name: str | None = None) -> RemoteMember:
+async def remote_member(base_url: str, name: str | None = None,
+                        display_name: str | None = None) -> RemoteMember:
     name = name or f"person{next(_names)}"
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as c:
-        r = await c.post("/api/v1/auth/register", json={"username": name, "password": PASSWORD,
-                                                        "display_name": name.title()})
+        r = await c.post("/api/v1/auth/register", json={
+            "username": name, "password": PASSWORD, "display_name": display_name or name.title()})
         assert r.status_code == 201, r.text
         r = await c.post("/api/v1/auth/login", json={"username": name, "password": PASSWORD})
         assert r.status_code == 200, r.text

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -76,12 +75,8 @@ async def open_room(moderator: RemoteMember, gid: int) -> int:
 
 
 @pytest.fixture
-def server(sqlite_database_url: str, tmp_path: Path):
-    live = LiveServer(sqlite_database_url, log_path=tmp_path / "server.log",
-                      env={"CAIRN_ROLEPLAY_REHEARSE_SECONDS": "1",
-                           "CAIRN_ROLEPLAY_SCENE_SECONDS": "600"}).start()
-    yield live
-    live.stop()
+def server(quick_room_server: LiveServer) -> LiveServer:
+    return quick_room_server
 
 
 async def connect(member: RemoteMember, ws_url: str, rid: int) -> RoomClient:
