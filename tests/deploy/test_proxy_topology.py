@@ -545,7 +545,7 @@ async def test_a_browser_through_the_proxy_is_live(topology):
 
 async def test_the_proxy_slows_a_sign_in_guesser(topology):
     """Posts to the sign-in routes from one address beyond a burst get 429 from the proxy
-    (argon2 costs ~80 ms of CPU a try); the page itself and other routes are not limited."""
+    (argon2 costs ~16 ms of CPU a try); the page itself and other routes are not limited."""
     async with client(topology) as c:
         answers = await asyncio.gather(*(
             c.post("/api/v1/auth/login", json={"username": f"nobody{i}", "password": "x" * 12})
