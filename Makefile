@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 HOST   ?= 127.0.0.1
 
-.PHONY: run test demo migrate lint bench clean
+.PHONY: run test test-busy demo migrate lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,19 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check server tests bench
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# `make test` while BUSY_CORES cores spin (CPU hogs that stop with it, or after BUSY_SECONDS
+# at most). A test that fails here waits on time instead of on what it waits for.
+# One test, repeated: make test-busy PYTEST_ARGS="tests/x.py::test_y --count 20"
+BUSY_CORES   ?= 1
+BUSY_SECONDS ?= 1800
+test-busy: $(VENV)/.installed-test
+	@hogs=""; for _ in $$(seq $(BUSY_CORES)); do \
+	  timeout $(BUSY_SECONDS) $(BIN)/python -c 'while True: pass' & hogs="$$hogs $$!"; done; \
+	trap 'kill $$hogs 2>/dev/null' EXIT INT TERM; \
+	echo "test-busy: $(BUSY_CORES) core(s) kept busy by$$hogs"; \
+	$(MAKE) --no-print-directory test
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check server tests bench
