@@ -361,8 +361,12 @@ async def _receive_loop(websocket: WebSocket, sock: GroupSocket, token: str,
                 continue
             if command["type"] == "ping":
                 sock.send_control(frames.PONG)
-                continue
-            await on_command(sock, command, token)
+            else:
+                await on_command(sock, command, token)
+            if sock.done.done():
+                # Ended while answering (the answers overflowed a client that does not
+                # read them, or the command ended the session): close, do not keep reading.
+                break
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
