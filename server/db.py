@@ -59,6 +59,16 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
+    def __init_subclass__(cls, **kw: Any) -> None:
+        super().__init_subclass__(**kw)
+        table = cls.__dict__.get("__table__")
+        if table is not None:
+            # Ids are never handed out twice: without AUTOINCREMENT SQLite gives a deleted
+            # row's id to the next row, and whatever still names that id (a hidden mark, a
+            # report, an event) would then point at someone else's row. PostgreSQL's
+            # sequences never reuse an id anyway.
+            table.dialect_options["sqlite"]["autoincrement"] = True
+
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)

@@ -3,8 +3,9 @@
 Deletion happens in one transaction. What is personal goes: the account, sessions,
 memberships, commitments and check-ins, rounds practised, transcripts. What the member
 shared with others stays only without them: encouragement keeps its kind but loses its
-words, feedback and reports say "a former member", and the event log forgets their name
-and words, so a replay never sends them again.
+words, feedback and reports say "a former member", the event log forgets their name
+and words, so a replay never sends them again, and the group's audit log keeps what was
+done but names them "a former member" or "a former moderator", without the reasons they gave.
 """
 
 from __future__ import annotations
@@ -125,6 +126,12 @@ async def delete_account(session: AsyncSession, user: User, password: str) -> No
         if event.data.get("user_id") == uid:
             event.data = {**event.data, "display_name": None}
     await roleplay.forget_member(session, uid)
+    # The audit log stays, as the group's record; who they were and what they wrote go. An
+    # entry with no actor that Cairn did not make reads "a former moderator".
+    await session.execute(update(AuditEntry).where(AuditEntry.target_user_id == uid)
+                          .values(target="a former member", target_user_id=None))
+    await session.execute(update(AuditEntry).where(AuditEntry.actor_id == uid)
+                          .values(actor_id=None, reason=None))
     await session.execute(update(Encouragement).where(Encouragement.from_user_id == uid)
                           .values(text=None, from_user_id=None))
     await session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))

@@ -206,8 +206,7 @@ async def remove_member(session: AsyncSession, moderator: User, group: Group, us
     membership.state, membership.ended_at = "removed", clock.now()
     await session.flush()
     removed = await session.get(User, user_id)
-    await moderation.audit(session, group.id, moderator, "remove",
-                           removed.display_name if removed else f"member #{user_id}", None)
+    await moderation.audit(session, group.id, moderator, "remove", removed or f"member #{user_id}", None)
     await log.append(session, group.id, "member.removed", moderator, {"user_id": user_id})
 
 
@@ -226,8 +225,7 @@ async def _keep_a_moderator(session: AsyncSession, group: Group, leaving: User) 
     if successor is not None:
         successor.role = "moderator"
         heir = await session.get(User, successor.user_id)
-        await moderation.audit(session, group.id, None, "promote",
-                               heir.display_name if heir else f"member #{successor.user_id}",
+        await moderation.audit(session, group.id, None, "promote", heir or f"member #{successor.user_id}",
                                "The last moderator left; the longest-standing member steps up.")
         await session.flush()
         await log.append(session, group.id, "member.role_changed", None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, UTCDateTime, utcnow
@@ -47,7 +47,12 @@ class Hidden(Base):
 
 
 class AuditEntry(Base):
-    """One moderator action, readable by every member: moderation here is transparent."""
+    """One moderator action, readable by every member: moderation here is transparent.
+
+    The entry outlives the people in it. When one of them deletes their account it names
+    them "a former member" (as target) or "a former moderator" (as actor) and keeps none of
+    their words; `by_cairn` is what still tells the server's operator (no actor, by design)
+    from a moderator who has since gone (no actor any more)."""
 
     __tablename__ = "audit_log"
     __table_args__ = (Index("ix_audit_log_group_at", "group_id", "at"),)
@@ -55,8 +60,11 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    by_cairn: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     action: Mapped[str] = mapped_column(String(32))
+    # The display name (or content label) as it was; target_user_id says whose name it is.
     target: Mapped[str] = mapped_column(String(200))
+    target_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -67,10 +67,13 @@ class RoleIn(BaseModel):
 
 class AuditOut(BaseModel):
     at: dt.datetime
-    actor: str
+    actor: str = Field(description="The moderator's display name; `Cairn` when the server's operator did it; "
+                                   "`a former moderator` once the moderator has deleted their account.")
     action: str
-    target: str
-    reason: str | None
+    target: str = Field(description="Who or what the action was about; `a former member` once that member "
+                                    "has deleted their account.")
+    reason: str | None = Field(description="The reason given; null if none, or once the moderator who gave "
+                                           "it has deleted their account.")
 
 
 def _name(user: User | None, fallback: str) -> str:
@@ -134,7 +137,7 @@ async def set_role(uid: Id, body: RoleIn, moderator: GroupModerator, session: Se
 @router.get("/groups/{gid}/audit", response_model=list[AuditOut])
 async def audit_log(member: GroupMember, session: SessionDep) -> list[AuditOut]:
     """Every moderator action in the group, for every member to read."""
-    return [AuditOut(at=a.at, actor=_name(u, "Cairn" if a.actor_id is None else "a former moderator"),
+    return [AuditOut(at=a.at, actor=_name(u, "Cairn" if a.by_cairn else "a former moderator"),
                      action=a.action, target=a.target, reason=a.reason)
             for a, u in await moderation.audit_log(session, member.group.id)]
 

@@ -344,7 +344,7 @@ async def mute(session: AsyncSession, moderator: User, group_id: int, user_id: i
     reason = _reason(reason)
     membership.muted_until = clock.now() + dt.timedelta(minutes=minutes)
     membership.mute_reason = reason
-    await audit(session, group_id, moderator, "mute", user.display_name, reason)
+    await audit(session, group_id, moderator, "mute", user, reason)
     await log.append(session, group_id, "member.muted", moderator, {
         "user_id": user_id, "until": membership.muted_until.isoformat().replace("+00:00", "Z")})
     return membership
@@ -355,7 +355,7 @@ async def unmute(session: AsyncSession, moderator: User, group_id: int, user_id:
     if membership.muted_until is None:
         return
     membership.muted_until = membership.mute_reason = None
-    await audit(session, group_id, moderator, "unmute", user.display_name, None)
+    await audit(session, group_id, moderator, "unmute", user, None)
     await log.append(session, group_id, "member.unmuted", moderator, {"user_id": user_id})
 
 
@@ -378,7 +378,7 @@ async def set_role(session: AsyncSession, moderator: User | None, group_id: int,
     if role == "moderator":
         membership.muted_until = membership.mute_reason = None
     await audit(session, group_id, moderator, "promote" if role == "moderator" else "demote",
-                user.display_name, None)
+                user, None)
     await log.append(session, group_id, "member.role_changed", moderator,
                      {"user_id": user_id, "role": role, "reason": None})
     return membership
@@ -388,9 +388,13 @@ async def set_role(session: AsyncSession, moderator: User | None, group_id: int,
 
 
 async def audit(session: AsyncSession, group_id: int, actor: User | None, action: str,
-                target: str, reason: str | None) -> None:
-    session.add(AuditEntry(group_id=group_id, actor_id=actor.id if actor else None, action=action,
-                           target=target[:200], reason=reason, at=clock.now()))
+                target: User | str, reason: str | None) -> None:
+    """Record an action: `actor` None is Cairn (the operator); a member as `target` is named by
+    their display name and linked, so deleting their account can unname them."""
+    name, about = (target.display_name, target.id) if isinstance(target, User) else (target, None)
+    session.add(AuditEntry(group_id=group_id, actor_id=actor.id if actor else None, by_cairn=actor is None,
+                           action=action, target=name[:200], target_user_id=about, reason=reason,
+                           at=clock.now()))
 
 
 async def audit_log(session: AsyncSession, group_id: int) -> list[tuple[AuditEntry, User | None]]:
