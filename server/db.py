@@ -135,7 +135,9 @@ class Database:
         self.engine = create_engine(settings)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Rung after a commit that appended group events (set by the app: the realtime hub).
-        self.doorbell: Callable[[int, int, Any], Any] | None = None
+        self.doorbell: Callable[[int, str, int, Any], Any] | None = None
+        # Told after a commit that ended sessions: (user id, their token hashes).
+        self.sessions_ended: Callable[[int, list[str]], Any] | None = None
 
     def session(self, *, write: bool = False) -> AsyncSession:
         session = self.sessions(execution_options={WRITE: True} if write else None)

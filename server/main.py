@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(settings)
         hub = create_hub(settings, db)
-        db.doorbell = hub.ring
+        db.doorbell, db.sessions_ended = hub.ring, hub.sessions_ended
         app.state.db, app.state.hub = db, hub
         await hub.start()
         async with transaction(db) as session:

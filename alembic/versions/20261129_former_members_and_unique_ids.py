@@ -84,7 +84,8 @@ def _autoincrement(name: str, sql: str) -> str:
 
 
 def _reusable(name: str, sql: str) -> str:
-    sql = _once(rf' CONSTRAINT pk_{name} PRIMARY KEY AUTOINCREMENT', '', sql)
+    # A table a later migration rebuilt in batch mode has its key unnamed.
+    sql = _once(rf'(?: CONSTRAINT pk_{name})? PRIMARY KEY AUTOINCREMENT', '', sql)
     if re.search(r',\s*CONSTRAINT ', sql):
         return _once(r',(\s*)CONSTRAINT ', rf',\1CONSTRAINT pk_{name} PRIMARY KEY (id),\1CONSTRAINT ', sql)
     return _once(r'(\s*)\)\s*$', rf', \n\tCONSTRAINT pk_{name} PRIMARY KEY (id)\1)', sql)

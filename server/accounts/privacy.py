@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
 from server.accounts import passwords
+from server.accounts import service as accounts
 from server.errors import Forbidden
 from server.groups import service as groups
 from server.models import (
@@ -135,7 +136,7 @@ async def delete_account(session: AsyncSession, user: User, password: str) -> No
     await session.execute(update(Encouragement).where(Encouragement.from_user_id == uid)
                           .values(text=None, from_user_id=None))
     await session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))
-    await session.execute(delete(AuthSession).where(AuthSession.user_id == uid))
+    await accounts.end_sessions(session, uid)
     await session.execute(delete(Transcript).where(Transcript.user_id == uid))
     await session.execute(delete(Round).where(Round.practitioner_id == uid))
     await session.execute(delete(Commitment).where(Commitment.user_id == uid))

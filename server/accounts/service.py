@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import clock
 from server.accounts import passwords
 from server.config import Settings
+from server.db import after_commit
 from server.errors import Conflict, Invalid, NotSignedIn, RateLimited
 from server.models import AuthSession, LoginFailure, Membership, User
 from server.text import storable
@@ -132,21 +133,40 @@ async def authenticate(session: AsyncSession, token: str) -> tuple[User, AuthSes
     return (row[0], row[1]) if row else None
 
 
-async def authenticate_in_group(session: AsyncSession, token: str,
+async def authenticate_in_group(session: AsyncSession, hashed: str,
                                 group_id: int) -> tuple[User, Membership | None] | None:
-    """authenticate() and the member's active membership of one group, in one query (a live
-    socket asks this on every command)."""
+    """authenticate() by the token's hash, and the member's active membership of one group, in
+    one query (a live socket asks this on every command)."""
     row = (await session.execute(
         select(User, Membership).join(AuthSession, AuthSession.user_id == User.id)
         .outerjoin(Membership, (Membership.user_id == User.id) & (Membership.group_id == group_id)
                    & (Membership.state == "active"))
-        .where(AuthSession.token_hash == token_hash(token), AuthSession.expires_at > clock.now())
+        .where(AuthSession.token_hash == hashed, AuthSession.expires_at > clock.now())
     )).first()
     return (row[0], row[1]) if row else None
 
 
+async def end_sessions(session: AsyncSession, user_id: int, *, keep: AuthSession | None = None) -> None:
+    """End a member's sessions (all but `keep`); once that commits, every socket they opened
+    closes, on every process."""
+    query = select(AuthSession.token_hash).where(AuthSession.user_id == user_id)
+    if keep is not None:
+        query = query.where(AuthSession.id != keep.id)
+    await _ended(session, user_id, list((await session.scalars(query)).all()))
+
+
+async def _ended(session: AsyncSession, user_id: int, hashes: list[str]) -> None:
+    if not hashes:
+        return
+    await session.execute(delete(AuthSession).where(AuthSession.token_hash.in_(hashes)))
+    db = session.info.get("db")
+    if db is not None and db.sessions_ended is not None:
+        after_commit(session, lambda: db.sessions_ended(user_id, hashes))
+
+
 async def end_session(session: AsyncSession, auth: AuthSession) -> None:
-    await session.execute(delete(AuthSession).where(AuthSession.id == auth.id))
+    """Sign out: this session, and the sockets it opened."""
+    await _ended(session, auth.user_id, [auth.token_hash])
 
 
 async def update_profile(
@@ -174,10 +194,7 @@ async def change_password(
     if reason := passwords.problem(new_password, user.username):
         raise Invalid(reason, code="weak_password")
     user.password_hash = await passwords.hash_password(new_password)
-    query = delete(AuthSession).where(AuthSession.user_id == user.id)
-    if current is not None:
-        query = query.where(AuthSession.id != current.id)
-    await session.execute(query)
+    await end_sessions(session, user.id, keep=current)
 
 
 async def prune_sessions(session: AsyncSession, settings: Settings) -> int:

@@ -101,7 +101,7 @@ async def create(
     await session.flush()
     if visibility == "group":
         await log.append(session, group_id, "commitment.created", user, event_data(commitment))
-    await moderation.notice_crisis(session, user, group_id, text)
+    await moderation.notice_crisis(session, user, group_id, text, shared=visibility == "group")
     return commitment
 
 
@@ -125,10 +125,14 @@ async def check_in(
         session.add(checkin)
     checkin.status, checkin.note, checkin.feeling, checkin.at = status, note, feeling, clock.now()
     await session.flush()
-    if commitment.visibility == "group":
-        await log.append(session, commitment.group_id, "commitment.checked_in", user,
-                         event_data(commitment, checkin))
-    await moderation.notice_crisis(session, user, commitment.group_id, note)
+    shared = commitment.visibility == "group"
+    if shared:
+        # Hidden stays hidden: a new check-in on a hidden commitment (or a new note on a
+        # hidden check-in) does not carry the words back.
+        kind = "commitment.checked_in"
+        await log.append(session, commitment.group_id, kind, user, await moderation.hidden_of(
+            session, kind, event_data(commitment, checkin)))
+    await moderation.notice_crisis(session, user, commitment.group_id, note, shared=shared)
     return commitment, checkin
 
 

@@ -149,7 +149,7 @@ async def day_page(
     user, group = member.user, member.group
     # Read before the lists below: a live script resuming from here may be told of
     # something it already shows (and drop it), but never misses anything.
-    last_seq = group.last_seq
+    last_seq, moderators_seq = group.last_seq, group.moderators_seq
     today = clock.local_today(user.timezone)
     day = day or today
     entries = await commitments.group_day(session, user, group.id, day)
@@ -178,7 +178,7 @@ async def day_page(
     context.setdefault("post", {"visibility": "group"})
     return render(
         request, "groups/day.html", status_code=status,
-        group=group, member=member, last_seq=last_seq, today=today, day=day,
+        group=group, member=member, last_seq=last_seq, moderators_seq=moderators_seq, today=today, day=day,
         day_label=day_name(day, today), long_date=long_date, day_url=day_url,
         previous_day=day - dt.timedelta(days=1),
         next_day=day + dt.timedelta(days=1) if day < today + dt.timedelta(days=1) else None,

@@ -191,6 +191,8 @@ async def leave(session: AsyncSession, user: User, group: Group, membership: Mem
     await session.flush()
     await _keep_a_moderator(session, group, user)
     await log.append(session, group.id, "member.left", user, {"user_id": user.id})
+    if membership.role == "moderator":
+        await moderation.moderators_changed(session, group.id, user.id, False)
 
 
 async def remove_member(session: AsyncSession, moderator: User, group: Group, user_id: int) -> None:
@@ -208,6 +210,8 @@ async def remove_member(session: AsyncSession, moderator: User, group: Group, us
     removed = await session.get(User, user_id)
     await moderation.audit(session, group.id, moderator, "remove", removed or f"member #{user_id}", None)
     await log.append(session, group.id, "member.removed", moderator, {"user_id": user_id})
+    if membership.role == "moderator":
+        await moderation.moderators_changed(session, group.id, user_id, False)
 
 
 async def _keep_a_moderator(session: AsyncSession, group: Group, leaving: User) -> None:
@@ -231,3 +235,4 @@ async def _keep_a_moderator(session: AsyncSession, group: Group, leaving: User) 
         await log.append(session, group.id, "member.role_changed", None,
                          {"user_id": successor.user_id, "role": "moderator",
                           "reason": "The last moderator left."})
+        await moderation.moderators_changed(session, group.id, successor.user_id, True)

@@ -26,6 +26,9 @@ class Group(Base):
     # The group's last event sequence number; bumping it locks the row, which is
     # what keeps event seqs gapless and visible in commit order.
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # The same for the moderators' own stream (reports, worries, who moderates): a sequence
+    # of its own, so nothing about it shows in the shared one.
+    moderators_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Membership(Base):

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
@@ -67,15 +67,29 @@ def check_unmuted(membership: Membership) -> None:
 # -- crisis support ---------------------------------------------------------------------------
 
 
-async def notice_crisis(session: AsyncSession, user: User, group_id: int, *texts: str | None) -> None:
-    """If the words suggest danger: the writer's answer carries support, and the moderators
-    are told privately (without the words themselves)."""
+async def notice_crisis(session: AsyncSession, user: User, group_id: int, *texts: str | None,
+                        shared: bool = True) -> None:
+    """If the words suggest danger: the writer's answer carries support, and, when the words
+    were shared with the group, its moderators are told privately (without the words
+    themselves). Private words tell nobody: the writer alone sees the support."""
     if not crisis.detect(*texts):
         return
     db = session.info.get("db")
-    session.info["support"] = crisis.support(db.settings.crisis_resources_file if db else None)
-    await log.append(session, group_id, "support.concern", None,
-                     {"user_id": user.id, "display_name": user.display_name}, audience="moderators")
+    session.info["support"] = {**crisis.support(db.settings.crisis_resources_file if db else None),
+                               "moderators_told": shared}
+    if shared:
+        await log.append(session, group_id, "support.concern", None,
+                         {"user_id": user.id, "display_name": user.display_name},
+                         stream=log.MODERATORS)
+
+
+async def moderators_changed(session: AsyncSession, group_id: int, user_id: int,
+                             is_moderator: bool) -> None:
+    """Someone starts or stops moderating (a promotion, a demotion, leaving, a removal): said in
+    the moderators' own stream, in order with what is said there, so a socket reads that
+    stream exactly while its member moderates."""
+    await log.append(session, group_id, "moderator.changed", None,
+                     {"user_id": user_id, "moderator": is_moderator}, stream=log.MODERATORS)
 
 
 def pending_support(session: AsyncSession) -> dict[str, Any] | None:
@@ -167,7 +181,7 @@ async def report(session: AsyncSession, reporter: User, group_id: int, *, target
     await session.flush()
     await log.append(session, group_id, "report.created", reporter, {
         "report_id": row.id, "target_type": target_type, "target_id": target_id,
-        "reason": row.reason}, audience="moderators")
+        "reason": row.reason}, stream=log.MODERATORS)
     return row
 
 
@@ -294,25 +308,43 @@ async def _take_out_of_room(session: AsyncSession, reported_line_id: int) -> Non
         await roleplay.hide_line(session, said.room_id, said.line_id)
 
 
+# The words of each kind of thing that hiding takes out of every event about it.
+WITHHELD = {"commitment": ("text", "note"), "checkin": ("note",), "encouragement": ("text",)}
+# Which field names the thing, in which events' data.
+_ABOUT = {"commitment": ("commitment_id", ("commitment.created", "commitment.checked_in")),
+          "checkin": ("checkin_id", ("commitment.checked_in",)),
+          "encouragement": ("encouragement_id", ("encouragement.sent",))}
+
+
+def withhold(data: dict[str, Any], target_type: str) -> dict[str, Any]:
+    """Event data without the words of a hidden thing: the one rule for every event about it,
+    those already logged (when it is hidden) and those still to come (a later check-in)."""
+    return {**data, **dict.fromkeys(WITHHELD[target_type]), "hidden": True}
+
+
+async def hidden_of(session: AsyncSession, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Event data as it may be shown, given what is hidden now of the things it is about."""
+    about = [(t, data[key]) for t, (key, kinds) in _ABOUT.items()
+             if kind in kinds and isinstance(data.get(key), int)]
+    if not about:
+        return data
+    hidden = (await session.execute(select(Hidden.target_type).where(
+        or_(*((Hidden.target_type == t) & (Hidden.target_id == i) for t, i in about))))).scalars().all()
+    for target_type in hidden:
+        data = withhold(data, target_type)
+    return data
+
+
 async def _scrub_events(session: AsyncSession, group_id: int, target_type: str, target_id: int) -> None:
     """A replayed event honours what happened since: hidden words are not sent again."""
-    kinds = {"commitment": ("commitment.created", "commitment.checked_in"),
-             "checkin": ("commitment.checked_in",), "encouragement": ("encouragement.sent",)}
-    if target_type not in kinds:
+    if target_type not in WITHHELD:
         return
+    key, kinds = _ABOUT[target_type]
     events = (await session.scalars(select(Event).where(
-        Event.group_id == group_id, Event.kind.in_(kinds[target_type])))).all()
+        Event.group_id == group_id, Event.kind.in_(kinds)))).all()
     for event in events:
-        data = dict(event.data)
-        if target_type == "commitment" and data.get("commitment_id") == target_id:
-            data.update(text=None, note=None, hidden=True)
-        elif target_type == "checkin" and data.get("checkin_id") == target_id:
-            data.update(note=None, hidden=True)
-        elif target_type == "encouragement" and data.get("encouragement_id") == target_id:
-            data.update(text=None, hidden=True)
-        else:
-            continue
-        event.data = data
+        if event.data.get(key) == target_id:
+            event.data = withhold(event.data, target_type)
 
 
 async def hidden_in(session: AsyncSession, group_id: int) -> dict[tuple[str, int], Hidden]:
@@ -381,6 +413,7 @@ async def set_role(session: AsyncSession, moderator: User | None, group_id: int,
                 user, None)
     await log.append(session, group_id, "member.role_changed", moderator,
                      {"user_id": user_id, "role": role, "reason": None})
+    await moderators_changed(session, group_id, user_id, role == "moderator")
     return membership
 
 

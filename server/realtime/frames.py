@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from server.models import Event, User
@@ -14,30 +15,33 @@ def _iso(at: Any) -> str:
 
 def event_frame(event: Event, actor: User | None) -> str:
     return json.dumps({
-        "type": "event", "seq": event.seq, "kind": event.kind, "group_id": event.group_id,
+        "type": "event", "stream": event.stream, "seq": event.seq, "kind": event.kind,
+        "group_id": event.group_id,
         "actor": {"id": actor.id, "display_name": actor.display_name} if actor else None,
         "data": event.data, "at": _iso(event.at),
     }, separators=(",", ":"))
 
 
-def private_placeholder(event: Event) -> str:
-    """What members outside an event's audience receive: the seq, so their sequence has
-    no gap, and nothing else."""
-    return json.dumps({
-        "type": "event", "seq": event.seq, "kind": "private", "group_id": event.group_id,
-        "actor": None, "data": {}, "at": _iso(event.at),
-    }, separators=(",", ":"))
+@dataclass(frozen=True, slots=True)
+class Resume:
+    """Where one stream picks up for a socket: the stream's last seq now, whether the socket
+    replays from where it was, and how many events it missed."""
+
+    last_seq: int
+    recovered: bool
+    missed: int
+
+    def frame_part(self) -> dict[str, Any]:
+        return {"last_seq": self.last_seq, "recovered": self.recovered, "missed": self.missed}
 
 
-def event_frames(event: Event, actor: User | None) -> tuple[str, str | None]:
-    """(the frame, the placeholder for those outside its audience, or None)."""
-    frame = event_frame(event, actor)
-    return frame, (private_placeholder(event) if event.audience else None)
-
-
-def welcome(group_id: int, last_seq: int, recovered: bool, missed: int) -> str:
-    return json.dumps({"type": "welcome", "group_id": group_id, "last_seq": last_seq,
-                       "recovered": recovered, "missed": missed})
+def welcome(group_id: int, group: Resume, moderators: Resume | None) -> str:
+    """The shared stream's position at the top level; the moderators' stream, for a
+    moderator only, under "moderators"."""
+    frame: dict[str, Any] = {"type": "welcome", "group_id": group_id, **group.frame_part()}
+    if moderators is not None:
+        frame["moderators"] = moderators.frame_part()
+    return json.dumps(frame)
 
 
 def presence(online: list[int]) -> str:

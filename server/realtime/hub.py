@@ -13,47 +13,81 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Protocol
+
+from sqlalchemy import select
 
 from server import clock
 from server.config import Settings
-from server.db import Database
-from server.models import Event, User
+from server.db import Database, transaction
+from server.models import AuthSession, Event, User
 from server.observability import DELIVERIES, DELIVERY_LAG, EVENTS_APPENDED
 from server.realtime import frames, log
+from server.realtime.log import GROUP, MODERATORS, STREAMS
 
 logger = logging.getLogger("cairn.realtime")
 
-# Events after which a member's sockets in the group must close.
-CLOSING_KINDS = {"member.removed": 4403, "member.left": 4403}
+CLOSE_NOT_SIGNED_IN, CLOSE_FORBIDDEN = 4401, 4403
+# Events of the shared stream after which the member they name may no longer read the group.
+CLOSING_KINDS = {"member.removed", "member.left"}
+# The event of the moderators' stream that says someone starts or stops reading it.
+MODERATOR_CHANGED = "moderator.changed"
 PAGE = 500
+EXPIRY_SWEEP_SECONDS = 15
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What an event does to the sockets of the member it names, besides being shown."""
+
+    user_id: int
+    opens_moderators: bool = False   # before the event: they read the moderators' stream from it
+    closes_moderators: bool = False  # after it: they stop reading the moderators' stream
+    ends: bool = False               # after it: their sockets in the group close (4403)
+
+
+def effect_of(stream: str, kind: str, data: dict) -> Effect | None:
+    """The one place that says what an event ends or opens: used live and on replay alike."""
+    user_id = data.get("user_id")
+    if not isinstance(user_id, int):
+        return None
+    if stream == GROUP and kind in CLOSING_KINDS:
+        return Effect(user_id, ends=True)
+    if stream == MODERATORS and kind == MODERATOR_CHANGED:
+        return Effect(user_id, opens_moderators=bool(data.get("moderator")),
+                      closes_moderators=not data.get("moderator"))
+    return None
 
 
 class Subscriber(Protocol):
     """A live socket as the hub sees it."""
 
     user_id: int
+    token_hash: str
 
-    def offer(self, seq: int, frame: str, placeholder: str | None = None) -> None: ...
-    def set_moderator(self, is_moderator: bool) -> None: ...
+    def offer(self, stream: str, seq: int, frame: str, effect: Effect | None = None) -> None: ...
     def offer_presence(self, frame: str) -> None: ...
     def close_soon(self, code: int, reason: str) -> None: ...
+    def expired(self) -> bool: ...
 
 
 class Backend(Protocol):
     async def start(self, hub: Hub) -> None: ...
     async def stop(self) -> None: ...
-    def publish(self, group_id: int, seq: int) -> None: ...
+    def publish(self, group_id: int, stream: str, seq: int) -> None: ...
+    def publish_sessions_ended(self, user_id: int, token_hashes: list[str]) -> None: ...
     async def set_present(self, group_id: int, user_id: int, present: bool) -> None: ...
     async def online(self, group_id: int, local: set[int]) -> set[int]: ...
     async def health(self) -> str | None: ...
 
 
 class GroupFeed:
-    """One group's sockets in this process, and how far this process has read its log."""
+    """One group's sockets in this process, and how far this process has read each of its
+    streams."""
 
-    def __init__(self, cursor: int) -> None:
-        self.cursor = cursor
+    def __init__(self, cursors: dict[str, int]) -> None:
+        self.cursors = cursors
         self.subscribers: set[Subscriber] = set()
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -66,11 +100,15 @@ class Hub:
         self.feeds: dict[int, GroupFeed] = {}
         self._present: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
         self.deliveries = 0
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.backend.start(self)
+        self._sweeper = asyncio.create_task(self._sweep_expired())
 
     async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         await self.backend.stop()
         for feed in self.feeds.values():
             if feed.task:
@@ -86,7 +124,7 @@ class Hub:
 
     # -- doorbells -------------------------------------------------------------------------
 
-    async def ring(self, group_id: int, seq: int,
+    async def ring(self, group_id: int, stream: str, seq: int,
                    committed: tuple[Event, User | None] | None = None) -> None:
         """After a commit: deliver to this process's sockets, and tell the other processes.
 
@@ -95,14 +133,14 @@ class Hub:
         the log."""
         EVENTS_APPENDED.inc()
         feed = self.feeds.get(group_id)
-        if feed is not None and committed is not None and feed.cursor == seq - 1:
+        if feed is not None and committed is not None and feed.cursors[stream] == seq - 1:
             event, actor = committed
             # The row as committed: the transaction may have let go of the actor since
             # (an account deleted after leaving), as a read of the log would show.
             self._deliver(feed, event, actor if actor and event.actor_id == actor.id else None)
         else:
             self.wake(group_id)
-        self.backend.publish(group_id, seq)
+        self.backend.publish(group_id, stream, seq)
 
     def wake(self, group_id: int) -> None:
         feed = self.feeds.get(group_id)
@@ -120,7 +158,8 @@ class Hub:
         while feed.subscribers and feed.wake.is_set():
             feed.wake.clear()
             try:
-                await self._read_new(group_id, feed)
+                for stream in STREAMS:
+                    await self._read_new(group_id, feed, stream)
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database is down: try again shortly
@@ -129,46 +168,79 @@ class Hub:
                 await asyncio.sleep(1)
                 feed.wake.set()
 
-    async def _read_new(self, group_id: int, feed: GroupFeed) -> None:
+    async def _read_new(self, group_id: int, feed: GroupFeed, stream: str) -> None:
         while True:
-            rows = await log.read_since(self.db, group_id, feed.cursor, PAGE)
+            rows = await log.read_since(self.db, group_id, feed.cursors[stream], PAGE, stream)
             for event, actor in rows:
-                if event.seq > feed.cursor:  # a ring may have delivered it during the read
+                if event.seq > feed.cursors[stream]:  # a ring may have delivered it meanwhile
                     self._deliver(feed, event, actor)
             if len(rows) < PAGE:
                 return
             await asyncio.sleep(0)  # let the sockets drain a page before the next
 
     def _deliver(self, feed: GroupFeed, event: Event, actor: User | None) -> None:
-        frame, placeholder = frames.event_frames(event, actor)
-        feed.cursor = event.seq
+        frame = frames.event_frame(event, actor)
+        feed.cursors[event.stream] = event.seq
         DELIVERY_LAG.observe(max(0.0, (clock.now() - event.at).total_seconds()))
         DELIVERIES.inc(len(feed.subscribers))
-        if event.kind == "member.role_changed":
-            for sub in list(feed.subscribers):
-                if sub.user_id == event.data.get("user_id"):
-                    sub.set_moderator(event.data.get("role") == "moderator")
+        effect = effect_of(event.stream, event.kind, event.data)
         for sub in list(feed.subscribers):
-            sub.offer(event.seq, frame, placeholder)
+            sub.offer(event.stream, event.seq, frame, effect if effect and effect.user_id == sub.user_id
+                      else None)
             self.deliveries += 1
-        code = CLOSING_KINDS.get(event.kind)
-        if code is not None:
-            self._close_member(feed, event.data.get("user_id"), code)
 
-    def _close_member(self, feed: GroupFeed, user_id: object, code: int) -> None:
-        for sub in list(feed.subscribers):
-            if sub.user_id == user_id:
-                sub.close_soon(code, "You are no longer a member of this group.")
+    # -- sessions --------------------------------------------------------------------------
+
+    def sessions_ended(self, user_id: int, token_hashes: list[str]) -> None:
+        """After a commit that ended sessions (sign-out, a new password, a deleted account):
+        their sockets here close at once, and the other processes are told."""
+        self.close_sessions(user_id, set(token_hashes))
+        self.backend.publish_sessions_ended(user_id, token_hashes)
+
+    def close_sessions(self, user_id: int, token_hashes: set[str]) -> None:
+        for feed in list(self.feeds.values()):
+            for sub in list(feed.subscribers):
+                if sub.user_id == user_id and sub.token_hash in token_hashes:
+                    sub.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
+
+    async def recheck_sessions(self) -> None:
+        """After a time without news from the other processes (Redis was away): close every
+        socket here whose session has ended meanwhile."""
+        subs = [sub for feed in list(self.feeds.values()) for sub in list(feed.subscribers)]
+        if not subs:
+            return
+        try:
+            async with transaction(self.db, write=False) as session:
+                alive = set((await session.scalars(select(AuthSession.token_hash).where(
+                    AuthSession.token_hash.in_({sub.token_hash for sub in subs}),
+                    AuthSession.expires_at > clock.now()))).all())
+        except Exception:
+            logger.warning("could not recheck sessions", exc_info=True)
+            return
+        for sub in subs:
+            if sub.token_hash not in alive:
+                sub.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
+
+    async def _sweep_expired(self) -> None:
+        """A socket whose session expires closes even if nothing happens in its group (a
+        socket that is offered an event checks the expiry itself first)."""
+        while True:
+            await asyncio.sleep(EXPIRY_SWEEP_SECONDS)
+            for feed in list(self.feeds.values()):
+                for sub in list(feed.subscribers):
+                    if sub.expired():
+                        sub.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
 
     # -- sockets ---------------------------------------------------------------------------
 
-    async def attach(self, group_id: int, sub: Subscriber, last_seq: int) -> None:
-        """Start live delivery to sub; last_seq is what the caller has read from the log."""
+    async def attach(self, group_id: int, sub: Subscriber, cursors: dict[str, int]) -> None:
+        """Start live delivery to sub; cursors are the streams' last seqs the caller has read
+        from the log."""
         feed = self.feeds.get(group_id)
         if feed is None:
-            feed = self.feeds[group_id] = GroupFeed(cursor=last_seq)
+            feed = self.feeds[group_id] = GroupFeed(dict(cursors))
         feed.subscribers.add(sub)
-        if last_seq > feed.cursor:
+        if any(cursors[stream] > feed.cursors[stream] for stream in STREAMS):
             # This socket saw newer rows than the feed has read: catch the feed up.
             self.wake(group_id)
         counts = self._present[group_id]

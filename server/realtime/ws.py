@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -14,10 +15,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from server import clock
 from server.accounts import service as accounts
 from server.config import Settings
 from server.db import Database, transaction
@@ -25,10 +28,12 @@ from server.deps import MAX_ID, SESSION_COOKIE
 from server.encouragements import service as encouragements
 from server.errors import AppError, NotFound
 from server.groups import service as groups
-from server.models import Membership, User
+from server.models import Group, Membership, User
 from server.observability import OPEN_SOCKETS, SLOW_READER_CLOSES, log_event
 from server.realtime import frames, log
-from server.realtime.hub import Hub
+from server.realtime.frames import Resume
+from server.realtime.hub import Effect, Hub, effect_of
+from server.realtime.log import GROUP, MODERATORS
 
 router = APIRouter()
 logger = logging.getLogger("cairn.realtime.ws")
@@ -64,36 +69,36 @@ def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
     return origin == f"{scheme}://{host}"
 
 
-def parse_last_seq(websocket: WebSocket) -> int | None:
-    raw = websocket.query_params.get("last_seq")
-    if raw is None or raw == "":
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        return None
-    return value if 0 <= value <= MAX_ID else None
-
-
 class GroupSocket:
     """One member's live connection to one group; the hub offers it frames.
+
+    The socket reads the shared stream always and the moderators' stream while its member
+    moderates. Every event frame is shown through _show(), in seq order per stream, live or
+    replayed alike: that is where what an event ends (membership, moderating) and the
+    session's expiry take effect, so no frame follows the event that ended the right to it.
 
     An idle socket is most of what a process holds, so it is kept small: a plain deque
     for the frames, and a task that drains it only while there is something to send."""
 
-    __slots__ = ("websocket", "is_moderator", "db", "user_id", "group_id", "delivered", "_queued",
-                 "queue", "closing", "done", "_sending", "_sender", "receiver", "interrupted")
+    __slots__ = ("websocket", "db", "user_id", "group_id", "token_hash", "expires", "delivered",
+                 "_queued", "mod_delivered", "_mod_queued", "reads_moderators", "queue", "closing",
+                 "done", "_sending", "_sender", "receiver", "interrupted")
 
     def __init__(self, websocket: WebSocket, db: Database, user_id: int, group_id: int,
-                 delivered: int, is_moderator: bool = False) -> None:
+                 delivered: int, moderators: int = 0, reads_moderators: bool = False,
+                 token_hash: str = "", expires: float = math.inf) -> None:
         self.websocket = websocket
-        self.is_moderator = is_moderator
         self.db = db
         self.user_id = user_id
         self.group_id = group_id
-        self.delivered = delivered  # highest seq sent to the client
-        self._queued = delivered    # highest seq put in the queue
-        self.queue: deque[tuple[int | None, str]] = deque()
+        self.token_hash = token_hash
+        self.expires = expires  # time.monotonic() when the session ends
+        self.delivered = delivered  # highest seq of the shared stream sent to the client
+        self._queued = delivered    # ... put in the queue
+        self.mod_delivered = moderators  # the same for the moderators' stream (shown or not)
+        self._mod_queued = moderators
+        self.reads_moderators = reads_moderators
+        self.queue: deque[tuple[str | None, int, str, Effect | None]] = deque()
         self.closing: tuple[int, str] | None = None
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sending = False  # the first frames are out: queued frames may go
@@ -101,29 +106,40 @@ class GroupSocket:
         self.receiver: asyncio.Task[Any] | None = None  # the connection's own task, receiving
         self.interrupted = False
 
+    def cursors(self) -> dict[str, int]:
+        return {GROUP: self.delivered, MODERATORS: self.mod_delivered}
+
     # -- Subscriber (called by the hub) ----------------------------------------------------
 
-    def offer(self, seq: int, frame: str, placeholder: str | None = None) -> None:
-        if seq <= self._queued or self.closing:
+    def offer(self, stream: str, seq: int, frame: str, effect: Effect | None = None) -> None:
+        if self.closing:
             return
-        self._put(seq, frame if placeholder is None or self.is_moderator else placeholder)
-        self._queued = seq
-
-    def set_moderator(self, is_moderator: bool) -> None:
-        self.is_moderator = is_moderator
+        if stream == GROUP:
+            if seq <= self._queued:
+                return
+            self._queued = seq
+        else:
+            if seq <= self._mod_queued:
+                return
+            self._mod_queued = seq
+        self._put(stream, seq, frame, effect)
 
     def offer_presence(self, frame: str) -> None:
         self.send_control(frame)
 
     def close_soon(self, code: int, reason: str) -> None:
+        """Close after the frames already queued (they were committed before the ending)."""
         if self.closing is None:
-            self._put(None, "", close=(code, reason))
+            self._put(None, 0, "", close=(code, reason))
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.expires
 
     # -- queue -----------------------------------------------------------------------------
 
     def send_control(self, frame: str) -> None:
         if not self.closing:
-            self._put(None, frame)
+            self._put(None, 0, frame)
 
     def finish(self) -> None:
         """The socket ends: stop the receive loop if someone else (the hub, the sender)
@@ -136,7 +152,15 @@ class GroupSocket:
             self.interrupted = True
             receiver.cancel()
 
-    def _put(self, seq: int | None, frame: str, close: tuple[int, str] | None = None) -> None:
+    def _end(self, code: int, reason: str) -> None:
+        """End now: nothing queued is sent any more."""
+        if self.closing is None:
+            self.closing = (code, reason)
+        self.queue.clear()
+        self.finish()
+
+    def _put(self, stream: str | None, seq: int, frame: str, effect: Effect | None = None,
+             close: tuple[int, str] | None = None) -> None:
         if len(self.queue) >= QUEUE_SIZE:
             # A client that stops reading is let go rather than growing memory or
             # slowing the others; it can come back with last_seq.
@@ -144,7 +168,7 @@ class GroupSocket:
             self.closing = (CLOSE_SLOW, "Too slow to read; reconnect with last_seq.")
             self.finish()
             return
-        self.queue.append((seq, frame))
+        self.queue.append((stream, seq, frame, effect))
         if close is not None:
             self.closing = close
         self._drain_soon()
@@ -160,31 +184,54 @@ class GroupSocket:
 
     async def _drain(self) -> None:
         try:
-            while self.queue:
-                seq, frame = self.queue.popleft()
-                if seq is None:
+            while self.queue and not self.done.done():
+                stream, seq, frame, effect = self.queue.popleft()
+                if stream is None:
                     if frame == "" and self.closing:  # the close marker
                         self.finish()
                         return
                     await self.websocket.send_text(frame)
                     continue
-                if seq <= self.delivered:
+                cursor = self.delivered if stream == GROUP else self.mod_delivered
+                if seq <= cursor:
                     continue
-                if seq > self.delivered + 1:
-                    await self.fill(upto=seq - 1)
-                await self.websocket.send_text(frame)
-                self.delivered = seq
-                await self.after_event(frame)
+                if seq > cursor + 1:
+                    await self.fill(stream, upto=seq - 1)
+                    if self.done.done():
+                        return
+                await self._show(stream, seq, frame, effect, live=True)
         except Exception:  # the connection is gone: the socket ends
             self.finish()
         finally:
             self._sender = None
         self._drain_soon()  # a frame put while the last send was finishing
 
+    async def _show(self, stream: str, seq: int, frame: str, effect: Effect | None,
+                    live: bool) -> None:
+        """Send one event frame of a stream, the next in its order, and let it take effect."""
+        if self.expired():
+            self._end(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
+            return
+        if stream == GROUP:
+            await self.websocket.send_text(frame)
+            self.delivered = seq
+            if live:
+                await self.after_event(frame)
+        else:
+            if effect is not None and effect.opens_moderators:
+                self.reads_moderators = True
+            if self.reads_moderators:
+                await self.websocket.send_text(frame)
+            self.mod_delivered = seq
+            if effect is not None and effect.closes_moderators:
+                self.reads_moderators = False
+        if effect is not None and effect.ends:
+            self._end(CLOSE_FORBIDDEN, "You are no longer a member of this group.")
+
     async def stop_sending(self) -> None:
         self._sending = False
         task = self._sender
-        if task is not None:
+        if task is not None and task is not asyncio.current_task():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
@@ -192,21 +239,30 @@ class GroupSocket:
     async def after_event(self, frame: str) -> None:
         """Hook for sockets that react to events (a room refreshes its state)."""
 
-    async def fill(self, upto: int | None = None) -> int:
-        """Send what the log holds after `delivered` (up to `upto`); returns how many."""
+    async def fill(self, stream: str = GROUP, upto: int | None = None) -> int:
+        """Show what the log holds of a stream after what was shown (up to `upto`); returns
+        how many frames."""
         sent = 0
-        while upto is None or self.delivered < upto:
-            rows = await log.read_since(self.db, self.group_id, self.delivered)
+        while not self.done.done():
+            cursor = self.delivered if stream == GROUP else self.mod_delivered
+            if upto is not None and cursor >= upto:
+                break
+            if stream == MODERATORS and not self.reads_moderators and upto is None:
+                break  # what follows is not theirs; a promotion reaches them live
+            rows = await log.read_since(self.db, self.group_id, cursor, stream=stream)
             rows = [r for r in rows if upto is None or r[0].seq <= upto]
             if not rows:
                 break
             for event, actor in rows:
-                frame, placeholder = frames.event_frames(event, actor)
-                await self.websocket.send_text(
-                    frame if placeholder is None or self.is_moderator else placeholder)
-                self.delivered = event.seq
+                if self.done.done():
+                    break
+                effect = effect_of(stream, event.kind, event.data)
+                await self._show(stream, event.seq, frames.event_frame(event, actor),
+                                 effect if effect and effect.user_id == self.user_id else None,
+                                 live=False)
                 sent += 1
         self._queued = max(self._queued, self.delivered)
+        self._mod_queued = max(self._mod_queued, self.mod_delivered)
         return sent
 
 
@@ -222,12 +278,17 @@ Resolve = Callable[[AsyncSession, User], Awaitable[Membership]]
 
 @dataclass(frozen=True)
 class Admitted:
+    """Who opened the socket, and where the group's streams stood when they were let in:
+    their role and both streams' last seqs are read in one statement, so a change committed
+    after it (a demotion, a removal) is in the log after those seqs and reaches the socket."""
+
     user: User
-    token: str
+    token_hash: str
+    expires: float  # time.monotonic() when the session ends
     group_id: int
     is_moderator: bool
-    oldest: int
     last: int
+    moderators_last: int
 
 
 async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
@@ -246,33 +307,55 @@ async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
             if found is None:
                 await _refuse(websocket, CLOSE_NOT_SIGNED_IN, "Please sign in first.")
                 return None
-            user = found[0]
+            user, auth = found
             try:
                 membership = await resolve(session, user)
             except NotFound:
                 await _refuse(websocket, CLOSE_NO_GROUP, "No such group.")
                 return None
-            oldest, last = await log.bounds(session, membership.group_id)
+            standing = (await session.execute(
+                select(Membership.role, Group.last_seq, Group.moderators_seq)
+                .join(Group, Group.id == Membership.group_id)
+                .where(Membership.id == membership.id, Membership.state == "active"))).first()
+            if standing is None:  # left or removed since resolve() read it
+                await _refuse(websocket, CLOSE_NO_GROUP, "No such group.")
+                return None
     except (OperationalError, DBAPIError, OSError):
         # The database is down: say "try again later" in a code a browser can see.
         if websocket.application_state == WebSocketState.CONNECTING:
             await _refuse(websocket, CLOSE_TRY_LATER, "Cairn cannot reach its database right now.")
         return None
-    return Admitted(user, token or "", membership.group_id, membership.role == "moderator",
-                    oldest, last)
+    role, last, moderators_last = standing
+    left = (auth.expires_at - clock.now()).total_seconds()
+    return Admitted(user, auth.token_hash, time.monotonic() + left, membership.group_id,
+                    role == "moderator", last, moderators_last)
 
 
-Command = Callable[["GroupSocket", dict[str, Any], str], Awaitable[None]]
+async def resume_point(db: Database, group_id: int, stream: str, last: int,
+                       asked: int | None) -> tuple[int, Resume]:
+    """(the seq to replay from, what the welcome says) for one stream."""
+    if asked is None:
+        return last, Resume(last, True, 0)
+    async with transaction(db, write=False) as session:
+        oldest = await log.oldest(session, group_id, stream)
+    oldest = last + 1 if oldest is None else oldest
+    if asked <= last and asked + 1 >= oldest:
+        return asked, Resume(last, True, last - asked)
+    # Too old to replay (or from another database): start from now.
+    return last, Resume(last, False, max(0, last - asked))
 
 
-async def serve(websocket: WebSocket, sock: GroupSocket, token: str, on_command: Command,
+Command = Callable[["GroupSocket", dict[str, Any]], Awaitable[None]]
+
+
+async def serve(websocket: WebSocket, sock: GroupSocket, on_command: Command,
                 first_frames: Callable[[], Awaitable[None]]) -> None:
     """Attach to the hub, send the first frames, then run the send and receive loops until
     either ends; always detach and close with the reason, if any."""
     hub: Hub = websocket.app.state.hub
     kind = "room" if hasattr(sock, "room_id") else "group"
     opened = time.monotonic()
-    await hub.attach(sock.group_id, sock, sock.delivered)
+    await hub.attach(sock.group_id, sock, sock.cursors())
     OPEN_SOCKETS.labels(kind).inc()
     log_event("socket.open", kind=kind, group_id=sock.group_id, user_id=sock.user_id)
     try:
@@ -282,7 +365,7 @@ async def serve(websocket: WebSocket, sock: GroupSocket, token: str, on_command:
         # from elsewhere interrupts it.
         sock.receiver = asyncio.current_task()
         if not sock.done.done():
-            await _receive_loop(websocket, sock, token, on_command)
+            await _receive_loop(websocket, sock, on_command)
     except asyncio.CancelledError:
         if not sock.interrupted:
             raise
@@ -302,6 +385,17 @@ async def serve(websocket: WebSocket, sock: GroupSocket, token: str, on_command:
                   seconds=round(time.monotonic() - opened, 1))
 
 
+def parse_seq(websocket: WebSocket, name: str) -> int | None:
+    raw = websocket.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        return None
+    return value if 0 <= value <= MAX_ID else None
+
+
 @router.websocket("/ws/groups/{gid}")
 async def group_socket(websocket: WebSocket, gid: int) -> None:
     """Live group events; auth by session cookie (with an Origin check) or bearer token."""
@@ -314,30 +408,32 @@ async def group_socket(websocket: WebSocket, gid: int) -> None:
     admitted = await admit(websocket, resolve)
     if admitted is None:
         return
-    oldest, last = admitted.oldest, admitted.last
-    asked = parse_last_seq(websocket)
-    if asked is None:
-        start, recovered = last, True
-    elif asked <= last and asked + 1 >= oldest:
-        start, recovered = asked, True
-    else:
-        start, recovered = last, False  # too old to replay (or from another database)
-    missed = last - start if recovered else max(0, last - (asked or 0))
+    db: Database = websocket.app.state.db
+    try:
+        start, shared = await resume_point(db, gid, GROUP, admitted.last,
+                                           parse_seq(websocket, "last_seq"))
+        mod_start, moderators = await resume_point(db, gid, MODERATORS, admitted.moderators_last,
+                                                   parse_seq(websocket, "moderators_seq"))
+    except (OperationalError, DBAPIError, OSError):
+        await _refuse(websocket, CLOSE_TRY_LATER, "Cairn cannot reach its database right now.")
+        return
     await websocket.accept()
-    sock = GroupSocket(websocket, websocket.app.state.db, admitted.user.id, gid, delivered=start,
-                       is_moderator=admitted.is_moderator)
-    token = admitted.token
+    sock = GroupSocket(websocket, db, admitted.user.id, gid, delivered=start,
+                       moderators=mod_start if admitted.is_moderator else admitted.moderators_last,
+                       reads_moderators=admitted.is_moderator, token_hash=admitted.token_hash,
+                       expires=admitted.expires)
+    is_moderator = admitted.is_moderator
     del admitted  # an idle socket does not keep the signed-in user's row
 
     async def first_frames() -> None:
-        await websocket.send_text(frames.welcome(gid, last, recovered, missed))
-        await sock.fill()
+        await websocket.send_text(frames.welcome(gid, shared, moderators if is_moderator else None))
+        await sock.fill(GROUP)
+        await sock.fill(MODERATORS)
 
-    await serve(websocket, sock, token, _group_command, first_frames)
+    await serve(websocket, sock, _group_command, first_frames)
 
 
-async def _receive_loop(websocket: WebSocket, sock: GroupSocket, token: str,
-                        on_command: Command) -> None:
+async def _receive_loop(websocket: WebSocket, sock: GroupSocket, on_command: Command) -> None:
     try:
         while True:
             message = await websocket.receive()
@@ -362,7 +458,7 @@ async def _receive_loop(websocket: WebSocket, sock: GroupSocket, token: str,
             if command["type"] == "ping":
                 sock.send_control(frames.PONG)
             else:
-                await on_command(sock, command, token)
+                await on_command(sock, command)
             if sock.done.done():
                 # Ended while answering (the answers overflowed a client that does not
                 # read them, or the command ended the session): close, do not keep reading.
@@ -373,9 +469,9 @@ async def _receive_loop(websocket: WebSocket, sock: GroupSocket, token: str,
         sock.finish()
 
 
-async def _group_command(sock: GroupSocket, command: dict[str, Any], token: str) -> None:
+async def _group_command(sock: GroupSocket, command: dict[str, Any]) -> None:
     if command["type"] == "encourage":
-        await _encourage(sock, command, token, sock.websocket.app.state.settings)
+        await _encourage(sock, command, sock.websocket.app.state.settings)
     else:
         sock.send_control(frames.error("unknown_command",
                                        f"Unknown command: {command['type'][:40]}"))
@@ -390,8 +486,7 @@ def _optional_id(command: dict[str, Any], key: str) -> int | None:
     return value
 
 
-async def _encourage(sock: GroupSocket, command: dict[str, Any], token: str,
-                     settings: Settings) -> None:
+async def _encourage(sock: GroupSocket, command: dict[str, Any], settings: Settings) -> None:
     try:
         kind, text = command.get("kind"), command.get("text")
         if not isinstance(kind, str) or (text is not None and not isinstance(text, str)):
@@ -401,7 +496,7 @@ async def _encourage(sock: GroupSocket, command: dict[str, Any], token: str,
 
         async def write() -> None:
             async with transaction(sock.db, write=True) as session:
-                found = await still_member(session, sock, token)
+                found = await still_member(session, sock)
                 if found is not None:
                     await encouragements.send(
                         session, *found, kind=kind, text=text,
@@ -417,10 +512,9 @@ async def _encourage(sock: GroupSocket, command: dict[str, Any], token: str,
         sock.send_control(frames.error("unavailable", "That did not go through. Try again."))
 
 
-async def still_member(session: AsyncSession, sock: GroupSocket,
-                       token: str) -> tuple[User, Membership] | None:
+async def still_member(session: AsyncSession, sock: GroupSocket) -> tuple[User, Membership] | None:
     """Membership (and the session itself) are checked again on every command."""
-    found = await accounts.authenticate_in_group(session, token, sock.group_id)
+    found = await accounts.authenticate_in_group(session, sock.token_hash, sock.group_id)
     if found is None:
         sock.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
         return None

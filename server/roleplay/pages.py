@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
 from server.accounts import pages as account_pages
 from server.deps import MAX_ID, SessionDep, SettingsDep
@@ -133,7 +133,7 @@ def words() -> dict[str, Any]:
 
 @router.get("/groups/{gid:int}/rooms/{rid:int}")
 async def room_page(rid: int, request: Request, member: group_pages.PageMember,
-                    session: SessionDep) -> HTMLResponse:
+                    session: SessionDep) -> Response:
     """A live practice room, for the members of its group. The page shows the room as it is;
     room.js keeps it live over /ws/roleplays/{rid}."""
     if not 1 <= rid <= MAX_ID:
@@ -142,6 +142,9 @@ async def room_page(rid: int, request: Request, member: group_pages.PageMember,
     if room.group_id != member.group.id:
         raise NotFound(_NO_ROOM, code="room_not_found")
     frame = await roleplay.view(session, room, member.user, member.is_moderator)
+    if frame["me"]["removed"]:
+        return redirect(f"/groups/{member.group.id}",
+                        "A moderator asked you to step out of that practice room.")
     role = role_of(frame, member.user.id)
     return render(
         request, "roleplay/room.html", group=member.group, member=member, room=frame,

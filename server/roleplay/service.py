@@ -299,6 +299,11 @@ async def view(session: AsyncSession, room: Room, viewer: User, is_moderator: bo
         frame["paused"] = {"from": paused["from"], "at": paused["at"],
                            "by": paused["by"] if is_moderator or paused["by"] == me else None,
                            "by_me": paused["by"] == me}
+    if me in s["removed"]:
+        # Asked to step out: the room's name and that they are out, nothing said in it.
+        frame.update(participants=[], hands=[], scenario=None, boundary=None, lines=[], cheers={},
+                     cheers_held=0, feedback_in=[], paused=None)
+        return frame
     if me == roles["practitioner"] and s["round"]:
         rnd = await current_round(session, room)
         if rnd is not None:

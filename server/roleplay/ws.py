@@ -18,7 +18,7 @@ from server.deps import MAX_ID
 from server.errors import AppError, NotFound
 from server.models import Membership, User
 from server.realtime import frames
-from server.realtime.ws import CLOSE_FORBIDDEN, GroupSocket, admit, serve, still_member
+from server.realtime.ws import CLOSE_FORBIDDEN, Admitted, GroupSocket, admit, serve, still_member
 from server.roleplay import machine
 from server.roleplay import service as roleplay
 
@@ -85,10 +85,11 @@ COMMANDS_PER_WINDOW, WINDOW_SECONDS = 20, 10.0
 class RoomSocket(GroupSocket):
     """A group socket that also keeps one room's view fresh."""
 
-    def __init__(self, websocket: WebSocket, db: Database, user: User, group_id: int,
-                 room_id: int, delivered: int, is_moderator: bool) -> None:
-        super().__init__(websocket, db, user.id, group_id, delivered, is_moderator)
-        self.user = user
+    def __init__(self, websocket: WebSocket, db: Database, admitted: Admitted, room_id: int) -> None:
+        super().__init__(websocket, db, admitted.user.id, admitted.group_id, admitted.last,
+                         moderators=admitted.moderators_last, reads_moderators=admitted.is_moderator,
+                         token_hash=admitted.token_hash, expires=admitted.expires)
+        self.user = admitted.user
         self.room_id = room_id
         self.recent: deque[float] = deque(maxlen=COMMANDS_PER_WINDOW)
 
@@ -121,7 +122,7 @@ class RoomSocket(GroupSocket):
         timers_of(self.websocket).schedule(self.room_id, view["deadline"])
 
 
-async def _room_command(sock: GroupSocket, command: dict[str, Any], token: str) -> None:
+async def _room_command(sock: GroupSocket, command: dict[str, Any]) -> None:
     assert isinstance(sock, RoomSocket)
     if command["type"] not in machine.COMMANDS:
         sock.send_control(frames.error("unknown_command", f"Unknown command: {command['type'][:40]}"))
@@ -133,7 +134,7 @@ async def _room_command(sock: GroupSocket, command: dict[str, Any], token: str) 
 
     async def write() -> bool:
         async with transaction(sock.db) as session:
-            found = await still_member(session, sock, token)
+            found = await still_member(session, sock)
             return found is not None and await roleplay.command(session, found[0], sock.room_id,
                                                                  command)
 
@@ -162,10 +163,9 @@ async def room_socket(websocket: WebSocket, rid: int) -> None:
     if admitted is None:
         return
     await websocket.accept()
-    sock = RoomSocket(websocket, websocket.app.state.db, admitted.user, admitted.group_id, rid,
-                      delivered=admitted.last, is_moderator=admitted.is_moderator)
+    sock = RoomSocket(websocket, websocket.app.state.db, admitted, rid)
 
     async def first_frames() -> None:
         await sock.send_view()
 
-    await serve(websocket, sock, admitted.token, _room_command, first_frames)
+    await serve(websocket, sock, _room_command, first_frames)

@@ -104,7 +104,7 @@ async def test_crisis_language_is_accepted_with_support_and_moderators_are_told(
     assert support["message"] and support["resources"]
     async with transaction(app.state.db, write=False) as session:
         notice = (await session.scalars(select(Event).where(Event.kind == "support.concern"))).one()
-    assert notice.audience == "moderators" and words not in str(notice.data)
+    assert notice.stream == "moderators" and words not in str(notice.data)
     listed = (await b.get(f"/api/v1/groups/{gid}/commitments")).json()
     assert "support" not in listed[0] or listed[0]["support"] is None
 

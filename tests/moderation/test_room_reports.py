@@ -72,7 +72,7 @@ async def test_a_line_reported_while_shown_reaches_the_moderators_and_outlives_t
     async with transaction(app.state.db, write=False) as session:
         events = (await session.scalars(select(Event).where(
             Event.group_id == gid, Event.kind == "report.created").order_by(Event.seq))).all()
-    assert [e.audience for e in events] == ["moderators", "moderators"]
+    assert [e.stream for e in events] == ["moderators", "moderators"]
     assert events[0].data["target_type"] == "roleplay_line"
     assert events[0].data["report_id"] == report["id"]
     # The live notice carries the reason, never the reported words themselves.

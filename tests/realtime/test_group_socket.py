@@ -43,13 +43,17 @@ async def test_welcome_live_events_and_encouragement(server):
     gid = group["id"]
     async with a.socket(server.ws_url, gid) as wa, b.socket(server.ws_url, gid) as wb:
         welcome = await next_frame(wa)
+        # a moderates: the moderators' own stream is announced beside the shared one.
         assert welcome == {"type": "welcome", "group_id": gid, "last_seq": 1,
-                           "recovered": True, "missed": 0}
-        await next_frame(wb)
+                           "recovered": True, "missed": 0,
+                           "moderators": {"last_seq": 0, "recovered": True, "missed": 0}}
+        assert await next_frame(wb) == {"type": "welcome", "group_id": gid, "last_seq": 1,
+                                        "recovered": True, "missed": 0}
         r = await b.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "nap"})
         cid = r.json()["id"]
         created = await next_frame(wa)
         assert created["type"] == "event" and created["kind"] == "commitment.created"
+        assert created["stream"] == "group"
         assert created["seq"] == 2 and created["actor"] == {"id": b.id, "display_name": b.user["display_name"]}
         assert created["data"]["text"] == "nap" and created["at"].endswith("Z")
 

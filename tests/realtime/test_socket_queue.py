@@ -38,7 +38,7 @@ async def test_a_flood_nobody_reads_is_closed_as_a_slow_reader():
     conn = NeverReads(pings=group_ws.QUEUE_SIZE * 3)
     sock = group_ws.GroupSocket(conn, db=None, user_id=1, group_id=1, delivered=0)  # type: ignore[arg-type]
     sock.start_sending()
-    await group_ws._receive_loop(conn, sock, "token", no_command)  # type: ignore[arg-type]
+    await group_ws._receive_loop(conn, sock, no_command)  # type: ignore[arg-type]
     assert sock.closing is not None and sock.closing[0] == group_ws.CLOSE_SLOW
     # It stopped reading once the queue was full, rather than reading (and dropping the
     # answers to) everything the client went on sending.

@@ -15,7 +15,10 @@ class MemoryBackend:
     async def stop(self) -> None:
         pass
 
-    def publish(self, group_id: int, seq: int) -> None:
+    def publish(self, group_id: int, stream: str, seq: int) -> None:
+        pass
+
+    def publish_sessions_ended(self, user_id: int, token_hashes: list[str]) -> None:
         pass
 
     async def set_present(self, group_id: int, user_id: int, present: bool) -> None:

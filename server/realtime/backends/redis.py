@@ -1,4 +1,8 @@
-"""Many processes: doorbells and presence over Redis pub/sub.
+"""Many processes: doorbells, ended sessions and presence over Redis pub/sub.
+
+Channels (under the prefix): `ring:{group}` carries a group's doorbells ("origin:stream:seq"),
+`sessions` carries account-level changes (the token hashes of sessions that ended, for every
+process to close their sockets), `presence:{group}` who is online.
 
 The listener reconnects by itself (with backoff and jitter) when Redis restarts or
 drops it, and after every (re)connect it wakes every local feed so each socket
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import random
@@ -33,6 +38,7 @@ class RedisBackend:
         self.url = url
         self.doorbell = f"{prefix}:ring:"
         self.presence = f"{prefix}:presence:"
+        self.sessions = f"{prefix}:sessions"
         self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.redis = aioredis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3,
                                              decode_responses=True)
@@ -69,9 +75,13 @@ class RedisBackend:
 
     # -- doorbells -------------------------------------------------------------------------
 
-    def publish(self, group_id: int, seq: int) -> None:
+    def publish(self, group_id: int, stream: str, seq: int) -> None:
         # Never make the writer wait on Redis: its own process was rung already.
-        self._spawn(self._publish(self.doorbell + str(group_id), f"{self.origin}:{seq}"))
+        self._spawn(self._publish(self.doorbell + str(group_id), f"{self.origin}:{stream}:{seq}"))
+
+    def publish_sessions_ended(self, user_id: int, token_hashes: list[str]) -> None:
+        self._spawn(self._publish(self.sessions, json.dumps(
+            {"origin": self.origin, "user_id": user_id, "tokens": token_hashes})))
 
     async def _publish(self, channel: str, payload: str) -> None:
         try:
@@ -91,10 +101,12 @@ class RedisBackend:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(self.doorbell + "*", self.presence + "*")
+                await pubsub.subscribe(self.sessions)
                 self.connected = True
                 backoff = 0.1
                 assert self._hub is not None
                 self._hub.wake_all()  # catch up on whatever rang while we were away
+                await self._hub.recheck_sessions()  # and on sessions that ended meanwhile
                 for group_id in list(self._hub.feeds):
                     await self._hub.send_presence(group_id)
                 while not self._stopping:
@@ -118,9 +130,13 @@ class RedisBackend:
     async def _on_message(self, channel: str, data: str) -> None:
         assert self._hub is not None
         if channel.startswith(self.doorbell):
-            origin, _, _seq = data.rpartition(":")
+            origin = data.split(":", 1)[0]
             if origin != self.origin:
                 self._hub.wake(int(channel[len(self.doorbell):]))
+        elif channel == self.sessions:
+            ended = json.loads(data)
+            if ended["origin"] != self.origin:
+                self._hub.close_sessions(int(ended["user_id"]), set(ended["tokens"]))
         elif channel.startswith(self.presence) and data != self.origin:
             await self._hub.send_presence(int(channel[len(self.presence):]))
 

@@ -15,7 +15,10 @@
   var timezone = day.dataset.timezone || undefined;
   var muted = false;
   var unmuteTimer = null;
+  // Where each stream was when the page was drawn: the group's shared stream, and the
+  // moderators' own stream (for moderators only).
   var lastSeq = Number(day.dataset.lastSeq || 0);
+  var lastModSeq = Number(day.dataset.moderatorsSeq || 0);
   var statusLine = document.getElementById("live-status");
   var list = document.getElementById("commitments");
   var empty = document.getElementById("commitments-empty");
@@ -72,7 +75,8 @@
     clearTimeout(retryTimer);
     setStatus(attempt ? "Reconnecting…" : "Connecting…", "connecting");
     var scheme = location.protocol === "https:" ? "wss" : "ws";
-    var url = scheme + "://" + location.host + "/ws/groups/" + groupId + "?last_seq=" + lastSeq;
+    var url = scheme + "://" + location.host + "/ws/groups/" + groupId + "?last_seq=" + lastSeq +
+      (isModerator ? "&moderators_seq=" + lastModSeq : "");
     var ws = new WebSocket(url);
     socket = ws;
     ws.onmessage = function (message) {
@@ -146,6 +150,13 @@
         }
         break;
       case "event":
+        if (frame.stream === "moderators") {
+          if (frame.seq <= lastModSeq) return; // already shown
+          lastModSeq = frame.seq;
+          day.dataset.moderatorsSeq = String(lastModSeq);
+          apply(frame);
+          return;
+        }
         if (frame.seq <= lastSeq) return; // already shown
         lastSeq = frame.seq;
         day.dataset.lastSeq = String(lastSeq);
@@ -214,7 +225,7 @@
             : "You are a member of this group again, no longer a moderator.", "room");
         }
         break;
-      // Only moderators receive these two; everyone else gets a "private" placeholder.
+      // The moderators' own stream: only moderators receive it.
       case "report.created":
         if (isModerator) reportArrived(event);
         break;
