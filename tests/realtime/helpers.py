@@ -37,6 +37,10 @@ class RemoteMember:
         async with httpx.AsyncClient(base_url=base_url or self.base_url, timeout=30) as c:
             return await c.get(path, headers=self.headers)
 
+    async def patch(self, path: str, json_body: Any = None) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as c:
+            return await c.patch(path, json=json_body, headers=self.headers)
+
     def socket(self, ws_base: str, group_id: int, last_seq: int | None = None, **kw: Any):
         url = f"{ws_base}/ws/groups/{group_id}"
         if last_seq is not None:

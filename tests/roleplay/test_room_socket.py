@@ -224,9 +224,17 @@ async def test_room_sockets_refuse_outsiders_and_removed_people(server):
     assert (await x.refused("mute", user_id=mod.id))["code"] == "not_allowed"
     assert (await x.refused("dance"))["code"] == "unknown_command"
     await m.send("remove", user_id=member.id)
-    await asyncio.wait_for(x.task, 5)  # the server closed it
+    await asyncio.wait_for(x.task, 60)  # the server closed it (a last guard, not a deadline)
     assert x.ws.close_code == 4403
     await m.ws.close()
+    # Out of the room is out of all of it: the API shows that they are out, and nothing more
+    # (no one in it, nothing said); the page sends them back to the group.
+    room = (await member.get(f"/api/v1/roleplays/{rid}")).json()
+    assert room["me"]["removed"] is True
+    assert room["participants"] == [] and room["lines"] == [] and room["boundary"] is None
+    async with httpx.AsyncClient(base_url=server.url, cookies={"cairn_session": member.token}) as c:
+        page = await c.get(f"/groups/{group['id']}/rooms/{rid}")
+    assert page.status_code == 303 and page.headers["location"] == f"/groups/{group['id']}"
 
 
 async def test_a_flood_of_room_commands_is_slowed_not_written(server):
