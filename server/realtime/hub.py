@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
 from server.config import Settings
@@ -80,6 +81,14 @@ class Backend(Protocol):
     async def set_present(self, group_id: int, user_id: int, present: bool) -> None: ...
     async def online(self, group_id: int, local: set[int]) -> set[int]: ...
     async def health(self) -> str | None: ...
+
+
+async def alive_sessions(session: AsyncSession, hashes: set[str]) -> set[str]:
+    """Which of these token hashes belong to sessions that have not ended."""
+    if not hashes:
+        return set()
+    return set((await session.scalars(select(AuthSession.token_hash).where(
+        AuthSession.token_hash.in_(hashes), AuthSession.expires_at > clock.now()))).all())
 
 
 class GroupFeed:
@@ -170,13 +179,34 @@ class Hub:
 
     async def _read_new(self, group_id: int, feed: GroupFeed, stream: str) -> None:
         while True:
-            rows = await log.read_since(self.db, group_id, feed.cursors[stream], PAGE, stream)
+            rows, alive = await self._read(group_id, feed, stream)
+            # Rows read here may have been written by another process after a session of
+            # one of these sockets ended there, before word of it arrived: the sessions are
+            # read after the rows, so such a socket closes before it is offered them.
+            for sub in list(feed.subscribers):
+                if sub.token_hash not in alive:
+                    sub.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
             for event, actor in rows:
                 if event.seq > feed.cursors[stream]:  # a ring may have delivered it meanwhile
                     self._deliver(feed, event, actor)
             if len(rows) < PAGE:
                 return
             await asyncio.sleep(0)  # let the sockets drain a page before the next
+
+    async def _read(self, group_id: int, feed: GroupFeed,
+                    stream: str) -> tuple[list[tuple[Event, User | None]], set[str]]:
+        """New rows of a stream, then which of the sockets' sessions are still alive, in one
+        read transaction; shielded, so a closing socket cannot cancel a query half-way."""
+        hashes = {sub.token_hash for sub in feed.subscribers}
+
+        async def read() -> tuple[list[tuple[Event, User | None]], set[str]]:
+            async with transaction(self.db, write=False) as session:
+                rows = await log.since(session, group_id, feed.cursors[stream], PAGE, stream)
+                if not rows:
+                    return rows, hashes
+                return rows, await alive_sessions(session, hashes)
+
+        return await asyncio.shield(read())
 
     def _deliver(self, feed: GroupFeed, event: Event, actor: User | None) -> None:
         frame = frames.event_frame(event, actor)
@@ -211,9 +241,7 @@ class Hub:
             return
         try:
             async with transaction(self.db, write=False) as session:
-                alive = set((await session.scalars(select(AuthSession.token_hash).where(
-                    AuthSession.token_hash.in_({sub.token_hash for sub in subs}),
-                    AuthSession.expires_at > clock.now()))).all())
+                alive = await alive_sessions(session, {sub.token_hash for sub in subs})
         except Exception:
             logger.warning("could not recheck sessions", exc_info=True)
             return

@@ -90,6 +90,17 @@ async def events_until(ws: Any, count: int, timeout: float = 10) -> list[dict]:
     return got
 
 
+async def until_closed(ws: Any) -> tuple[list[dict], int | None]:
+    """Every frame until the server closes the socket, and its close code."""
+    got = []
+    try:
+        while True:
+            # A last guard only: the close is what ends the wait.
+            got.append(json.loads(await asyncio.wait_for(ws.recv(), 60)))
+    except websockets.ConnectionClosed as closed:
+        return got, closed.rcvd.code if closed.rcvd else None
+
+
 async def close_code(ws: Any, timeout: float = 5) -> int | None:
     """Read until the server closes; the close code."""
     try:

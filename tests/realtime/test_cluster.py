@@ -15,7 +15,7 @@ import websockets
 from sqlalchemy.engine import make_url
 
 from tests.fixtures.databases import REDIS_URL
-from tests.realtime.helpers import RemoteMember, next_frame, remote_group, remote_member
+from tests.realtime.helpers import RemoteMember, next_frame, remote_group, remote_member, until_closed
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
@@ -216,3 +216,23 @@ async def test_redis_listener_killed_mid_stream_loses_nothing(cluster):
     expected = [s for s in committed if s > start_seq]
     for r in readers:
         assert_exact(r, expected)
+
+
+async def test_signing_out_on_one_process_closes_the_sockets_on_the_other(cluster):
+    a_srv, b_srv = cluster.servers
+    a, b, c = [await remote_member(a_srv.url) for _ in range(3)]
+    gid = (await remote_group(a, b, c))["id"]
+    async with a.socket(b_srv.ws_url, gid) as quiet, b.socket(b_srv.ws_url, gid) as busy:
+        await next_frame(quiet)
+        await next_frame(busy)
+        # Nothing else happens in the group: the word travels over Redis on its own.
+        assert (await a.post("/api/v1/auth/logout", None)).status_code == 204
+        frames, code = await until_closed(quiet)
+        assert code == 4401 and [f for f in frames if f["type"] == "event"] == []
+        # A post on the first process right after a sign-out there never reaches the
+        # signed-out socket on the second.
+        assert (await b.post("/api/v1/auth/logout", None)).status_code == 204
+        r = await c.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "nap"})
+        assert r.status_code == 201
+        frames, code = await until_closed(busy)
+        assert code == 4401 and [f for f in frames if f["type"] == "event"] == []

@@ -18,22 +18,16 @@ from server import clock
 from server.accounts.service import token_hash
 from server.db import transaction
 from server.models import AuthSession, Event
-from tests.realtime.helpers import PASSWORD, RemoteMember, next_frame, remote_group, remote_member
+from tests.realtime.helpers import (
+    PASSWORD,
+    RemoteMember,
+    next_frame,
+    remote_group,
+    remote_member,
+    until_closed,
+)
 
 WORRYING = "I want to die"
-
-
-async def until_closed(ws: Any) -> tuple[list[dict], int | None]:
-    """Every frame until the server closes the socket, and its close code."""
-    import websockets
-
-    got = []
-    try:
-        while True:
-            # A last guard only: the close is what ends the wait.
-            got.append(json.loads(await asyncio.wait_for(ws.recv(), 60)))
-    except websockets.ConnectionClosed as closed:
-        return got, closed.rcvd.code if closed.rcvd else None
 
 
 async def settle(ws: Any) -> list[dict]:
