@@ -125,7 +125,7 @@ async def open_socket(live: LiveServer, call: Call, who: Person) -> Outcome:
     try:
         async with websockets.connect(live.ws_url + call.url, additional_headers=headers,
                                       open_timeout=10) as ws:
-            frame = await next_frame(ws, timeout=5)
+            frame = await next_frame(ws)
             return OPEN if frame.get("type") in ("welcome", "room") else f"first frame {frame!r:.80}"
     except websockets.ConnectionClosed as closed:
         return closed.rcvd.code if closed.rcvd else "closed with no code"
@@ -142,10 +142,10 @@ async def socket_write(live: LiveServer, world: World, write: SocketWrite) -> st
     try:
         async with websockets.connect(live.ws_url + world.url(write.url), open_timeout=10,
                                       additional_headers={"Authorization": f"Bearer {who.token}"}) as ws:
-            await next_frame(ws, timeout=5)  # welcome, or the room as it is
+            await next_frame(ws)  # welcome, or the room as it is
             await ws.send(json.dumps(write.command))
             while True:
-                frame = await next_frame(ws, timeout=5)
+                frame = await next_frame(ws)
                 if frame["type"] == "error" or frame["type"] == want_type:
                     break
         got = frame.get("code") if frame["type"] == "error" else frame.get("kind")

@@ -153,7 +153,7 @@ async def test_two_people_share_a_day(live_server):
                 re.compile("on its way|Sent"))
             await bea.goto(f"{base}/me/progress")
             await expect(bea.locator("svg.heatmap rect.level-done")).to_have_count(1)
-            for _ in range(20):  # the socket's write may land a moment after the toast
+            for _ in range(120):  # the socket's write may land a moment after the toast
                 if "Proud of you" in await bea.locator("#encouragement").inner_text():
                     break
                 await bea.wait_for_timeout(250)

@@ -186,14 +186,15 @@ async def test_soak(cluster):
                              *(c.churn(deadline, post_rate) for c in clients))
         churn_took = loop.time() - started
 
-        await asyncio.sleep(1)  # the last commands land
+        # A command sent just before its socket closed may still commit after this read: the
+        # check covers what had committed by now, and a later event is neither lost nor extra.
         committed = {gid: await committed_seqs(cluster.database_url, gid) for gid in group_ids}
         await asyncio.gather(*(c.catch_up(committed[c.gid][-1]) for c in clients))
 
         lost = duplicated = disordered = 0
         for c in clients:
             expected = [s for s in committed[c.gid] if s > c.start]
-            got = c.seqs
+            got = [s for s in c.seqs if s <= committed[c.gid][-1]]
             lost += len(set(expected) - set(got))
             duplicated += c.duplicates + (len(got) - len(set(got)))
             disordered += sum(1 for a, b in zip(got, got[1:], strict=False) if b <= a)
@@ -208,7 +209,7 @@ async def test_soak(cluster):
             return sockets == 0 and all(t <= b + 2 for t, b in zip(tasks, base_tasks, strict=True)) \
                 and all(n <= 1 for n in conns)
 
-        for _ in range(40):
+        for _ in range(120):  # closing is the event; 60 s is only a last guard
             if await settled():
                 break
             await asyncio.sleep(0.5)

@@ -99,7 +99,7 @@ async def test_stored_markup_is_text_on_every_page_and_in_every_frame(quick_room
         assert room["boundary"] == xss("bd", 300)
         assert room["scenario"]["counterpart_line"] == card["intensities"][0]
         await m.send("advance")
-        await p.until(lambda r: r["phase"] == "scene", timeout=10)
+        await p.until(lambda r: r["phase"] == "scene")
         await k.send("say", text=xss("l1", 300))
         await p.send("say", text=xss("l2", 300))
         room = await m.until(lambda r: len(r["lines"]) == 2)

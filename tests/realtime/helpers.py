@@ -71,15 +71,16 @@ async def remote_group(moderator: RemoteMember, *members: RemoteMember) -> dict[
     return group
 
 
-async def next_frame(ws: Any, timeout: float = 5, skip: tuple[str, ...] = ("presence",)) -> dict:
-    """The next frame whose type is not in skip."""
+async def next_frame(ws: Any, timeout: float = 30, skip: tuple[str, ...] = ("presence",)) -> dict:
+    """The next frame whose type is not in skip. The timeout is a last guard, never what a
+    test waits on: the frame arriving is."""
     while True:
         frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
         if frame.get("type") not in skip:
             return frame
 
 
-async def events_until(ws: Any, count: int, timeout: float = 10) -> list[dict]:
+async def events_until(ws: Any, count: int, timeout: float = 60) -> list[dict]:
     got: list[dict] = []
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -101,7 +102,7 @@ async def until_closed(ws: Any) -> tuple[list[dict], int | None]:
         return got, closed.rcvd.code if closed.rcvd else None
 
 
-async def close_code(ws: Any, timeout: float = 5) -> int | None:
+async def close_code(ws: Any, timeout: float = 30) -> int | None:
     """Read until the server closes; the close code."""
     try:
         while True:

@@ -107,6 +107,18 @@ async def post_encouragements(member: RemoteMember, gid: int, bases: list[str], 
             await asyncio.sleep(0.05)
 
 
+async def listening(client: aioredis.Redis, processes: int) -> None:
+    """Until that many processes have a pub/sub connection (polled: Redis tells no one)."""
+    async def count() -> int:
+        return len(await client.client_list(_type="pubsub"))
+
+    async def wait() -> None:
+        while await count() < processes:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(wait(), 60)
+
+
 def assert_exact(reader: Reader, committed: list[int]) -> None:
     assert reader.seqs == committed, (
         f"lost {sorted(set(committed) - set(reader.seqs))[:10]}, "
@@ -124,7 +136,7 @@ async def test_a_client_on_one_process_sees_what_the_other_does(cluster):
         await next_frame(wb)
         # Presence crosses processes: a (on one) sees b (on the other) come online.
         for _ in range(20):
-            presence = json.loads(await asyncio.wait_for(wa.recv(), 5))
+            presence = json.loads(await asyncio.wait_for(wa.recv(), 30))
             if presence["type"] == "presence" and presence["online"] == sorted([a.id, b.id]):
                 break
         else:
@@ -202,7 +214,9 @@ async def test_redis_listener_killed_mid_stream_loses_nothing(cluster):
     client = aioredis.Redis.from_url(REDIS_URL)
     try:
         for _ in range(3):
-            await asyncio.sleep(0.3)
+            # Each time both processes are listening again (they reconnect by themselves),
+            # while the writers write.
+            await listening(client, 2)
             killed = await client.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
             assert killed >= 1
     finally:

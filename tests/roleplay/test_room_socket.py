@@ -25,6 +25,7 @@ class RoomClient:
         self.room: dict[str, Any] = {}
         self.errors: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
+        self.pongs = 0
         self.task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -37,13 +38,29 @@ class RoomClient:
                     self.errors.append(frame)
                 elif frame["type"] == "event":
                     self.events.append(frame)
+                elif frame["type"] == "pong":
+                    self.pongs += 1
         except websockets.ConnectionClosed:
             pass
 
     async def send(self, type_: str, **fields: Any) -> None:
         await self.ws.send(json.dumps({"type": type_, **fields}))
 
-    async def until(self, predicate, timeout: float = 10) -> dict[str, Any]:
+    async def settle(self) -> None:
+        """Until the answer to a ping sent now: everything sent before it has been read."""
+        answered = self.pongs + 1
+        await self.send("ping")
+        await self._wait(lambda: self.pongs >= answered, "no pong")
+
+    async def _wait(self, done, what: str, timeout: float = 60) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout  # a last guard: the frames arriving end the wait
+        while not done():
+            if loop.time() > deadline:
+                raise AssertionError(what)
+            await asyncio.sleep(0.02)
+
+    async def until(self, predicate, timeout: float = 60) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not (self.room and predicate(self.room)):
@@ -57,12 +74,7 @@ class RoomClient:
         before = len(self.errors)
         version = self.room.get("version")
         await self.send(type_, **fields)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 5
-        while len(self.errors) == before:
-            if loop.time() > deadline:
-                raise AssertionError(f"{type_} was not refused")
-            await asyncio.sleep(0.02)
+        await self._wait(lambda: len(self.errors) > before, f"{type_} was not refused")
         assert self.room.get("version") == version  # nothing changed
         return self.errors[-1]
 
@@ -117,7 +129,7 @@ async def test_a_full_round_with_replay_and_time_out(server):
         assert "counterpart_line" not in (await o1.until(lambda r: r["scenario"]))["scenario"]
         await m.send("advance")
         # Rehearse lasts one second here; the server's timer starts the scene.
-        await p.until(lambda r: r["phase"] == "scene", timeout=10)
+        await p.until(lambda r: r["phase"] == "scene")
 
         assert (await o1.refused("say", text="Just say no!"))["code"] == "not_allowed"
         await c.send("say", text=cards[3]["opening_line"])
@@ -246,15 +258,9 @@ async def test_a_flood_of_room_commands_is_slowed_not_written(server):
     await x.until(lambda r: len(r["participants"]) == 1)
     for i in range(60):
         await x.send("raise_hand" if i % 2 == 0 else "lower_hand")
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10
-    while len(x.errors) < 41:
-        if loop.time() > deadline:
-            break
-        await asyncio.sleep(0.05)
+    await x.settle()  # every command above has been answered, and its event sent
     assert {e["code"] for e in x.errors} == {"rate_limited"}
     assert len(x.errors) == 41  # the join and 19 more went through in the window
-    await asyncio.sleep(0.3)
     written = [e for e in x.events if e["kind"] == "roleplay.updated"]
     assert 1 <= len(written) <= 20
     assert x.ws.state is websockets.protocol.State.OPEN  # slowed, not cut off
@@ -289,8 +295,8 @@ async def test_a_timer_advances_once_with_two_processes(cluster):
         await p.send("state_boundary", text="I'm resting this weekend.")
         await p.until(lambda r: r["boundary"])
         await m.send("advance")
-        room = await p.until(lambda r: r["phase"] == "scene", timeout=10)
-        await c.until(lambda r: r["phase"] == "scene", timeout=10)
+        room = await p.until(lambda r: r["phase"] == "scene")
+        await c.until(lambda r: r["phase"] == "scene")
         await asyncio.sleep(1.5)  # both processes' timers have fired by now
     finally:
         for person in (m, p, c):
