@@ -20,6 +20,7 @@ from tests.realtime.helpers import (
     next_frame,
     remote_group,
     remote_member,
+    settle,
 )
 
 pytestmark = [pytest.mark.slow]
@@ -112,20 +113,6 @@ def random_frames(rng: random.Random, count: int, types: list[str]) -> list[tupl
             body["type"] = rng.choice(types)
             frames.append((json.dumps(body), False))
     return frames
-
-
-async def settle(ws: Any) -> list[dict]:
-    """Everything the server sent this socket before the answer to a ping sent now, presence
-    and pongs aside (the server answers in order, so this waits on an event, not a time)."""
-    await ws.send('{"type":"ping"}')
-    got = []
-    while True:
-        # A last guard only: the pong is what ends the wait.
-        frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
-        if frame["type"] == "pong":
-            return got
-        if frame["type"] != "presence":
-            got.append(frame)
 
 
 async def ping_flood(ws: Any, count: int, tally: Tally, window: int = 256) -> int:

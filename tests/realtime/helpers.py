@@ -91,6 +91,20 @@ async def events_until(ws: Any, count: int, timeout: float = 60) -> list[dict]:
     return got
 
 
+async def settle(ws: Any) -> list[dict]:
+    """Everything the server sent this socket before the answer to a ping sent now, presence
+    and pongs aside (the server answers in order, so this waits on an event, not a time)."""
+    await ws.send('{"type":"ping"}')
+    got = []
+    while True:
+        # A last guard only: the pong is what ends the wait.
+        frame = json.loads(await asyncio.wait_for(ws.recv(), 60))
+        if frame["type"] == "pong":
+            return got
+        if frame["type"] != "presence":
+            got.append(frame)
+
+
 async def until_closed(ws: Any) -> tuple[list[dict], int | None]:
     """Every frame until the server closes the socket, and its close code."""
     got = []
