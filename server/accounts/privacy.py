@@ -41,6 +41,8 @@ from server.models import (
 from server.roleplay import service as roleplay
 
 PERSONAL_KEYS = ("text", "note", "display_name", "title", "boundary", "reason")
+FORMER_REPORTER = "The member who reported this has since deleted their account."
+FORMER_MODERATOR_HID = "A moderator hid this."
 
 
 def _iso(value: Any) -> Any:
@@ -122,10 +124,18 @@ async def delete_account(session: AsyncSession, user: User, password: str) -> No
     for event in events:
         event.data = {k: (None if k in PERSONAL_KEYS else v) for k, v in event.data.items()}
         event.actor_id = None
-    named = (await session.scalars(select(Event).where(Event.kind == "member.joined"))).all()
+    # Events that name them without being theirs: a join, a worry the moderators were told of.
+    named = (await session.scalars(select(Event).where(
+        Event.kind.in_(("member.joined", "support.concern"))))).all()
     for event in named:
         if event.data.get("user_id") == uid:
             event.data = {**event.data, "display_name": None}
+    # Reports they filed stay for the moderators, and moderators' reasons for hiding stay for
+    # the authors, without their words.
+    await session.execute(update(Report).where(Report.reporter_id == uid).values(
+        reason=FORMER_REPORTER, reporter_id=None))
+    await session.execute(update(Hidden).where(Hidden.hidden_by == uid).values(
+        reason=FORMER_MODERATOR_HID, hidden_by=None))
     await roleplay.forget_member(session, uid)
     # The audit log stays, as the group's record; who they were and what they wrote go. An
     # entry with no actor that Cairn did not make reads "a former moderator".

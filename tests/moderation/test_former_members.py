@@ -84,3 +84,32 @@ async def test_ids_are_never_handed_out_again(clients):
     assert seen["id"] == new["id"] and not seen["hidden"] and seen["text"] == "a walk"
     newcomer = await clients.member()
     assert newcomer.id not in (mod.id, other.id, leaving.id)
+
+
+async def test_a_deleted_member_leaves_no_name_or_words_in_what_moderators_read(app, clients):
+    """Reports they filed, worries the moderators were told of, and their replay: the
+    moderators keep what happened, not who or in what words."""
+    from sqlalchemy import select
+
+    from server.db import transaction
+    from server.models import Event, Report
+
+    mod = await clients.member(display_name="Marisol Vantongeren")
+    x = await clients.member(display_name="Zephyrine Quillfeather")
+    other = await clients.member()
+    gid = (await clients.group(mod, x, other))["id"]
+    c = (await other.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "x"})).json()
+    r = await x.post(f"/api/v1/groups/{gid}/reports", {"target_type": "commitment", "target_id": c["id"],
+                                                     "reason": "Quillfeather-words about this"})
+    assert r.status_code == 201
+    assert (await x.post(f"/api/v1/groups/{gid}/commitments",
+                         {"category": "rest", "text": "I want to die"})).status_code == 201
+    await delete_account(x)
+    reports = (await mod.get(f"/api/v1/groups/{gid}/reports")).json()
+    page = (await mod.get(f"/groups/{gid}/moderation")).text
+    async with transaction(app.state.db, write=False) as session:
+        logged = [e.data for e in (await session.scalars(select(Event).where(Event.group_id == gid))).all()]
+        kept = (await session.scalars(select(Report).where(Report.group_id == gid))).all()
+    for seen in (str(reports), page, str(logged), str([k.reason for k in kept])):
+        assert "Zephyrine" not in seen and "Quillfeather" not in seen
+    assert len(kept) == 1 and kept[0].status == "open"  # the report itself stays
