@@ -73,9 +73,10 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     context["csrf_token"] = csrf_token(request)
     flash = request.cookies.get(FLASH_COOKIE)
     context["flash"] = unquote(flash)[:300] if flash else None
-    wants_support = request.cookies.get(SUPPORT_COOKIE) == "1"
+    wants_support = request.cookies.get(SUPPORT_COOKIE) in ("1", "private")
     if wants_support and context.get("user") is not None:
-        context.setdefault("support", support_resources(request))
+        context.setdefault("support", {**support_resources(request),
+                                       "moderators_told": request.cookies.get(SUPPORT_COOKIE) == "1"})
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")
@@ -104,17 +105,20 @@ def support_resources(request: Request) -> dict[str, Any]:
     return _from_deployment_file(request, crisis.support)
 
 
-def redirect(url: str, message: str | None = None, *, support: bool = False) -> RedirectResponse:
+def redirect(url: str, message: str | None = None, *,
+             support: dict[str, Any] | None = None) -> RedirectResponse:
     """303 to url; the message is shown once on the next page. It travels in a short-lived
     cookie, not the URL, so nobody can craft a link that puts their words on Cairn's page.
-    `support`: the next page also shows crisis lines (the member's words called for them)."""
+    `support` (the writer's pending support, if their words called for it): the next page
+    also shows crisis lines, saying whether the moderators were told."""
     response = RedirectResponse(url, status_code=303)
     if message:
         response.set_cookie(FLASH_COOKIE, quote(message), max_age=60, httponly=True,
                             samesite="lax", path="/")
     if support:
-        response.set_cookie(SUPPORT_COOKIE, "1", max_age=600, httponly=True, samesite="lax",
-                            path="/")
+        told = support.get("moderators_told", True)
+        response.set_cookie(SUPPORT_COOKIE, "1" if told else "private", max_age=600, httponly=True,
+                            samesite="lax", path="/")
     return response
 
 

@@ -318,6 +318,17 @@ async def test_crisis_words_gently_show_help_to_the_writer_alone(clients):
     # Once: the next page is as usual, and nobody else sees it.
     assert 'id="support"' not in (await writer.get(f"/groups/{gid}")).text
     assert 'id="support"' not in (await mod.get(f"/groups/{gid}")).text
+    assert "moderators were told" in support.group(0)
+
+    # Private words (here the moderator's own): the same help, and it says truly that
+    # nobody else was told.
+    r = await mod.submit(f"/groups/{gid}/commitments", {
+        "category": "rest", "text": "I can't go on like this", "visibility": "private"})
+    assert r.status_code == 303
+    page = (await mod.get(r.headers["location"])).text
+    support = re.search(r'<section class="panel panel-urgent support" id="support".*?</section>', page, re.S)
+    assert support and "nobody else was told" in support.group(0)
+    assert "moderators were told" not in support.group(0)
 
     # A check-in note and an encouragement note do the same; ordinary words do not.
     cid = await post_commitment(writer, gid, "Drink water")

@@ -66,7 +66,7 @@ async def post_commitment(request: Request, member: group_pages.PageMember,
     return group_pages.with_anchor(
         redirect(group_pages.day_url(member.group.id, day, today),
                  "Your commitment is posted. Go gently.",
-                 support=moderation.pending_support(session) is not None), f"c{commitment.id}")
+                 support=moderation.pending_support(session)), f"c{commitment.id}")
 
 
 @router.post("/groups/{gid:int}/commitments/{cid:int}/checkin")
@@ -96,7 +96,7 @@ async def check_in(cid: int, request: Request, member: group_pages.PageMember,
     today = clock.local_today(member.user.timezone)
     return group_pages.with_anchor(
         redirect(group_pages.day_url(member.group.id, day, today), CHECKIN_THANKS[values["status"]],
-                 support=moderation.pending_support(session) is not None),
+                 support=moderation.pending_support(session)),
         f"c{cid}")
 
 
@@ -125,7 +125,7 @@ async def encourage(request: Request, member: group_pages.PageMember, session: S
     today = clock.local_today(member.user.timezone)
     response = redirect(group_pages.day_url(member.group.id, day, today),
                         "Your encouragement is on its way.",
-                        support=moderation.pending_support(session) is not None)
+                        support=moderation.pending_support(session))
     return group_pages.with_anchor(response, f"c{cid}") if cid else response
 
 
