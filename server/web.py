@@ -57,7 +57,8 @@ def check_csrf(request: Request, submitted: str | None) -> None:
         raise CsrfFailed()
     key = request.app.state.settings.secret_key.encode()
     expected = hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected, submitted):
+    # As bytes: compare_digest refuses a str with a character outside ASCII (a 500, not 403).
+    if not hmac.compare_digest(expected.encode(), submitted.encode("utf-8", "surrogatepass")):
         raise CsrfFailed()
 
 
