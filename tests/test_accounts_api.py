@@ -310,6 +310,9 @@ async def test_password_change_ends_the_other_sessions(clients):
         "current_password": "not my password", "new_password": "a brand new phrase"}), 422)
     support.assert_error(await m.post("/api/v1/me/password", {
         "current_password": PASSWORD, "new_password": "password123"}), 422, "weak_password")
+    # A weak new password gets the same answer whether the current one was right or not.
+    support.assert_error(await m.post("/api/v1/me/password", {
+        "current_password": "a wrong guess", "new_password": "password123"}), 422, "weak_password")
     assert (await elsewhere.get("/api/v1/me")).status_code == 200  # refused changes end nothing
 
     r = await m.post("/api/v1/me/password", {"current_password": PASSWORD,

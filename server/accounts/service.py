@@ -189,10 +189,12 @@ async def change_password(
 ) -> None:
     """Change the password and end every other session of this member."""
     ok, _ = await passwords.verify(current_password, user.password_hash)
-    if not ok:
-        raise Invalid("Your current password is not right.", code="bad_credentials")
+    # A weak new password is refused whatever the current one: the answer never tells a
+    # guesser whether the current password was right unless the change goes through.
     if reason := passwords.problem(new_password, user.username):
         raise Invalid(reason, code="weak_password")
+    if not ok:
+        raise Invalid("Your current password is not right.", code="bad_credentials")
     user.password_hash = await passwords.hash_password(new_password)
     await end_sessions(session, user.id, keep=current)
 
