@@ -1,5 +1,6 @@
-"""Crisis language: a small curated list of phrases (English and Spanish) that suggest a
-member may be in danger, matched on whole words so ordinary words do not trigger it.
+"""Crisis language: a curated list of phrases (English and Spanish, direct and indirect
+wording; data in server/data/crisis_phrases.json) that suggest a member may be in danger,
+matched on whole words so ordinary words do not trigger it.
 
 Cairn never blocks such a post. It gently shows the writer where to find help, and tells
 the group's moderators privately that someone may need support.
@@ -15,21 +16,16 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-PHRASES_EN = (
-    r"kill(ing)? my ?self", r"end(ing)? (my|it) (life|all)", r"end it all", r"take my (own )?life",
-    r"suicid(e|al)", r"want(ed)? to die", r"wish i (was|were) dead", r"better off dead",
-    r"don'?t want to (be alive|live|wake up)", r"no reason to live", r"hurt(ing)? my ?self",
-    r"harm(ing)? my ?self", r"self[- ]harm(ing)?", r"cut(ting)? my ?self",
-    r"overdos(e|ing)", r"can'?t go on", r"can'?t keep going", r"not safe at home",
-    r"(he|she|they) (will|is going to) kill me", r"going to hurt me",
-)
-PHRASES_ES = (
-    r"matarme", r"suicidar(me|se)", r"suicidio", r"quitarme la vida", r"quiero morir(me)?",
-    r"no quiero (vivir|seguir viviendo|despertar)", r"acabar con (todo|mi vida)",
-    r"hacerme dano", r"lastimarme", r"cortarme", r"mejor muert[oa]", r"no puedo mas",
-    r"sobredosis", r"me va a matar",
-)
-_PATTERN = re.compile(r"(?<![\w])(" + "|".join(PHRASES_EN + PHRASES_ES) + r")(?![\w])")
+
+@lru_cache(maxsize=1)
+def _pattern() -> re.Pattern[str]:
+    """Every phrase of server/data/crisis_phrases.json (direct and indirect wording, English
+    and Spanish), as one expression matched on whole words."""
+    data = json.loads(files("server.data").joinpath("crisis_phrases.json").read_text("utf-8"))
+    phrases = [p for group in ("direct", "indirect") for lang in data[group].values() for p in lang]
+    return re.compile(r"(?<![\w])(" + "|".join(phrases) + r")(?![\w])")
+
+
 MESSAGE = ("You don't have to carry this alone. If you are thinking about harming yourself or "
            "are not safe, please reach out now to someone who can help.")
 
@@ -42,7 +38,7 @@ def _normalise(text: str) -> str:
 
 
 def detect(*texts: str | None) -> bool:
-    return any(_PATTERN.search(_normalise(t)) for t in texts if t)
+    return any(_pattern().search(_normalise(t)) for t in texts if t)
 
 
 @lru_cache(maxsize=4)
