@@ -75,6 +75,7 @@ EXTRA: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/api/v1/groups/{gid}/encouragements"): ("429",),
     ("post", "/api/v1/groups/{gid}/roleplays"): ("409",),
     ("post", "/api/v1/groups/{gid}/hidden"): ("409",),
+    ("post", "/api/v1/groups/{gid}/reports"): ("429",),
     ("patch", "/api/v1/groups/{gid}/members/{uid}"): ("409",),
     ("get", "/api/v1/scenarios"): ("403", "404"),
 }

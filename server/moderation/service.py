@@ -11,7 +11,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
-from server.errors import AppError, BadRequest, Conflict, Forbidden, Invalid, NotFound
+from server.errors import AppError, BadRequest, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from server.models import (
     AuditEntry,
     Checkin,
@@ -32,6 +32,9 @@ from server.roleplay import machine
 from server.text import storable
 
 REASON_MAX = 500
+# Reports one member may file in a group in an hour: far above a worried member's need, and
+# low enough that the moderators' queue stays readable on a phone.
+REPORTS_PER_HOUR = 10
 MUTE_MINUTES_MAX = 60 * 24 * 30
 HIDDEN_TEXT = "Hidden by a moderator."
 
@@ -172,6 +175,7 @@ async def report(session: AsyncSession, reporter: User, group_id: int, *, target
                  target_id: int, reason: str, room_id: int | None = None) -> Report:
     """Report content in the group. A `roleplay_line` is named by the room and the line's id
     in it while the room shows it; the report then names the copy of its words kept here."""
+    await _within_report_limit(session, reporter, group_id)
     if target_type == "roleplay_line":
         target_id = (await _reported_line(session, reporter, group_id, room_id, target_id)).id
     await _content(session, reporter, group_id, target_type, target_id)
@@ -183,6 +187,18 @@ async def report(session: AsyncSession, reporter: User, group_id: int, *, target
         "report_id": row.id, "target_type": target_type, "target_id": target_id,
         "reason": row.reason}, stream=log.MODERATORS)
     return row
+
+
+async def _within_report_limit(session: AsyncSession, reporter: User, group_id: int) -> None:
+    hour_ago = clock.now() - dt.timedelta(hours=1)
+    recent = (await session.scalars(select(Report.created_at).where(
+        Report.group_id == group_id, Report.reporter_id == reporter.id, Report.created_at > hour_ago)
+        .order_by(Report.created_at).limit(REPORTS_PER_HOUR))).all()
+    if len(recent) >= REPORTS_PER_HOUR:
+        raise RateLimited(
+            "Thank you for looking out for the group. The moderators have your reports; you can "
+            "send more in a little while.",
+            retry_after=int((recent[0] + dt.timedelta(hours=1) - clock.now()).total_seconds()) + 1)
 
 
 async def open_report_count(session: AsyncSession, group_id: int) -> int:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from sqlalchemy import inspect, select, text
 
+from server import clock
 from server.db import transaction
 from server.models import Event
+from tests import support
 
 
 async def circle(clients, n=3):
@@ -177,3 +181,23 @@ async def test_delete_account_leaves_no_personal_row(app, clients):
                     assert "a words" not in str(value) and "a note" not in str(value), (table, column)
                     assert "a cheer" not in str(value), (table, column)
                     assert username not in str(value), (table, column)
+
+
+async def test_reports_are_limited_per_member_so_the_queue_stays_usable(clients):
+    from server.moderation.service import REPORTS_PER_HOUR
+
+    (mod, a, b), gid = await circle(clients, 3)
+    c = (await b.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "x"})).json()
+    body = {"target_type": "commitment", "target_id": c["id"], "reason": "Please look"}
+    for _ in range(REPORTS_PER_HOUR):
+        assert (await a.post(f"/api/v1/groups/{gid}/reports", body)).status_code == 201
+    r = await a.post(f"/api/v1/groups/{gid}/reports", body)
+    support.assert_error(r, 429, "rate_limited")
+    assert 1 <= int(r.headers["Retry-After"]) <= 3601
+    # Someone else may still report, and an hour later so may they.
+    assert (await mod.post(f"/api/v1/groups/{gid}/reports", body)).status_code == 201
+    clock.travel(dt.timedelta(hours=1, seconds=1))
+    try:
+        assert (await a.post(f"/api/v1/groups/{gid}/reports", body)).status_code == 201
+    finally:
+        clock.travel(dt.timedelta(0))
