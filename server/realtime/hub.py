@@ -108,6 +108,7 @@ class Hub:
         self.backend = backend
         self.feeds: dict[int, GroupFeed] = {}
         self._present: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+        self._per_member: dict[int, int] = defaultdict(int)  # open sockets here, per member
         self.deliveries = 0
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -271,6 +272,7 @@ class Hub:
         if any(cursors[stream] > feed.cursors[stream] for stream in STREAMS):
             # This socket saw newer rows than the feed has read: catch the feed up.
             self.wake(group_id)
+        self._per_member[sub.user_id] += 1
         counts = self._present[group_id]
         counts[sub.user_id] += 1
         if counts[sub.user_id] == 1:
@@ -283,6 +285,9 @@ class Hub:
         if feed is None or sub not in feed.subscribers:
             return
         feed.subscribers.discard(sub)
+        self._per_member[sub.user_id] -= 1
+        if self._per_member[sub.user_id] <= 0:
+            del self._per_member[sub.user_id]
         if not feed.subscribers:
             del self.feeds[group_id]  # its task, if running, ends once it sees no subscribers
         counts = self._present[group_id]
@@ -292,6 +297,10 @@ class Hub:
             if not counts:
                 del self._present[group_id]
             await self._presence_changed(group_id, sub.user_id, False)
+
+    def sockets_of(self, user_id: int) -> int:
+        """The sockets a member has open on this process."""
+        return self._per_member.get(user_id, 0)
 
     def local_online(self, group_id: int) -> set[int]:
         return set(self._present.get(group_id, {}))

@@ -45,6 +45,10 @@ MAX_FRAME = 16 * 1024
 QUEUE_SIZE = 1024
 CLOSE_NOT_SIGNED_IN, CLOSE_FORBIDDEN, CLOSE_NO_GROUP, CLOSE_SLOW = 4401, 4403, 4404, 4408
 CLOSE_BAD_ORIGIN, CLOSE_TOO_BIG, CLOSE_TRY_LATER = 1008, 1009, 1013
+CLOSE_TOO_MANY = 4429
+# Sockets one member may hold open on one process: every group page and room on a few
+# devices fits; hundreds from one account do not.
+SOCKETS_PER_MEMBER = 20
 
 
 def socket_token(websocket: WebSocket) -> tuple[str | None, bool]:
@@ -308,6 +312,10 @@ async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
                 await _refuse(websocket, CLOSE_NOT_SIGNED_IN, "Please sign in first.")
                 return None
             user, auth = found
+            if websocket.app.state.hub.sockets_of(user.id) >= SOCKETS_PER_MEMBER:
+                await _refuse(websocket, CLOSE_TOO_MANY,
+                              "Too many open connections; close a few tabs and try again.")
+                return None
             try:
                 membership = await resolve(session, user)
             except NotFound:

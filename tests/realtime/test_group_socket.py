@@ -265,3 +265,22 @@ async def test_a_deleted_account_leaves_no_name_live_or_replayed(server):
         replayed = await events_until(wa, 2)
     assert replayed[-1] == live
     assert "a nap" not in json.dumps(replayed)
+
+
+async def test_one_member_may_hold_only_so_many_sockets(server):
+    from contextlib import AsyncExitStack
+
+    from server.realtime.ws import SOCKETS_PER_MEMBER
+
+    (a, b), group = await _circle(server)
+    gid = group["id"]
+    async with AsyncExitStack() as stack:
+        # max_queue=None: unread presence frames must not hold up each close at the end.
+        held = [await stack.enter_async_context(a.socket(server.ws_url, gid, max_queue=None))
+                for _ in range(SOCKETS_PER_MEMBER)]
+        for ws in held:
+            assert (await next_frame(ws))["type"] == "welcome"
+        async with a.socket(server.ws_url, gid) as one_too_many:
+            assert await close_code(one_too_many) == 4429
+        async with b.socket(server.ws_url, gid) as other:  # nobody else is held back
+            assert (await next_frame(other))["type"] == "welcome"
