@@ -180,12 +180,13 @@ class Hub:
 
     async def _read_new(self, group_id: int, feed: GroupFeed, stream: str) -> None:
         while True:
-            rows, alive = await self._read(group_id, feed, stream)
+            rows, checked, alive = await self._read(group_id, feed, stream)
             # Rows read here may have been written by another process after a session of
             # one of these sockets ended there, before word of it arrived: the sessions are
-            # read after the rows, so such a socket closes before it is offered them.
+            # read after the rows, so such a socket closes before it is offered them. (A
+            # socket attached during the read was admitted after it: not checked here.)
             for sub in list(feed.subscribers):
-                if sub.token_hash not in alive:
+                if sub.token_hash in checked and sub.token_hash not in alive:
                     sub.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
             for event, actor in rows:
                 if event.seq > feed.cursors[stream]:  # a ring may have delivered it meanwhile
@@ -194,18 +195,19 @@ class Hub:
                 return
             await asyncio.sleep(0)  # let the sockets drain a page before the next
 
-    async def _read(self, group_id: int, feed: GroupFeed,
-                    stream: str) -> tuple[list[tuple[Event, User | None]], set[str]]:
+    async def _read(self, group_id: int, feed: GroupFeed, stream: str
+                    ) -> tuple[list[tuple[Event, User | None]], set[str], set[str]]:
         """New rows of a stream, then which of the sockets' sessions are still alive, in one
-        read transaction; shielded, so a closing socket cannot cancel a query half-way."""
+        read transaction: (rows, the token hashes checked, those alive). Shielded, so a
+        closing socket cannot cancel a query half-way."""
         hashes = {sub.token_hash for sub in feed.subscribers}
 
-        async def read() -> tuple[list[tuple[Event, User | None]], set[str]]:
+        async def read() -> tuple[list[tuple[Event, User | None]], set[str], set[str]]:
             async with transaction(self.db, write=False) as session:
                 rows = await log.since(session, group_id, feed.cursors[stream], PAGE, stream)
                 if not rows:
-                    return rows, hashes
-                return rows, await alive_sessions(session, hashes)
+                    return rows, hashes, hashes
+                return rows, hashes, await alive_sessions(session, hashes)
 
         return await asyncio.shield(read())
 
