@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import logging
-import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -90,13 +90,13 @@ class GroupSocket:
 
     def __init__(self, websocket: WebSocket, db: Database, user_id: int, group_id: int,
                  delivered: int, moderators: int = 0, reads_moderators: bool = False,
-                 token_hash: str = "", expires: float = math.inf) -> None:
+                 token_hash: str = "", expires: dt.datetime | None = None) -> None:
         self.websocket = websocket
         self.db = db
         self.user_id = user_id
         self.group_id = group_id
         self.token_hash = token_hash
-        self.expires = expires  # time.monotonic() when the session ends
+        self.expires = expires  # when the session ends (Cairn's clock)
         self.delivered = delivered  # highest seq of the shared stream sent to the client
         self._queued = delivered    # ... put in the queue
         self.mod_delivered = moderators  # the same for the moderators' stream (shown or not)
@@ -137,7 +137,7 @@ class GroupSocket:
             self._put(None, 0, "", close=(code, reason))
 
     def expired(self) -> bool:
-        return time.monotonic() >= self.expires
+        return self.expires is not None and clock.now() >= self.expires
 
     # -- queue -----------------------------------------------------------------------------
 
@@ -288,7 +288,7 @@ class Admitted:
 
     user: User
     token_hash: str
-    expires: float  # time.monotonic() when the session ends
+    expires: dt.datetime  # when the session ends
     group_id: int
     is_moderator: bool
     last: int
@@ -334,8 +334,7 @@ async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
             await _refuse(websocket, CLOSE_TRY_LATER, "Cairn cannot reach its database right now.")
         return None
     role, last, moderators_last = standing
-    left = (auth.expires_at - clock.now()).total_seconds()
-    return Admitted(user, auth.token_hash, time.monotonic() + left, membership.group_id,
+    return Admitted(user, auth.token_hash, auth.expires_at, membership.group_id,
                     role == "moderator", last, moderators_last)
 
 
