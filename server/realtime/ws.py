@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
@@ -28,7 +29,7 @@ from server.deps import MAX_ID, SESSION_COOKIE
 from server.encouragements import service as encouragements
 from server.errors import AppError, NotFound
 from server.groups import service as groups
-from server.models import Group, Membership, User
+from server.models import AuthSession, Group, Membership, User
 from server.observability import OPEN_SOCKETS, SLOW_READER_CLOSES, log_event
 from server.realtime import frames, log
 from server.realtime.frames import Resume
@@ -85,12 +86,13 @@ class GroupSocket:
     for the frames, and a task that drains it only while there is something to send."""
 
     __slots__ = ("websocket", "db", "user_id", "group_id", "token_hash", "expires", "delivered",
-                 "_queued", "mod_delivered", "_mod_queued", "reads_moderators", "queue", "closing",
-                 "done", "_sending", "_sender", "receiver", "interrupted")
+                 "_queued", "mod_delivered", "_mod_queued", "reads_moderators", "admitted_at",
+                 "queue", "closing", "done", "_sending", "_sender", "receiver", "interrupted")
 
     def __init__(self, websocket: WebSocket, db: Database, user_id: int, group_id: int,
                  delivered: int, moderators: int = 0, reads_moderators: bool = False,
-                 token_hash: str = "", expires: dt.datetime | None = None) -> None:
+                 token_hash: str = "", expires: dt.datetime | None = None,
+                 admitted_at: int | None = None) -> None:
         self.websocket = websocket
         self.db = db
         self.user_id = user_id
@@ -102,6 +104,10 @@ class GroupSocket:
         self.mod_delivered = moderators  # the same for the moderators' stream (shown or not)
         self._mod_queued = moderators
         self.reads_moderators = reads_moderators
+        # The shared stream's last seq when the socket was let in: a membership an older event
+        # ended (their own member.left, before they came back) was weighed then, so a replay
+        # of it closes nothing.
+        self.admitted_at = delivered if admitted_at is None else admitted_at
         self.queue: deque[tuple[str | None, int, str, Effect | None]] = deque()
         self.closing: tuple[int, str] | None = None
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -229,7 +235,7 @@ class GroupSocket:
             self.mod_delivered = seq
             if effect is not None and effect.closes_moderators:
                 self.reads_moderators = False
-        if effect is not None and effect.ends:
+        if effect is not None and effect.ends and seq > self.admitted_at:
             self._end(CLOSE_FORBIDDEN, "You are no longer a member of this group.")
 
     async def stop_sending(self) -> None:
@@ -293,58 +299,69 @@ class Admitted:
     is_moderator: bool
     last: int
     moderators_last: int
+    # The oldest seq still kept of each stream the client asked to resume (last_seq,
+    # moderators_seq), None when the stream keeps nothing.
+    oldest: dict[str, int | None]
 
 
 async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
     """Check the origin, the session and membership, or close with the contract's code.
     resolve() maps the signed-in user to their membership in the group of the thing asked
-    for, raising NotFound for non-members."""
+    for, raising NotFound for non-members. One short read transaction; a refusal is sent
+    after it, so no connection waits on the network."""
     settings: Settings = websocket.app.state.settings
     db: Database = websocket.app.state.db
     token, from_cookie = socket_token(websocket)
     if from_cookie and not origin_allowed(websocket, settings):
         await _refuse(websocket, CLOSE_BAD_ORIGIN, "This origin may not open Cairn's sockets.")
         return None
+    refusal: tuple[int, str] | None = None
     try:
         async with transaction(db, write=False) as session:
             found = await accounts.authenticate(session, token) if token else None
             if found is None:
-                await _refuse(websocket, CLOSE_NOT_SIGNED_IN, "Please sign in first.")
-                return None
-            user, auth = found
-            if websocket.app.state.hub.sockets_of(user.id) >= SOCKETS_PER_MEMBER:
-                await _refuse(websocket, CLOSE_TOO_MANY,
-                              "Too many open connections; close a few tabs and try again.")
-                return None
-            try:
-                membership = await resolve(session, user)
-            except NotFound:
-                await _refuse(websocket, CLOSE_NO_GROUP, "No such group.")
-                return None
-            standing = (await session.execute(
-                select(Membership.role, Group.last_seq, Group.moderators_seq)
-                .join(Group, Group.id == Membership.group_id)
-                .where(Membership.id == membership.id, Membership.state == "active"))).first()
-            if standing is None:  # left or removed since resolve() read it
-                await _refuse(websocket, CLOSE_NO_GROUP, "No such group.")
-                return None
-    except (OperationalError, DBAPIError, OSError):
-        # The database is down: say "try again later" in a code a browser can see.
+                refusal = (CLOSE_NOT_SIGNED_IN, "Please sign in first.")
+            elif websocket.app.state.hub.sockets_of(found[0].id) >= SOCKETS_PER_MEMBER:
+                refusal = (CLOSE_TOO_MANY, "Too many open connections; close a few tabs and try again.")
+            else:
+                admitted = await _standing(session, websocket, resolve, *found)
+                if admitted is None:
+                    refusal = (CLOSE_NO_GROUP, "No such group.")
+    except (OperationalError, DBAPIError, OSError, PoolTimeout):
+        # The database is down or busy: say "try again later" in a code a browser can see.
+        refusal = (CLOSE_TRY_LATER, "Cairn cannot reach its database right now.")
+    if refusal is not None:
         if websocket.application_state == WebSocketState.CONNECTING:
-            await _refuse(websocket, CLOSE_TRY_LATER, "Cairn cannot reach its database right now.")
+            await _refuse(websocket, *refusal)
         return None
+    return admitted
+
+
+async def _standing(session: AsyncSession, websocket: WebSocket, resolve: Resolve, user: User,
+                    auth: AuthSession) -> Admitted | None:
+    try:
+        membership = await resolve(session, user)
+    except NotFound:
+        return None
+    standing = (await session.execute(
+        select(Membership.role, Group.last_seq, Group.moderators_seq)
+        .join(Group, Group.id == Membership.group_id)
+        .where(Membership.id == membership.id, Membership.state == "active"))).first()
+    if standing is None:  # left or removed since resolve() read it
+        return None
+    oldest = {}
+    for stream, name in ((GROUP, "last_seq"), (MODERATORS, "moderators_seq")):
+        if parse_seq(websocket, name) is not None:
+            oldest[stream] = await log.oldest(session, membership.group_id, stream)
     role, last, moderators_last = standing
     return Admitted(user, auth.token_hash, auth.expires_at, membership.group_id,
-                    role == "moderator", last, moderators_last)
+                    role == "moderator", last, moderators_last, oldest)
 
 
-async def resume_point(db: Database, group_id: int, stream: str, last: int,
-                       asked: int | None) -> tuple[int, Resume]:
+def resume_point(last: int, asked: int | None, oldest: int | None) -> tuple[int, Resume]:
     """(the seq to replay from, what the welcome says) for one stream."""
     if asked is None:
         return last, Resume(last, True, 0)
-    async with transaction(db, write=False) as session:
-        oldest = await log.oldest(session, group_id, stream)
     oldest = last + 1 if oldest is None else oldest
     if asked <= last and asked + 1 >= oldest:
         return asked, Resume(last, True, last - asked)
@@ -419,19 +436,15 @@ async def group_socket(websocket: WebSocket, gid: int) -> None:
     if admitted is None:
         return
     db: Database = websocket.app.state.db
-    try:
-        start, shared = await resume_point(db, gid, GROUP, admitted.last,
-                                           parse_seq(websocket, "last_seq"))
-        mod_start, moderators = await resume_point(db, gid, MODERATORS, admitted.moderators_last,
-                                                   parse_seq(websocket, "moderators_seq"))
-    except (OperationalError, DBAPIError, OSError):
-        await _refuse(websocket, CLOSE_TRY_LATER, "Cairn cannot reach its database right now.")
-        return
+    start, shared = resume_point(admitted.last, parse_seq(websocket, "last_seq"),
+                                 admitted.oldest.get(GROUP))
+    mod_start, moderators = resume_point(admitted.moderators_last, parse_seq(websocket, "moderators_seq"),
+                                         admitted.oldest.get(MODERATORS))
     await websocket.accept()
     sock = GroupSocket(websocket, db, admitted.user.id, gid, delivered=start,
                        moderators=mod_start if admitted.is_moderator else admitted.moderators_last,
                        reads_moderators=admitted.is_moderator, token_hash=admitted.token_hash,
-                       expires=admitted.expires)
+                       expires=admitted.expires, admitted_at=admitted.last)
     is_moderator = admitted.is_moderator
     del admitted  # an idle socket does not keep the signed-in user's row
 

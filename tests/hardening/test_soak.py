@@ -106,7 +106,9 @@ class SoakClient:
                 await self._session(hold, post_rate)
             except (OSError, websockets.ConnectionClosed, websockets.InvalidHandshake,
                     TimeoutError) as exc:
-                self.errors.append(type(exc).__name__)
+                status = getattr(getattr(exc, "response", None), "status_code", None)
+                code = getattr(getattr(exc, "rcvd", None), "code", None)
+                self.errors.append(f"{type(exc).__name__} {status or code or ''}".strip())
             await asyncio.sleep(self.rng.uniform(0, 1.5))
 
     async def catch_up(self, last: int) -> None:
