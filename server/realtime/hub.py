@@ -29,7 +29,7 @@ from server.realtime.log import GROUP, MODERATORS, STREAMS
 
 logger = logging.getLogger("cairn.realtime")
 
-CLOSE_NOT_SIGNED_IN, CLOSE_FORBIDDEN = 4401, 4403
+CLOSE_NOT_SIGNED_IN = 4401
 # Events of the shared stream after which the member they name may no longer read the group.
 CLOSING_KINDS = {"member.removed", "member.left"}
 # The event of the moderators' stream that says someone starts or stops reading it.

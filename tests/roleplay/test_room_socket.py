@@ -26,6 +26,7 @@ class RoomClient:
         self.errors: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.pongs = 0
+        self.arrived = asyncio.Condition()  # notified on every frame, and when the socket ends
         self.task = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -40,8 +41,12 @@ class RoomClient:
                     self.events.append(frame)
                 elif frame["type"] == "pong":
                     self.pongs += 1
+                async with self.arrived:
+                    self.arrived.notify_all()
         except websockets.ConnectionClosed:
             pass
+        async with self.arrived:
+            self.arrived.notify_all()
 
     async def send(self, type_: str, **fields: Any) -> None:
         await self.ws.send(json.dumps({"type": type_, **fields}))
@@ -52,22 +57,23 @@ class RoomClient:
         await self.send("ping")
         await self._wait(lambda: self.pongs >= answered, "no pong")
 
-    async def _wait(self, done, what: str, timeout: float = 60) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout  # a last guard: the frames arriving end the wait
-        while not done():
-            if loop.time() > deadline:
-                raise AssertionError(what)
-            await asyncio.sleep(0.02)
+    async def _wait(self, done, what, timeout: float = 60) -> None:
+        """Until done() holds, checked as each frame arrives; the timeout is a last guard."""
+        async def arrived() -> None:
+            async with self.arrived:
+                await self.arrived.wait_for(lambda: done() or self.task.done())
+
+        try:
+            await asyncio.wait_for(arrived(), timeout)
+        except TimeoutError:
+            raise AssertionError(what() if callable(what) else what) from None
+        if not done():
+            raise AssertionError(what() if callable(what) else what)
 
     async def until(self, predicate, timeout: float = 60) -> dict[str, Any]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not (self.room and predicate(self.room)):
-            if loop.time() > deadline:
-                raise AssertionError(f"room never matched; last: {self.room.get('phase')}, "
-                                     f"errors: {self.errors[-3:]}")
-            await asyncio.sleep(0.02)
+        await self._wait(lambda: bool(self.room) and predicate(self.room),
+                         lambda: f"room never matched; last: {self.room.get('phase')}, "
+                                 f"errors: {self.errors[-3:]}", timeout)
         return self.room
 
     async def refused(self, type_: str, **fields: Any) -> dict[str, Any]:
