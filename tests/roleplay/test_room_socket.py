@@ -76,12 +76,19 @@ class RoomClient:
                                  f"errors: {self.errors[-3:]}", timeout)
         return self.room
 
+    async def server_version(self) -> int:
+        """The room's version as the server holds it (this socket's own view may lag behind
+        a change another person's command made a moment ago)."""
+        r = await self.member.get(f"/api/v1/roleplays/{self.room['room_id']}")
+        assert r.status_code == 200, r.text
+        return r.json()["version"]
+
     async def refused(self, type_: str, **fields: Any) -> dict[str, Any]:
         before = len(self.errors)
-        version = self.room.get("version")
+        version = await self.server_version()
         await self.send(type_, **fields)
         await self._wait(lambda: len(self.errors) > before, f"{type_} was not refused")
-        assert self.room.get("version") == version  # nothing changed
+        assert await self.server_version() == version  # the refusal changed nothing
         return self.errors[-1]
 
 
