@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
 from server.accounts import passwords
+from server.accounts.names import clean_display_name
 from server.config import Settings
 from server.db import after_commit
 from server.errors import Conflict, Invalid, NotSignedIn, RateLimited
 from server.models import AuthSession, LoginFailure, Membership, User
-from server.text import storable
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
 
@@ -42,13 +42,6 @@ def check_timezone(timezone: str) -> str:
         raise Invalid("That is not a timezone we know (try one like Europe/Madrid).",
                       code="invalid_timezone")
     return timezone
-
-
-def clean_display_name(display_name: str) -> str:
-    cleaned = storable(" ".join(display_name.split()), "A display name")
-    if not 1 <= len(cleaned) <= 40:
-        raise Invalid("A display name needs 1 to 40 characters.", code="invalid_display_name")
-    return cleaned
 
 
 async def register(

@@ -59,8 +59,8 @@
   }
 
   function csrfToken() {
-    var input = document.querySelector('input[name="csrf_token"]');
-    return input ? input.value : "";
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
   }
 
   function setStatus(text, state) {
@@ -739,7 +739,8 @@
     if (button) button.disabled = true;
     fetch("/api/v1/groups/" + groupId + "/encouragements", {
       method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+                 "X-CSRF-Token": csrfToken() },
       body: JSON.stringify(body),
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (answer) {

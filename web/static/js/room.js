@@ -40,6 +40,12 @@
     try { return JSON.parse(node.textContent); } catch (e) { return {}; }
   }
 
+  // A cookie-signed request proves it comes from Cairn's own page (see base.html).
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : "";
+  }
+
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
@@ -636,7 +642,8 @@
       Object.keys(target).forEach(function (key) { body[key] = target[key]; });
       fetch("/api/v1/groups/" + encodeURIComponent(groupId) + "/reports", {
         method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        headers: { "Content-Type": "application/json", "Accept": "application/json",
+                   "X-CSRF-Token": csrfToken() },
         body: JSON.stringify(body),
       }).then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (answer) {
