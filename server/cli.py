@@ -47,7 +47,8 @@ def serve(host: str, port: int, *, migrate_first: bool = True, workers: int = 1)
     configure_logging(level)
     if migrate_first:
         migrate()
-    uvicorn.run("server.main:app", host=host, port=port, proxy_headers=True, workers=workers,
+    # Forwarded headers are the app's to judge (CAIRN_TRUSTED_PROXIES), not uvicorn's.
+    uvicorn.run("server.main:app", host=host, port=port, proxy_headers=False, workers=workers,
                 log_level=level, log_config=None, access_log=False, **WS_OPTIONS)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -42,6 +43,43 @@ class Settings(BaseSettings):
     # A deployment's own crisis lines (JSON shaped like server/data/crisis_resources.json).
     crisis_resources_file: str | None = None
     db_pool_size: int = Field(default=20, ge=1)
+    # Addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; from anyone else those headers change nothing.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"])
+    # /metrics answers only `Authorization: Bearer <this>`; unset: /metrics is a 404.
+    metrics_token: str | None = None
+    # The interactive API docs at /docs. Unset: on, except in production.
+    api_docs: bool | None = None
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [n.strip() for n in value.split(",") if n.strip()]
+        if isinstance(value, list):
+            for network in value:
+                try:
+                    ipaddress.ip_network(network, strict=False)
+                except ValueError:
+                    raise ValueError(
+                        f"CAIRN_TRUSTED_PROXIES: {network!r} is not an address or a network "
+                        "(list the proxy's, e.g. 127.0.0.1 or 172.30.57.0/24; '*' is not allowed)"
+                    ) from None
+        return value
+
+    @field_validator("metrics_token", "api_docs", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _long_metrics_token(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise ValueError("CAIRN_METRICS_TOKEN needs at least 16 characters "
+                             "(for example: openssl rand -hex 24)")
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -65,6 +103,10 @@ class Settings(BaseSettings):
                 "in production (for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
         return self
+
+    @property
+    def api_docs_on(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.env != "production"
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,4 +1,5 @@
-"""Interactive API docs at /docs, served from Cairn itself (no CDN)."""
+"""Interactive API docs at /docs, served from Cairn itself (no CDN), only where CAIRN_API_DOCS
+switches them on (by default everywhere but production)."""
 
 from __future__ import annotations
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi import routing as fastapi_routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from server import docs, observability, openapi, retention
 from server.accounts import api as accounts_api
@@ -106,15 +109,63 @@ def _install_error_handlers(app: FastAPI) -> None:
         return render(request, "error.html", status_code=503, error=err)
 
 
-def _allowed_methods(request: Request) -> str:
-    """Every method some route serves at this path (Starlette names only the first route's)."""
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def route_entries(app: FastAPI) -> list[BaseRoute]:
+    """Every route of the app, with included routers opened up."""
+    walk = getattr(fastapi_routing, "iter_route_contexts", None)
+    return list(walk(app.router.routes)) if walk else list(app.router.routes)
+
+
+def methods_at(app: FastAPI, scope: Scope) -> set[str]:
+    """Every method some route serves at this scope's path; HEAD wherever GET is."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE:
-            methods |= getattr(route, "methods", None) or set()
-    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    # A mount (static files) that refused the method has made the scope its own: start again
+    # from the app's root.
+    scope = {**scope, "root_path": scope.get("app_root_path", scope.get("root_path", ""))}
+    for route in route_entries(app):
+        # A mount (static files) owns its paths whatever the method, and serves GET and HEAD.
+        if isinstance(getattr(route, "original_route", route), Mount):
+            if route.matches(scope)[0] != Match.NONE:
+                methods |= {"GET", "HEAD"}
+            continue
+        served = getattr(route, "methods", None) or set()
+        if served and route.matches({**scope, "method": next(iter(served))})[0] != Match.NONE:
+            methods |= served
+    if "GET" in methods:
+        methods.add("HEAD")
+    return methods
+
+
+def _allowed_methods(request: Request) -> str:
+    """The Allow header of a 405 (Starlette names only the first route's methods)."""
+    order = list(METHOD_ORDER)
+    methods = methods_at(request.app, request.scope)
     return ", ".join(sorted(methods, key=lambda m: order.index(m) if m in order else len(order)))
+
+
+class HeadLikeGet:
+    """HEAD is answered wherever GET is: the GET's status and headers, without its body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not awaited: a websocket keeps no frame of this layer (see server.middleware).
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            return self.app(scope, receive, send)
+        return self._head(scope, receive, send)
+
+    async def _head(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 def _first_message(errors: list[dict]) -> str:
@@ -155,9 +206,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     _install_error_handlers(app)
+    app.add_middleware(HeadLikeGet)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
+    # Outermost: every layer sees the client's own address and scheme, taken from forwarded
+    # headers only when the peer is one of CAIRN_TRUSTED_PROXIES.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_api_route("/metrics", observability.metrics, include_in_schema=False)
 
     @app.get("/healthz", tags=["operations"])
@@ -184,13 +239,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     modules = (accounts_api, groups_api, commitments_api, encouragements_api, roleplay_api,
                moderation_api,
                accounts_pages, groups_pages, commitments_pages, roleplay_pages, moderation_pages,
-               docs)
+               *((docs,) if settings.api_docs_on else ()))
     for module in modules:
         app.include_router(module.router)
     openapi.install(app, [app.router, *(m.router for m in modules)])
     app.include_router(realtime_ws.router)
     app.include_router(roleplay_ws.router)
-    docs.mount_assets(app)  # before /static, which would otherwise shadow /static/swagger
+    if settings.api_docs_on:
+        docs.mount_assets(app)  # before /static, which would otherwise shadow /static/swagger
     app.mount("/static", StaticFiles(directory=str(ROOT / "web" / "static")), name="static")
     return app
 

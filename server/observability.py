@@ -1,9 +1,11 @@
 """Observability: one JSON log line per request and per socket lifecycle, and Prometheus
-metrics at /metrics. Logs never carry a password, a token or anything a member wrote."""
+metrics at /metrics (with the metrics token). Logs never carry a password, a token, a query
+string or anything a member wrote."""
 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import sys
@@ -108,7 +110,16 @@ class AccessLog:
 
 
 async def metrics(request: Request) -> Response:
-    """Public on the app; keep it behind the proxy (docs/deploy.md)."""
+    """For the deployment's monitoring only: `Authorization: Bearer <CAIRN_METRICS_TOKEN>`.
+    Without a token configured there are no metrics to see (404)."""
+    wanted = request.app.state.settings.metrics_token
+    if not wanted:
+        return Response("Not found.\n", status_code=404, media_type="text/plain")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(),
+                                                             wanted.encode()):
+        return Response("Metrics need the metrics token.\n", status_code=401,
+                        media_type="text/plain", headers={"WWW-Authenticate": "Bearer"})
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -3,6 +3,7 @@ checked as the tools that use them would: no Docker engine runs on the test mach
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
@@ -35,7 +36,7 @@ from tests.fixtures.databases import ROOT
 HEARTBEAT = WS_OPTIONS["ws_ping_interval"] + WS_OPTIONS["ws_ping_timeout"]
 APP_PORT = 8000
 # What a deployment changes from Cairn's laptop defaults.
-DEPLOYMENT_DEFAULTS = {"CAIRN_ENV", "CAIRN_DATABASE_URL", "CAIRN_REDIS_URL"}
+DEPLOYMENT_DEFAULTS = {"CAIRN_ENV", "CAIRN_DATABASE_URL", "CAIRN_REDIS_URL", "CAIRN_TRUSTED_PROXIES"}
 FILLED_IN = {"POSTGRES_PASSWORD": "0123456789abcdef", "CAIRN_SECRET_KEY": "k" * 48}
 
 
@@ -105,8 +106,13 @@ def test_the_apps_take_every_setting_from_the_environment():
         if name.startswith("CAIRN_"):
             assert re.fullmatch(rf"\$\{{{name}(:[-?].*)?\}}", value), (
                 f"{name} is not taken from the environment: {value}")
-    # Secure cookies and the websocket's wss scheme need the proxy's X-Forwarded-Proto.
-    assert env1["FORWARDED_ALLOW_IPS"] == "*"
+    # Secure cookies and the websocket's wss scheme need the proxy's X-Forwarded-Proto,
+    # believed from the proxy's own address and nobody else's.
+    assert "FORWARDED_ALLOW_IPS" not in env1
+    proxy_address = services()["proxy"]["networks"]["default"]["ipv4_address"]
+    assert interpolate(env1["CAIRN_TRUSTED_PROXIES"], {}) == proxy_address
+    (subnet,) = [c["subnet"] for c in compose()["networks"]["default"]["ipam"]["config"]]
+    assert ipaddress.ip_address(proxy_address) in ipaddress.ip_network(subnet)
 
 
 def test_compose_refuses_to_start_without_the_secrets():

@@ -38,7 +38,7 @@ from tests.fixtures.databases import (
     need_postgres,
     need_redis,
 )
-from tests.fixtures.servers import LiveServer, free_port
+from tests.fixtures.servers import METRICS_HEADERS, METRICS_TOKEN, LiveServer, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
@@ -95,7 +95,7 @@ class AppProcess(LiveServer):
 
     def proxied_requests(self) -> int:
         """Requests this process answered, leaving out our own /healthz and /metrics polls."""
-        text = httpx.get(self.url + "/metrics", timeout=5).text
+        text = httpx.get(self.url + "/metrics", headers=METRICS_HEADERS, timeout=5).text
         total = 0.0
         for line in text.splitlines():
             if line.startswith("cairn_request_duration_seconds_count{"):
@@ -218,7 +218,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Topology]:
     env = {"CAIRN_ENV": "production", "CAIRN_SECRET_KEY": "s" * 48, "CAIRN_REDIS_URL": REDIS_URL,
            "CAIRN_REDIS_PREFIX": f"cairn-test-{uuid.uuid4().hex[:8]}",
            "CAIRN_ALLOWED_ORIGINS": proxy.origin, "CAIRN_ENCOURAGEMENTS_PER_MINUTE": "100000",
-           "CAIRN_PRUNE_INTERVAL_MINUTES": "0"}
+           "CAIRN_PRUNE_INTERVAL_MINUTES": "0", "CAIRN_METRICS_TOKEN": METRICS_TOKEN}
     try:
         apps = [AppProcess(url, env=env, port=port, log_path=folder / f"app{i + 1}.log")
                 for i, port in enumerate(proxy.app_ports)]
@@ -338,7 +338,8 @@ def test_both_apps_migrate_once_and_serve_through_the_proxy(topology):
     assert plain.status_code == 301
     assert plain.headers["location"] == "https://127.0.0.1/groups?x=1"
     for app in topology.apps:
-        assert "cairn_open_sockets" in httpx.get(app.url + "/metrics", timeout=5).text
+        assert "cairn_open_sockets" in httpx.get(app.url + "/metrics", headers=METRICS_HEADERS,
+                                                 timeout=5).text
 
 
 async def test_sockets_through_the_proxy_get_live_events(topology):

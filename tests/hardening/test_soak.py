@@ -21,6 +21,7 @@ import psutil
 import pytest
 import websockets
 
+from tests.fixtures.servers import METRICS_HEADERS
 from tests.realtime.helpers import RemoteMember, remote_member
 from tests.realtime.test_cluster import committed_seqs
 
@@ -121,7 +122,7 @@ class SoakClient:
 
 
 async def metric(client: httpx.AsyncClient, base: str, name: str) -> float:
-    text = (await client.get(f"{base}/metrics")).text
+    text = (await client.get(f"{base}/metrics", headers=METRICS_HEADERS)).text
     values = [float(m.group(1)) for m in re.finditer(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.M)]
     return sum(values)
 
