@@ -8,6 +8,7 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 import sys
 import time
 import uuid
@@ -36,7 +37,21 @@ REQUEST_LATENCY = Histogram(
 logger = logging.getLogger("cairn.access")
 
 
+# A path's query string: from the `?` after a path to the next space or quote. Sockets carry
+# `last_seq` there, and any client may put a token or an invite code there.
+QUERY_STRING = re.compile(r"(/[^\s\"'?]*)\?[^\s\"']*")
+
+
+def without_query(text: str) -> str:
+    """The text with every path's query string cut off: `/ws/groups/1?last_seq=5` is
+    `/ws/groups/1`."""
+    return QUERY_STRING.sub(r"\1", text) if "?" in text else text
+
+
 class JsonFormatter(logging.Formatter):
+    """One JSON object a line. Every message, field and error loses its query strings, so
+    uvicorn's own lines ("WebSocket /ws/groups/1?… [accepted]") keep none either."""
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
@@ -45,11 +60,12 @@ class JsonFormatter(logging.Formatter):
         }
         fields = getattr(record, "fields", None)
         if fields:
-            line.update(fields)
+            line.update({k: without_query(v) if isinstance(v, str) else v
+                         for k, v in fields.items()})
         else:
-            line["message"] = record.getMessage()
+            line["message"] = without_query(record.getMessage())
         if record.exc_info:
-            line["error"] = self.formatException(record.exc_info).splitlines()[-1]
+            line["error"] = without_query(self.formatException(record.exc_info).splitlines()[-1])
         return json.dumps(line, default=str)
 
 
@@ -62,7 +78,9 @@ def configure_logging(level: str = "info") -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    logging.getLogger("uvicorn.access").disabled = True  # ours is below, without query strings
+    # Ours is AccessLog below (route templates, never a query string); uvicorn's names paths
+    # with their query strings.
+    logging.getLogger("uvicorn.access").disabled = True
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 

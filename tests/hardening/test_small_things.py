@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import websockets
 from fastapi import FastAPI, Request
 from fastapi import routing as fastapi_routing
 from pydantic import ValidationError
@@ -18,6 +20,8 @@ from starlette.routing import Mount, WebSocketRoute
 from server.config import Settings
 from server.main import create_app
 from tests.fixtures.clients import Clients, make_settings
+from tests.fixtures.servers import LiveServer
+from tests.realtime.helpers import next_frame, remote_group, remote_member
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 # Headers that may differ between two answers to the same request.
@@ -203,3 +207,39 @@ async def test_api_docs_only_where_switched_on(sqlite_database_url: str, env: st
                           ("/static/swagger/swagger-ui-bundle.js", {}), ("/openapi.json", {}))
     # The OpenAPI document is the API's contract, public either way.
     assert codes == ([200, 200, 200] if served else [404, 404, 200])
+
+
+# -- no query string in any log line ----------------------------------------------------------
+
+async def test_no_query_string_reaches_the_log(sqlite_database_url: str, tmp_path: Path) -> None:
+    """A real `cairn serve`, logging at info: uvicorn's own lines about sockets and Cairn's
+    request lines name paths, never what followed the `?`."""
+    log_path = tmp_path / "server.log"
+    server = LiveServer(sqlite_database_url, log_path=log_path,
+                        env={"CAIRN_LOG_LEVEL": "info"}).start()
+    try:
+        member = await remote_member(server.url)
+        group = await remote_group(member)
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+            for path in ("/healthz?secret=http-one", "/groups?secret=http-two",
+                         "/api/v1/groups?token=http-three", "/nowhere?secret=http-four"):
+                await client.get(path, headers=member.headers)
+        url = f"{server.ws_url}/ws/groups/{group['id']}?last_seq=0&secret=socket-one"
+        async with websockets.connect(url, additional_headers=member.headers,
+                                      open_timeout=30) as ws:
+            assert (await next_frame(ws))["type"] == "welcome"
+        # Signed out: refused, and logged by uvicorn as refused.
+        with pytest.raises(websockets.exceptions.WebSocketException):
+            async with websockets.connect(
+                    f"{server.ws_url}/ws/groups/{group['id']}?last_seq=0&secret=socket-two",
+                    open_timeout=30) as ws:
+                await next_frame(ws)
+    finally:
+        server.stop()  # every line is written once the process has ended
+    text = log_path.read_text("utf-8")
+    assert f"/ws/groups/{group['id']}" in text, "uvicorn's socket lines are missing"
+    assert '"event": "request"' in text
+    for secret in ("http-one", "http-two", "http-three", "http-four", "socket-one", "socket-two",
+                   "last_seq="):
+        assert secret not in text, f"{secret} is in the log:\n{text}"
+    assert not re.search(r"\?\w+=", text), text
