@@ -175,6 +175,7 @@ async def day_page(
     muted = moderation.is_muted(member.membership)
     open_reports = (await moderation.open_report_count(session, group.id)
                     if member.is_moderator else 0)
+    needs_care = await moderation.open_worry_count(session, group.id) if member.is_moderator else 0
     context.setdefault("post", {"visibility": "group"})
     return render(
         request, "groups/day.html", status_code=status,
@@ -192,7 +193,7 @@ async def day_page(
         muted_until_label=(local_time(member.membership.muted_until, user.timezone)
                            if muted and member.membership.muted_until else ""),
         mute_reason=member.membership.mute_reason if muted else None,
-        open_reports=open_reports, with_controls=with_controls, **context,
+        open_reports=open_reports, needs_care=needs_care, with_controls=with_controls, **context,
     )
 
 

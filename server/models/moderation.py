@@ -86,3 +86,26 @@ class ReportedLine(Base):
     role: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text)
     said_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Worry(Base):
+    """A worry notice: a member's shared words suggested they may be in danger. It stays on the
+    group's moderation page until a moderator acknowledges it, so a moderator who signs in later
+    still sees it. It keeps none of the words, only who and when: private words make none.
+
+    The member is named by `user_id` alone, so a deleted account leaves "a former member"
+    (SET NULL). The acknowledgement (who, when) is the moderators' own record: it never goes
+    into the audit log members read, nor into any event."""
+
+    __tablename__ = "worries"
+    __table_args__ = (Index("ix_worries_group_acknowledged", "group_id", "acknowledged_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # Worrying words again before anyone acknowledged the notice add to it: one notice a member.
+    first_noticed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    noticed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    times: Mapped[int] = mapped_column(Integer, default=1)
+    acknowledged_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,9 +1,11 @@
-"""JSON routes for reports, hiding, muting, roles, the audit log and crisis resources."""
+"""JSON routes for reports, hiding, muting, roles, worry notices, the audit log and crisis
+resources."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
@@ -76,6 +78,26 @@ class AuditOut(BaseModel):
                                            "it has deleted their account.")
 
 
+class WorryAcknowledgementOut(BaseModel):
+    at: dt.datetime
+    by: str = Field(description="The moderator's display name; `a former moderator` once they have "
+                                "deleted their account.")
+
+
+class WorryOut(BaseModel):
+    id: int
+    group_id: int
+    member: str = Field(description="Whose words worried Cairn: their display name; `a former member` "
+                                    "once they have deleted their account. Never the words.")
+    user_id: int | None = Field(description="Their id; null once they have deleted their account.")
+    first_noticed_at: dt.datetime
+    noticed_at: dt.datetime = Field(description="The latest time their words worried Cairn.")
+    times: int = Field(description="How many times their words worried Cairn before a moderator "
+                                   "acknowledged the notice.")
+    acknowledged: WorryAcknowledgementOut | None = Field(
+        description="Who acknowledged the notice and when; null while it waits.")
+
+
 def _name(user: User | None, fallback: str) -> str:
     return user.display_name if user else fallback
 
@@ -91,13 +113,32 @@ async def report(body: ReportIn, member: GroupMember, session: SessionDep) -> Re
                      reporter=member.user.display_name, created_at=row.created_at)
 
 
-@router.get("/groups/{gid}/reports", response_model=list[ReportOut])
-async def reports(moderator: GroupModerator, session: SessionDep,
-                  status: Annotated[Literal["open", "resolved"] | None, Query()] = None) -> list[ReportOut]:
+REPORTS_LINK = {"Link": {
+    "description": 'The next page back, when there is one: `</api/v1/groups/{gid}/reports?before=...>; '
+                   'rel="next"` (with the same `status`).',
+    "schema": {"type": "string"}}}
+
+
+@router.get("/groups/{gid}/reports", response_model=list[ReportOut],
+            responses={200: {"headers": REPORTS_LINK}})
+async def reports(
+    moderator: GroupModerator, session: SessionDep, response: Response,
+    status: Annotated[Literal["open", "resolved"] | None, Query()] = None,
+    before: Annotated[int | None, Query(ge=1, le=MAX_ID, description=(
+        "A report's id: the page starts with the report filed just before it."))] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = moderation.REPORTS_PER_PAGE,
+) -> list[ReportOut]:
+    """The group's reports a page at a time, newest first (moderators). The `Link` header
+    names the next page back; the last page has none."""
+    page = await moderation.reports(session, moderator.group.id, status, before=before, limit=limit)
+    if page.older is not None:
+        query = urlencode({k: v for k, v in (("status", status), ("before", page.older),
+                                             ("limit", limit)) if v is not None})
+        response.headers["Link"] = f'</api/v1/groups/{moderator.group.id}/reports?{query}>; rel="next"'
     return [ReportOut(id=r.id, group_id=r.group_id, target_type=r.target_type, target_id=r.target_id,
                       reason=r.reason, status=r.status, reporter=_name(u, "a former member"),
                       created_at=r.created_at)
-            for r, u in await moderation.reports(session, moderator.group.id, status)]
+            for r, u in page.reports]
 
 
 @router.post("/groups/{gid}/hidden", status_code=status.HTTP_201_CREATED, response_model=HiddenOut)
@@ -132,6 +173,43 @@ async def set_role(uid: Id, body: RoleIn, moderator: GroupModerator, session: Se
     assert user is not None
     return MemberOut(user_id=uid, display_name=user.display_name, role=membership.role,
                      joined_at=membership.joined_at)
+
+
+def _worry_out(notice: moderation.WorryNotice) -> WorryOut:
+    w = notice.worry
+    acknowledged = None
+    if w.acknowledged_at is not None:
+        acknowledged = WorryAcknowledgementOut(
+            at=w.acknowledged_at, by=_name(notice.acknowledged_by, "a former moderator"))
+    return WorryOut(id=w.id, group_id=w.group_id, member=_name(notice.member, "a former member"),
+                    user_id=notice.member.id if notice.member else None,
+                    first_noticed_at=w.first_noticed_at, noticed_at=w.noticed_at, times=w.times,
+                    acknowledged=acknowledged)
+
+
+@router.get("/groups/{gid}/worries", response_model=list[WorryOut])
+async def worries(
+    moderator: GroupModerator, session: SessionDep,
+    state: Annotated[Literal["open", "acknowledged"], Query(description=(
+        "`open`: waiting for a moderator, the longest-waiting first; `acknowledged`: the latest "
+        f"{moderation.ACKNOWLEDGED_SHOWN}, the latest first."))] = "open",
+) -> list[WorryOut]:
+    """Worry notices (moderators): members whose shared words suggested they may be in danger.
+    Never the words; private words make no notice."""
+    if state == "open":
+        found = await moderation.worries(session, moderator.group.id)
+    else:
+        found = await moderation.worries(session, moderator.group.id, acknowledged=True,
+                                         limit=moderation.ACKNOWLEDGED_SHOWN)
+    return [_worry_out(n) for n in found]
+
+
+@router.post("/groups/{gid}/worries/{wid}/acknowledge", response_model=WorryOut)
+async def acknowledge_worry(wid: Id, moderator: GroupModerator, session: SessionDep) -> WorryOut:
+    """A moderator has seen the notice and will look after the member (moderators). Who and when
+    are kept for the moderators alone: not in the audit log, not in any event. A notice already
+    acknowledged answers as it is, keeping the first acknowledgement."""
+    return _worry_out(await moderation.acknowledge_worry(session, moderator.user, moderator.group.id, wid))
 
 
 @router.get("/groups/{gid}/audit", response_model=list[AuditOut])

@@ -1,5 +1,6 @@
-"""HTML pages for moderation: reporting from the group's day, the moderators' page (reports,
-hiding, muting, roles, removal) and the group's audit log that every member can read."""
+"""HTML pages for moderation: reporting from the group's day, the moderators' page (worry
+notices, reports a page at a time, hiding, muting, roles, removal) and the group's audit log
+that every member can read."""
 
 from __future__ import annotations
 
@@ -62,11 +63,18 @@ def _target(form: account_pages.Form) -> tuple[str, int]:
     return target_type, target_id
 
 
+def _report_cursor(raw: str | None) -> int | None:
+    """`?before=` of the moderation page: a report id, or the first page for anything else."""
+    return int(raw) if raw and raw.isdigit() and len(raw) <= 10 and 1 <= int(raw) <= MAX_ID else None
+
+
 async def moderation_page(request: Request, session: AsyncSession, member: Member, *,
-                          status: int = 200, **context: Any) -> HTMLResponse:
+                          status: int = 200, before: int | None = None,
+                          **context: Any) -> HTMLResponse:
     gid = member.group.id
-    open_reports = await moderation.reports(session, gid, "open")
-    resolved = (await moderation.reports(session, gid, "resolved"))[:20]
+    page = await moderation.reports(session, gid, "open", before=before)
+    open_reports = page.reports
+    resolved = (await moderation.reports(session, gid, "resolved")).reports
     previews = await moderation.previews(
         session, gid, [(r.target_type, r.target_id) for r, _ in open_reports + resolved])
     hidden = await moderation.hidden_in(session, gid)
@@ -77,8 +85,12 @@ async def moderation_page(request: Request, session: AsyncSession, member: Membe
     timezone = member.user.timezone
     return render(
         request, "moderation/page.html", status_code=status, group=member.group, member=member,
-        open_reports=open_reports, resolved=resolved, previews=previews, hideable=hideable,
+        open_reports=open_reports, open_count=await moderation.open_report_count(session, gid),
+        report_page=page, before=before, resolved=resolved, previews=previews, hideable=hideable,
         open_ids={r.id for r, _ in open_reports},
+        worries=await moderation.worries(session, gid),
+        acknowledged=await moderation.worries(session, gid, acknowledged=True,
+                                              limit=moderation.ACKNOWLEDGED_SHOWN),
         hidden=hidden, people=people, people_ids={p.id for p, _ in people},
         is_muted=moderation.is_muted, when=lambda at: group_pages.local_time(at, timezone),
         day_url=group_pages.day_url, today=clock.local_today(timezone),
@@ -88,10 +100,27 @@ async def moderation_page(request: Request, session: AsyncSession, member: Membe
 
 @router.get("/groups/{gid:int}/moderation")
 async def moderation_home(request: Request, member: group_pages.PageMember,
-                          session: SessionDep) -> HTMLResponse:
-    """Moderators: open reports, hiding, muting, roles and removal."""
+                          session: SessionDep, before: str | None = None) -> HTMLResponse:
+    """Moderators: worry notices, open reports (a page at a time; `?before=` a report id for
+    older ones), hiding, muting, roles and removal."""
     group_pages.require_moderator(member)
-    return await moderation_page(request, session, member)
+    return await moderation_page(request, session, member, before=_report_cursor(before))
+
+
+@router.post("/groups/{gid:int}/worries/{wid:int}/acknowledge")
+async def acknowledge_worry(wid: int, request: Request, member: group_pages.PageMember,
+                            session: SessionDep) -> Response:
+    """Moderators: say that a worry notice is seen and someone will look after the member. Only
+    moderators see who acknowledged it and when."""
+    await account_pages.checked_form(request)
+    group_pages.require_moderator(member)
+    if not 1 <= wid <= MAX_ID:
+        raise NotFound("We could not find that worry notice.", code="worry_not_found")
+    notice = await moderation.acknowledge_worry(session, member.user, member.group.id, wid)
+    name = notice.member.display_name if notice.member else "a former member"
+    return group_pages.with_anchor(redirect(
+        f"/groups/{member.group.id}/moderation",
+        f"Acknowledged. Thank you for looking after {name}."), "worries")
 
 
 @router.get("/groups/{gid:int}/audit")

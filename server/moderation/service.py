@@ -1,4 +1,5 @@
-"""Moderation rules: reports, hiding content, muting, roles, and the public audit log."""
+"""Moderation rules: reports, hiding content, muting, roles, worry notices, and the public
+audit log."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from server import clock
 from server.errors import AppError, BadRequest, Conflict, Forbidden, Invalid, NotFound, RateLimited
@@ -25,7 +27,7 @@ from server.models import (
     Scenario,
     User,
 )
-from server.models.moderation import TARGET_TYPES, ReportedLine
+from server.models.moderation import TARGET_TYPES, ReportedLine, Worry
 from server.moderation import crisis
 from server.realtime import log
 from server.roleplay import machine
@@ -84,6 +86,83 @@ async def notice_crisis(session: AsyncSession, user: User, group_id: int, *texts
         await log.append(session, group_id, "support.concern", None,
                          {"user_id": user.id, "display_name": user.display_name},
                          stream=log.MODERATORS)
+        await note_worry(session, group_id, user)
+
+
+# -- worry notices ----------------------------------------------------------------------------
+
+# How many acknowledged notices the moderation page keeps in view.
+ACKNOWLEDGED_SHOWN = 20
+
+
+async def note_worry(session: AsyncSession, group_id: int, user: User) -> Worry:
+    """A notice that waits on the moderation page until a moderator acknowledges it, so no
+    worry is lost on a moderator who was not online. One open notice a member: worrying words
+    again before anyone acknowledged it add to that one. It keeps no words, only who and when.
+    Called after the event is logged, which holds the group's row: notices of one group are
+    noted one at a time."""
+    now = clock.now()
+    row = await session.scalar(select(Worry).where(
+        Worry.group_id == group_id, Worry.user_id == user.id, Worry.acknowledged_at.is_(None))
+        .order_by(Worry.id).limit(1))
+    if row is None:
+        row = Worry(group_id=group_id, user_id=user.id, first_noticed_at=now, noticed_at=now, times=1)
+        session.add(row)
+    else:
+        row.noticed_at, row.times = now, row.times + 1
+    await session.flush()
+    return row
+
+
+@dataclass(frozen=True)
+class WorryNotice:
+    """A worry notice as moderators see it: `member` None once that member deleted their
+    account; `acknowledged_by` None while open, or once that moderator deleted theirs."""
+
+    worry: Worry
+    member: User | None
+    acknowledged_by: User | None
+
+
+async def open_worry_count(session: AsyncSession, group_id: int) -> int:
+    return await session.scalar(select(func.count(Worry.id)).where(
+        Worry.group_id == group_id, Worry.acknowledged_at.is_(None))) or 0
+
+
+async def worries(session: AsyncSession, group_id: int, *, acknowledged: bool = False,
+                  limit: int | None = None) -> list[WorryNotice]:
+    """Open notices, the longest-waiting first; or acknowledged ones, the latest first."""
+    writer, moderator = aliased(User), aliased(User)
+    query = (select(Worry, writer, moderator)
+             .outerjoin(writer, writer.id == Worry.user_id)
+             .outerjoin(moderator, moderator.id == Worry.acknowledged_by)
+             .where(Worry.group_id == group_id))
+    if acknowledged:
+        query = query.where(Worry.acknowledged_at.is_not(None)).order_by(
+            Worry.acknowledged_at.desc(), Worry.id.desc())
+    else:
+        query = query.where(Worry.acknowledged_at.is_(None)).order_by(Worry.first_noticed_at, Worry.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return [WorryNotice(w, u, m) for w, u, m in (await session.execute(query)).all()]
+
+
+async def acknowledge_worry(session: AsyncSession, moderator: User, group_id: int,
+                            worry_id: int) -> WorryNotice:
+    """A moderator has seen the notice and will look after it. Recorded on the notice alone,
+    for the moderators: never in the audit log members read, never in an event. Two
+    moderators acknowledging at once both succeed; the first keeps the record."""
+    row = await session.scalar(select(Worry).where(Worry.id == worry_id, Worry.group_id == group_id))
+    if row is None:
+        raise NotFound("We could not find that worry notice.", code="worry_not_found")
+    if row.acknowledged_at is None:
+        await session.execute(update(Worry).where(
+            Worry.id == worry_id, Worry.acknowledged_at.is_(None)).values(
+            acknowledged_by=moderator.id, acknowledged_at=clock.now()))
+        await session.refresh(row)
+    member = await session.get(User, row.user_id) if row.user_id is not None else None
+    by = await session.get(User, row.acknowledged_by) if row.acknowledged_by is not None else None
+    return WorryNotice(row, member, by)
 
 
 async def moderators_changed(session: AsyncSession, group_id: int, user_id: int,
@@ -206,13 +285,42 @@ async def open_report_count(session: AsyncSession, group_id: int) -> int:
         Report.group_id == group_id, Report.status == "open")) or 0
 
 
-async def reports(session: AsyncSession, group_id: int, status: str | None) -> list[tuple[Report, User | None]]:
+# Reports a page of the moderation queue lists: ~500 reports never make one huge page.
+REPORTS_PER_PAGE = 20
+
+
+@dataclass(frozen=True)
+class ReportPage:
+    """One page of reports, newest first. `older`: the `before` of the next page back, None on
+    the last page. `newer`: whether newer reports are on another page, and `newer_before` the
+    `before` of that page (None: it is the first page)."""
+
+    reports: list[tuple[Report, User | None]]
+    older: int | None = None
+    newer: bool = False
+    newer_before: int | None = None
+
+
+async def reports(session: AsyncSession, group_id: int, status: str | None, *,
+                  before: int | None = None, limit: int = REPORTS_PER_PAGE) -> ReportPage:
+    """A page of the group's reports, newest first; `before` (a report id) starts the page
+    just after that report. Ids only grow, so newest first is highest id first, and a report
+    filed while a moderator pages back never shifts what the next page holds."""
     query = select(Report, User).outerjoin(User, User.id == Report.reporter_id).where(
         Report.group_id == group_id)
+    ids = select(Report.id).where(Report.group_id == group_id)
     if status is not None:
-        query = query.where(Report.status == status)
-    rows = await session.execute(query.order_by(Report.created_at.desc(), Report.id.desc()))
-    return [(r, u) for r, u in rows.all()]
+        query, ids = query.where(Report.status == status), ids.where(Report.status == status)
+    page = query.where(Report.id < before) if before is not None else query
+    rows = [(r, u) for r, u in (await session.execute(
+        page.order_by(Report.id.desc()).limit(limit + 1))).all()]
+    older = rows[limit - 1][0].id if len(rows) > limit else None
+    if before is None:
+        return ReportPage(rows[:limit], older)
+    # The page of newer ones holds the `limit` reports just above this one.
+    above = (await session.scalars(ids.where(Report.id >= before).order_by(Report.id)
+                                   .limit(limit + 1))).all()
+    return ReportPage(rows[:limit], older, bool(above), above[limit] if len(above) > limit else None)
 
 
 async def dismiss(session: AsyncSession, moderator: User, group_id: int, report_id: int,

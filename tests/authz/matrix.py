@@ -158,6 +158,31 @@ async def dismiss_page(w: World, who: Person) -> Call:
     return Call("POST", w.url(f"/groups/{{a}}/reports/{made['id']}/dismiss"), form={"note": "It is fine."})
 
 
+async def _open_worry(w: World, group: str = "a", member: int | None = None) -> int:
+    """An open worry notice, as a member's worrying shared words leave one."""
+    from server.db import transaction
+    from server.models import User
+    from server.moderation import service as moderation
+
+    async with transaction(w.app.state.db) as session:
+        writer = await session.get(User, member or w.people["member"].id)
+        assert writer is not None
+        return (await moderation.note_worry(session, w.ids[group], writer)).id
+
+
+async def acknowledge_api(w: World, who: Person) -> Call:
+    return Call("POST", w.url(f"/api/v1/groups/{{a}}/worries/{await _open_worry(w)}/acknowledge"))
+
+
+async def acknowledge_page(w: World, who: Person) -> Call:
+    return Call("POST", w.url(f"/groups/{{a}}/worries/{await _open_worry(w)}/acknowledge"), form={})
+
+
+async def acknowledge_b_worry(w: World, who: Person) -> Call:
+    wid = await _open_worry(w, "b", w.ids["b_member"])
+    return Call("POST", w.url(f"/api/v1/groups/{{a}}/worries/{wid}/acknowledge"))
+
+
 async def end_open_rooms(w: World) -> None:
     await w.end_open_rooms()
 
@@ -262,6 +287,10 @@ TABLE: dict[Route, Row] = {
         "DELETE", "/api/v1/groups/{a}/members/{target}/mute")),
     ("PATCH", "/api/v1/groups/{gid}/members/{uid}"): row(401, 404,   403,   A,    404,  404,  403, api(
         "PATCH", "/api/v1/groups/{a}/members/{target}", {"role": "member"})),
+    ("GET", "/api/v1/groups/{gid}/worries"):        row(401,  404,   403,   A,    404,  404,  403,
+                                                        get("/api/v1/groups/{a}/worries")),
+    ("POST", "/api/v1/groups/{gid}/worries/{wid}/acknowledge"): row(401, 404, 403, A, 404, 404, 403,
+                                                                    acknowledge_api),
     ("GET", "/api/v1/groups/{gid}/audit"):          row(401,  404,   A,     A,    404,  404,  A,
                                                         get("/api/v1/groups/{a}/audit")),
     ("GET", "/api/v1/help/resources"):              row(A,    A,     A,     A,    A,    A,    A,
@@ -327,6 +356,7 @@ TABLE: dict[Route, Row] = {
     ("POST", "/groups/{gid}/reports"):              row(L,    404,   A,     A,    404,  404,  A, report_page),
     ("POST", "/groups/{gid}/hidden"):               row(L,    404,   403,   A,    404,  404,  403, hide_page),
     ("POST", "/groups/{gid}/reports/{rid}/dismiss"): row(L,   404,   403,   A,    404,  404,  403, dismiss_page),
+    ("POST", "/groups/{gid}/worries/{wid}/acknowledge"): row(L, 404,  403,   A,    404,  404,  403, acknowledge_page),
     ("POST", "/groups/{gid}/members/{uid}/mute"):   row(L,    404,   403,   A,    404,  404,  403, form(
         "/groups/{a}/members/{target}/mute", {"minutes": "5", "reason": "Cool down."})),
     ("POST", "/groups/{gid}/members/{uid}/unmute"): row(L,    404,   403,   A,    404,  404,  403, form(
@@ -421,6 +451,7 @@ def _object_cases() -> list[Case]:
             *[Case(f"hide B's {kind} on A's page", who, form(
                 "/groups/{a}/hidden", _page_target(kind, key))) for kind, key in _B_CONTENT],
             Case("dismiss B's report on A's page", who, form("/groups/{a}/reports/{b_report}/dismiss")),
+            Case("acknowledge B's worry notice under A", who, acknowledge_b_worry),
             Case("revoke B's invite under A", who, api("DELETE", "/api/v1/groups/{a}/invites/{b_code}")),
             Case("revoke B's invite on A's page", who, form("/groups/{a}/invites/{b_code}/revoke")),
         ]
