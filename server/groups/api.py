@@ -49,8 +49,17 @@ async def list_groups(user: CurrentUser, session: SessionDep) -> list[GroupOut]:
 
 @router.post("/join", response_model=GroupOut)
 async def join_group(body: JoinIn, user: CurrentUser, session: SessionDep) -> GroupOut:
+    """Join with an invite code, accepting the group agreement.
+
+    409 `name_taken_in_group` (with `group_id` and `display_name`): an active member already
+    goes by your display name (compared without regard to case or look-alike forms); send
+    the request again with another `display_name`, which becomes your name everywhere.
+    409 `group_full`: the group has no seat left. 410: the code expired, was withdrawn or
+    was used up. 422 `invisible_display_name`: the new name has nothing anyone can see.
+    """
     group = await groups.join(session, user, code=body.invite_code,
-                              accept_agreement=body.accept_agreement)
+                              accept_agreement=body.accept_agreement,
+                              display_name=body.display_name)
     _, membership = await groups.membership_of(session, group.id, user.id)
     return await group_out(session, group, membership)
 

@@ -28,6 +28,7 @@ from server.web import redirect, render
 router = APIRouter(include_in_schema=False)
 
 _NO_GROUP = "We could not find that group."
+NAME_CODES = {"name_taken_in_group", "invisible_display_name", "invalid_display_name"}
 
 
 async def get_page_member(gid: int, user: PageUser, session: SessionDep) -> Member:
@@ -95,6 +96,7 @@ async def groups_page(request: Request, session: AsyncSession, user: User, *, st
     context.setdefault("create", {"capacity": str(groups.CAPACITY_DEFAULT)})
     context.setdefault("join", {})
     return render(request, "groups/list.html", status_code=status, mine=mine,
+                  my_name=user.display_name,
                   agreement=groups.AGREEMENT, capacity_min=groups.CAPACITY_MIN,
                   capacity_max=groups.CAPACITY_MAX, **context)
 
@@ -126,16 +128,20 @@ async def create_group(request: Request, user: PageUser, session: SessionDep) ->
 async def join_group(request: Request, user: PageUser, session: SessionDep) -> Response:
     """Join with an invite code, after reading and accepting the group agreement."""
     form = await account_pages.checked_form(request)
-    values = {"code": form.text("code")[:64], "accept_agreement": form.checked("accept_agreement")}
+    values = {"code": form.text("code")[:64], "accept_agreement": form.checked("accept_agreement"),
+              "display_name": form.text("display_name")[:200]}
     try:
         if not values["code"].strip():
             raise NotFound("Please type the invite code you were given.", code="invite_required")
         group = await groups.join(session, user, code=values["code"],
-                                  accept_agreement=values["accept_agreement"])
+                                  accept_agreement=values["accept_agreement"],
+                                  display_name=values["display_name"].strip() or None)
     except AppError as exc:
         await account_pages.undo(session, exc, user)
+        # Someone in the group goes by this name: the form asks for another one.
+        choose_name = exc.code in NAME_CODES or bool(values["display_name"])
         return await groups_page(request, session, user, status=exc.status, join=values,
-                                 join_error=exc.detail)
+                                 join_error=exc.detail, choose_name=choose_name)
     return redirect(f"/groups/{group.id}", f"Welcome to {group.name}. We are glad you are here.")
 
 

@@ -33,6 +33,10 @@ class GroupOut(BaseModel):
 class JoinIn(BaseModel):
     invite_code: str = Field(min_length=1, max_length=64)
     accept_agreement: bool = False
+    display_name: str | None = Field(
+        default=None, max_length=200, examples=["Sam R."],
+        description="A new display name to join under (it becomes your name in every group), "
+                    "for when someone in the group already goes by yours.")
 
 
 class MemberOut(BaseModel):

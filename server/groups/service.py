@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
+from server.accounts import names
 from server.errors import BadRequest, Conflict, Forbidden, Gone, Invalid, NotFound
 from server.models import Group, Invite, Membership, User
 from server.moderation import service as moderation
@@ -130,7 +131,11 @@ async def revoke_invite(session: AsyncSession, group: Group, code: str) -> None:
         invite.revoked_at = clock.now()
 
 
-async def join(session: AsyncSession, user: User, *, code: str, accept_agreement: bool) -> Group:
+async def join(session: AsyncSession, user: User, *, code: str, accept_agreement: bool,
+               display_name: str | None = None) -> Group:
+    """Join with an invite code. Nobody joins under a name an active member already goes by
+    (409 `name_taken_in_group`): `display_name`, if given, is the member's new name, everywhere,
+    checked against this group and every group they are in."""
     if not accept_agreement:
         raise BadRequest("Please read and accept the group agreement to join.",
                          code="agreement_required")
@@ -163,6 +168,14 @@ async def join(session: AsyncSession, user: User, *, code: str, accept_agreement
         raise Forbidden("A moderator removed you from this group.", code="removed")
     if await member_count(session, group.id) >= group.capacity:
         raise Conflict("This group is full.", code="group_full")
+    if display_name is not None:
+        name = names.clean_display_name(display_name)
+        await names.refuse_taken_in_group(session, group, name, user.id)
+        if name != user.display_name:
+            await names.refuse_taken_in_my_groups(session, user, name)
+            user.display_name = name
+    else:
+        await names.refuse_taken_in_group(session, group, user.display_name, user.id)
     if membership is None:
         membership = Membership(group_id=group.id, user_id=user.id, role="member")
         session.add(membership)
