@@ -9,17 +9,19 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.formparsers import MultiPartException
 
+from server import csrf
 from server import db as database
 from server.accounts import service as accounts
 from server.config import Settings
+from server.csrf import SAFE_METHODS, SESSION_COOKIE
 from server.errors import AppError, Forbidden, NotSignedIn, Unavailable
 from server.groups import service as groups
 from server.models import AuthSession, Group, Membership, User
 
-SESSION_COOKIE = "cairn_session"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_ID = 2**31 - 1
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 # Every id in a path: a positive 32-bit integer, so no database ever sees an overflow.
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -78,8 +80,26 @@ async def get_optional_user(request: Request, session: SessionDep) -> User | Non
     found = await accounts.authenticate(session, token)
     if found is None:
         return None
+    if request.method not in SAFE_METHODS and not request.headers.get("authorization"):
+        await _check_csrf(request)  # the cookie signed it: prove it came from Cairn's page
     request.state.auth_session = found[1]
     return found[0]
+
+
+async def _check_csrf(request: Request) -> None:
+    """The page's token, from the `X-CSRF-Token` header or the posted form's field."""
+    submitted = request.headers.get(csrf.HEADER)
+    content_type = request.headers.get("content-type", "")
+    if submitted is None and content_type.startswith(FORM_TYPES):
+        try:
+            value = (await request.form()).get(csrf.FIELD)
+        except MultiPartException:
+            value = None
+        submitted = value if isinstance(value, str) else None
+    if not csrf.token_matches(request.app.state.settings.secret_key,
+                              request.cookies.get(csrf.NONCE_COOKIE),
+                              request.cookies.get(SESSION_COOKIE), submitted):
+        raise csrf.CsrfFailed()
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]

@@ -26,6 +26,7 @@ from server.accounts import pages as accounts_pages
 from server.commitments import api as commitments_api
 from server.commitments import pages as commitments_pages
 from server.config import ROOT, Settings, get_settings
+from server.csrf import RequestOrigin
 from server.db import Database, transaction
 from server.encouragements import api as encouragements_api
 from server.errors import AppError, NotSignedIn, TooLarge, Unavailable
@@ -207,6 +208,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     _install_error_handlers(app)
     app.add_middleware(HeadLikeGet)
+    app.add_middleware(RequestOrigin)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)

@@ -1,4 +1,5 @@
-"""ASGI middleware: security headers on every answer, and a cap on request bodies."""
+"""ASGI middleware: security headers (and Secure cookies over https) on every answer, and a
+cap on request bodies."""
 
 from __future__ import annotations
 
@@ -34,16 +35,26 @@ class SecurityHeaders:
         return self._http(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        https = scope.get("scheme") == "https"
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                present = {name.lower() for name, _ in message.get("headers", [])}
-                message.setdefault("headers", [])
-                message["headers"] = list(message["headers"]) + [
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                if https:  # every cookie, whoever set it, travels only over https
+                    headers = [(k, _secure(v) if k.lower() == b"set-cookie" else v)
+                               for k, v in headers]
+                message["headers"] = headers + [
                     (k, v) for k, v in SECURITY_HEADERS if k not in present
                 ]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def _secure(cookie: bytes) -> bytes:
+    attributes = {part.strip().lower() for part in cookie.split(b";")[1:]}
+    return cookie if b"secure" in attributes else cookie + b"; Secure"
 
 
 class BodyTooLarge(Exception):

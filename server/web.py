@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -13,16 +11,16 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
+from server import csrf
 from server.config import ROOT
-from server.errors import AppError
 from server.moderation import crisis
 
-CSRF_COOKIE = "cairn_csrf"
+CSRF_COOKIE = csrf.NONCE_COOKIE
 FLASH_COOKIE = "cairn_flash"
 # Set when the member's own words suggested they may be in danger: the next page they see
 # gently shows where to find help. It carries no words, only "show the resources".
 SUPPORT_COOKIE = "cairn_support"
-CSRF_FIELD = "csrf_token"
+CSRF_FIELD = csrf.FIELD
 
 templates = Jinja2Templates(directory=str(ROOT / "web" / "templates"))
 
@@ -40,26 +38,16 @@ def _nonce(request: Request) -> str:
 
 
 def csrf_token(request: Request) -> str:
-    """The token forms carry: an HMAC of the browser's nonce, so a cookie planted by
-    another site cannot be paired with a token it made up."""
-    key = request.app.state.settings.secret_key.encode()
-    return hmac.new(key, _nonce(request).encode(), hashlib.sha256).hexdigest()
-
-
-class CsrfFailed(AppError):
-    status, code = 403, "csrf_failed"
-    detail = "This form has expired. Please go back, reload the page and try again."
+    """The token this page's forms and fetch calls carry (see server/csrf.py)."""
+    return csrf.new_token(request.app.state.settings.secret_key, _nonce(request),
+                          request.cookies.get(csrf.SESSION_COOKIE))
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    nonce = request.cookies.get(CSRF_COOKIE)
-    if not nonce or not submitted:
-        raise CsrfFailed()
-    key = request.app.state.settings.secret_key.encode()
-    expected = hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()
-    # As bytes: compare_digest refuses a str with a character outside ASCII (a 500, not 403).
-    if not hmac.compare_digest(expected.encode(), submitted.encode("utf-8", "surrogatepass")):
-        raise CsrfFailed()
+    if not csrf.token_matches(request.app.state.settings.secret_key,
+                              request.cookies.get(CSRF_COOKIE),
+                              request.cookies.get(csrf.SESSION_COOKIE), submitted):
+        raise csrf.CsrfFailed()
 
 
 def _with_csrf_cookie(request: Request, response: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,3 +126,21 @@ def cheap_hashing(monkeypatch: Any) -> None:
     monkeypatch.setattr(passwords, "context", CryptContext(
         schemes=["argon2"], argon2__type="ID", argon2__memory_cost=64, argon2__rounds=1,
         argon2__parallelism=1))
+
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([A-Za-z0-9_-]+)">')
+
+
+async def page_csrf(client: httpx.AsyncClient) -> str:
+    """The token a page shown to this client carries, for its own fetch calls."""
+    r = await client.get("/help")
+    found = CSRF_META.search(r.text)
+    assert r.status_code == 200 and found, r.text[:300]
+    return found.group(1)
+
+
+def app_routes(app: Any) -> Iterator[Any]:
+    """Every route the app serves, inside included routers too."""
+    for route in app.routes:
+        inner = getattr(route, "original_router", None)
+        yield from (app_routes(inner) if inner is not None else (route,))

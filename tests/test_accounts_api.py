@@ -242,14 +242,18 @@ async def test_logout_ends_the_token_and_the_cookie_at_once(clients):
     other = (await login(clients.anonymous(), "leaver")).json()["token"]
     cookie = browser.cookies["cairn_session"]
 
-    r = await browser.post("/api/v1/auth/logout")
+    # The cookie alone does not sign anyone out: a page of Cairn's must have sent it.
+    support.assert_error(await browser.post("/api/v1/auth/logout"), 403, "csrf_failed")
+    assert (await browser.get("/api/v1/me")).status_code == 200
+    r = await browser.post("/api/v1/auth/logout",
+                           headers={"X-CSRF-Token": await support.page_csrf(browser)})
     assert r.status_code == 204, r.text
     assert "cairn_session" in r.headers.get("set-cookie", "")
     assert "cairn_session" not in browser.cookies
     # Replaying what the browser held does not work any more, as cookie or as token.
     support.assert_error(await with_cookie(clients, cookie).get("/api/v1/me"), 401)
     support.assert_error(await bearer(clients, token).get("/api/v1/me"), 401)
-    support.assert_error(await with_cookie(clients, token).post("/api/v1/auth/logout"), 401)
+    support.assert_error(await bearer(clients, token).post("/api/v1/auth/logout"), 401)
     # Only that session ended.
     api = bearer(clients, other)
     assert (await api.get("/api/v1/me")).status_code == 200

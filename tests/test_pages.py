@@ -20,7 +20,7 @@ from server.main import create_app
 from server.web import CSRF_COOKIE
 from tests.fixtures.clients import PASSWORD, Clients
 
-TOKEN_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+TOKEN_RE = re.compile(r'name="csrf_token" value="([A-Za-z0-9_-]+)"')
 INVITE_RE = re.compile(r'data-invite-code="([A-Z0-9]+)"')
 _count = iter(range(1, 10_000))
 
@@ -31,6 +31,7 @@ class Browser:
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
         self.token = ""
+        self.token_session: str | None = None  # the session the token was made for
 
     async def get(self, url: str, *, ok: bool = True) -> httpx.Response:
         r = await self.client.get(url)
@@ -38,13 +39,13 @@ class Browser:
         if ok:
             assert r.status_code == 200, (url, r.status_code, r.text[:500])
         if found := TOKEN_RE.search(r.text):
-            self.token = found.group(1)
+            self.token, self.token_session = found.group(1), self.session_cookie
         return r
 
     async def submit(self, url: str, data: dict[str, Any], *, csrf: str | None = None) -> httpx.Response:
         """Post a form as the page would, with this browser's token unless told otherwise."""
-        if not self.token:
-            await self.get("/help")
+        if not self.token or self.token_session != self.session_cookie:
+            await self.get("/help")  # as a browser shows a new page after signing in or out
         fields = {"csrf_token": self.token if csrf is None else csrf, **data}
         r = await self.client.post(url, data={k: v for k, v in fields.items() if v is not None})
         assert r.status_code < 500, (url, r.status_code, r.text[:500])

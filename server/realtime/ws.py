@@ -24,6 +24,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from server import clock
 from server.accounts import service as accounts
 from server.config import Settings
+from server.csrf import same_origin
 from server.db import Database, transaction
 from server.deps import MAX_ID, SESSION_COOKIE
 from server.encouragements import service as encouragements
@@ -64,14 +65,10 @@ def socket_token(websocket: WebSocket) -> tuple[str | None, bool]:
 def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
     """A cookie-authenticated socket must come from one of the site's own pages
     (cross-site websocket hijacking would otherwise ride on the cookie)."""
-    origin = websocket.headers.get("origin", "").rstrip("/")
-    if not origin:
-        return False
-    if settings.allowed_origins:
-        return origin in settings.allowed_origins
-    host = websocket.headers.get("host", "")
+    origin = websocket.headers.get("origin", "")
     scheme = "https" if websocket.url.scheme == "wss" else "http"
-    return origin == f"{scheme}://{host}"
+    return bool(origin) and same_origin(origin, scheme, websocket.headers.get("host", ""),
+                                        settings.allowed_origins)
 
 
 class GroupSocket:

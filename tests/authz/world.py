@@ -24,7 +24,7 @@ CALLERS = ("anonymous", "outsider", "member", "moderator", "other_moderator", "r
 # Kinds of people who are (or were) in group A.
 IN_A = ("member", "moderator", "removed", "muted")
 
-TOKEN_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+TOKEN_RE = re.compile(r'name="csrf_token" value="([A-Za-z0-9_-]+)"')
 NEW_PASSWORD = "another slow mountain path"
 _names = itertools.count(1)
 
@@ -73,7 +73,8 @@ class World:
     yesterday: str = field(
         default_factory=lambda: (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)).isoformat())
     csrf_nonce: str = ""
-    csrf_token: str = ""
+    # A form's token is bound to the session cookie it is posted with: one per session.
+    csrf_tokens: dict[str | None, str] = field(default_factory=dict)
     _fresh_in_a: list[Person] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -101,7 +102,7 @@ class World:
         data = None
         if call.form is not None:
             cookies[CSRF_COOKIE] = self.csrf_nonce
-            data = {CSRF_FIELD: self.csrf_token, **call.form}
+            data = {CSRF_FIELD: await self._csrf_token(cookies.get(SESSION_COOKIE)), **call.form}
         if cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
         self.http.cookies.clear()
@@ -269,5 +270,19 @@ class World:
         found = TOKEN_RE.search(r.text)
         if r.status_code != 200 or not found or CSRF_COOKIE not in r.cookies:
             raise SetupFailed(f"no CSRF token on /login: {r.status_code}")
-        self.csrf_nonce, self.csrf_token = r.cookies[CSRF_COOKIE], found.group(1)
+        self.csrf_nonce, self.csrf_tokens[None] = r.cookies[CSRF_COOKIE], found.group(1)
         self.http.cookies.clear()
+
+    async def _csrf_token(self, session: str | None) -> str:
+        """The token a page shown with this session cookie (and the world's nonce) carries."""
+        if session not in self.csrf_tokens:
+            self.http.cookies.clear()
+            cookies = {CSRF_COOKIE: self.csrf_nonce, SESSION_COOKIE: session}
+            r = await self.http.get("/help", headers={
+                "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
+            found = TOKEN_RE.search(r.text)
+            if r.status_code != 200 or not found:
+                raise SetupFailed(f"no CSRF token on /help: {r.status_code}")
+            self.csrf_tokens[session] = found.group(1)
+            self.http.cookies.clear()
+        return self.csrf_tokens[session]

@@ -17,7 +17,7 @@ from server.roleplay import growth
 from server.roleplay import service as roleplay
 from tests.fixtures.clients import Clients, Member
 
-TOKEN_RE = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+TOKEN_RE = re.compile(r'name="csrf_token" value="([A-Za-z0-9_-]+)"')
 FRAME_RE = re.compile(r'<script type="application/json" id="room-frame">(.*?)</script>', re.S)
 BOUNDARY = "<script>alert('boundary')</script> I won't lend money again."
 

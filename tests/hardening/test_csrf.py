@@ -1,0 +1,185 @@
+"""Every request a browser's cookie signs proves it came from one of Cairn's own pages:
+bodyless posts and JSON calls included, the token bound to the session and masked on every
+page, another site's requests refused by what the browser says of them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from server.deps import get_optional_user
+from tests import support
+from tests.fixtures.clients import PASSWORD, Clients
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+FORM_TOKEN = re.compile(r'name="csrf_token" value="([A-Za-z0-9_-]+)"')
+
+
+def _signs_in(route: APIRoute) -> bool:
+    """Whether the route looks up the signed-in member (anywhere in its dependencies)."""
+    stack = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        if dependant.call is get_optional_user:
+            return True
+        stack.extend(dependant.dependencies)
+    return False
+
+
+def _unsafe_routes(app: Any) -> list[tuple[str, str, APIRoute]]:
+    return [(method, route.path, route) for route in support.app_routes(app)
+            if isinstance(route, APIRoute) for method in sorted(route.methods & UNSAFE)]
+
+
+async def _browser(clients: Clients, username: str) -> httpx.AsyncClient:
+    """A browser signed in by cookie, holding a page (so its CSRF nonce cookie is set)."""
+    browser = clients.anonymous()
+    r = await browser.post("/api/v1/auth/register", json={"username": username,
+                                                          "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    r = await browser.post("/api/v1/auth/login", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200 and browser.cookies.get("cairn_session"), r.text
+    await support.page_csrf(browser)
+    return browser
+
+
+async def test_every_cookie_signed_unsafe_route_needs_the_token(clients):
+    browser = await _browser(clients, "cookie_only")
+    token = await support.page_csrf(browser)
+    r = await browser.post("/api/v1/groups", json={"name": "Ours"}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 201, r.text
+    gid = r.json()["id"]
+
+    public = set()
+    for method, path, route in _unsafe_routes(clients.app):
+        if not _signs_in(route):
+            public.add(path)
+            continue
+        url = re.sub(r"\{gid(:int)?\}", str(gid), path)
+        url = re.sub(r"\{[a-z_]+(:int)?\}", "1", url)
+        body: dict[str, Any] = {}
+        if path.startswith("/api/"):
+            body["json"] = {}
+        else:
+            body["data"] = {"name": "x"}
+        r = await browser.request(method, url, **body)
+        assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
+        assert "csrf_failed" in r.text or "This form has expired" in r.text, (method, url)
+    # Only sign-up and sign-in act without a signed-in member (their forms check the token
+    # where they are read; see below).
+    assert public == {"/api/v1/auth/register", "/api/v1/auth/login", "/signup", "/login"}, public
+
+    # Nothing was done: the group and the session are as they were.
+    me = await browser.get("/api/v1/me")
+    assert me.status_code == 200
+    groups = (await browser.get("/api/v1/groups")).json()
+    assert [g["id"] for g in groups] == [gid]
+
+
+async def test_a_bodyless_post_needs_the_token_and_a_bearer_call_does_not(clients):
+    browser = await _browser(clients, "leaving_one")
+    token = await support.page_csrf(browser)
+    gid = (await browser.post("/api/v1/groups", json={"name": "Ours"},
+                              headers={"X-CSRF-Token": token})).json()["id"]
+    # A form content type with no body, as another site's page could send it.
+    forged = await browser.post(f"/api/v1/groups/{gid}/leave",
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    support.assert_error(forged, 403, "csrf_failed")
+    assert (await browser.get(f"/api/v1/groups/{gid}")).status_code == 200
+
+    # A bearer call carries no cookie authority and needs no page token.
+    login = await clients.anonymous().post("/api/v1/auth/login",
+                                           json={"username": "leaving_one", "password": PASSWORD})
+    api = clients.anonymous()
+    api.headers["Authorization"] = f"Bearer {login.json()['token']}"
+    r = await api.post("/api/v1/auth/logout")
+    assert r.status_code == 204, r.text
+
+
+async def test_the_token_is_bound_to_the_session_and_masked_on_every_page(clients):
+    one = await _browser(clients, "first_person")
+    two = await _browser(clients, "second_person")
+    first, again = await support.page_csrf(one), await support.page_csrf(one)
+    assert first != again  # masked afresh on every page ...
+    for token in (first, again):  # ... and each one works
+        r = await one.patch("/api/v1/me", json={"display_name": "First"},
+                            headers={"X-CSRF-Token": token})
+        assert r.status_code == 200, r.text
+    # Another session's token, even with this browser's nonce cookie copied, does not.
+    two.cookies.set("cairn_csrf", one.cookies["cairn_csrf"])
+    r = await two.patch("/api/v1/me", json={"display_name": "Forged"}, headers={"X-CSRF-Token": first})
+    support.assert_error(r, 403, "csrf_failed")
+    # Nor does a token that is not a token at all, non-ASCII included (never a 500).
+    for junk in ("", "0" * 64, first + "¿'\"(", "ñ" * 86, first[:-2]):
+        r = await one.patch("/api/v1/me", json={"display_name": "Junk"},
+                            headers={"X-CSRF-Token": junk.encode()})
+        support.assert_error(r, 403, "csrf_failed")
+    # A form token from before signing in is worth nothing after it.
+    anonymous = clients.anonymous()
+    page = await anonymous.get("/login")
+    before = FORM_TOKEN.search(page.text).group(1)
+    r = await anonymous.post("/login", data={"csrf_token": before, "username": "first_person",
+                                             "password": PASSWORD})
+    assert r.status_code == 303, r.text
+    r = await anonymous.post("/groups", data={"csrf_token": before, "name": "Stale"})
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Origin": "https://elsewhere.example"},
+    {"Origin": "null"},
+    {"Origin": "http://testserver.elsewhere.example"},
+])
+async def test_another_sites_request_is_refused_even_with_the_token(clients, headers):
+    browser = await _browser(clients, "visited_elsewhere")
+    token = await support.page_csrf(browser)
+    r = await browser.patch("/api/v1/me", json={"display_name": "Forged"},
+                            headers={"X-CSRF-Token": token, **headers})
+    support.assert_error(r, 403, "csrf_failed")
+    # Sign-in from another site's page is refused too (no cookie involved).
+    r = await clients.anonymous().post("/api/v1/auth/login", headers=headers,
+                                       json={"username": "visited_elsewhere", "password": PASSWORD})
+    support.assert_error(r, 403, "csrf_failed")
+    assert (await browser.get("/api/v1/me")).json()["display_name"] != "Forged"
+
+
+@pytest.mark.parametrize("headers", [
+    {"Sec-Fetch-Site": "same-origin"},
+    {"Sec-Fetch-Site": "none"},
+    {"Origin": "http://testserver"},
+    {},
+])
+async def test_cairns_own_pages_get_through(clients, headers):
+    browser = await _browser(clients, "at_home")
+    token = await support.page_csrf(browser)
+    r = await browser.patch("/api/v1/me", json={"display_name": "At home"},
+                            headers={"X-CSRF-Token": token, **headers})
+    assert r.status_code == 200, r.text
+
+
+async def test_every_cookie_is_secure_over_https(clients):
+    browser = httpx.AsyncClient(transport=clients.transport, base_url="https://testserver")
+    async with browser:
+        page = await browser.get("/login")
+        token = FORM_TOKEN.search(page.text).group(1)
+        await clients.anonymous().post("/api/v1/auth/register", json={"username": "secure_one",
+                                                                      "password": PASSWORD})
+        r = await browser.post("/login", data={"csrf_token": token, "username": "secure_one",
+                                               "password": PASSWORD})
+        assert r.status_code == 303, r.text
+        r = await browser.get("/settings")
+        token = FORM_TOKEN.search(r.text).group(1)
+        r = await browser.post("/settings", data={"csrf_token": token, "display_name": "Secure",
+                                                  "timezone": "UTC"})
+        cookies = [page.headers.get_list("set-cookie"), r.headers.get_list("set-cookie")]
+        names = set()
+        for line in (c for group in cookies for c in group):
+            names.add(line.split("=", 1)[0])
+            assert "; secure" in line.lower(), line
+        assert {"cairn_csrf", "cairn_flash"} <= names, names
