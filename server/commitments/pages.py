@@ -4,6 +4,7 @@ encouragement without JavaScript, and a member's progress with its heatmap."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -43,6 +44,12 @@ def _form_day(raw: str) -> dt.date | None:
     return day
 
 
+def _landing(support: dict[str, Any] | None, card: str) -> str:
+    """Where the next page opens: at the help panel when the words called for support (it sits
+    above the day, and a browser focuses a focusable anchor), else at the card written about."""
+    return "support" if support else card
+
+
 @router.post("/groups/{gid:int}/commitments")
 async def post_commitment(request: Request, member: group_pages.PageMember,
                           session: SessionDep) -> Response:
@@ -63,10 +70,11 @@ async def post_commitment(request: Request, member: group_pages.PageMember,
         return await group_pages.day_page(request, session, member, day, status=exc.status,
                                           post=values, post_error=exc.detail)
     today = clock.local_today(member.user.timezone)
+    support = moderation.pending_support(session)
     return group_pages.with_anchor(
         redirect(group_pages.day_url(member.group.id, day, today),
-                 "Your commitment is posted. Go gently.",
-                 support=moderation.pending_support(session)), f"c{commitment.id}")
+                 "Your commitment is posted. Go gently.", support=support),
+        _landing(support, f"c{commitment.id}"))
 
 
 @router.post("/groups/{gid:int}/commitments/{cid:int}/checkin")
@@ -94,10 +102,11 @@ async def check_in(cid: int, request: Request, member: group_pages.PageMember,
                                           checkin=values, checkin_for=cid,
                                           checkin_error=exc.detail)
     today = clock.local_today(member.user.timezone)
+    support = moderation.pending_support(session)
     return group_pages.with_anchor(
         redirect(group_pages.day_url(member.group.id, day, today), CHECKIN_THANKS[values["status"]],
-                 support=moderation.pending_support(session)),
-        f"c{cid}")
+                 support=support),
+        _landing(support, f"c{cid}"))
 
 
 @router.post("/groups/{gid:int}/encourage")
@@ -123,10 +132,10 @@ async def encourage(request: Request, member: group_pages.PageMember, session: S
                                               encourage_error=exc.detail)
         return account_pages.with_headers(response, exc)
     today = clock.local_today(member.user.timezone)
+    support = moderation.pending_support(session)
     response = redirect(group_pages.day_url(member.group.id, day, today),
-                        "Your encouragement is on its way.",
-                        support=moderation.pending_support(session))
-    return group_pages.with_anchor(response, f"c{cid}") if cid else response
+                        "Your encouragement is on its way.", support=support)
+    return group_pages.with_anchor(response, _landing(support, f"c{cid}")) if cid or support else response
 
 
 @router.get("/me/progress")

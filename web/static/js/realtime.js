@@ -471,6 +471,7 @@
     if (!support || document.getElementById("support")) return;
     var panel = el("section", "panel panel-urgent support");
     panel.id = "support";
+    panel.tabIndex = -1;
     panel.setAttribute("role", "region");
     panel.setAttribute("aria-labelledby", "support-title");
     var title = el("h2", null, "Help, if you need it now");
@@ -508,7 +509,9 @@
       "moderators were told, privately, that you may be having a hard time, but not your words."));
     var main = document.getElementById("main");
     if (main) main.insertBefore(panel, main.firstChild);
+    // In view and focused, as when the panel comes with the next page (#support).
     panel.scrollIntoView({ block: "start" });
+    panel.focus({ preventScroll: true });
   }
 
   // -- the practice room banner -------------------------------------------------------------
