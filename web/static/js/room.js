@@ -270,6 +270,7 @@
     renderMine(f, role);
     renderModerator(f);
     keepFocus();
+    meetTimeOut(f, before);
   }
 
   function applyVisibility(f, role) {
@@ -777,6 +778,24 @@
     var headings = root.querySelectorAll(".room-main section:not([hidden]) h2[tabindex]");
     var target = headings.length ? headings[0] : $("room-phase");
     if (target) target.focus();
+  }
+
+  // When the room pauses, what the time-out offers comes into view and takes focus, below the
+  // room's status bar that stays at the top of the screen: the grounding steps for the one who
+  // called it, the paused panel (focus on its heading) for everyone else. On a phone it would
+  // otherwise sit far above the screen.
+  function meetTimeOut(f, before) {
+    if (f.phase !== "paused" || (before && before.phase === "paused")) return;
+    var grounding = $("grounding");
+    var mine = !!(grounding && !grounding.hidden);
+    var view = mine ? grounding : $("panel-paused");
+    var target = mine ? grounding : $("paused-title");
+    if (!view || !target) return;
+    var status = $("room-status");
+    var covered = status ? status.getBoundingClientRect().height : 0;
+    view.style.scrollMarginTop = Math.ceil(covered + 16) + "px";
+    view.scrollIntoView({ block: "start" });
+    target.focus({ preventScroll: true });
   }
 
   // -- errors -------------------------------------------------------------------------------
