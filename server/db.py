@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event
+from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -30,10 +30,13 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-# Execution option that marks a session as a writer: on SQLite it begins with
-# BEGIN IMMEDIATE so concurrent writers queue on the busy timeout instead of
-# failing with "database is locked" when a read lock is upgraded.
+# Execution option that marks a session as a writer: on SQLite it takes the database's
+# write turn (this process's writer lock, then BEGIN IMMEDIATE) at its first write, so
+# concurrent writers queue instead of failing with "database is locked" when a read lock is
+# upgraded, and reads before that first write (signing in, checking a password) hold no turn.
 WRITE = "cairn_write"
+# Execution option of a read that must be taken under the write turn (see `lock`).
+LOCKS = "cairn_locks"
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -104,27 +107,60 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
 
     # SQLite lets one transaction write at a time. This process's writers queue here, in
     # order, rather than in SQLite's busy handler, which sleeps up to 100 ms between tries
-    # and turned a few milliseconds of queueing into a long tail. The turn is taken at
-    # BEGIN IMMEDIATE and given back when the connection returns to the pool, which a
-    # session does as soon as it commits or rolls back.
+    # and turned a few milliseconds of queueing into a long tail. A writer's session reads
+    # without a transaction (each statement sees the latest commit, as PostgreSQL's READ
+    # COMMITTED does) until its first write, or first read that asks for a lock (FOR UPDATE,
+    # `lock`); there it takes the turn and BEGIN IMMEDIATE, and it gives the turn back when the
+    # connection returns to the pool, which a session does as soon as it commits or rolls back.
     writer = asyncio.Lock()
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        if not conn.get_execution_options().get(WRITE):
+        conn.info["wants_write"] = bool(conn.get_execution_options().get(WRITE))
+        if not conn.info["wants_write"]:
             conn.exec_driver_sql("BEGIN")
-            return
-        await_only(writer.acquire())  # inside SQLAlchemy's greenlet: waits on the event loop
-        conn.info["writer"] = writer
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @event.listens_for(sync_engine, "before_cursor_execute")
+    def _take_turn(conn: Any, cursor: Any, statement: str, _params: Any, context: Any,
+                   _many: bool) -> None:
+        if conn.info.get("wants_write") and "writer" not in conn.info and _writes(statement, context):
+            await_only(writer.acquire())  # inside SQLAlchemy's greenlet: waits on the event loop
+            conn.info["writer"] = writer
+            cursor.execute("BEGIN IMMEDIATE")
 
     def _release(_dbapi_conn: Any, record: Any, *_: Any) -> None:
-        held = record.info.pop("writer", None) if record is not None else None
+        if record is None:
+            return
+        record.info.pop("wants_write", None)
+        held = record.info.pop("writer", None)
         if held is not None:
             held.release()
 
+
     event.listen(sync_engine.pool, "checkin", _release)
     event.listen(sync_engine.pool, "invalidate", _release)
+
+
+def _writes(statement: str, context: Any) -> bool:
+    """Whether a statement needs the write turn: anything but a plain read."""
+    if statement.lstrip()[:6].upper() not in ("SELECT", "PRAGMA"):
+        return True
+    if context is None:
+        return False
+    if context.execution_options.get(LOCKS):
+        return True
+    compiled = getattr(context, "compiled", None)
+    return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None
+
+
+async def lock(session: AsyncSession, key: str) -> None:
+    """Serialise this transaction with every other that locks the same key, until it ends:
+    a PostgreSQL advisory lock; on SQLite, the write turn (which serialises all writers)."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+                              {"key": key})
+    else:
+        await session.execute(text("SELECT 1").execution_options(**{LOCKS: True}))
 
 
 class Database:

@@ -15,14 +15,11 @@ class AppError(Exception):
     def __init__(
         self, detail: str | None = None, *, code: str | None = None,
         headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None,
-        keep_writes: bool = False,
     ) -> None:
         self.detail = detail or type(self).detail
         self.code = code or type(self).code
         self.headers = headers or {}
         self.extra = extra or {}
-        # Commit what the transaction wrote before failing (a failed sign-in is recorded).
-        self.keep_writes = keep_writes
         super().__init__(self.detail)
 
     def body(self) -> dict[str, Any]:

@@ -54,7 +54,9 @@ READY_SCHEMA: dict[str, Any] = {
 DESCRIPTIONS = {
     "400": "Malformed request (the body is not JSON, or a rule of the request was broken).",
     "401": "Not signed in.",
-    "403": "Signed in but not allowed (not a moderator, muted, removed, not the author).",
+    "403": "Not allowed: signed in but not a moderator, muted, removed or not the author; or "
+           "`csrf_failed`: another site's page sent it, or the session cookie signed it "
+           "without the page's `X-CSRF-Token`.",
     "404": "Not found, or not a member (a private group's existence is never revealed).",
     "409": "Conflict (taken, full, already done).",
     "410": "Expired, withdrawn or used up.",
@@ -69,8 +71,9 @@ EXTRA: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/api/v1/auth/register"): ("409",),
     ("post", "/api/v1/auth/login"): ("401", "429"),
     ("post", "/api/v1/groups/join"): ("403", "404", "409", "410"),
-    ("delete", "/api/v1/me"): ("403",),
-    ("post", "/api/v1/me/password"): ("403",),
+    ("delete", "/api/v1/me"): ("403", "429"),
+    ("post", "/api/v1/me/password"): ("403", "429"),
+    ("patch", "/api/v1/me"): ("409",),
     ("post", "/api/v1/groups/{gid}/commitments"): ("409",),
     ("post", "/api/v1/groups/{gid}/encouragements"): ("429",),
     ("post", "/api/v1/groups/{gid}/roleplays"): ("409",),
@@ -95,6 +98,8 @@ def _error_statuses(route: APIRoute, method: str) -> set[str]:
         statuses.add("503")
     if route.body_field is not None:
         statuses |= {"400", "413", "422"}
+    if method in ("post", "put", "patch", "delete"):
+        statuses.add("403")  # csrf_failed (server/csrf.py)
     if route.dependant.path_params or route.dependant.query_params:
         statuses.add("422")
     if deps.get_current_user in calls:

@@ -88,6 +88,12 @@ def travel_to(when: dt.datetime) -> None:
     clock.travel(when - dt.datetime.now(UTC))
 
 
+def travel_on(delta: dt.timedelta) -> None:
+    """Move Cairn's clock `delta` past what it reads now (not past a fixed start: a busy
+    machine may have spent seconds since then)."""
+    travel_to(clock.now() + delta)
+
+
 def reset_clock() -> None:
     clock.travel(dt.timedelta(0))
 

@@ -78,3 +78,14 @@ async def test_other_client_mistakes_are_4xx_with_the_same_shape(clients):
     support.assert_error(await m.post("/api/v1/groups/join", {"invite_code": "X"}), 400, "agreement_required")
     r = support.assert_error(await m.post("/api/v1/groups", {"capacity": 99}), 422)
     assert r["detail"]
+
+
+
+async def test_ids_out_of_every_range_are_4xx(clients):
+    """int() refuses more than 4,300 digits (a 500 the form fuzzer found on pages)."""
+    m = await clients.member()
+    g = await clients.group(m)
+    huge = "9" * 5000
+    for url in (f"/api/v1/groups/{huge}", f"/api/v1/groups/{g['id']}/commitments/{huge}"):
+        r = await m.get(url)
+        assert 400 <= r.status_code < 500, (url[:40], r.status_code)

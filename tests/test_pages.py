@@ -383,7 +383,7 @@ async def test_wrong_password_and_throttling_show_kind_messages(clients):
         assert 'value="ash"' in r.text and browser.session_cookie is None
     r = await browser.submit("/login", {"username": "ash", "password": PASSWORD})
     assert r.status_code == 429
-    assert "Too many failed sign-ins for this username" in r.text
+    assert "Too many tries that did not match" in r.text
     assert int(r.headers["retry-after"]) > 0
     assert browser.session_cookie is None
     r = await browser.submit("/login", {"username": "", "password": ""})
@@ -591,7 +591,7 @@ async def test_signup_problems_are_explained(clients):
         ({"username": "ok_name", "password": PASSWORD, "password_again": "different!"}, "not the same"),
         ({"username": "x", "password": PASSWORD, "password_again": PASSWORD}, "A username has 3 to 32"),
         ({"username": "fine_name", "password": "password123", "password_again": "password123"},
-         "too common"),
+         "easy to guess"),
         ({"username": "tz_name", "password": PASSWORD, "password_again": PASSWORD, "timezone": "Nowhere"},
          "That is not a timezone we know"),
     ]
@@ -679,3 +679,21 @@ def test_heatmap_with_nothing_yet_is_kind():
     m = heatmap.build([Day(dt.date(2025, 1, 6) + dt.timedelta(days=i)) for i in range(10)])
     assert m.practised == 0 and "Your first will show here." in m.summary
     assert heatmap.build([]).cells == []
+
+
+async def test_ids_and_days_out_of_every_range_are_not_500s(clients):
+    """int() refuses more than 4,300 digits and the day before 0001-01-01 does not exist: both
+    reached Python unguarded (500s the form fuzzer found)."""
+    browser = await sign_up(clients)
+    gid, _ = await create_group(browser)
+    huge = "9" * 5000
+    assert (await browser.get(f"/groups/{huge}", ok=False)).status_code == 404
+    r = await browser.submit(f"/groups/{huge}/invites", {})
+    assert r.status_code == 404
+    r = await browser.submit("/groups", {"name": "Big", "capacity": huge})
+    assert r.status_code == 422 and "whole number" in r.text
+    r = await browser.submit("/groups", {"name": "Odd", "capacity": "²"})
+    assert r.status_code == 422 and "whole number" in r.text
+    for day in ("0001-01-01", "9999-12-31"):
+        r = await browser.get(f"/groups/{gid}?day={day}")  # an impossible day shows today
+        assert "Today" in r.text

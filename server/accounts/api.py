@@ -14,6 +14,7 @@ from server.deps import (
     CurrentUser,
     SessionDep,
     SettingsDep,
+    client_address,
     current_auth_session,
 )
 
@@ -42,7 +43,7 @@ async def login(
 ) -> LoginOut:
     """Public: sign in; answers a bearer token and sets the session cookie."""
     signed_in = await accounts.login(session, settings, username=body.username,
-                                     password=body.password)
+                                     password=body.password, address=client_address(request))
     set_session_cookie(response, request, signed_in.token, settings.session_days)
     return LoginOut(token=signed_in.token, user=UserOut.model_validate(signed_in.user))
 
@@ -70,12 +71,14 @@ async def update_me(body: ProfileIn, user: CurrentUser, session: SessionDep) -> 
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
 async def change_password(
-    body: PasswordIn, request: Request, user: CurrentUser, session: SessionDep
+    body: PasswordIn, request: Request, user: CurrentUser, session: SessionDep,
+    settings: SettingsDep,
 ) -> Response:
-    """Change the password; every other session of this member ends."""
-    await accounts.change_password(session, user, current_auth_session(request),
+    """Change the password; every other session of this member ends. Wrong current passwords
+    count with failed sign-ins (429 with Retry-After when there were too many)."""
+    await accounts.change_password(session, settings, user, current_auth_session(request),
                                    current_password=body.current_password,
-                                   new_password=body.new_password)
+                                   new_password=body.new_password, address=client_address(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -92,9 +95,12 @@ async def export_me(user: CurrentUser, session: SessionDep) -> JSONResponse:
 
 
 @router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_me(body: DeleteIn, user: CurrentUser, session: SessionDep) -> Response:
-    """Delete my account and personal data, at once; every session ends."""
-    await privacy.delete_account(session, user, body.password)
+async def delete_me(body: DeleteIn, request: Request, user: CurrentUser, session: SessionDep,
+                    settings: SettingsDep) -> Response:
+    """Delete my account and personal data, at once; every session ends. Wrong passwords
+    count with failed sign-ins (429 with Retry-After when there were too many)."""
+    await privacy.delete_account(session, settings, user, body.password,
+                                 address=client_address(request))
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -19,6 +19,7 @@ from server.deps import (
     OptionalUser,
     SessionDep,
     SettingsDep,
+    client_address,
     current_auth_session,
     request_token,
 )
@@ -105,7 +106,8 @@ class Form:
         raw = self.text(name).strip()
         if not raw:
             return default
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        # ASCII digits only ("²".isdigit() is true, and int() refuses it), and few of them.
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
             raise Invalid(f"{what} should be a whole number from {low} to {high}.",
                           code="invalid_number")
         return int(raw)
@@ -120,11 +122,10 @@ async def checked_form(request: Request) -> Form:
 
 async def undo(session: AsyncSession, exc: AppError, *rows: Any) -> None:
     """A form error is answered with a page, not raised: roll back what the attempt wrote
-    (unless the error says to keep it) and reload the rows the page will show."""
-    if not exc.keep_writes:
-        await session.rollback()
-        for row in rows:
-            await session.refresh(row)
+    and reload the rows the page will show."""
+    await session.rollback()
+    for row in rows:
+        await session.refresh(row)
 
 
 def with_headers(response: Response, exc: AppError) -> Response:
@@ -227,9 +228,10 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
     if len(password) > PASSWORD_INPUT_MAX:
         return again("That username and password do not match.", 401)
     try:
-        signed_in = await accounts.login(session, settings, username=username, password=password)
+        signed_in = await accounts.login(session, settings, username=username, password=password,
+                                         address=client_address(request))
     except (NotSignedIn, RateLimited) as exc:
-        await undo(session, exc)  # a failed sign-in stays recorded (keep_writes)
+        await undo(session, exc)
         return with_headers(again(exc.detail, exc.status), exc)
     # A session this browser already had ends: one browser, one live session.
     if (old := request.cookies.get(SESSION_COOKIE)) and (found := await accounts.authenticate(
@@ -282,7 +284,8 @@ async def save_settings(request: Request, user: PageUser, session: SessionDep) -
 
 
 @router.post("/settings/password")
-async def change_password(request: Request, user: PageUser, session: SessionDep) -> Response:
+async def change_password(request: Request, user: PageUser, session: SessionDep,
+                          settings: SettingsDep) -> Response:
     """Change the password; every other session of this member ends."""
     form = await checked_form(request)
     current, new = form.text("current_password"), form.text("new_password")
@@ -292,26 +295,31 @@ async def change_password(request: Request, user: PageUser, session: SessionDep)
     if len(current) > PASSWORD_INPUT_MAX:
         return _settings_page(request, user, 400, security_error="Your current password is not right.")
     try:
-        await accounts.change_password(session, user, current_auth_session(request),
-                                       current_password=current, new_password=new)
+        await accounts.change_password(session, settings, user, current_auth_session(request),
+                                       current_password=current, new_password=new,
+                                       address=client_address(request))
     except AppError as exc:
         await undo(session, exc, user)
-        return _settings_page(request, user, exc.status, security_error=exc.detail)
+        return with_headers(_settings_page(request, user, exc.status, security_error=exc.detail),
+                            exc)
     return redirect("/settings", "Your password is changed. Any other devices were signed out.")
 
 
 @router.post("/settings/delete")
-async def delete_account(request: Request, user: PageUser, session: SessionDep) -> Response:
+async def delete_account(request: Request, user: PageUser, session: SessionDep,
+                         settings: SettingsDep) -> Response:
     """Delete the account and personal data for good, with the password; then a farewell."""
     form = await checked_form(request)
     password = form.text("password")
     if len(password) > PASSWORD_INPUT_MAX:
         password = ""
     try:
-        await privacy.delete_account(session, user, password)
+        await privacy.delete_account(session, settings, user, password,
+                                     address=client_address(request))
     except AppError as exc:
         await undo(session, exc, user)
-        return _settings_page(request, user, exc.status, delete_error=exc.detail)
+        return with_headers(_settings_page(request, user, exc.status, delete_error=exc.detail),
+                            exc)
     request.state.page_user = None
     response = render(request, "accounts/farewell.html", user=None)
     response.delete_cookie(SESSION_COOKIE, path="/")

@@ -6,12 +6,11 @@ import asyncio
 import os
 import weakref
 from collections.abc import Callable
-from functools import lru_cache
-from importlib.resources import files
 from typing import Any, TypeVar
 
 from anyio import to_thread
 from passlib.context import CryptContext
+from zxcvbn import zxcvbn
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256
@@ -32,26 +31,36 @@ context = CryptContext(
 _DUMMY_HASH = context.hash("not-a-real-password-at-all")
 
 
-@lru_cache
-def common_passwords() -> frozenset[str]:
-    text = files("server.data").joinpath("common_passwords.txt").read_text("utf-8")
-    return frozenset(
-        line.strip().lower() for line in text.splitlines() if line and not line.startswith("#")
-    )
+# zxcvbn's score (0-4) a new password must reach: 3 is "safely unguessable: moderate
+# protection from offline slow-hash attacks" — ours are argon2id.
+STRONG_ENOUGH = 3
+# zxcvbn judges at most this many characters (its time grows quickly with length); a longer
+# password is judged by its start, which must be strong enough on its own.
+JUDGED_LENGTH = 72
 
 
-def problem(password: str, username: str) -> str | None:
-    """Why a new password is refused, or None if it is fine."""
+def _weakness(password: str, words: tuple[str, ...]) -> str | None:
+    own = [part for word in words for part in (word, *word.split()) if part]
+    verdict = zxcvbn(password[:JUDGED_LENGTH], user_inputs=[*own, "cairn"])
+    if verdict["score"] >= STRONG_ENOUGH:
+        return None
+    warning = verdict["feedback"].get("warning") or ""
+    return " ".join(part for part in (
+        "That password would be easy to guess.", warning.rstrip(".") + "." if warning else "",
+        "Try a few unrelated words together.") if part)
+
+
+async def problem(password: str, *words: str) -> str | None:
+    """Why a new password is refused, or None if it is fine. `words`: the member's own
+    (username first, then display name), which a password should not lean on. Judged by zxcvbn, in a
+    worker thread under the same cap as hashing (it can take a few hundred milliseconds)."""
     if len(password) < MIN_LENGTH:
         return f"Use at least {MIN_LENGTH} characters."
     if len(password) > MAX_LENGTH:
         return f"Use at most {MAX_LENGTH} characters."
-    lowered = password.lower()
-    if lowered in common_passwords() or len(set(lowered)) <= 2:
-        return "That password is too common. Try a few unrelated words together."
-    if username and username.lower() in lowered:
+    if words and words[0] and words[0].lower() in password.lower():
         return "Your password should not contain your username."
-    return None
+    return await _hashing(_weakness, password, words)
 
 
 # Each hash holds 19 MiB while it runs. Without a cap, a burst of sign-ins (anyone can send

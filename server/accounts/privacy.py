@@ -16,8 +16,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
-from server.accounts import passwords
+from server.accounts import attempts, passwords
 from server.accounts import service as accounts
+from server.config import Settings
 from server.errors import Forbidden
 from server.groups import service as groups
 from server.models import (
@@ -111,11 +112,16 @@ async def export(session: AsyncSession, user: User) -> dict[str, Any]:
     }
 
 
-async def delete_account(session: AsyncSession, user: User, password: str) -> None:
-    ok, _ = await passwords.verify(password, user.password_hash)
+async def delete_account(session: AsyncSession, settings: Settings, user: User, password: str,
+                         *, address: str) -> None:
+    """Delete the account and its personal data, given its password (a guess counted like a
+    sign-in's, checked holding no transaction)."""
+    attempt = await attempts.begin(session, settings, user.username, address)
+    ok, _ = await passwords.verify(password, attempt.password_hash)
     if not ok:
         raise Forbidden("That password is not right; your account was not deleted.",
                         code="bad_credentials")
+    await attempts.succeeded(session, attempt)
     uid = user.id
     for group, membership in await groups.my_groups(session, user):
         await groups.leave(session, user, group, membership)

@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
-from server.accounts import passwords
+from server.accounts import attempts, names, passwords
 from server.accounts.names import clean_display_name
 from server.config import Settings
 from server.db import after_commit
-from server.errors import Conflict, Invalid, NotSignedIn, RateLimited
+from server.errors import Conflict, Invalid, NotSignedIn
 from server.models import AuthSession, LoginFailure, Membership, User
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
@@ -52,7 +52,7 @@ async def register(
     if not USERNAME_RE.fullmatch(username):
         raise Invalid("A username has 3 to 32 letters, digits, dots, dashes or underscores.",
                       code="invalid_username")
-    if reason := passwords.problem(password, username):
+    if reason := await passwords.problem(password, username, display_name or ""):
         raise Invalid(reason, code="weak_password")
     user = User(
         username=username,
@@ -73,34 +73,20 @@ async def register(
 
 
 async def login(
-    session: AsyncSession, settings: Settings, *, username: str, password: str
+    session: AsyncSession, settings: Settings, *, username: str, password: str, address: str,
 ) -> SignedIn:
+    """Sign in from `address`; the guess is counted before the password is checked, and the
+    check holds no transaction (server/accounts/attempts.py)."""
     username = normalize_username(username)[:64]
     if "\x00" in username:  # no account has one, and PostgreSQL cannot even compare it
         raise NotSignedIn("That username and password do not match.", code="bad_credentials")
-    # Lock the account row first: parallel guesses for one username then queue here
-    # and each sees the failures the ones before it recorded (a no-op on SQLite,
-    # whose writers are already serialized).
-    user = await session.scalar(select(User).where(User.username == username)
-                                .with_for_update(key_share=True))
-    now = clock.now()
-    window = dt.timedelta(minutes=settings.login_failure_window_minutes)
-    recent = (await session.scalars(
-        select(LoginFailure.at).where(LoginFailure.username == username,
-                                      LoginFailure.at > now - window)
-        .order_by(LoginFailure.at.desc()).limit(settings.login_failures_allowed)
-    )).all()
-    if len(recent) >= settings.login_failures_allowed:
-        retry = recent[-1] + window - now
-        raise RateLimited(
-            "Too many failed sign-ins for this username. Please wait and try again.",
-            retry_after=int(retry.total_seconds()) + 1,
-        )
-    ok, new_hash = await passwords.verify(password, user.password_hash if user else None)
-    if not ok or user is None:
-        session.add(LoginFailure(username=username, at=now))
-        raise NotSignedIn("That username and password do not match.", code="bad_credentials",
-                          keep_writes=True)
+    attempt = await attempts.begin(session, settings, username, address)
+    ok, new_hash = await passwords.verify(password, attempt.password_hash)
+    user = await session.get(User, attempt.user_id) if ok and attempt.user_id else None
+    # A password changed while this one was checked: the check was against the old one.
+    if user is None or user.password_hash != attempt.password_hash:
+        raise NotSignedIn("That username and password do not match.", code="bad_credentials")
+    await attempts.succeeded(session, attempt)
     if new_hash:
         user.password_hash = new_hash
     return SignedIn(user, await start_session(session, settings, user))
@@ -167,7 +153,9 @@ async def update_profile(
     timezone: str | None = None, receive_only: bool | None = None,
 ) -> User:
     if display_name is not None:
-        user.display_name = clean_display_name(display_name)
+        name = clean_display_name(display_name)
+        await names.refuse_taken_in_my_groups(session, user, name)
+        user.display_name = name
     if timezone is not None:
         user.timezone = check_timezone(timezone)
     if receive_only is not None:
@@ -177,18 +165,22 @@ async def update_profile(
 
 
 async def change_password(
-    session: AsyncSession, user: User, current: AuthSession | None, *,
-    current_password: str, new_password: str,
+    session: AsyncSession, settings: Settings, user: User, current: AuthSession | None, *,
+    current_password: str, new_password: str, address: str,
 ) -> None:
-    """Change the password and end every other session of this member."""
-    ok, _ = await passwords.verify(current_password, user.password_hash)
+    """Change the password and end every other session of this member. The current password
+    is a guess like a sign-in's: counted by the same limiter, checked holding no transaction."""
     # A weak new password is refused whatever the current one: the answer never tells a
     # guesser whether the current password was right unless the change goes through.
-    if reason := passwords.problem(new_password, user.username):
+    if reason := await passwords.problem(new_password, user.username, user.display_name):
         raise Invalid(reason, code="weak_password")
+    attempt = await attempts.begin(session, settings, user.username, address)
+    ok, _ = await passwords.verify(current_password, attempt.password_hash)
     if not ok:
         raise Invalid("Your current password is not right.", code="bad_credentials")
-    user.password_hash = await passwords.hash_password(new_password)
+    new_hash = await passwords.hash_password(new_password)
+    await attempts.succeeded(session, attempt)
+    user.password_hash = new_hash
     await end_sessions(session, user.id, keep=current)
 
 

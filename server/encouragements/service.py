@@ -49,10 +49,10 @@ async def send(
         if member is None:
             raise NotFound("That person is not in this group.", code="member_not_found")
     moderation.check_unmuted(membership)
-    if session.get_bind().dialect.name != "sqlite":  # SQLite's writers already queue (BEGIN IMMEDIATE)
-        # Lock the sender's row: cheers sent at once queue here, so each counts the ones before it.
-        await session.execute(select(User.id).where(User.id == sender.id)
-                              .with_for_update(key_share=True))
+    # Lock the sender's row (on SQLite: take the write turn): cheers sent at once queue here,
+    # so each counts the ones before it.
+    await session.execute(select(User.id).where(User.id == sender.id)
+                          .with_for_update(key_share=True))
     now = clock.now()
     window_start = now - dt.timedelta(minutes=1)
     recent = (await session.scalars(

@@ -55,12 +55,18 @@ def day_name(day: dt.date, today: dt.date) -> str:
     return {0: "Today", -1: "Yesterday", 1: "Tomorrow"}.get((day - today).days) or long_date(day)
 
 
+# Days a page can show: the day before and after each must exist too (0001-01-01 has no
+# day before it).
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(9999, 12, 30)
+
+
 def parse_day(raw: str | None) -> dt.date | None:
-    """A YYYY-MM-DD date, or None for anything else."""
+    """A YYYY-MM-DD date a page can show, or None for anything else."""
     try:
-        return dt.date.fromisoformat(raw) if raw and len(raw) == 10 else None
+        day = dt.date.fromisoformat(raw) if raw and len(raw) == 10 else None
     except ValueError:
         return None
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
 
 
 def local_time(at: dt.datetime, timezone: str) -> str:

@@ -36,11 +36,16 @@ class AuthSession(Base):
 
 
 class LoginFailure(Base):
-    """One failed sign-in for a username; counted to slow down password guessing."""
+    """One failed check of an account's password (sign-in, password change, deletion), or
+    one being checked right now; counted by account and by address to slow down guessing
+    (server/accounts/attempts.py)."""
 
     __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),)
+    __table_args__ = (Index("ix_login_failures_username_at", "username", "at"),
+                      Index("ix_login_failures_address_at", "address", "at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64))
+    # Where the guess came from: the peer, or the client a trusted proxy names.
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -269,6 +269,9 @@ async def report(session: AsyncSession, reporter: User, group_id: int, *, target
 
 
 async def _within_report_limit(session: AsyncSession, reporter: User, group_id: int) -> None:
+    # Reports sent at once queue on the reporter's row, so each counts the ones before it.
+    await session.execute(select(User.id).where(User.id == reporter.id)
+                          .with_for_update(key_share=True))
     hour_ago = clock.now() - dt.timedelta(hours=1)
     recent = (await session.scalars(select(Report.created_at).where(
         Report.group_id == group_id, Report.reporter_id == reporter.id, Report.created_at > hour_ago)

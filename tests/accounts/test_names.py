@@ -186,8 +186,6 @@ async def test_a_rename_that_would_collide_in_a_group_is_refused_by_the_rule(
         await names.refuse_taken_in_my_groups(session, user, "kit")  # her own name, recased
 
 
-@pytest.mark.xfail(strict=True, reason="server.accounts.service.update_profile does not yet call "
-                   "names.refuse_taken_in_my_groups (remove this mark when it does)")
 async def test_a_rename_that_would_collide_in_a_group_is_refused(clients: Clients) -> None:
     sam = await clients.member("renamer4", display_name="Sam")
     kit = await clients.member("renamer5", display_name="Kit")

@@ -216,14 +216,7 @@ SHARP_ROTATION: list[str] = ["٣", "\x00", "\ud800", Raw("%FF%FE"), "Grüße 心
 
 # Inputs that still make Cairn answer 500, left out of the run until they are fixed: delete
 # an entry to try it again, or set CAIRN_FORM_FUZZ_PENDING=1 to try them all.
-PENDING: dict[str, str] = {
-    "²": "Form.whole_number: str.isdigit() is true for digits int() refuses (ValueError)",
-    "①": "Form.whole_number: str.isdigit() is true for digits int() refuses (ValueError)",
-    "9" * 5000: "int() refuses more than 4300 digits (ValueError): in Form.whole_number, and in "
-                "the router's int path convertor on every {x:int} route, pages and API alike",
-    "0001-01-01": "groups.pages.day_page: the day before 0001-01-01 overflows (OverflowError), "
-                  "also on GET /groups/{gid}?day=0001-01-01",
-}
+PENDING: dict[str, str] = {}
 
 
 # Drawn from at random, with the values the page itself offers.
