@@ -85,6 +85,7 @@ class Server:
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     log_path: Path | None = None
+    cwd: Path = ROOT  # whose code `python -m server.cli` runs
     process: subprocess.Popen | None = None
     # PostgreSQL only: the database's backends serving this server, pinned to its core too
     database_name: str | None = None
@@ -109,7 +110,7 @@ class Server:
             pin_to(SERVER_CORE)
             raise_open_files(65536)
 
-        self.process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=log,
+        self.process = subprocess.Popen(argv, cwd=self.cwd, env=env, stdout=log, stderr=log,
                                         preexec_fn=prepare)  # noqa: PLW1509
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -178,3 +178,14 @@ async def test_a_password_leaning_on_ones_own_name_is_refused(clients, leaning):
     r = await clients.anonymous().post("/api/v1/auth/register", json={
         "username": "mq_member", "display_name": "Marisol Quintana", "password": leaning})
     support.assert_error(r, 422, "weak_password")
+
+
+async def test_many_people_behind_one_address_sign_in_at_once(clients):
+    """Checks still running count for their account only: forty people behind one office's
+    address signing in together are all let in."""
+    names = [f"colleague{i}" for i in range(40)]
+    for name in names:
+        await register(clients, name)
+    office = "192.0.2.77"
+    answers = await asyncio.gather(*(sign_in(from_address(clients, office), n) for n in names))
+    assert [r.status_code for r in answers] == [200] * 40

@@ -1,4 +1,4 @@
-"""failed credential checks remember the address they came from
+"""credential checks remember the address they came from, and whether they are still running
 
 Revision ID: 0008
 Revises: 0007
@@ -24,10 +24,13 @@ depends_on: str | Sequence[str] | None = None
 # rebuild would lose the table's AUTOINCREMENT (see 0005).
 def upgrade() -> None:
     op.add_column('login_failures', sa.Column('address', sa.String(length=64), nullable=True))
+    op.add_column('login_failures', sa.Column('pending', sa.Boolean(), nullable=False,
+                                              server_default=sa.false()))
     op.create_index('ix_login_failures_address_at', 'login_failures', ['address', 'at'],
                     unique=False)
 
 
 def downgrade() -> None:
     op.drop_index('ix_login_failures_address_at', table_name='login_failures')
+    op.execute('ALTER TABLE login_failures DROP COLUMN pending')
     op.execute('ALTER TABLE login_failures DROP COLUMN address')

@@ -21,10 +21,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
+from server.accounts import passwords
 from server.config import Settings
 from server.db import lock, transaction
 from server.errors import RateLimited
@@ -62,19 +63,37 @@ def wait_seconds(tally: Tally, now: dt.datetime, settings: Settings) -> int:
 
 
 @dataclass(frozen=True)
-class Attempt:
-    """A password check under way: its record, and what the account held when it began."""
+class Check:
+    """A password checked: whether it matched, and what the account held when the check began
+    (a caller writing on the strength of it makes sure the hash has not changed since)."""
 
     record_id: int
     user_id: int | None
     password_hash: str | None
+    ok: bool
+    new_hash: str | None  # the password rehashed, if the stored hash uses old parameters
 
 
-async def begin(session: AsyncSession, settings: Settings, username: str,
-                address: str) -> Attempt:
-    """Record a check of `username`'s password from `address` — or refuse it with 429 if it
-    must wait. Committed at once in its own transaction (`session` only lends its database),
-    so the caller verifies the password holding no lock."""
+async def check(session: AsyncSession, settings: Settings, username: str, address: str,
+                password: str) -> Check:
+    """Check `username`'s password from `address` — or refuse with 429 if it must wait.
+
+    The check is recorded (as pending) and committed before argon2 runs, in a transaction of
+    its own (`session` only lends its database), so the caller holds no lock while it runs
+    and guesses sent at once count one another. A failure stays recorded; a match is
+    forgotten by `succeeded`, in the caller's transaction."""
+    record_id, user_id, stored = await _record(session, settings, username, address)
+    ok, new_hash = await passwords.verify(password, stored)
+    ok = ok and user_id is not None
+    if not ok:
+        async with transaction(session.info["db"]) as own:
+            await own.execute(update(LoginFailure).where(LoginFailure.id == record_id)
+                              .values(pending=False))
+    return Check(record_id, user_id, stored, ok, new_hash)
+
+
+async def _record(session: AsyncSession, settings: Settings, username: str,
+                  address: str) -> tuple[int, int | None, str | None]:
     now = clock.now()
     since = now - dt.timedelta(minutes=settings.login_failure_window_minutes)
     deepest = max(settings.login_failures_allowed, ADDRESS_FAILURES_ALLOWED,
@@ -88,8 +107,11 @@ async def begin(session: AsyncSession, settings: Settings, username: str,
     async with transaction(session.info["db"]) as own:
         await lock(own, f"credentials:{username}")  # parallel guesses count one another
         tally = Tally(
+            # Checks still running count for the account, so parallel guesses cannot slip
+            # past its limits; for the address only failures count (many people share one
+            # address, and sign in at once).
             pair=await recent(LoginFailure.username == username, LoginFailure.address == address),
-            address=await recent(LoginFailure.address == address),
+            address=await recent(LoginFailure.address == address, LoginFailure.pending.is_(False)),
             account=await recent(LoginFailure.username == username),
         )
         if wait := wait_seconds(tally, now, settings):
@@ -97,12 +119,12 @@ async def begin(session: AsyncSession, settings: Settings, username: str,
                               "try again.", retry_after=wait)
         user = (await own.execute(select(User.id, User.password_hash)
                                   .where(User.username == username))).first()
-        record = LoginFailure(username=username, address=address[:64], at=now)
+        record = LoginFailure(username=username, address=address[:64], at=now, pending=True)
         own.add(record)
         await own.flush()
-        return Attempt(record.id, user[0] if user else None, user[1] if user else None)
+        return record.id, (user[0] if user else None), (user[1] if user else None)
 
 
-async def succeeded(session: AsyncSession, attempt: Attempt) -> None:
+async def succeeded(session: AsyncSession, checked: Check) -> None:
     """The password matched: the check is not a failure (in the caller's transaction)."""
-    await session.execute(delete(LoginFailure).where(LoginFailure.id == attempt.record_id))
+    await session.execute(delete(LoginFailure).where(LoginFailure.id == checked.record_id))

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
-from server.accounts import attempts, passwords
+from server.accounts import attempts
 from server.accounts import service as accounts
 from server.config import Settings
 from server.errors import Forbidden
@@ -116,12 +116,11 @@ async def delete_account(session: AsyncSession, settings: Settings, user: User, 
                          *, address: str) -> None:
     """Delete the account and its personal data, given its password (a guess counted like a
     sign-in's, checked holding no transaction)."""
-    attempt = await attempts.begin(session, settings, user.username, address)
-    ok, _ = await passwords.verify(password, attempt.password_hash)
-    if not ok:
+    checked = await attempts.check(session, settings, user.username, address, password)
+    if not checked.ok:
         raise Forbidden("That password is not right; your account was not deleted.",
                         code="bad_credentials")
-    await attempts.succeeded(session, attempt)
+    await attempts.succeeded(session, checked)
     uid = user.id
     for group, membership in await groups.my_groups(session, user):
         await groups.leave(session, user, group, membership)

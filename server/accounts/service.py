@@ -80,15 +80,14 @@ async def login(
     username = normalize_username(username)[:64]
     if "\x00" in username:  # no account has one, and PostgreSQL cannot even compare it
         raise NotSignedIn("That username and password do not match.", code="bad_credentials")
-    attempt = await attempts.begin(session, settings, username, address)
-    ok, new_hash = await passwords.verify(password, attempt.password_hash)
-    user = await session.get(User, attempt.user_id) if ok and attempt.user_id else None
+    checked = await attempts.check(session, settings, username, address, password)
+    user = await session.get(User, checked.user_id) if checked.ok else None
     # A password changed while this one was checked: the check was against the old one.
-    if user is None or user.password_hash != attempt.password_hash:
+    if user is None or user.password_hash != checked.password_hash:
         raise NotSignedIn("That username and password do not match.", code="bad_credentials")
-    await attempts.succeeded(session, attempt)
-    if new_hash:
-        user.password_hash = new_hash
+    await attempts.succeeded(session, checked)
+    if checked.new_hash:
+        user.password_hash = checked.new_hash
     return SignedIn(user, await start_session(session, settings, user))
 
 
@@ -174,12 +173,11 @@ async def change_password(
     # guesser whether the current password was right unless the change goes through.
     if reason := await passwords.problem(new_password, user.username, user.display_name):
         raise Invalid(reason, code="weak_password")
-    attempt = await attempts.begin(session, settings, user.username, address)
-    ok, _ = await passwords.verify(current_password, attempt.password_hash)
-    if not ok:
+    checked = await attempts.check(session, settings, user.username, address, current_password)
+    if not checked.ok:
         raise Invalid("Your current password is not right.", code="bad_credentials")
     new_hash = await passwords.hash_password(new_password)
-    await attempts.succeeded(session, attempt)
+    await attempts.succeeded(session, checked)
     user.password_hash = new_hash
     await end_sessions(session, user.id, keep=current)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, UTCDateTime, utcnow
@@ -48,4 +48,6 @@ class LoginFailure(Base):
     username: Mapped[str] = mapped_column(String(64))
     # Where the guess came from: the peer, or the client a trusted proxy names.
     address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # A check still being verified (its row is deleted if the password matches).
+    pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
