@@ -28,9 +28,12 @@ run: $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/cairn demo --host $(HOST) --port $(PORT)
 
+# Two workers, one test file each at a time (a file's servers and fixtures stay in one
+# process); TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check server tests bench
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # `make test` while BUSY_CORES cores spin (CPU hogs that stop with it, or after BUSY_SECONDS
 # at most). A test that fails here waits on time instead of on what it waits for.
