@@ -26,6 +26,7 @@ import json
 import secrets
 from collections.abc import Awaitable, Mapping
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.errors import AppError
@@ -87,6 +88,13 @@ def foreign(headers: Mapping[str, str], scheme: str, allowed: list[str]) -> bool
 
 class CsrfFailed(AppError):
     status, code, detail = 403, "csrf_failed", REFUSED
+
+
+def check(request: Request, submitted: str | None) -> None:
+    """Refuse (403) unless `submitted` is the token this browser's pages carry."""
+    if not token_matches(request.app.state.settings.secret_key, request.cookies.get(NONCE_COOKIE),
+                         request.cookies.get(SESSION_COOKIE), submitted):
+        raise CsrfFailed()
 
 
 class RequestOrigin:

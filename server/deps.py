@@ -108,10 +108,7 @@ async def _check_csrf(request: Request) -> None:
         except MultiPartException:
             value = None
         submitted = value if isinstance(value, str) else None
-    if not csrf.token_matches(request.app.state.settings.secret_key,
-                              request.cookies.get(csrf.NONCE_COOKIE),
-                              request.cookies.get(SESSION_COOKIE), submitted):
-        raise csrf.CsrfFailed()
+    csrf.check(request, submitted)
 
 
 OptionalUser = Annotated[User | None, Depends(get_optional_user)]

@@ -43,13 +43,6 @@ def csrf_token(request: Request) -> str:
                           request.cookies.get(csrf.SESSION_COOKIE))
 
 
-def check_csrf(request: Request, submitted: str | None) -> None:
-    if not csrf.token_matches(request.app.state.settings.secret_key,
-                              request.cookies.get(CSRF_COOKIE),
-                              request.cookies.get(csrf.SESSION_COOKIE), submitted):
-        raise csrf.CsrfFailed()
-
-
 def _with_csrf_cookie(request: Request, response: Any) -> Any:
     if getattr(request.state, "csrf_new", False):
         response.set_cookie(CSRF_COOKIE, request.state.csrf_nonce, httponly=True, samesite="lax",

@@ -146,7 +146,9 @@ async def page_csrf(client: httpx.AsyncClient) -> str:
 
 
 def app_routes(app: Any) -> Iterator[Any]:
-    """Every route the app serves, inside included routers too."""
-    for route in app.routes:
-        inner = getattr(route, "original_router", None)
-        yield from (app_routes(inner) if inner is not None else (route,))
+    """Every route the app serves, inside included routers too (the routes themselves, not
+    the app's entries for them)."""
+    from server.main import route_entries
+
+    for entry in route_entries(app):
+        yield getattr(entry, "original_route", entry)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, csrf
 from server.accounts import privacy
 from server.accounts import service as accounts
 from server.accounts.api import set_session_cookie
@@ -25,7 +25,7 @@ from server.deps import (
 )
 from server.errors import AppError, Invalid, NotSignedIn, RateLimited
 from server.models import User
-from server.web import CSRF_FIELD, check_csrf, crisis_resources, redirect, render, safe_next
+from server.web import crisis_resources, redirect, render, safe_next
 
 router = APIRouter(include_in_schema=False)
 
@@ -116,7 +116,7 @@ class Form:
 async def checked_form(request: Request) -> Form:
     """Read the posted form and check its CSRF token before anything else happens."""
     data = await request.form()
-    check_csrf(request, data.get(CSRF_FIELD) if isinstance(data.get(CSRF_FIELD), str) else None)
+    csrf.check(request, data.get(csrf.FIELD) if isinstance(data.get(csrf.FIELD), str) else None)
     return Form(data)
 
 

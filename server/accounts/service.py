@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
 from server.accounts import attempts, names, passwords
-from server.accounts.names import clean_display_name
 from server.config import Settings
 from server.db import after_commit
 from server.errors import Conflict, Invalid, NotSignedIn
@@ -56,7 +55,7 @@ async def register(
         raise Invalid(reason, code="weak_password")
     user = User(
         username=username,
-        display_name=clean_display_name(display_name or username),
+        display_name=names.clean_display_name(display_name or username),
         password_hash=await passwords.hash_password(password),
         timezone=check_timezone(timezone),
         receive_only=False,
@@ -152,7 +151,7 @@ async def update_profile(
     timezone: str | None = None, receive_only: bool | None = None,
 ) -> User:
     if display_name is not None:
-        name = clean_display_name(display_name)
+        name = names.clean_display_name(display_name)
         await names.refuse_taken_in_my_groups(session, user, name)
         user.display_name = name
     if timezone is not None:

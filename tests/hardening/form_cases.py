@@ -13,9 +13,11 @@ from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote_plus, unquote_to_bytes
 
-from fastapi import FastAPI, routing
+from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from starlette.routing import Route as PlainRoute
+
+from server.main import route_entries
 
 # GET routes that answer programs, not people.
 NOT_PAGES = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
@@ -71,8 +73,7 @@ def _calls(dependant: Any) -> Iterator[Any]:
 
 def _walk(app: FastAPI) -> Iterator[tuple[Any, Any]]:
     """(entry, route) for every route, included routers walked into."""
-    walk = getattr(routing, "iter_route_contexts", None)
-    for entry in walk(app.routes) if walk else app.routes:
+    for entry in route_entries(app):
         yield entry, getattr(entry, "original_route", entry)
 
 

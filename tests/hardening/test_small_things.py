@@ -13,12 +13,11 @@ import httpx
 import pytest
 import websockets
 from fastapi import FastAPI, Request
-from fastapi import routing as fastapi_routing
 from pydantic import ValidationError
 from starlette.routing import Mount, WebSocketRoute
 
 from server.config import Settings
-from server.main import create_app
+from server.main import create_app, route_entries
 from tests.fixtures.clients import Clients, make_settings
 from tests.fixtures.servers import LiveServer
 from tests.realtime.helpers import next_frame, remote_group, remote_member
@@ -37,8 +36,7 @@ async def small_app(sqlite_database_url: str) -> AsyncIterator[FastAPI]:
 
 def every_route(app: FastAPI) -> list[Any]:
     """Every HTTP route and mount of the app, included routers opened up."""
-    walk = getattr(fastapi_routing, "iter_route_contexts", None)
-    return [r for r in (walk(app.routes) if walk else app.routes)
+    return [r for r in route_entries(app)
             if not isinstance(getattr(r, "original_route", r), WebSocketRoute)]
 
 
