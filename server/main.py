@@ -189,6 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await hub.start()
         async with transaction(db) as session:
             await roleplay_service.sync_builtin_cards(session)
+        roleplay_ws.start(app.state, db)
         pruner = (asyncio.create_task(retention.run_forever(db))
                   if settings.prune_interval_minutes else None)
         try:
@@ -196,8 +197,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             if pruner:
                 pruner.cancel()
-            if getattr(app.state, "room_timers", None):
-                app.state.room_timers.stop()
+            roleplay_ws.stop(app.state)
             await hub.stop()
             await db.dispose()
 

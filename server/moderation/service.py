@@ -234,17 +234,18 @@ async def _reported_line(session: AsyncSession, reporter: User, group_id: int, r
     room = await session.scalar(select(Room).where(Room.id == room_id, Room.group_id == group_id))
     if room is None:
         raise NotFound("We could not find that room.", code="room_not_found")
-    if str(reporter.id) not in room.state["participants"]:
+    state = machine.load(room.state)
+    if reporter.id not in state.participants:
         raise Forbidden("Join the room to report what is said in it.", code="not_in_room")
-    line = machine.shown_line(room.state, line_id)
+    line = machine.shown_line(state, line_id)
     if line is None:
         raise NotFound("That line is no longer shown in the room.", code="target_not_found")
     said = await session.scalar(select(ReportedLine).where(ReportedLine.room_id == room_id,
                                                            ReportedLine.line_id == line_id))
     if said is None:
         said = ReportedLine(group_id=group_id, room_id=room_id, line_id=line_id,
-                            speaker_id=line["by"], role=line["role"], text=line["text"],
-                            said_at=machine.parse_time(line["at"]))
+                            speaker_id=line.by, role=str(line.role), text=line.text,
+                            said_at=line.at)
         session.add(said)
         await session.flush()
     return said

@@ -7,45 +7,42 @@ appending events, making a commitment).
 A round runs: lobby -> setup -> rehearse -> scene -> feedback -> [replay -> feedback] ->
 sharing -> setup (the next round, roles rotated) or ended; `paused` is entered from any
 live phase by a time-out and left only when a moderator resumes.
+
+The state is a dataclass (RoomState) stored as JSON in the room's row; `load()` reads any
+stored shape this module ever wrote, `dump()` writes today's. Commands are the typed models
+of server.roleplay.commands, validated at the socket before they reach here.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-PHASES = ("lobby", "setup", "rehearse", "scene", "feedback", "replay", "sharing", "paused", "ended")
-LIVE = ("lobby", "setup", "rehearse", "scene", "feedback", "replay", "sharing")
-ROLES = ("practitioner", "counterpart", "observer")
-STYLES = ("assertive", "passive", "passive_aggressive", "aggressive")
-CHEERS = ("proud", "rest_counts", "boundary_matters", "worth_it", "with_you")
+from server.roleplay import commands as c
+from server.roleplay.commands import Invalid as Invalid
+from server.roleplay.commands import NotAllowed as NotAllowed
+from server.roleplay.terms import CheerKind as CheerKind  # the room's words, for its callers
+from server.roleplay.terms import Phase as Phase
+from server.roleplay.terms import Role as Role
+from server.roleplay.terms import Style as Style
+
+PHASES = tuple(Phase)
+LIVE = (Phase.LOBBY, Phase.SETUP, Phase.REHEARSE, Phase.SCENE, Phase.FEEDBACK, Phase.REPLAY,
+        Phase.SHARING)
+ROLES = tuple(Role)
+STYLES = tuple(Style)
+CHEERS = tuple(CheerKind)
 INTENSITIES = {1: "cooperative", 2: "guilt_trips", 3: "escalates"}
 REHEARSE_SECONDS = 30
 SCENE_SECONDS = 120
-EXTEND_MAX = 600
-LINE_MAX = 500
-BOUNDARY_MAX = 280
-FEEDBACK_MAX = 500
-COMMANDS = ("join", "leave", "raise_hand", "lower_hand", "assign_role", "choose_scenario",
-            "state_boundary", "advance", "extend", "say", "cheer", "feedback", "self_rate",
-            "time_out", "resume", "mute", "unmute", "remove", "save_homework",
-            "save_transcript", "end")
-
-
-class NotAllowed(Exception):
-    """The sender's role or the phase does not allow this command; nothing changes."""
-
-    def __init__(self, detail: str, code: str = "not_allowed") -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code
-
-
-class Invalid(NotAllowed):
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, code="invalid")
+EXTEND_MAX = c.EXTEND_MAX
+LINE_MAX = c.LINE_MAX
+BOUNDARY_MAX = c.BOUNDARY_MAX
+FEEDBACK_MAX = c.FEEDBACK_MAX
+COMMANDS = c.NAMES
 
 
 @dataclass(frozen=True)
@@ -55,83 +52,277 @@ class Actor:
     is_moderator: bool
 
 
+EffectKind = Literal["feedback", "round_started", "self_rate", "homework", "transcript", "ended"]
+
+
 @dataclass
 class Effect:
     """Something the service must do after saving the state."""
 
-    kind: str  # "feedback" | "round_started" | "self_rate" | "homework" | "transcript" | "ended"
+    kind: EffectKind
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def new_state(now: dt.datetime, *, rehearse_seconds: int = REHEARSE_SECONDS,
-              scene_seconds: int = SCENE_SECONDS) -> dict[str, Any]:
-    return {
-        "timings": {"rehearse": rehearse_seconds, "scene": scene_seconds},
-        "phase": "lobby", "round": 0, "participants": {}, "hands": [], "removed": [],
-        "roles": {"practitioner": None, "counterpart": None},
-        "scenario_id": None, "intensity": None, "boundary": None, "deadline": None,
-        "paused": None, "lines": [], "line_seq": 0, "cheers": {}, "cheers_shown": False,
-        "feedback_in": [], "attempt": 1, "replayed": False, "rated": [],
-        "previous": {"practitioner": None, "counterpart": None},
-        "saved": {"homework": [], "transcript": []},  # rounds already saved, once each
-        "opened_at": _iso(now),
-    }
+# -- the state ----------------------------------------------------------------------------------
 
 
-def _iso(at: dt.datetime) -> str:
+def iso(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+_iso = iso  # the name older callers used
 
 
 def parse_time(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-def apply(state: dict[str, Any], actor: Actor, command: dict[str, Any],
-          now: dt.datetime) -> tuple[dict[str, Any], list[Effect]]:
-    """Apply one command; raises NotAllowed (or Invalid) and changes nothing when refused."""
-    name = command.get("type")
-    if name not in COMMANDS:
-        raise NotAllowed("That is not a room command.", code="unknown_command")
+def _time(value: str | None) -> dt.datetime | None:
+    return parse_time(value)
+
+
+def _opt_iso(at: dt.datetime | None) -> str | None:
+    return iso(at) if at is not None else None
+
+
+@dataclass
+class Timings:
+    rehearse: int = REHEARSE_SECONDS
+    scene: int = SCENE_SECONDS
+
+
+@dataclass
+class Participant:
+    display_name: str
+    muted: bool = False
+    practised: int = 0
+    moderator: bool = False
+
+
+@dataclass
+class Roles:
+    practitioner: int | None = None
+    counterpart: int | None = None
+
+    def role_of(self, user_id: int) -> Role:
+        if self.practitioner == user_id:
+            return Role.PRACTITIONER
+        if self.counterpart == user_id:
+            return Role.COUNTERPART
+        return Role.OBSERVER
+
+    def holds(self, user_id: int) -> list[Role]:
+        return [role for role in (Role.PRACTITIONER, Role.COUNTERPART)
+                if self.get(role) == user_id]
+
+    def get(self, role: Role) -> int | None:
+        return self.practitioner if role == Role.PRACTITIONER else (
+            self.counterpart if role == Role.COUNTERPART else None)
+
+    def set(self, role: Role, user_id: int | None) -> None:
+        if role == Role.PRACTITIONER:
+            self.practitioner = user_id
+        elif role == Role.COUNTERPART:
+            self.counterpart = user_id
+
+    def as_json(self) -> dict[str, int | None]:
+        return {"practitioner": self.practitioner, "counterpart": self.counterpart}
+
+
+@dataclass
+class Paused:
+    from_phase: Phase
+    by: int | None
+    at: dt.datetime
+    remaining: float | None  # seconds left on the timer when it was called, if one ran
+
+
+@dataclass
+class Line:
+    id: int | None  # None only in rooms stored before lines had ids
+    by: int
+    role: Role
+    text: str
+    at: dt.datetime
+    attempt: int
+    phase: Phase
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "by": self.by, "role": str(self.role), "text": self.text,
+                "at": iso(self.at), "attempt": self.attempt, "phase": str(self.phase)}
+
+
+@dataclass
+class Saved:
+    """Rounds already saved, once each."""
+
+    homework: list[int] = field(default_factory=list)
+    transcript: list[int] = field(default_factory=list)
+
+
+@dataclass
+class RoomState:
+    opened_at: dt.datetime
+    timings: Timings = field(default_factory=Timings)
+    phase: Phase = Phase.LOBBY
+    round: int = 0
+    participants: dict[int, Participant] = field(default_factory=dict)  # in order of joining
+    hands: list[int] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    roles: Roles = field(default_factory=Roles)
+    scenario_id: int | None = None
+    intensity: int | None = None
+    boundary: str | None = None
+    deadline: dt.datetime | None = None
+    paused: Paused | None = None
+    lines: list[Line] = field(default_factory=list)
+    line_seq: int = 0  # never reset, so a line's id names it for as long as the room lives
+    cheers: dict[str, int] = field(default_factory=dict)
+    cheers_shown: bool = False
+    feedback_in: list[int] = field(default_factory=list)
+    attempt: int = 1
+    replayed: bool = False
+    rated: list[int] = field(default_factory=list)
+    previous: Roles = field(default_factory=Roles)
+    saved: Saved = field(default_factory=Saved)
+    last_boundary: str | None = None  # the last round's boundary, for homework after the end
+
+    def role_of(self, user_id: int) -> Role:
+        return self.roles.role_of(user_id)
+
+    def queue(self) -> list[int]:
+        """Raised hands, those who have practised least first, then by when they asked."""
+        order = {uid: i for i, uid in enumerate(self.hands)}
+        return sorted(self.hands, key=lambda uid: (self.participants[uid].practised
+                                                   if uid in self.participants else 0, order[uid]))
+
+
+def new_state(now: dt.datetime, *, rehearse_seconds: int = REHEARSE_SECONDS,
+              scene_seconds: int = SCENE_SECONDS) -> RoomState:
+    return RoomState(opened_at=now, timings=Timings(rehearse_seconds, scene_seconds))
+
+
+def dump(s: RoomState) -> dict[str, Any]:
+    """The state as the JSON stored in the room's row."""
+    return {
+        "timings": {"rehearse": s.timings.rehearse, "scene": s.timings.scene},
+        "phase": str(s.phase), "round": s.round,
+        "participants": {str(uid): {"display_name": p.display_name, "muted": p.muted,
+                                    "practised": p.practised, "moderator": p.moderator}
+                         for uid, p in s.participants.items()},
+        "hands": list(s.hands), "removed": list(s.removed), "roles": s.roles.as_json(),
+        "scenario_id": s.scenario_id, "intensity": s.intensity, "boundary": s.boundary,
+        "deadline": _opt_iso(s.deadline),
+        "paused": None if s.paused is None else {
+            "from": str(s.paused.from_phase), "by": s.paused.by, "at": iso(s.paused.at),
+            "remaining": s.paused.remaining},
+        "lines": [line.as_json() for line in s.lines], "line_seq": s.line_seq,
+        "cheers": dict(s.cheers), "cheers_shown": s.cheers_shown,
+        "feedback_in": list(s.feedback_in), "attempt": s.attempt, "replayed": s.replayed,
+        "rated": list(s.rated), "previous": s.previous.as_json(),
+        "saved": {"homework": list(s.saved.homework), "transcript": list(s.saved.transcript)},
+        "opened_at": iso(s.opened_at), "last_boundary": s.last_boundary,
+    }
+
+
+def _roles(data: Any) -> Roles:
+    data = data or {}
+    return Roles(data.get("practitioner"), data.get("counterpart"))
+
+
+def load(data: dict[str, Any]) -> RoomState:
+    """A stored state, of today's shape or an older one (rooms stored before lines had ids,
+    before saving was once per round, before the last boundary was kept)."""
+    paused = data.get("paused")
+    saved = data.get("saved") or {}
+    lines = [Line(id=line.get("id"), by=line["by"], role=Role(line["role"]), text=line["text"],
+                  at=_time(line["at"]) or dt.datetime.now(dt.UTC),
+                  attempt=line.get("attempt", 1), phase=Phase(line.get("phase", "scene")))
+             for line in data.get("lines", [])]
+    timings = data.get("timings") or {}
+    return RoomState(
+        opened_at=_time(data.get("opened_at")) or dt.datetime.now(dt.UTC),
+        timings=Timings(timings.get("rehearse", REHEARSE_SECONDS),
+                        timings.get("scene", SCENE_SECONDS)),
+        phase=Phase(data.get("phase", "lobby")), round=data.get("round", 0),
+        participants={int(uid): Participant(p["display_name"], bool(p.get("muted")),
+                                            int(p.get("practised", 0)), bool(p.get("moderator")))
+                      for uid, p in (data.get("participants") or {}).items()},
+        hands=list(data.get("hands", [])), removed=list(data.get("removed", [])),
+        roles=_roles(data.get("roles")), scenario_id=data.get("scenario_id"),
+        intensity=data.get("intensity"), boundary=data.get("boundary"),
+        deadline=_time(data.get("deadline")),
+        paused=None if not paused else Paused(
+            Phase(paused["from"]), paused.get("by"),
+            _time(paused.get("at")) or dt.datetime.now(dt.UTC), paused.get("remaining")),
+        lines=lines,
+        line_seq=data.get("line_seq", max((line.id or 0 for line in lines), default=0)),
+        cheers=dict(data.get("cheers") or {}), cheers_shown=bool(data.get("cheers_shown")),
+        feedback_in=list(data.get("feedback_in", [])), attempt=data.get("attempt", 1),
+        replayed=bool(data.get("replayed")), rated=list(data.get("rated", [])),
+        previous=_roles(data.get("previous")),
+        saved=Saved(list(saved.get("homework", [])), list(saved.get("transcript", []))),
+        last_boundary=data.get("last_boundary"),
+    )
+
+
+# -- the rules ------------------------------------------------------------------------------------
+
+# Cards the room may use: None when the caller does not restrict them (the pure tests).
+Cards = Collection[int] | None
+
+
+def apply(state: RoomState, actor: Actor, command: c.Command, now: dt.datetime, *,
+          scenario_ids: Cards = None) -> tuple[RoomState, list[Effect]]:
+    """Apply one command; raises NotAllowed (or Invalid) and changes nothing when refused.
+    scenario_ids: the cards this room's group may use (checked by choose_scenario)."""
     s = copy.deepcopy(state)
     effects: list[Effect] = []
     _tick(s, now, effects)
-    if s["phase"] == "ended" and name != "save_homework":
+    name = command.type
+    if s.phase == Phase.ENDED and name != "save_homework":
         raise NotAllowed("This room has ended.")
-    if name != "join" and str(actor.user_id) not in s["participants"] and not (
+    if name != "join" and actor.user_id not in s.participants and not (
             actor.is_moderator and name in ("end", "advance", "extend", "resume")):
         raise NotAllowed("Join the room first.")
-    handler = _HANDLERS[name]
-    handler(s, actor, command, now, effects)
+    _Rules(s, actor, now, effects, scenario_ids).run(command)
     return s, effects
 
 
-def forget(state: dict[str, Any], user_id: int) -> dict[str, Any]:
+def command_of(raw: dict[str, Any]) -> c.Command:
+    """The typed command for a decoded frame; raises NotAllowed (unknown_command) or Invalid."""
+    return c.parse(raw)
+
+
+def forget(state: RoomState, user_id: int) -> RoomState:
     """The room without any trace of a member who deleted their account."""
     s = copy.deepcopy(state)
-    s["participants"].pop(str(user_id), None)
+    s.participants.pop(user_id, None)
     _drop_from_round(s, user_id)
-    s["removed"] = [uid for uid in s["removed"] if uid != user_id]
-    s["feedback_in"] = [uid for uid in s["feedback_in"] if uid != user_id]
-    s["lines"] = [line for line in s["lines"] if line["by"] != user_id]
-    s["previous"] = {role: (None if uid == user_id else uid) for role, uid in s["previous"].items()}
-    if s["paused"] and s["paused"]["by"] == user_id:
-        s["paused"]["by"] = None
+    s.removed = [uid for uid in s.removed if uid != user_id]
+    s.feedback_in = [uid for uid in s.feedback_in if uid != user_id]
+    s.lines = [line for line in s.lines if line.by != user_id]
+    for role in (Role.PRACTITIONER, Role.COUNTERPART):
+        if s.previous.get(role) == user_id:
+            s.previous.set(role, None)
+    if s.paused and s.paused.by == user_id:
+        s.paused.by = None
     return s
 
 
-def shown_line(state: dict[str, Any], line_id: int) -> dict[str, Any] | None:
+def shown_line(state: RoomState, line_id: int) -> Line | None:
     """The line with this id while the room still shows it; None once the round has cleared it."""
-    return next((line for line in state["lines"] if line.get("id") == line_id), None)
+    return next((line for line in state.lines if line.id == line_id), None)
 
 
-def without_line(state: dict[str, Any], line_id: int) -> dict[str, Any]:
+def without_line(state: RoomState, line_id: int) -> RoomState:
     """The room with one line taken out (a moderator hid it)."""
     s = copy.deepcopy(state)
-    s["lines"] = [line for line in s["lines"] if line.get("id") != line_id]
+    s.lines = [line for line in s.lines if line.id != line_id]
     return s
 
 
-def tick(state: dict[str, Any], now: dt.datetime) -> tuple[dict[str, Any], list[Effect]]:
+def tick(state: RoomState, now: dt.datetime) -> tuple[RoomState, list[Effect]]:
     """Advance past an expired deadline (rehearse -> scene -> feedback, replay -> feedback)."""
     s = copy.deepcopy(state)
     effects: list[Effect] = []
@@ -139,392 +330,353 @@ def tick(state: dict[str, Any], now: dt.datetime) -> tuple[dict[str, Any], list[
     return s, effects
 
 
-def _tick(s: dict[str, Any], now: dt.datetime, effects: list[Effect]) -> None:
-    deadline = parse_time(s["deadline"])
-    while deadline is not None and now >= deadline and s["phase"] in ("rehearse", "scene", "replay"):
-        if s["phase"] == "rehearse":
-            _enter_scene(s, deadline, "scene")
+def _tick(s: RoomState, now: dt.datetime, effects: list[Effect]) -> None:
+    deadline = s.deadline
+    while deadline is not None and now >= deadline and s.phase in (
+            Phase.REHEARSE, Phase.SCENE, Phase.REPLAY):
+        if s.phase == Phase.REHEARSE:
+            _enter_scene(s, deadline, Phase.SCENE)
         else:
             _enter_feedback(s)
-        deadline = parse_time(s["deadline"])
+        deadline = s.deadline
+
+
+def _queue(s: RoomState) -> list[int]:
+    return s.queue()
 
 
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _require(condition: bool, detail: str) -> None:
+def _require(condition: object, detail: str) -> None:
     if not condition:
         raise NotAllowed(detail)
 
 
-def _moderator(actor: Actor) -> None:
-    _require(actor.is_moderator, "Only a moderator can do that.")
+def _enter_scene(s: RoomState, start: dt.datetime, phase: Phase) -> None:
+    s.phase = phase
+    s.deadline = start + dt.timedelta(seconds=s.timings.scene)
+    if phase == Phase.REPLAY:
+        s.attempt = 2
+        s.replayed = True
+        s.feedback_in = []
+    s.cheers = {}
+    s.cheers_shown = False
 
 
-def _phase(s: dict[str, Any], *phases: str) -> None:
-    _require(s["phase"] in phases, f"Not during {s['phase']}.")
+def _enter_feedback(s: RoomState) -> None:
+    s.phase = Phase.FEEDBACK
+    s.deadline = None
+    s.cheers_shown = True  # the observers' silent cheers are shown now
 
 
-def _role_of(s: dict[str, Any], user_id: int) -> str:
-    if s["roles"]["practitioner"] == user_id:
-        return "practitioner"
-    if s["roles"]["counterpart"] == user_id:
-        return "counterpart"
-    return "observer"
+def _clear_round(s: RoomState) -> None:
+    s.scenario_id = s.intensity = None
+    s.boundary = None
+    s.deadline = None
+    s.lines = []
+    s.cheers = {}
+    s.cheers_shown = False
+    s.feedback_in = []
+    s.attempt = 1
+    s.replayed = False
+    s.rated = []
 
 
-def _not_muted(s: dict[str, Any], actor: Actor) -> None:
-    _require(not s["participants"][str(actor.user_id)]["muted"], "You are muted in this room.")
-
-
-def _text(command: dict[str, Any], key: str, limit: int, required: bool = True) -> str | None:
-    value = command.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str):
-        raise Invalid(f"{key} must be text.")
-    value = value.strip()
-    if "\x00" in value:
-        raise Invalid(f"{key} cannot contain a NUL character.")
-    if required and not value:
-        raise Invalid(f"Please write something for {key}.")
-    if len(value) > limit:
-        raise Invalid(f"{key} can be at most {limit} characters.")
-    return value or None
-
-
-def _int(command: dict[str, Any], key: str, low: int, high: int) -> int:
-    value = command.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise Invalid(f"{key} must be a whole number from {low} to {high}.")
-    return value
-
-
-def _participant_id(s: dict[str, Any], command: dict[str, Any]) -> int:
-    user_id = _int(command, "user_id", 1, 2**31 - 1)
-    _require(str(user_id) in s["participants"], "That person is not in the room.")
-    return user_id
-
-
-def _enter_scene(s: dict[str, Any], start: dt.datetime, phase: str) -> None:
-    s["phase"] = phase
-    s["deadline"] = _iso(start + dt.timedelta(seconds=s["timings"]["scene"]))
-    if phase == "replay":
-        s["attempt"] = 2
-        s["replayed"] = True
-        s["feedback_in"] = []
-    s["cheers"] = {}
-    s["cheers_shown"] = False
-
-
-def _enter_feedback(s: dict[str, Any]) -> None:
-    s["phase"] = "feedback"
-    s["deadline"] = None
-    s["cheers_shown"] = True  # the observers' silent cheers are shown now
-
-
-def _clear_round(s: dict[str, Any]) -> None:
-    s.update(scenario_id=None, intensity=None, boundary=None, deadline=None, lines=[],
-             cheers={}, cheers_shown=False, feedback_in=[], attempt=1, replayed=False, rated=[])
-
-
-def _drop_from_round(s: dict[str, Any], user_id: int) -> None:
+def _drop_from_round(s: RoomState, user_id: int) -> None:
     """Someone left or was removed: a round missing a main role goes back to the lobby."""
-    s["hands"] = [h for h in s["hands"] if h != user_id]
-    held = [r for r, uid in s["roles"].items() if uid == user_id]
+    s.hands = [h for h in s.hands if h != user_id]
+    held = s.roles.holds(user_id)
     for role in held:
-        s["roles"][role] = None
-    if held and s["phase"] in ("setup", "rehearse", "scene", "feedback", "replay", "paused"):
-        s["phase"] = "lobby"
-        s["paused"] = None
+        s.roles.set(role, None)
+    if held and s.phase in (Phase.SETUP, Phase.REHEARSE, Phase.SCENE, Phase.FEEDBACK,
+                            Phase.REPLAY, Phase.PAUSED):
+        s.phase = Phase.LOBBY
+        s.paused = None
         _clear_round(s)
 
 
-def _queue(s: dict[str, Any]) -> list[int]:
-    """Raised hands, those who have practised least first, then by when they asked."""
-    order = {uid: i for i, uid in enumerate(s["hands"])}
-    return sorted(s["hands"], key=lambda uid: (s["participants"][str(uid)]["practised"], order[uid]))
-
-
-def _rotate(s: dict[str, Any]) -> None:
-    previous = s["roles"]["practitioner"]
-    s["previous"] = dict(s["roles"])
-    present = [int(uid) for uid in s["participants"]]
-    queue = [uid for uid in _queue(s) if uid != previous]
+def _rotate(s: RoomState) -> None:
+    previous = s.roles.practitioner
+    s.previous = copy.copy(s.roles)
+    present = list(s.participants)
+    queue = [uid for uid in s.queue() if uid != previous]
+    practitioner: int | None
     if queue:
         practitioner = queue[0]
     else:
         candidates = sorted((uid for uid in present if uid != previous),
-                            key=lambda uid: (s["participants"][str(uid)]["practised"], uid))
+                            key=lambda uid: (s.participants[uid].practised, uid))
         practitioner = candidates[0] if candidates else previous
     counterpart = previous if previous in present and previous != practitioner else None
     if counterpart is None:
         others = [uid for uid in present if uid != practitioner]
         counterpart = others[0] if others else None
-    s["roles"] = {"practitioner": practitioner, "counterpart": counterpart}
-    s["hands"] = [h for h in s["hands"] if h != practitioner]
+    s.roles = Roles(practitioner, counterpart)
+    s.hands = [h for h in s.hands if h != practitioner]
+
+
+def _round_data(s: RoomState) -> dict[str, Any]:
+    return {"round": s.round, "practitioner_id": s.roles.practitioner,
+            "counterpart_id": s.roles.counterpart, "scenario_id": s.scenario_id,
+            "intensity": s.intensity, "boundary": s.boundary}
 
 
 # -- commands -----------------------------------------------------------------------------------
 
 
-def _join(s, actor, command, now, effects):
-    _require(actor.user_id not in s["removed"], "A moderator removed you from this room.")
-    key = str(actor.user_id)
-    if key not in s["participants"]:
-        s["participants"][key] = {"display_name": actor.display_name, "muted": False,
-                                  "practised": 0, "moderator": actor.is_moderator}
+@dataclass
+class _Rules:
+    """One command applied to a (copied) state: a method per command."""
 
+    s: RoomState
+    actor: Actor
+    now: dt.datetime
+    effects: list[Effect]
+    scenario_ids: Cards
 
-def _leave(s, actor, command, now, effects):
-    s["participants"].pop(str(actor.user_id), None)
-    _drop_from_round(s, actor.user_id)
+    def run(self, command: c.Command) -> None:
+        handler: Callable[[Any], None] = getattr(self, "_" + command.type)
+        handler(command)
 
+    # checks
 
-def _raise_hand(s, actor, command, now, effects):
-    _require(s["phase"] != "paused", "The room is paused.")
-    _require(_role_of(s, actor.user_id) != "practitioner" or s["phase"] in ("lobby", "sharing"),
-             "You are practising now.")
-    if actor.user_id not in s["hands"]:
-        s["hands"].append(actor.user_id)
+    def moderator(self) -> None:
+        _require(self.actor.is_moderator, "Only a moderator can do that.")
 
+    def phase(self, *phases: Phase) -> None:
+        _require(self.s.phase in phases, f"Not during {self.s.phase}.")
 
-def _lower_hand(s, actor, command, now, effects):
-    _require(actor.user_id in s["hands"], "Your hand is not raised.")
-    s["hands"].remove(actor.user_id)
+    def role(self) -> Role:
+        return self.s.role_of(self.actor.user_id)
 
+    def not_muted(self) -> None:
+        _require(not self.s.participants[self.actor.user_id].muted, "You are muted in this room.")
 
-def _assign_role(s, actor, command, now, effects):
-    _moderator(actor)
-    _phase(s, "lobby", "setup", "sharing")
-    user_id = _participant_id(s, command)
-    role = command.get("role")
-    if role not in ROLES:
-        raise Invalid("role is practitioner, counterpart or observer.")
-    for other in ("practitioner", "counterpart"):
-        if s["roles"][other] == user_id:
-            s["roles"][other] = None
-    if role != "observer":
-        s["roles"][role] = user_id
-    if role == "practitioner":
-        s["hands"] = [h for h in s["hands"] if h != user_id]
+    def participant(self, user_id: int) -> int:
+        _require(user_id in self.s.participants, "That person is not in the room.")
+        return user_id
 
+    # handlers
 
-def _choose_scenario(s, actor, command, now, effects):
-    _phase(s, "setup")
-    _require(_role_of(s, actor.user_id) == "practitioner", "Only the practitioner chooses the card.")
-    scenario_id = _int(command, "scenario_id", 1, 2**31 - 1)
-    intensity = _int(command, "intensity", 1, 3)
-    allowed = command.get("_scenario_ids")  # filled in by the service: the cards this group may use
-    _require(allowed is None or scenario_id in allowed, "There is no such scenario card here.")
-    s["scenario_id"], s["intensity"] = scenario_id, intensity
+    def _join(self, command: c.Join) -> None:
+        _require(self.actor.user_id not in self.s.removed, "A moderator removed you from this room.")
+        if self.actor.user_id not in self.s.participants:
+            self.s.participants[self.actor.user_id] = Participant(
+                self.actor.display_name, moderator=self.actor.is_moderator)
 
+    def _leave(self, command: c.Leave) -> None:
+        self.s.participants.pop(self.actor.user_id, None)
+        _drop_from_round(self.s, self.actor.user_id)
 
-def _state_boundary(s, actor, command, now, effects):
-    _phase(s, "setup")
-    _require(_role_of(s, actor.user_id) == "practitioner", "Only the practitioner states the boundary.")
-    s["boundary"] = _text(command, "text", BOUNDARY_MAX)
+    def _raise_hand(self, command: c.RaiseHand) -> None:
+        s = self.s
+        _require(s.phase != Phase.PAUSED, "The room is paused.")
+        _require(self.role() != Role.PRACTITIONER or s.phase in (Phase.LOBBY, Phase.SHARING),
+                 "You are practising now.")
+        if self.actor.user_id not in s.hands:
+            s.hands.append(self.actor.user_id)
 
+    def _lower_hand(self, command: c.LowerHand) -> None:
+        _require(self.actor.user_id in self.s.hands, "Your hand is not raised.")
+        self.s.hands.remove(self.actor.user_id)
 
-def _advance(s, actor, command, now, effects):
-    _moderator(actor)
-    to = command.get("to")
-    phase = s["phase"]
-    if phase == "lobby":
-        _require(s["roles"]["practitioner"] and s["roles"]["counterpart"],
-                 "Choose a practitioner and a counterpart first.")
-        s["phase"] = "setup"
-        s["round"] += 1
-    elif phase == "setup":
-        _require(s["roles"]["practitioner"] and s["roles"]["counterpart"],
-                 "Choose a practitioner and a counterpart first.")
-        _require(s["scenario_id"] is not None and s["boundary"],
-                 "The practitioner chooses a card and states the boundary first.")
-        s["phase"] = "rehearse"
-        s["deadline"] = _iso(now + dt.timedelta(seconds=s["timings"]["rehearse"]))
-        effects.append(Effect("round_started", _round_data(s)))
-    elif phase == "rehearse":
-        _enter_scene(s, now, "scene")
-    elif phase in ("scene", "replay"):
-        _enter_feedback(s)
-    elif phase == "feedback":
-        target = to or "sharing"
-        _require(target in ("replay", "sharing"), "From feedback the room goes to replay or sharing.")
-        if target == "replay":
-            _require(not s["replayed"], "This round has had its replay.")
-            _enter_scene(s, now, "replay")
+    def _assign_role(self, command: c.AssignRole) -> None:
+        s = self.s
+        self.moderator()
+        self.phase(Phase.LOBBY, Phase.SETUP, Phase.SHARING)
+        user_id = self.participant(command.user_id)
+        role = Role(command.role)
+        for other in s.roles.holds(user_id):
+            s.roles.set(other, None)
+        if role != Role.OBSERVER:
+            s.roles.set(role, user_id)
+        if role == Role.PRACTITIONER:
+            s.hands = [h for h in s.hands if h != user_id]
+
+    def _choose_scenario(self, command: c.ChooseScenario) -> None:
+        self.phase(Phase.SETUP)
+        _require(self.role() == Role.PRACTITIONER, "Only the practitioner chooses the card.")
+        _require(self.scenario_ids is None or command.scenario_id in self.scenario_ids,
+                 "There is no such scenario card here.")
+        self.s.scenario_id, self.s.intensity = command.scenario_id, command.intensity
+
+    def _state_boundary(self, command: c.StateBoundary) -> None:
+        self.phase(Phase.SETUP)
+        _require(self.role() == Role.PRACTITIONER, "Only the practitioner states the boundary.")
+        self.s.boundary = command.text
+
+    def _advance(self, command: c.Advance) -> None:
+        s = self.s
+        self.moderator()
+        to = command.to
+        phase = s.phase
+        if phase == Phase.LOBBY:
+            _require(s.roles.practitioner and s.roles.counterpart,
+                     "Choose a practitioner and a counterpart first.")
+            s.phase = Phase.SETUP
+            s.round += 1
+        elif phase == Phase.SETUP:
+            _require(s.roles.practitioner and s.roles.counterpart,
+                     "Choose a practitioner and a counterpart first.")
+            _require(s.scenario_id is not None and s.boundary,
+                     "The practitioner chooses a card and states the boundary first.")
+            s.phase = Phase.REHEARSE
+            s.deadline = self.now + dt.timedelta(seconds=s.timings.rehearse)
+            self.effects.append(Effect("round_started", _round_data(s)))
+        elif phase == Phase.REHEARSE:
+            _enter_scene(s, self.now, Phase.SCENE)
+        elif phase in (Phase.SCENE, Phase.REPLAY):
+            _enter_feedback(s)
+        elif phase == Phase.FEEDBACK:
+            target = to or Phase.SHARING
+            _require(target in (Phase.REPLAY, Phase.SHARING),
+                     "From feedback the room goes to replay or sharing.")
+            if target == Phase.REPLAY:
+                _require(not s.replayed, "This round has had its replay.")
+                _enter_scene(s, self.now, Phase.REPLAY)
+            else:
+                s.phase = Phase.SHARING
+        elif phase == Phase.SHARING:
+            target = to or Phase.SETUP
+            _require(target in (Phase.SETUP, Phase.ENDED),
+                     "From sharing the room goes to the next round or ends.")
+            if target == Phase.ENDED:
+                self._end(c.End(type="end"))
+                return
+            practitioner = s.roles.practitioner
+            if practitioner is not None and practitioner in s.participants:
+                s.participants[practitioner].practised += 1
+            _clear_round(s)
+            _rotate(s)
+            s.round += 1
+            s.phase = Phase.SETUP
         else:
-            s["phase"] = "sharing"
-    elif phase == "sharing":
-        target = to or "setup"
-        _require(target in ("setup", "ended"), "From sharing the room goes to the next round or ends.")
-        if target == "ended":
-            _end(s, actor, command, now, effects)
-            return
-        practitioner = s["roles"]["practitioner"]
-        if practitioner is not None and str(practitioner) in s["participants"]:
-            s["participants"][str(practitioner)]["practised"] += 1
-        _clear_round(s)
-        _rotate(s)
-        s["round"] += 1
-        s["phase"] = "setup"
-    else:
-        raise NotAllowed("The room is paused; resume it first." if phase == "paused"
-                         else f"Not during {phase}.")
-    if to is not None and phase not in ("feedback", "sharing"):
-        _require(to == s["phase"], f"From {phase} the room can only go to {s['phase']}.")
+            raise NotAllowed("The room is paused; resume it first." if phase == Phase.PAUSED
+                             else f"Not during {phase}.")
+        if to is not None and phase not in (Phase.FEEDBACK, Phase.SHARING):
+            _require(to == s.phase, f"From {phase} the room can only go to {s.phase}.")
 
+    def _extend(self, command: c.Extend) -> None:
+        self.moderator()
+        self.phase(Phase.REHEARSE, Phase.SCENE, Phase.REPLAY)
+        self.s.deadline = (self.s.deadline or self.now) + dt.timedelta(seconds=command.seconds)
 
-def _round_data(s: dict[str, Any]) -> dict[str, Any]:
-    return {"round": s["round"], "practitioner_id": s["roles"]["practitioner"],
-            "counterpart_id": s["roles"]["counterpart"], "scenario_id": s["scenario_id"],
-            "intensity": s["intensity"], "boundary": s["boundary"]}
+    def _say(self, command: c.Say) -> None:
+        s = self.s
+        role = self.role()
+        if s.phase in (Phase.SCENE, Phase.REPLAY):
+            _require(role in (Role.PRACTITIONER, Role.COUNTERPART),
+                     "Only the practitioner and the counterpart speak in the scene; observers can cheer.")
+        else:
+            _require(s.phase == Phase.SHARING, f"Not during {s.phase}.")
+        self.not_muted()
+        s.line_seq += 1
+        s.lines.append(Line(s.line_seq, self.actor.user_id, role, command.text, self.now,
+                            s.attempt, s.phase))
 
+    def _cheer(self, command: c.Cheer) -> None:
+        self.phase(Phase.SCENE, Phase.REPLAY)
+        _require(self.role() == Role.OBSERVER, "Cheers come from the observers.")
+        self.not_muted()
+        kind = str(command.kind)
+        self.s.cheers[kind] = self.s.cheers.get(kind, 0) + 1
 
-def _extend(s, actor, command, now, effects):
-    _moderator(actor)
-    _phase(s, "rehearse", "scene", "replay")
-    seconds = _int(command, "seconds", 1, EXTEND_MAX)
-    deadline = parse_time(s["deadline"]) or now
-    s["deadline"] = _iso(deadline + dt.timedelta(seconds=seconds))
+    def _feedback(self, command: c.Feedback) -> None:
+        s = self.s
+        self.phase(Phase.FEEDBACK)
+        role = self.role()
+        _require(role in (Role.COUNTERPART, Role.OBSERVER),
+                 "Feedback comes from the counterpart and observers.")
+        self.not_muted()
+        _require(role == Role.COUNTERPART or s.roles.counterpart in s.feedback_in,
+                 "The counterpart speaks first: how it felt to receive the boundary.")
+        _require(bool(command.worked), "Write what worked first; then you may add one thing to try next.")
+        if self.actor.user_id not in s.feedback_in:
+            s.feedback_in.append(self.actor.user_id)
+        self.effects.append(Effect("feedback", {
+            "round": s.round, "attempt": s.attempt, "from_user_id": self.actor.user_id,
+            "role": str(role), "style": str(command.style), "worked": command.worked,
+            "try_next": command.try_next}))
 
+    def _self_rate(self, command: c.SelfRate) -> None:
+        s = self.s
+        self.phase(Phase.FEEDBACK, Phase.SHARING)
+        _require(self.role() == Role.PRACTITIONER, "Only the practitioner rates their confidence.")
+        if s.attempt not in s.rated:
+            s.rated.append(s.attempt)
+        self.effects.append(Effect("self_rate", {"round": s.round, "attempt": s.attempt,
+                                                 "confidence": command.confidence}))
 
-def _say(s, actor, command, now, effects):
-    role = _role_of(s, actor.user_id)
-    if s["phase"] in ("scene", "replay"):
-        _require(role in ("practitioner", "counterpart"),
-                 "Only the practitioner and the counterpart speak in the scene; observers can cheer.")
-    else:
-        _require(s["phase"] == "sharing", f"Not during {s['phase']}.")
-    _not_muted(s, actor)
-    text = _text(command, "text", LINE_MAX)
-    # Never reset, so a line's id names it for as long as the room lives (a report names it).
-    s["line_seq"] = s.get("line_seq", 0) + 1
-    s["lines"].append({"id": s["line_seq"], "by": actor.user_id, "role": role, "text": text,
-                       "at": _iso(now), "attempt": s["attempt"], "phase": s["phase"]})
+    def _time_out(self, command: c.TimeOut) -> None:
+        s = self.s
+        _require(s.phase in LIVE, "The room is already paused." if s.phase == Phase.PAUSED
+                 else f"Not during {s.phase}.")
+        remaining = (max(0.0, (s.deadline - self.now).total_seconds())
+                     if s.deadline is not None else None)
+        s.paused = Paused(s.phase, self.actor.user_id, self.now, remaining)
+        s.phase, s.deadline = Phase.PAUSED, None
 
+    def _resume(self, command: c.Resume) -> None:
+        s = self.s
+        self.moderator()
+        self.phase(Phase.PAUSED)
+        assert s.paused is not None
+        s.phase = s.paused.from_phase
+        if s.paused.remaining is not None:
+            s.deadline = self.now + dt.timedelta(seconds=s.paused.remaining)
+        s.paused = None
 
-def _cheer(s, actor, command, now, effects):
-    _phase(s, "scene", "replay")
-    _require(_role_of(s, actor.user_id) == "observer", "Cheers come from the observers.")
-    _not_muted(s, actor)
-    kind = command.get("kind")
-    if kind not in CHEERS:
-        raise Invalid("That is not one of the cheers.")
-    s["cheers"][kind] = s["cheers"].get(kind, 0) + 1
+    def _mute(self, command: c.Mute) -> None:
+        self.moderator()
+        self.s.participants[self.participant(command.user_id)].muted = True
 
+    def _unmute(self, command: c.Unmute) -> None:
+        self.moderator()
+        self.s.participants[self.participant(command.user_id)].muted = False
 
-def _feedback(s, actor, command, now, effects):
-    _phase(s, "feedback")
-    role = _role_of(s, actor.user_id)
-    _require(role in ("counterpart", "observer"), "Feedback comes from the counterpart and observers.")
-    _not_muted(s, actor)
-    counterpart = s["roles"]["counterpart"]
-    _require(role == "counterpart" or counterpart in s["feedback_in"],
-             "The counterpart speaks first: how it felt to receive the boundary.")
-    style = command.get("style")
-    if style not in STYLES:
-        raise Invalid("style is assertive, passive, passive_aggressive or aggressive.")
-    worked = _text(command, "worked", FEEDBACK_MAX, required=False)
-    _require(bool(worked), "Write what worked first; then you may add one thing to try next.")
-    try_next = _text(command, "try_next", FEEDBACK_MAX, required=False)
-    if actor.user_id not in s["feedback_in"]:
-        s["feedback_in"].append(actor.user_id)
-    effects.append(Effect("feedback", {"round": s["round"], "attempt": s["attempt"],
-                                       "from_user_id": actor.user_id, "role": role, "style": style,
-                                       "worked": worked, "try_next": try_next}))
+    def _remove(self, command: c.Remove) -> None:
+        s = self.s
+        self.moderator()
+        user_id = self.participant(command.user_id)
+        _require(user_id != self.actor.user_id, "Use leave to step out yourself.")
+        s.participants.pop(user_id)
+        if user_id not in s.removed:
+            s.removed.append(user_id)
+        _drop_from_round(s, user_id)
 
+    def _save_homework(self, command: c.SaveHomework) -> None:
+        s = self.s
+        self.phase(Phase.FEEDBACK, Phase.SHARING, Phase.ENDED)
+        ended = s.phase == Phase.ENDED
+        practitioner = s.previous.practitioner if ended else s.roles.practitioner
+        boundary = s.last_boundary if ended else s.boundary
+        _require(self.actor.user_id == practitioner,
+                 "Only the practitioner saves their boundary as homework.")
+        _require(bool(boundary), "There is no boundary to save.")
+        self.mark_saved(s.saved.homework, "This boundary is already tomorrow's commitment.")
+        self.effects.append(Effect("homework", {"round": s.round, "boundary": boundary}))
 
-def _self_rate(s, actor, command, now, effects):
-    _phase(s, "feedback", "sharing")
-    _require(_role_of(s, actor.user_id) == "practitioner", "Only the practitioner rates their confidence.")
-    confidence = _int(command, "confidence", 1, 5)
-    if s["attempt"] not in s["rated"]:
-        s["rated"].append(s["attempt"])
-    effects.append(Effect("self_rate", {"round": s["round"], "attempt": s["attempt"],
-                                        "confidence": confidence}))
+    def _save_transcript(self, command: c.SaveTranscript) -> None:
+        s = self.s
+        self.phase(Phase.FEEDBACK, Phase.SHARING)
+        _require(self.actor.user_id == s.roles.practitioner,
+                 "Only the practitioner saves the transcript.")
+        lines = [line.as_json() for line in s.lines if line.phase in (Phase.SCENE, Phase.REPLAY)]
+        _require(bool(lines), "Nothing was said in the scene to save.")
+        self.mark_saved(s.saved.transcript, "This scene is already saved in your history.")
+        self.effects.append(Effect("transcript", {"round": s.round, "lines": lines}))
 
+    def mark_saved(self, saved: list[int], already: str) -> None:
+        _require(self.s.round not in saved, already)
+        saved.append(self.s.round)
 
-def _time_out(s, actor, command, now, effects):
-    _require(s["phase"] in LIVE, "The room is already paused." if s["phase"] == "paused"
-             else f"Not during {s['phase']}.")
-    deadline = parse_time(s["deadline"])
-    s["paused"] = {"from": s["phase"], "by": actor.user_id, "at": _iso(now),
-                   "remaining": max(0.0, (deadline - now).total_seconds()) if deadline else None}
-    s["phase"], s["deadline"] = "paused", None
-
-
-def _resume(s, actor, command, now, effects):
-    _moderator(actor)
-    _phase(s, "paused")
-    paused = s["paused"]
-    s["phase"] = paused["from"]
-    if paused["remaining"] is not None:
-        s["deadline"] = _iso(now + dt.timedelta(seconds=paused["remaining"]))
-    s["paused"] = None
-
-
-def _mute(s, actor, command, now, effects):
-    _moderator(actor)
-    s["participants"][str(_participant_id(s, command))]["muted"] = True
-
-
-def _unmute(s, actor, command, now, effects):
-    _moderator(actor)
-    s["participants"][str(_participant_id(s, command))]["muted"] = False
-
-
-def _remove(s, actor, command, now, effects):
-    _moderator(actor)
-    user_id = _participant_id(s, command)
-    _require(user_id != actor.user_id, "Use leave to step out yourself.")
-    s["participants"].pop(str(user_id))
-    if user_id not in s["removed"]:
-        s["removed"].append(user_id)
-    _drop_from_round(s, user_id)
-
-
-def _save_homework(s, actor, command, now, effects):
-    _phase(s, "feedback", "sharing", "ended")
-    ended = s["phase"] == "ended"
-    practitioner = s["previous"]["practitioner"] if ended else s["roles"]["practitioner"]
-    boundary = s.get("last_boundary") if ended else s["boundary"]
-    _require(actor.user_id == practitioner, "Only the practitioner saves their boundary as homework.")
-    _require(bool(boundary), "There is no boundary to save.")
-    _mark_saved(s, "homework", "This boundary is already tomorrow's commitment.")
-    effects.append(Effect("homework", {"round": s["round"], "boundary": boundary}))
-
-
-def _save_transcript(s, actor, command, now, effects):
-    _phase(s, "feedback", "sharing")
-    _require(actor.user_id == s["roles"]["practitioner"], "Only the practitioner saves the transcript.")
-    lines = [line for line in s["lines"] if line["phase"] in ("scene", "replay")]
-    _require(bool(lines), "Nothing was said in the scene to save.")
-    _mark_saved(s, "transcript", "This scene is already saved in your history.")
-    effects.append(Effect("transcript", {"round": s["round"], "lines": lines}))
-
-
-def _mark_saved(s, what, already):
-    saved = s.setdefault("saved", {"homework": [], "transcript": []})[what]
-    _require(s["round"] not in saved, already)
-    saved.append(s["round"])
-
-
-def _end(s, actor, command, now, effects):
-    _moderator(actor)
-    if s["roles"]["practitioner"] is not None:
-        s["previous"] = dict(s["roles"])
-        s["last_boundary"] = s["boundary"]
-    s["phase"], s["deadline"], s["paused"] = "ended", None, None
-    s["lines"] = []  # the scene's words are never kept beyond the round unless saved
-    effects.append(Effect("ended", {}))
-
-
-_HANDLERS = {
-    "join": _join, "leave": _leave, "raise_hand": _raise_hand, "lower_hand": _lower_hand,
-    "assign_role": _assign_role, "choose_scenario": _choose_scenario,
-    "state_boundary": _state_boundary, "advance": _advance, "extend": _extend, "say": _say,
-    "cheer": _cheer, "feedback": _feedback, "self_rate": _self_rate, "time_out": _time_out,
-    "resume": _resume, "mute": _mute, "unmute": _unmute, "remove": _remove,
-    "save_homework": _save_homework, "save_transcript": _save_transcript, "end": _end,
-}
+    def _end(self, command: c.End) -> None:
+        s = self.s
+        self.moderator()
+        if s.roles.practitioner is not None:
+            s.previous = copy.copy(s.roles)
+            s.last_boundary = s.boundary
+        s.phase, s.deadline, s.paused = Phase.ENDED, None, None
+        s.lines = []  # the scene's words are never kept beyond the round unless saved
+        self.effects.append(Effect("ended", {}))

@@ -14,6 +14,7 @@ from server.groups import pages as group_pages
 from server.models.encouragements import KINDS
 from server.roleplay import machine
 from server.roleplay import service as roleplay
+from server.roleplay.machine import Phase, Role, Roles, Style
 from server.web import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -21,19 +22,21 @@ router = APIRouter(include_in_schema=False)
 _NO_ROOM = "We could not find that room."
 
 # The product's words for the room's codes; the live script reads the same words.
-PHASE_NAMES = {
-    "lobby": "Gathering", "setup": "Setting up", "rehearse": "Rehearsal", "scene": "Scene",
-    "feedback": "Feedback", "replay": "Replay", "sharing": "Sharing", "paused": "Time-out",
-    "ended": "Ended",
+PHASE_NAMES: dict[str, str] = {
+    Phase.LOBBY: "Gathering", Phase.SETUP: "Setting up", Phase.REHEARSE: "Rehearsal",
+    Phase.SCENE: "Scene", Phase.FEEDBACK: "Feedback", Phase.REPLAY: "Replay",
+    Phase.SHARING: "Sharing", Phase.PAUSED: "Time-out", Phase.ENDED: "Ended",
 }
-ROLE_NAMES = {"practitioner": "Practising", "counterpart": "Counterpart", "observer": "Observer"}
-STYLE_NAMES = {"assertive": "Assertive", "passive": "Passive",
-               "passive_aggressive": "Passive-aggressive", "aggressive": "Aggressive"}
-STYLE_HINTS = {
-    "assertive": "Clear and respectful, of both people.",
-    "passive": "Gave way, or the boundary was hard to hear.",
-    "passive_aggressive": "Indirect: the no came out sideways.",
-    "aggressive": "Held the line, but at the other's expense.",
+ROLE_NAMES: dict[str, str] = {Role.PRACTITIONER: "Practising", Role.COUNTERPART: "Counterpart",
+                              Role.OBSERVER: "Observer"}
+STYLE_NAMES: dict[str, str] = {Style.ASSERTIVE: "Assertive", Style.PASSIVE: "Passive",
+                               Style.PASSIVE_AGGRESSIVE: "Passive-aggressive",
+                               Style.AGGRESSIVE: "Aggressive"}
+STYLE_HINTS: dict[str, str] = {
+    Style.ASSERTIVE: "Clear and respectful, of both people.",
+    Style.PASSIVE: "Gave way, or the boundary was hard to hear.",
+    Style.PASSIVE_AGGRESSIVE: "Indirect: the no came out sideways.",
+    Style.AGGRESSIVE: "Held the line, but at the other's expense.",
 }
 INTENSITY_NAMES = {1: "Cooperative", 2: "Pushes back with guilt", 3: "Escalates"}
 INTENSITY_HINTS = {
@@ -45,70 +48,21 @@ CONFIDENCE_NAMES = {1: "Shaky", 2: "Unsure", 3: "Somewhat steady", 4: "Steady", 
 EXTEND_CHOICES = ((30, "30 seconds"), (60, "a minute"))
 
 
-def role_of(frame: dict[str, Any], user_id: int) -> str:
+def role_of(frame: dict[str, Any], user_id: int) -> Role:
     roles = frame["roles"]
-    if roles["practitioner"] == user_id:
-        return "practitioner"
-    if roles["counterpart"] == user_id:
-        return "counterpart"
-    return "observer"
+    return Roles(roles["practitioner"], roles["counterpart"]).role_of(user_id)
 
 
 def names_of(frame: dict[str, Any]) -> dict[int, str]:
     return {p["user_id"]: p["display_name"] for p in frame["participants"]}
 
 
-def turn(frame: dict[str, Any]) -> str:
-    """Whose turn it is, in a sentence (room.js says the same; keep them in step)."""
-    names = names_of(frame)
-    me = frame["me"]["user_id"]
-
-    def who(user_id: int | None) -> str:
-        if user_id is None:
-            return "Nobody yet"
-        return "You" if user_id == me else names.get(user_id, "Someone who left")
-
-    def says(user_id: int | None, doing: str) -> str:
-        return f"{who(user_id)} {'are' if user_id == me else 'is'} {doing}"
-
-    roles, phase = frame["roles"], frame["phase"]
-    practitioner, counterpart = roles["practitioner"], roles["counterpart"]
-    if phase == "lobby":
-        if practitioner and counterpart:
-            return "The moderator starts the round when everyone is ready."
-        return "The moderator is choosing who practises and who plays the counterpart."
-    if phase == "setup":
-        if frame["scenario"] and frame["boundary"]:
-            return "The moderator starts the rehearsal when the practitioner is ready."
-        return says(practitioner, "choosing a card and a boundary.")
-    if phase == "rehearse":
-        return "Everyone has a quiet moment to prepare."
-    if phase in ("scene", "replay"):
-        pair = [who(counterpart), who(practitioner)]
-        if pair[0] == "You":
-            pair.reverse()
-        return f"{pair[0]} and {'you' if pair[1] == 'You' else pair[1]} are speaking."
-    if phase == "feedback":
-        if counterpart not in frame["feedback_in"]:
-            return says(counterpart, "giving feedback first.")
-        observers = [p["user_id"] for p in frame["participants"]
-                     if p["user_id"] not in (practitioner, counterpart)]
-        if any(uid not in frame["feedback_in"] for uid in observers):
-            return "The observers are giving feedback."
-        return "The moderator chooses what comes next."
-    if phase == "sharing":
-        return "Anyone can share what came up for them."
-    if phase == "paused":
-        return "Take the time you need. A moderator resumes when everyone is ready."
-    return "This room has ended."
-
-
-def card_shown(frame: dict[str, Any], role: str) -> bool:
+def card_shown(frame: dict[str, Any], role: Role) -> bool:
     """The chosen card shows once chosen, except in a time-out, and except to the practitioner
     while they are still choosing (they see their choices in the setup form)."""
-    if not frame["scenario"] or frame["phase"] in ("lobby", "paused", "ended"):
+    if not frame["scenario"] or frame["phase"] in (Phase.LOBBY, Phase.PAUSED, Phase.ENDED):
         return False
-    return not (frame["phase"] == "setup" and role == "practitioner")
+    return not (frame["phase"] == Phase.SETUP and role == Role.PRACTITIONER)
 
 
 def seconds_left(frame: dict[str, Any]) -> int | None:
@@ -148,7 +102,7 @@ async def room_page(rid: int, request: Request, member: group_pages.PageMember,
     role = role_of(frame, member.user.id)
     return render(
         request, "roleplay/room.html", group=member.group, member=member, room=frame,
-        my_role=role, names=names_of(frame), turn=turn(frame), card_shown=card_shown(frame, role),
+        my_role=role, names=names_of(frame), turn=frame["turn"], card_shown=card_shown(frame, role),
         clock=clock_text(frame), seconds_left=seconds_left(frame), words=words(),
         phase_names=PHASE_NAMES, role_names=ROLE_NAMES, style_names=STYLE_NAMES,
         style_hints=STYLE_HINTS, intensity_names=INTENSITY_NAMES,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,13 +18,13 @@ from server.groups import service as groups
 from server.models import Feedback, Group, Membership, Room, Round, Scenario, Transcript, User
 from server.moderation import service as moderation
 from server.realtime import log
-from server.roleplay import machine
+from server.roleplay import commands, machine, views
+from server.roleplay.machine import RoomState
 from server.roleplay.scenarios import CARDS
 from server.text import storable
 
 TITLE_MAX = 80
-# Commands a member muted in the group may not send: they read, but do not speak.
-SPEAKING = {"say", "cheer", "feedback", "state_boundary", "raise_hand"}
+SPEAKING = commands.SPEAKING
 _NO_ROOM = "We could not find that room."
 
 
@@ -33,7 +33,7 @@ _NO_ROOM = "We could not find that room."
 
 async def sync_builtin_cards(session: AsyncSession) -> None:
     """Make the table's built-in cards match scenarios.py (idempotent; safe on every process)."""
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for card in CARDS:
         values = {"builtin_key": card.key, "title": card.title, "situation": card.situation,
                   "opening_line": card.opening_line, "intensities": list(card.intensities),
@@ -47,7 +47,7 @@ async def sync_builtin_cards(session: AsyncSession) -> None:
 
 async def scenarios_for(session: AsyncSession, group_id: int | None) -> list[Scenario]:
     """The built-in cards, and the group's own when a group is given."""
-    condition = Scenario.group_id.is_(None)
+    condition: ColumnElement[bool] = Scenario.group_id.is_(None)
     if group_id is not None:
         condition = or_(condition, Scenario.group_id == group_id)
     return list((await session.scalars(
@@ -94,8 +94,8 @@ async def open_room(session: AsyncSession, moderator: User, group_id: int, title
                        "first.", code="room_open")
     now = clock.now()
     room = Room(group_id=group_id, title=title, opened_by=moderator.id, phase="lobby",
-                state=machine.new_state(now, rehearse_seconds=rehearse_seconds,
-                                        scene_seconds=scene_seconds),
+                state=machine.dump(machine.new_state(now, rehearse_seconds=rehearse_seconds,
+                                                     scene_seconds=scene_seconds)),
                 version=1, created_at=now)
     session.add(room)
     await session.flush()
@@ -123,18 +123,25 @@ async def room_for(session: AsyncSession, user: User, room_id: int, *,
     return room, membership
 
 
-async def command(session: AsyncSession, user: User, room_id: int, body: dict[str, Any]) -> bool:
+def state_of(room: Room) -> RoomState:
+    return machine.load(room.state)
+
+
+async def command(session: AsyncSession, user: User, room_id: int,
+                  body: commands.Command) -> bool:
     """Apply one command under the room's lock; raises machine.NotAllowed and changes nothing
     when refused. True when the room changed."""
     room, membership = await room_for(session, user, room_id, lock=True)
     actor = machine.Actor(user.id, user.display_name, membership.role == "moderator")
-    if body.get("type") in SPEAKING and moderation.is_muted(membership):
+    if body.type in SPEAKING and moderation.is_muted(membership):
         raise machine.NotAllowed("A moderator has paused your posting in this group for a while.",
                                  code="muted")
-    if body.get("type") == "choose_scenario":
-        body = {**body, "_scenario_ids": {c.id for c in await scenarios_for(session, room.group_id)}}
-    state, effects = machine.apply(room.state, actor, body, clock.now())
-    if state == room.state and not effects:
+    cards = None
+    if body.type == "choose_scenario":
+        cards = {c.id for c in await scenarios_for(session, room.group_id)}
+    before = state_of(room)
+    state, effects = machine.apply(before, actor, body, clock.now(), scenario_ids=cards)
+    if state == before and not effects:
         return False  # a repeat (joined already, hand up already): no event that says nothing
     await _save(session, room, state, effects, user)
     return True
@@ -146,19 +153,20 @@ async def tick(session: AsyncSession, room_id: int) -> Room | None:
     room = await session.scalar(select(Room).where(Room.id == room_id).with_for_update())
     if room is None:
         return None
-    state, effects = machine.tick(room.state, clock.now())
-    if state == room.state:
+    before = state_of(room)
+    state, effects = machine.tick(before, clock.now())
+    if state == before:
         return None
     await _save(session, room, state, effects, None)
     return room
 
 
-async def _save(session: AsyncSession, room: Room, state: dict[str, Any],
+async def _save(session: AsyncSession, room: Room, state: RoomState,
                 effects: list[machine.Effect], user: User | None) -> None:
     for effect in effects:
-        await _carry_out(session, room, state, effect, user)
-    room.state, room.phase, room.version = state, state["phase"], room.version + 1
-    if state["phase"] == "ended" and room.ended_at is None:
+        await _carry_out(session, room, effect, user)
+    room.state, room.phase, room.version = machine.dump(state), str(state.phase), room.version + 1
+    if state.phase == machine.Phase.ENDED and room.ended_at is None:
         room.ended_at = clock.now()
     await session.flush()
     kind = "roleplay.ended" if any(e.kind == "ended" for e in effects) else "roleplay.updated"
@@ -173,8 +181,8 @@ async def _round(session: AsyncSession, room: Room, number: int) -> Round:
     return found
 
 
-async def _carry_out(session: AsyncSession, room: Room, state: dict[str, Any],
-                     effect: machine.Effect, user: User | None) -> None:
+async def _carry_out(session: AsyncSession, room: Room, effect: machine.Effect,
+                     user: User | None) -> None:
     data = effect.data
     if effect.kind == "round_started":
         session.add(Round(room_id=room.id, group_id=room.group_id, number=data["round"],
@@ -214,25 +222,23 @@ async def _carry_out(session: AsyncSession, room: Room, state: dict[str, Any],
 async def hide_line(session: AsyncSession, room_id: int, line_id: int) -> None:
     """A moderator hid this line: it leaves every view of the room (if still shown)."""
     room = await session.scalar(select(Room).where(Room.id == room_id).with_for_update())
-    if room is None or machine.shown_line(room.state, line_id) is None:
+    if room is None:
         return
-    await _save(session, room, machine.without_line(room.state, line_id), [], None)
+    state = state_of(room)
+    if machine.shown_line(state, line_id) is None:
+        return
+    await _save(session, room, machine.without_line(state, line_id), [], None)
 
 
 async def forget_member(session: AsyncSession, user_id: int) -> None:
     """Remove a deleted account from every room's state (rooms of any group)."""
     rooms = (await session.scalars(select(Room).with_for_update())).all()
     for room in rooms:
-        state = machine.forget(room.state, user_id)
-        if state != room.state:
-            room.state, room.phase, room.version = state, state["phase"], room.version + 1
-
-
-async def current_round(session: AsyncSession, room: Room) -> Round | None:
-    if not room.state.get("round"):
-        return None
-    return await session.scalar(select(Round).where(Round.room_id == room.id,
-                                                    Round.number == room.state["round"]))
+        before = state_of(room)
+        state = machine.forget(before, user_id)
+        if state != before:
+            room.state, room.phase = machine.dump(state), str(state.phase)
+            room.version += 1
 
 
 async def feedback_for(session: AsyncSession, round_id: int) -> list[tuple[Feedback, User | None]]:
@@ -242,7 +248,10 @@ async def feedback_for(session: AsyncSession, round_id: int) -> list[tuple[Feedb
     return [(f, u) for f, u in rows.all()]
 
 
-async def history(session: AsyncSession, user: User) -> list[tuple[Round, Scenario | None, list]]:
+Received = list[tuple[Feedback, User | None]]
+
+
+async def history(session: AsyncSession, user: User) -> list[tuple[Round, Scenario | None, Received]]:
     """My rounds as practitioner, oldest first, each with the feedback I received."""
     rows = (await session.execute(
         select(Round, Scenario).outerjoin(Scenario, Scenario.id == Round.scenario_id)
@@ -259,61 +268,14 @@ async def transcripts(session: AsyncSession, user: User) -> dict[int, list[dict[
 
 
 async def view(session: AsyncSession, room: Room, viewer: User, is_moderator: bool) -> dict[str, Any]:
-    """The room as one person sees it: the practitioner alone sees the feedback's words, the
-    moderators see who called a time-out, the counterpart sees the line to play."""
-    s = room.state
-    me = viewer.id
-    roles = s["roles"]
-    card = await session.get(Scenario, s["scenario_id"]) if s["scenario_id"] else None
-    participants = []
-    for uid, p in s["participants"].items():
-        user_id = int(uid)
-        role = ("practitioner" if roles["practitioner"] == user_id else
-                "counterpart" if roles["counterpart"] == user_id else "observer")
-        participants.append({"user_id": user_id, "display_name": p["display_name"],
-                             "role": role, "muted": p["muted"], "moderator": p["moderator"],
-                             "hand_raised": user_id in s["hands"], "practised": p["practised"]})
-    paused = s["paused"]
-    scenario = None
-    if card is not None:
-        scenario = {"id": card.id, "builtin": card.group_id is None, "title": card.title, "situation": card.situation,
-                    "opening_line": card.opening_line, "intensity": s["intensity"],
-                    "intensity_name": machine.INTENSITIES.get(s["intensity"] or 0)}
-        if me == roles["counterpart"] or is_moderator:
-            scenario["counterpart_line"] = card.intensities[(s["intensity"] or 1) - 1]
-    frame: dict[str, Any] = {
-        "type": "room", "room_id": room.id, "group_id": room.group_id, "title": room.title,
-        "version": room.version, "phase": s["phase"], "round": s["round"],
-        "participants": participants, "roles": roles,
-        "hands": machine._queue(s) if s["hands"] else [],
-        "deadline": s["deadline"], "now": machine._iso(clock.now()),
-        "scenario": scenario, "boundary": s["boundary"], "lines": s["lines"],
-        "cheers": s["cheers"] if s["cheers_shown"] else {},
-        "cheers_held": sum(s["cheers"].values()) if not s["cheers_shown"] else 0,
-        "feedback_in": s["feedback_in"], "attempt": s["attempt"], "replayed": s["replayed"],
-        "paused": None,
-        "me": {"user_id": me, "is_moderator": is_moderator, "joined": str(me) in s["participants"],
-               "removed": me in s["removed"]},
-    }
-    if paused is not None:
-        frame["paused"] = {"from": paused["from"], "at": paused["at"],
-                           "by": paused["by"] if is_moderator or paused["by"] == me else None,
-                           "by_me": paused["by"] == me}
-    if me in s["removed"]:
-        # Asked to step out: the room's name and that they are out, nothing said in it.
-        frame.update(participants=[], hands=[], scenario=None, boundary=None, lines=[], cheers={},
-                     cheers_held=0, feedback_in=[], paused=None)
-        return frame
-    if me == roles["practitioner"] and s["round"]:
-        rnd = await current_round(session, room)
-        if rnd is not None:
-            frame["my_feedback"] = [
-                {"attempt": f.attempt, "role": f.role, "style": f.style, "worked": f.worked,
-                 "try_next": f.try_next,
-                 "from": u.display_name if u else "a former member"}
-                for f, u in await feedback_for(session, rnd.id)]
-            frame["my_confidence"] = {"before": rnd.confidence_before, "after": rnd.confidence_after}
-    return frame
+    """The room as one person sees it (read now; the sockets share one read per change)."""
+    return views.project(await views.read(session, room), viewer.id, is_moderator)
+
+
+async def read_view(session: AsyncSession, room_id: int) -> views.RoomView | None:
+    """The room's full view, for every viewer at once; None when the room is gone."""
+    room = await session.get(Room, room_id)
+    return None if room is None else await views.read(session, room)
 
 
 async def prune(session: AsyncSession, *, days: int) -> int:
@@ -322,4 +284,4 @@ async def prune(session: AsyncSession, *, days: int) -> int:
     cutoff = clock.now() - dt.timedelta(days=days)
     rounds = await session.execute(delete(Round).where(Round.created_at < cutoff))
     rooms = await session.execute(delete(Room).where(Room.ended_at < cutoff))
-    return (rounds.rowcount or 0) + (rooms.rowcount or 0)
+    return sum(getattr(result, "rowcount", 0) or 0 for result in (rounds, rooms))

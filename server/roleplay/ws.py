@@ -1,26 +1,31 @@
 """/ws/roleplays/{rid}: a live role-play room. Same sign-in, origin and envelope rules as the
-group socket; the room's full state is sent after every change, each person's own view."""
+group socket. After every change each person gets the room as they may see it: the room is
+read once per change in this process, and cut per person in memory (views.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import time
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import clock
 from server.db import Database, transaction
 from server.deps import MAX_ID
 from server.errors import AppError, NotFound
 from server.models import Membership, User
 from server.realtime import frames
 from server.realtime.ws import CLOSE_FORBIDDEN, Admitted, GroupSocket, admit, serve, still_member
-from server.roleplay import machine
+from server.roleplay import machine, views
 from server.roleplay import service as roleplay
+from server.roleplay.views import RoomView, RoomViews
 
 router = APIRouter()
 logger = logging.getLogger("cairn.roleplay.ws")
@@ -33,22 +38,20 @@ class RoomTimers:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._timers: dict[int, tuple[str, asyncio.Task[None]]] = {}
+        self._timers: dict[int, tuple[dt.datetime, asyncio.Task[None]]] = {}
 
-    def schedule(self, room_id: int, deadline: str | None) -> None:
+    def schedule(self, room_id: int, deadline: dt.datetime | None) -> None:
         current = self._timers.get(room_id)
         if current and current[0] == deadline and not current[1].done():
             return
         if current:
             current[1].cancel()
             self._timers.pop(room_id, None)
-        if deadline:
+        if deadline is not None:
             self._timers[room_id] = (deadline, asyncio.create_task(self._fire(room_id, deadline)))
 
-    async def _fire(self, room_id: int, deadline: str) -> None:
-        from server import clock
-
-        wait = (machine.parse_time(deadline) - clock.now()).total_seconds()
+    async def _fire(self, room_id: int, deadline: dt.datetime) -> None:
+        wait = (deadline - clock.now()).total_seconds()
         await asyncio.sleep(max(0.0, wait) + 0.05)
 
         async def advance() -> None:
@@ -60,7 +63,8 @@ class RoomTimers:
         except Exception:
             logger.warning("room %s timer could not advance", room_id, exc_info=True)
         finally:
-            if self._timers.get(room_id, (None,))[0] == deadline:
+            current = self._timers.get(room_id)
+            if current is not None and current[0] == deadline:
                 self._timers.pop(room_id, None)
 
     def stop(self) -> None:
@@ -69,11 +73,54 @@ class RoomTimers:
         self._timers.clear()
 
 
-def timers_of(websocket: WebSocket) -> RoomTimers:
-    state = websocket.app.state
-    if getattr(state, "room_timers", None) is None:
-        state.room_timers = RoomTimers(state.db)
-    return state.room_timers
+@dataclass
+class RoomLive:
+    """What the rooms keep in one process: each room's newest view and its timer."""
+
+    db: Database
+    timers: RoomTimers
+    views: RoomViews
+
+    async def read(self, room_id: int) -> RoomView | None:
+        async with transaction(self.db, write=False) as session:
+            return await roleplay.read_view(session, room_id)
+
+    async def view(self, room_id: int, version: int) -> RoomView | None:
+        """The room at `version` or newer: read once in this process, however many ask."""
+        return await self.views.at_least(room_id, version, lambda: self.read(room_id))
+
+    async def fresh(self, room_id: int) -> RoomView | None:
+        """The room as stored now (a socket's first frame: this process may have missed
+        changes made while none of its sockets were in the group)."""
+        found = await asyncio.shield(self.read(room_id))
+        if found is None:
+            self.views.forget(room_id)
+            return None
+        self.views.put(found)
+        held = self.views.held(room_id)
+        return held if held is not None and held.version > found.version else found
+
+
+def start(state: Any, db: Database) -> RoomLive:
+    """At startup: the rooms' views and timers for this process (on app.state)."""
+    timers = RoomTimers(db)
+    live = RoomLive(db, timers, RoomViews(
+        on_read=lambda v: timers.schedule(v.room_id, v.deadline)))
+    state.room_live = live
+    return live
+
+
+def stop(state: Any) -> None:
+    live: RoomLive | None = getattr(state, "room_live", None)
+    if live is not None:
+        live.timers.stop()
+
+
+def live_of(websocket: WebSocket) -> RoomLive:
+    live: RoomLive | None = getattr(websocket.app.state, "room_live", None)
+    if live is None:  # an app built without the lifespan (some tests)
+        live = start(websocket.app.state, websocket.app.state.db)
+    return live
 
 
 # Room commands that went through, per socket, in a window: far above a lively scene's
@@ -85,12 +132,15 @@ COMMANDS_PER_WINDOW, WINDOW_SECONDS = 20, 10.0
 class RoomSocket(GroupSocket):
     """A group socket that also keeps one room's view fresh."""
 
+    kind = "room"
+
     def __init__(self, websocket: WebSocket, db: Database, admitted: Admitted, room_id: int) -> None:
         super().__init__(websocket, db, admitted.user.id, admitted.group_id, admitted.last,
                          moderators=admitted.moderators_last, reads_moderators=admitted.is_moderator,
                          token_hash=admitted.token_hash, expires=admitted.expires)
-        self.user = admitted.user
         self.room_id = room_id
+        self.live = live_of(websocket)
+        self.sent_version = 0
         self.recent: deque[float] = deque(maxlen=COMMANDS_PER_WINDOW)
 
     def over_limit(self) -> bool:
@@ -101,31 +151,37 @@ class RoomSocket(GroupSocket):
         if '"roleplay.' not in frame:
             return
         event = json.loads(frame)
-        if event["kind"].startswith("roleplay.") and event["data"].get("room_id") == self.room_id:
-            await self.send_view()
+        data = event["data"]
+        if event["kind"].startswith("roleplay.") and data.get("room_id") == self.room_id:
+            version = data.get("version")
+            view = await self.live.view(self.room_id, version if isinstance(version, int) else 0)
+            await self.send_view(view)
 
-    async def send_view(self) -> None:
-        async def read() -> dict[str, Any] | None:
-            async with transaction(self.db, write=False) as session:
-                try:
-                    room, membership = await roleplay.room_for(session, self.user, self.room_id)
-                except NotFound:
-                    return None
-                return await roleplay.view(session, room, self.user,
-                                           membership.role == "moderator")
+    async def send_first_view(self) -> None:
+        await self.send_view(await self.live.fresh(self.room_id))
 
-        view = await asyncio.shield(read())
-        if view is None or view["me"]["removed"]:
+    async def send_view(self, view: RoomView | None) -> None:
+        if view is None:
             self.close_soon(CLOSE_FORBIDDEN, "You are no longer in this room.")
             return
-        await self.websocket.send_text(json.dumps(view))
-        timers_of(self.websocket).schedule(self.room_id, view["deadline"])
+        if view.version <= self.sent_version:
+            return  # this socket has shown this version (or a newer one) already
+        # The socket's own standing: it follows the group's events (a moderator who stops
+        # moderating, a member removed from the group), so nothing is read here.
+        projected = views.project(view, self.user_id, self.reads_moderators)
+        if projected["me"]["removed"]:
+            self.close_soon(CLOSE_FORBIDDEN, "You are no longer in this room.")
+            return
+        self.sent_version = view.version
+        await self.websocket.send_text(json.dumps(projected))
 
 
-async def _room_command(sock: GroupSocket, command: dict[str, Any]) -> None:
+async def _room_command(sock: GroupSocket, raw: dict[str, Any]) -> None:
     assert isinstance(sock, RoomSocket)
-    if command["type"] not in machine.COMMANDS:
-        sock.send_control(frames.error("unknown_command", f"Unknown command: {command['type'][:40]}"))
+    try:
+        command = machine.command_of(raw)
+    except machine.NotAllowed as refused:
+        sock.send_control(frames.error(refused.code, refused.detail))
         return
     if sock.over_limit():
         sock.send_control(frames.error("rate_limited", "That is a lot at once. Take a breath; "
@@ -164,8 +220,5 @@ async def room_socket(websocket: WebSocket, rid: int) -> None:
         return
     await websocket.accept()
     sock = RoomSocket(websocket, websocket.app.state.db, admitted, rid)
-
-    async def first_frames() -> None:
-        await sock.send_view()
-
-    await serve(websocket, sock, _room_command, first_frames)
+    del admitted  # an open socket does not keep the signed-in user's row
+    await serve(websocket, sock, _room_command, sock.send_first_view)

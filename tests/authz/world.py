@@ -16,6 +16,7 @@ from server.db import transaction
 from server.deps import SESSION_COOKIE
 from server.models import User
 from server.roleplay import service as roleplay
+from server.roleplay.machine import command_of
 from server.web import CSRF_COOKIE, CSRF_FIELD
 from tests.fixtures.clients import PASSWORD
 
@@ -200,7 +201,7 @@ class World:
             moderator = await session.get(User, self.people["moderator"].id)
             assert moderator is not None
             for room in await roleplay.open_rooms(session, self.ids["a"]):
-                await roleplay.command(session, moderator, room.id, {"type": "end"})
+                await roleplay.command(session, moderator, room.id, command_of({"type": "end"}))
 
     def someone_elses_commitment(self, who: Person) -> int:
         """A shared commitment in A that the caller did not write."""

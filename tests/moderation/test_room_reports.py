@@ -10,12 +10,13 @@ from sqlalchemy import select
 from server.db import transaction
 from server.models import Event, User
 from server.roleplay import service as roleplay
+from server.roleplay.machine import command_of
 
 
 async def command(app, member, rid: int, type_: str, **fields: Any) -> None:
     async with transaction(app.state.db) as session:
         user = await session.get(User, member.id)
-        await roleplay.command(session, user, rid, {"type": type_, **fields})
+        await roleplay.command(session, user, rid, command_of({"type": type_, **fields}))
 
 
 async def scene(app, clients):

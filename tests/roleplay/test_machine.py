@@ -20,7 +20,8 @@ ACTORS = {
 
 
 def run(state, who, command, now=T0):
-    return m.apply(state, ACTORS[who], command, now)
+    """A command as the socket receives it: checked into its type, then applied."""
+    return m.apply(state, ACTORS[who], m.command_of(command), now)
 
 
 def lobby():
@@ -132,7 +133,7 @@ def test_every_command_is_in_the_table():
                          ids=[f"{p}-{w}-{c}" for p, w, c in CASES])
 def test_command_table(phase, who, command):
     state = PHASES[phase]()
-    assert state["phase"] == phase
+    assert state.phase == phase
     allowed = who in EXPECTED[command].get(phase, set())
     body = {"type": command, **COMMANDS[command]}
     if allowed:
@@ -157,7 +158,7 @@ def test_observers_give_feedback_after_the_counterpart_and_must_say_what_worked(
         run(s, "observer", {"type": "feedback", "style": "passive", "try_next": "Say it once."})
     s, effects = run(s, "observer", COMMANDS_FEEDBACK)
     assert effects[0].kind == "feedback" and effects[0].data["worked"] == "Calm."
-    assert s["feedback_in"] == [COUNTER, OBS]  # the room sees that feedback is in, not what
+    assert s.feedback_in == [COUNTER, OBS]  # the room sees that feedback is in, not what
 
 
 COMMANDS_FEEDBACK = {"type": "feedback", "style": "assertive", "worked": "Calm.", "try_next": "Slower."}
@@ -165,40 +166,40 @@ COMMANDS_FEEDBACK = {"type": "feedback", "style": "assertive", "worked": "Calm."
 
 def test_timers_advance_from_stored_deadlines_exactly_once():
     s = rehearse()
-    assert m.parse_time(s["deadline"]) == T0 + dt.timedelta(seconds=m.REHEARSE_SECONDS)
+    assert s.deadline == T0 + dt.timedelta(seconds=m.REHEARSE_SECONDS)
     same, _ = m.tick(s, T0 + dt.timedelta(seconds=29))
     assert same == s
     s, _ = m.tick(s, T0 + dt.timedelta(seconds=30))
-    assert s["phase"] == "scene"
-    assert m.parse_time(s["deadline"]) == T0 + dt.timedelta(seconds=30 + m.SCENE_SECONDS)
+    assert s.phase == "scene"
+    assert s.deadline == T0 + dt.timedelta(seconds=30 + m.SCENE_SECONDS)
     again, _ = m.tick(s, T0 + dt.timedelta(seconds=31))
     assert again == s
     # A command long after both deadlines sees the room where the clock says it is.
     late = T0 + dt.timedelta(seconds=400)
     s2, _ = run(rehearse(), "counterpart", {"type": "raise_hand"}, now=late)
-    assert s2["phase"] == "feedback"
+    assert s2.phase == "feedback"
 
 
 def test_time_out_pauses_keeps_the_time_left_and_only_a_moderator_resumes():
     s = scene()
     s, _ = run(s, "counterpart", {"type": "time_out"}, now=T0 + dt.timedelta(seconds=20))
-    assert s["phase"] == "paused" and s["paused"]["by"] == COUNTER and s["deadline"] is None
-    assert s["paused"]["remaining"] == m.SCENE_SECONDS - 20
+    assert s.phase == "paused" and s.paused.by == COUNTER and s.deadline is None
+    assert s.paused.remaining == m.SCENE_SECONDS - 20
     later = T0 + dt.timedelta(hours=1)
     assert m.tick(s, later)[0] == s  # no timer runs while paused
     with pytest.raises(m.NotAllowed):
         run(s, "practitioner", {"type": "resume"}, now=later)
     s, _ = run(s, "moderator", {"type": "resume"}, now=later)
-    assert s["phase"] == "scene"
-    assert m.parse_time(s["deadline"]) == later + dt.timedelta(seconds=m.SCENE_SECONDS - 20)
+    assert s.phase == "scene"
+    assert s.deadline == later + dt.timedelta(seconds=m.SCENE_SECONDS - 20)
 
 
 def test_cheers_are_held_until_the_scene_ends():
     s = scene()
     s, _ = run(s, "observer", {"type": "cheer", "kind": "proud"})
-    assert s["cheers"] == {"proud": 1} and s["cheers_shown"] is False
+    assert s.cheers == {"proud": 1} and s.cheers_shown is False
     s, _ = run(s, "moderator", {"type": "advance"})
-    assert s["cheers_shown"] is True
+    assert s.cheers_shown is True
 
 
 def test_muted_participants_cannot_speak_cheer_or_give_feedback():
@@ -214,9 +215,9 @@ def test_replay_then_second_feedback_then_sharing_then_roles_rotate():
     s, eff = run(s, "practitioner", {"type": "self_rate", "confidence": 2})
     assert eff[0].data == {"round": 1, "attempt": 1, "confidence": 2}
     s, _ = run(s, "moderator", {"type": "advance", "to": "replay"})
-    assert s["phase"] == "replay" and s["attempt"] == 2
+    assert s.phase == "replay" and s.attempt == 2
     s, _ = run(s, "moderator", {"type": "advance"})
-    assert s["phase"] == "feedback"
+    assert s.phase == "feedback"
     with pytest.raises(m.NotAllowed, match="had its replay"):
         run(s, "moderator", {"type": "advance", "to": "replay"})
     s, eff = run(s, "practitioner", {"type": "self_rate", "confidence": 4})
@@ -224,22 +225,22 @@ def test_replay_then_second_feedback_then_sharing_then_roles_rotate():
     s, _ = run(s, "moderator", {"type": "advance", "to": "sharing"})
     s, _ = run(s, "moderator", {"type": "advance", "to": "setup"})
     # The observer's raised hand puts them first; the last practitioner plays the other person.
-    assert s["phase"] == "setup" and s["round"] == 2
-    assert s["roles"] == {"practitioner": OBS, "counterpart": PRAC}
-    assert s["participants"][str(PRAC)]["practised"] == 1
-    assert s["lines"] == [] and s["boundary"] is None  # the scene's words are gone
+    assert s.phase == "setup" and s.round == 2
+    assert s.roles == m.Roles(practitioner=OBS, counterpart=PRAC)
+    assert s.participants[PRAC].practised == 1
+    assert s.lines == [] and s.boundary is None  # the scene's words are gone
 
 
 def test_the_hand_queue_puts_those_who_practised_least_first():
     s = lobby()
-    s["participants"][str(OBS)]["practised"] = 3
+    s.participants[OBS].practised = 3
     s, _ = run(s, "counterpart", {"type": "raise_hand"})
-    assert m._queue(s) == [COUNTER, OBS]
+    assert s.queue() == [COUNTER, OBS]
 
 
 def test_leaving_mid_round_returns_to_the_lobby():
     s, _ = run(scene(), "practitioner", {"type": "leave"})
-    assert s["phase"] == "lobby" and s["roles"]["practitioner"] is None and s["lines"] == []
+    assert s.phase == "lobby" and s.roles.practitioner is None and s.lines == []
 
 
 def test_removed_people_cannot_rejoin():
@@ -282,3 +283,75 @@ def test_homework_saved_after_the_room_ends_is_still_once():
     assert [e.kind for e in effects] == ["homework"]
     with pytest.raises(m.NotAllowed, match="already"):
         run(s, "practitioner", {"type": "save_homework"})
+
+
+# A room stored before the state was typed: string keys, ISO strings, lines without ids,
+# no "saved", no "line_seq", no "last_boundary".
+OLD_STATE = {
+    "timings": {"rehearse": 30, "scene": 120},
+    "phase": "paused", "round": 1,
+    "participants": {"1": {"display_name": "Mo", "muted": False, "practised": 0, "moderator": True},
+                     "2": {"display_name": "Pat", "muted": False, "practised": 0, "moderator": False},
+                     "3": {"display_name": "Cas", "muted": True, "practised": 2, "moderator": False}},
+    "hands": [3], "removed": [9],
+    "roles": {"practitioner": 2, "counterpart": 3},
+    "scenario_id": 4, "intensity": 2, "boundary": "I won't lend money again.", "deadline": None,
+    "paused": {"from": "scene", "by": 3, "at": "2026-11-28T18:01:00Z", "remaining": 61.5},
+    "lines": [{"by": 3, "role": "counterpart", "text": "Just this once?",
+               "at": "2026-11-28T18:00:40Z", "attempt": 1, "phase": "scene"}],
+    "cheers": {"proud": 2}, "cheers_shown": False, "feedback_in": [], "attempt": 1,
+    "replayed": False, "rated": [], "previous": {"practitioner": None, "counterpart": None},
+    "opened_at": "2026-11-28T17:55:00Z",
+}
+
+
+def test_a_room_stored_in_the_old_shape_still_loads_and_plays_on():
+    s = m.load(OLD_STATE)
+    assert s.phase == m.Phase.PAUSED and s.paused.from_phase == m.Phase.SCENE
+    assert s.paused.remaining == 61.5 and s.paused.by == 3
+    assert list(s.participants) == [1, 2, 3] and s.participants[3].muted
+    assert s.roles.role_of(3) == m.Role.COUNTERPART and s.role_of(1) == m.Role.OBSERVER
+    assert s.lines[0].id is None and s.lines[0].at == dt.datetime(2026, 11, 28, 18, 0, 40, tzinfo=dt.UTC)
+    assert s.saved == m.Saved() and s.line_seq == 0 and s.last_boundary is None
+    later = T0 + dt.timedelta(minutes=5)
+    s, _ = m.apply(s, ACTORS["moderator"], m.command_of({"type": "resume"}), later)
+    assert s.phase == "scene" and s.deadline == later + dt.timedelta(seconds=61.5)
+    s, _ = m.apply(s, ACTORS["practitioner"], m.command_of({"type": "say", "text": "No."}), later)
+    assert [line.id for line in s.lines] == [None, 1]
+
+
+def test_the_stored_json_reads_back_as_the_same_state():
+    for make in PHASES.values():
+        s = make()
+        stored = m.dump(s)
+        import json
+        assert m.load(json.loads(json.dumps(stored))) == s
+    assert m.dump(m.load(m.dump(paused()))) == m.dump(paused())
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ({"type": "dance"}, "unknown_command"),
+    ({"type": "assign_role", "user_id": True, "role": "observer"}, "invalid"),
+    ({"type": "assign_role", "user_id": 3, "role": "boss"}, "invalid"),
+    ({"type": "assign_role", "role": "observer"}, "invalid"),
+    ({"type": "extend", "seconds": 601}, "invalid"),
+    ({"type": "cheer", "kind": "boo"}, "invalid"),
+    ({"type": "feedback", "style": "loud", "worked": "x"}, "invalid"),
+    ({"type": "say", "text": "a\x00b"}, "invalid"),
+    ({"type": "self_rate", "confidence": 6}, "invalid"),
+    ({"type": "advance", "to": "nowhere"}, "invalid"),
+])
+def test_commands_are_checked_at_the_edge(body, code):
+    with pytest.raises(m.NotAllowed) as refused:
+        m.command_of(body)
+    assert refused.value.code == code and refused.value.detail
+
+
+def test_the_cards_a_group_may_use_come_as_an_argument_not_in_the_command():
+    s = run(lobby(), "moderator", {"type": "advance"})[0]
+    choose = m.command_of({"type": "choose_scenario", "scenario_id": 7, "intensity": 1,
+                           "_scenario_ids": [7]})  # a client cannot smuggle its own list in
+    with pytest.raises(m.NotAllowed, match="no such scenario card"):
+        m.apply(s, ACTORS["practitioner"], choose, T0, scenario_ids={1, 2})
+    s, _ = m.apply(s, ACTORS["practitioner"], choose, T0, scenario_ids={7})
+    assert s.scenario_id == 7

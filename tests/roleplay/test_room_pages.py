@@ -15,6 +15,7 @@ from server.db import transaction
 from server.models import User
 from server.roleplay import growth
 from server.roleplay import service as roleplay
+from server.roleplay.machine import command_of
 from tests.fixtures.clients import Clients, Member
 
 TOKEN_RE = re.compile(r'name="csrf_token" value="([A-Za-z0-9_-]+)"')
@@ -38,7 +39,7 @@ async def act(app: FastAPI, person: Member, rid: int, type_: str, **fields: Any)
     """One room command, as the room socket would carry it."""
     async with transaction(app.state.db) as session:
         user = await session.get(User, person.id)
-        await roleplay.command(session, user, rid, {"type": type_, **fields})
+        await roleplay.command(session, user, rid, command_of({"type": type_, **fields}))
 
 
 def frame_of(page: str) -> dict[str, Any]:

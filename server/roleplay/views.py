@@ -1,0 +1,264 @@
+"""What each person sees of a room: the room's full view, read once per version, and one
+projection of it per viewer, in memory.
+
+`RoomView` holds everything any viewer may be shown (the chosen card with the counterpart's
+answer, the feedback of the current round with its words); `project()` cuts from it what
+one person may see: the practitioner alone reads the feedback, the counterpart and the
+moderators the answer to play, the moderators who called a time-out, and a person a
+moderator removed only that they are out. `RoomViews` keeps the newest view of each room
+in this process, so a change reaches every socket here after one read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.models import Feedback, Room, Round, Scenario, User
+from server.roleplay import machine
+from server.roleplay.machine import Phase, Role, RoomState
+
+
+@dataclass(frozen=True)
+class Card:
+    id: int
+    builtin: bool
+    title: str
+    situation: str
+    opening_line: str
+    intensities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Said:
+    """One piece of feedback of the current round, for the practitioner's eyes."""
+
+    attempt: int
+    role: str
+    style: str
+    worked: str
+    try_next: str | None
+    from_name: str
+
+
+@dataclass(frozen=True)
+class RoomView:
+    """A room at one version, as read from the database: the whole of what anyone may see."""
+
+    room_id: int
+    group_id: int
+    title: str
+    version: int
+    state: RoomState
+    card: Card | None
+    feedback: tuple[Said, ...]
+    confidence: tuple[int | None, int | None] | None  # (before, after) of the current round
+
+    @property
+    def deadline(self) -> dt.datetime | None:
+        return self.state.deadline
+
+
+async def read(session: AsyncSession, room: Room) -> RoomView:
+    """The room's full view: the room row given, and at most two more statements (the card,
+    and the current round's feedback with its round)."""
+    s = machine.load(room.state)
+    card = None
+    if s.scenario_id is not None:
+        row = await session.get(Scenario, s.scenario_id)
+        if row is not None:
+            card = Card(row.id, row.group_id is None, row.title, row.situation, row.opening_line,
+                        tuple(row.intensities))
+    feedback: list[Said] = []
+    confidence = None
+    if s.round and s.roles.practitioner is not None:
+        rows = (await session.execute(
+            select(Round.confidence_before, Round.confidence_after, Feedback, User.display_name)
+            .outerjoin(Feedback, Feedback.round_id == Round.id)
+            .outerjoin(User, User.id == Feedback.from_user_id)
+            .where(Round.room_id == room.id, Round.number == s.round)
+            .order_by(Feedback.attempt, Feedback.id))).all()
+        for before, after, f, name in rows:
+            confidence = (before, after)
+            if f is not None:
+                feedback.append(Said(f.attempt, f.role, f.style, f.worked, f.try_next,
+                                     name or "a former member"))
+    return RoomView(room.id, room.group_id, room.title, room.version, s, card, tuple(feedback),
+                    confidence)
+
+
+def _opt_iso(at: dt.datetime | None) -> str | None:
+    return machine.iso(at) if at is not None else None
+
+
+def project(view: RoomView, viewer: int, is_moderator: bool,
+            now: dt.datetime | None = None) -> dict[str, Any]:
+    """The room as one person sees it (the `room` frame of the protocol), without I/O."""
+    s = view.state
+    roles = s.roles
+    participants = [
+        {"user_id": uid, "display_name": p.display_name, "role": str(roles.role_of(uid)),
+         "muted": p.muted, "moderator": p.moderator, "hand_raised": uid in s.hands,
+         "practised": p.practised}
+        for uid, p in s.participants.items()]
+    scenario: dict[str, Any] | None = None
+    if view.card is not None:
+        card = view.card
+        scenario = {"id": card.id, "builtin": card.builtin, "title": card.title,
+                    "situation": card.situation, "opening_line": card.opening_line,
+                    "intensity": s.intensity,
+                    "intensity_name": machine.INTENSITIES.get(s.intensity or 0)}
+        if viewer == roles.counterpart or is_moderator:
+            scenario["counterpart_line"] = card.intensities[(s.intensity or 1) - 1]
+    frame: dict[str, Any] = {
+        "type": "room", "room_id": view.room_id, "group_id": view.group_id, "title": view.title,
+        "version": view.version, "phase": str(s.phase), "round": s.round,
+        "participants": participants, "roles": roles.as_json(),
+        "hands": s.queue() if s.hands else [],
+        "deadline": _opt_iso(s.deadline), "now": machine.iso(now or clock.now()),
+        "scenario": scenario, "boundary": s.boundary,
+        "lines": [line.as_json() for line in s.lines],
+        "cheers": dict(s.cheers) if s.cheers_shown else {},
+        "cheers_held": sum(s.cheers.values()) if not s.cheers_shown else 0,
+        "feedback_in": list(s.feedback_in), "attempt": s.attempt, "replayed": s.replayed,
+        "paused": None,
+        "me": {"user_id": viewer, "is_moderator": is_moderator,
+               "joined": viewer in s.participants, "removed": viewer in s.removed},
+    }
+    if s.paused is not None:
+        frame["paused"] = {"from": str(s.paused.from_phase), "at": machine.iso(s.paused.at),
+                           "by": s.paused.by if is_moderator or s.paused.by == viewer else None,
+                           "by_me": s.paused.by == viewer}
+    if viewer in s.removed:
+        # Asked to step out: the room's name and that they are out, nothing said in it.
+        frame.update(participants=[], hands=[], scenario=None, boundary=None, lines=[], cheers={},
+                     cheers_held=0, feedback_in=[], paused=None)
+        return frame
+    if viewer == roles.practitioner and view.confidence is not None:
+        frame["my_feedback"] = [
+            {"attempt": f.attempt, "role": f.role, "style": f.style, "worked": f.worked,
+             "try_next": f.try_next, "from": f.from_name} for f in view.feedback]
+        frame["my_confidence"] = {"before": view.confidence[0], "after": view.confidence[1]}
+    frame["turn"] = turn(s, viewer)
+    return frame
+
+
+# -- whose turn it is ------------------------------------------------------------------------------
+
+
+def turn(s: RoomState, viewer: int) -> str:
+    """Whose turn it is, in a sentence for this viewer: the one place that says it (the page,
+    the live frames and the setup panel all show this sentence)."""
+    me = viewer
+
+    def who(user_id: int | None) -> str:
+        if user_id is None:
+            return "Nobody yet"
+        if user_id == me:
+            return "You"
+        p = s.participants.get(user_id)
+        return p.display_name if p is not None else "Someone who left"
+
+    def says(user_id: int | None, doing: str) -> str:
+        return f"{who(user_id)} {'are' if user_id == me else 'is'} {doing}"
+
+    practitioner, counterpart = s.roles.practitioner, s.roles.counterpart
+    phase = s.phase
+    if phase == Phase.LOBBY:
+        if practitioner and counterpart:
+            return "The moderator starts the round when everyone is ready."
+        return "The moderator is choosing who practises and who plays the counterpart."
+    if phase == Phase.SETUP:
+        card, boundary = s.scenario_id is not None, bool(s.boundary)
+        if card and boundary:
+            return "The moderator starts the rehearsal when the practitioner is ready."
+        if card:
+            return says(practitioner, "writing the boundary; the card is chosen.")
+        if boundary:
+            return says(practitioner, "choosing a card; the boundary is stated.")
+        return says(practitioner, "choosing a card and a boundary.")
+    if phase == Phase.REHEARSE:
+        return "Everyone has a quiet moment to prepare."
+    if phase in (Phase.SCENE, Phase.REPLAY):
+        pair = [who(counterpart), who(practitioner)]
+        if pair[0] == "You":
+            pair.reverse()
+        return f"{pair[0]} and {'you' if pair[1] == 'You' else pair[1]} are speaking."
+    if phase == Phase.FEEDBACK:
+        if counterpart not in s.feedback_in:
+            return says(counterpart, "giving feedback first.")
+        observers = [uid for uid in s.participants if s.role_of(uid) == Role.OBSERVER]
+        if any(uid not in s.feedback_in for uid in observers):
+            return "The observers are giving feedback."
+        return "The moderator chooses what comes next."
+    if phase == Phase.SHARING:
+        return "Anyone can share what came up for them."
+    if phase == Phase.PAUSED:
+        return "Take the time you need. A moderator resumes when everyone is ready."
+    return "This room has ended."
+
+
+# -- the newest view of each room, in this process ----------------------------------------------
+
+
+class RoomViews:
+    """The newest view of each room this process has read. After a change, the first socket
+    to ask reads the room once; every other socket here is given the same view. Asking for
+    a version this process already holds (or a newer one) reads nothing."""
+
+    def __init__(self, on_read: Callable[[RoomView], None] | None = None) -> None:
+        self._views: dict[int, RoomView] = {}
+        self._reading: dict[int, asyncio.Task[RoomView | None]] = {}
+        self.on_read = on_read  # told of each view read (the room's timer follows it)
+        self.reads = 0
+
+    def held(self, room_id: int) -> RoomView | None:
+        return self._views.get(room_id)
+
+    def put(self, view: RoomView) -> None:
+        current = self._views.get(view.room_id)
+        if current is None or current.version <= view.version:
+            self._views[view.room_id] = view
+        if self.on_read is not None:
+            self.on_read(view)
+
+    def forget(self, room_id: int) -> None:
+        self._views.pop(room_id, None)
+
+    async def at_least(self, room_id: int, version: int,
+                       read: Callable[[], Awaitable[RoomView | None]]) -> RoomView | None:
+        """The room's view at `version` or newer; `read()` (the view from the database, or
+        None when the room is gone) runs once at a time per room, for every asker here."""
+        while True:
+            held = self._views.get(room_id)
+            if held is not None and held.version >= version:
+                return held
+            task = self._reading.get(room_id)
+            if task is None:
+                task = asyncio.ensure_future(self._read(room_id, read))
+                self._reading[room_id] = task
+            try:
+                view = await asyncio.shield(task)
+            finally:
+                if self._reading.get(room_id) is task and task.done():
+                    del self._reading[room_id]
+            if view is None or view.version >= version:
+                return view
+            # Read before the change this asker heard of had committed: read again.
+
+    async def _read(self, room_id: int,
+                    read: Callable[[], Awaitable[RoomView | None]]) -> RoomView | None:
+        view = await read()
+        self.reads += 1
+        if view is None:
+            self.forget(room_id)
+        else:
+            self.put(view)
+        return view
