@@ -1,0 +1,181 @@
+"""What a room shows while it changes under people's hands, in real browsers: a moderator's
+unsaved choice of role survives someone joining, the sentence saying whose turn it is moves
+on when the practitioner has chosen, and the counterpart's answer is labelled for the
+counterpart the first time it shows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import websockets
+
+from server.deps import SESSION_COOKIE
+from tests.browser.test_foundation_browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    Watch,
+    need_chromium,
+)
+from tests.fixtures.servers import LiveServer
+from tests.realtime.helpers import remote_group, remote_member
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+BOUNDARY = "I'm resting this weekend. I can visit next Sunday."
+
+
+@pytest.fixture
+def server(sqlite_database_url: str, tmp_path: Path):
+    live = LiveServer(sqlite_database_url, log_path=tmp_path / "server.log").start()
+    yield live
+    live.stop()
+
+
+class Browsers:
+    def __init__(self, browser, base: str) -> None:
+        self.browser, self.base = browser, base
+        self.watch = Watch(base)
+        self.errors: list[str] = []
+
+    async def page_for(self, person):
+        context = await self.browser.new_context(viewport=DESKTOP)
+        await context.add_cookies([{"name": SESSION_COOKIE, "value": person.token, "url": self.base}])
+        page = await context.new_page()
+        self.watch.attach(page)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        return page
+
+
+async def room_of(server: LiveServer, names: tuple[str, ...]):
+    people = [await remote_member(server.url, name) for name in names]
+    group = await remote_group(*people)
+    r = await people[0].post(f"/api/v1/groups/{group['id']}/roleplays", {"title": "Evening practice"})
+    assert r.status_code == 201, r.text
+    return people, group["id"], r.json()["room_id"]
+
+
+async def test_a_moderators_unsaved_choice_of_role_survives_someone_joining(server: LiveServer):
+    need_chromium()
+    from playwright.async_api import async_playwright, expect
+
+    people, gid, rid = await room_of(server, ("maya", "cole", "sam"))
+    mod, cole, sam = people
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            b = Browsers(browser, server.url)
+            m, c = await b.page_for(mod), await b.page_for(cole)
+            for page in (m, c):
+                await page.goto(f"{server.url}/groups/{gid}/rooms/{rid}")
+            await expect(m.locator("#participants li")).to_have_count(2)
+            picker = m.get_by_label("Role for Cole")
+            await picker.select_option("counterpart")
+            await m.locator("#people-title").click()  # the moderator looks elsewhere for a moment
+
+            # Sam joins while the choice is not yet saved.
+            async with websockets.connect(f"{server.ws_url}/ws/roleplays/{rid}",
+                                          additional_headers=sam.headers) as ws:
+                await ws.send('{"type": "join"}')
+                await expect(m.locator("#participants li")).to_have_count(3)
+                await expect(picker).to_have_value("counterpart")
+                await m.get_by_role("button", name="Set role for Cole").click()
+                await expect(m.locator(f'#participants li[data-user-id="{cole.id}"]')).to_contain_text(
+                    "Counterpart")
+                await expect(c.locator(f'#participants li[data-user-id="{cole.id}"]')).to_contain_text(
+                    "Counterpart")
+                await expect(picker).to_have_value("counterpart")
+        finally:
+            await browser.close()
+    assert b.watch.problems == [] and b.errors == []
+
+
+async def test_the_turn_moves_on_once_the_practitioner_has_chosen(server: LiveServer):
+    need_chromium()
+    from playwright.async_api import async_playwright, expect
+
+    people, gid, rid = await room_of(server, ("maya", "sam", "cole", "olive"))
+    mod, sam, cole, olive = people
+    card = (await sam.get(f"/api/v1/scenarios?group_id={gid}")).json()[0]
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            b = Browsers(browser, server.url)
+            m, s, c, o = [await b.page_for(x) for x in people]
+            for page in (m, s, c, o):
+                await page.goto(f"{server.url}/groups/{gid}/rooms/{rid}")
+            await expect(m.locator("#participants li")).to_have_count(4)
+            await m.get_by_label("Role for Sam").select_option("practitioner")
+            await m.get_by_role("button", name="Set role for Sam").click()
+            await expect(m.locator(f'#participants li[data-user-id="{sam.id}"]')).to_contain_text("Practising")
+            await m.get_by_label("Role for Cole").select_option("counterpart")
+            await m.get_by_role("button", name="Set role for Cole").click()
+            await expect(m.locator(f'#participants li[data-user-id="{cole.id}"]')).to_contain_text("Counterpart")
+            await m.get_by_role("button", name="Start the round").click()
+            await expect(o.locator("#room-turn")).to_have_text("Sam is choosing a card and a boundary.")
+            await expect(o.locator("#setup-waiting")).to_contain_text("Sam is choosing a card and a boundary.")
+
+            await s.get_by_label("Scenario card").select_option(label=card["title"])
+            await s.get_by_role("button", name="Use this card").click()
+            await expect(o.locator("#card-title")).to_have_text(card["title"])
+            for page in (o, c, m):
+                await expect(page.locator("#room-turn")).to_have_text(
+                    "Sam is writing the boundary; the card is chosen.")
+            await expect(s.locator("#room-turn")).to_have_text(
+                "You are writing the boundary; the card is chosen.")
+            await expect(o.locator("#setup-waiting")).not_to_contain_text("choosing a card")
+
+            await s.get_by_label("Your boundary, in your own words").fill(BOUNDARY)
+            await s.get_by_role("button", name="State my boundary").click()
+            await expect(o.locator("#card-boundary")).to_have_text(BOUNDARY)
+            for page in (o, c, s):
+                await expect(page.locator("#room-turn")).to_have_text(
+                    "The moderator starts the rehearsal when the practitioner is ready.")
+                await expect(page.locator("#panel-setup")).not_to_contain_text("is choosing")
+        finally:
+            await browser.close()
+    assert b.watch.problems == [] and b.errors == []
+
+
+async def test_the_counterparts_answer_is_labelled_for_them_the_first_time(server: LiveServer):
+    need_chromium()
+    from playwright.async_api import async_playwright, expect
+
+    people, gid, rid = await room_of(server, ("maya", "sam", "cole", "olive"))
+    mod, sam, cole, olive = people
+    card = (await sam.get(f"/api/v1/scenarios?group_id={gid}")).json()[2]
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            b = Browsers(browser, server.url)
+            m, s, c, o = [await b.page_for(x) for x in people]
+            # Cole's page is drawn while Cole is an observer; the role comes live.
+            for page in (m, s, c, o):
+                await page.goto(f"{server.url}/groups/{gid}/rooms/{rid}")
+            await expect(m.locator("#participants li")).to_have_count(4)
+            await m.get_by_label("Role for Sam").select_option("practitioner")
+            await m.get_by_role("button", name="Set role for Sam").click()
+            await expect(m.locator(f'#participants li[data-user-id="{sam.id}"]')).to_contain_text("Practising")
+            await m.get_by_label("Role for Cole").select_option("counterpart")
+            await m.get_by_role("button", name="Set role for Cole").click()
+            await expect(c.locator(f'#participants li[data-user-id="{cole.id}"]')).to_contain_text("Counterpart")
+            await m.get_by_role("button", name="Start the round").click()
+            await s.get_by_label("Scenario card").select_option(label=card["title"])
+            await s.get_by_label("3 · Escalates").check()
+            await s.get_by_role("button", name="Use this card").click()
+
+            answer = c.locator("#counterpart-line")
+            await expect(answer.locator("blockquote")).to_have_text(card["intensities"][2])
+            await expect(answer).to_contain_text("Your answer when the boundary is stated")
+            await expect(answer.locator(".tag")).to_have_text("Only you and the moderators see this")
+            moderators = m.locator("#counterpart-line")
+            await expect(moderators.locator("blockquote")).to_have_text(card["intensities"][2])
+            await expect(moderators).to_contain_text("The counterpart's answer")
+            await expect(moderators.locator(".tag")).to_have_text("Moderators see this")
+            await expect(o.locator("#card-title")).to_have_text(card["title"])
+            await expect(o.locator("#counterpart-line")).to_be_hidden()
+            await expect(o.locator("#panel-card")).not_to_contain_text(card["intensities"][2])
+        finally:
+            await browser.close()
+    assert b.watch.problems == [] and b.errors == []
