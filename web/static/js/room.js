@@ -90,43 +90,6 @@
     return null;
   }
 
-  function says(f, userId, doing) {
-    if (!userId) return "Nobody yet is " + doing;
-    return nameOf(f, userId) + (userId === me ? " are " : " is ") + doing;
-  }
-
-  // Whose turn it is; the page's first drawing says the same (server/roleplay/pages.py).
-  function turn(f) {
-    var p = f.roles.practitioner, c = f.roles.counterpart;
-    switch (f.phase) {
-      case "lobby":
-        return p && c ? "The moderator starts the round when everyone is ready."
-          : "The moderator is choosing who practises and who plays the counterpart.";
-      case "setup":
-        return f.scenario && f.boundary ? "The moderator starts the rehearsal when the practitioner is ready."
-          : says(f, p, "choosing a card and a boundary.");
-      case "rehearse":
-        return "Everyone has a quiet moment to prepare.";
-      case "scene":
-      case "replay":
-        var pair = [nameOf(f, c), nameOf(f, p)];
-        if (pair[0] === "You") pair.reverse();
-        return pair[0] + " and " + (pair[1] === "You" ? "you" : pair[1]) + " are speaking.";
-      case "feedback":
-        if (f.feedback_in.indexOf(c) < 0) return says(f, c, "giving feedback first.");
-        var waiting = f.participants.some(function (x) {
-          return x.user_id !== p && x.user_id !== c && f.feedback_in.indexOf(x.user_id) < 0;
-        });
-        return waiting ? "The observers are giving feedback." : "The moderator chooses what comes next.";
-      case "sharing":
-        return "Anyone can share what came up for them.";
-      case "paused":
-        return "Take the time you need. A moderator resumes when everyone is ready.";
-      default:
-        return "This room has ended.";
-    }
-  }
-
   // -- connection ---------------------------------------------------------------------------
 
   function setStatus(text, state) {
@@ -293,7 +256,7 @@
       round.textContent = "Round " + f.round + (f.attempt === 2 && f.phase !== "sharing" ? ", replay" : "");
       show(round, !!f.round && f.phase !== "ended");
     }
-    var sentence = turn(f);
+    var sentence = f.turn || "";  // said by the server, the one place that says it
     setText("room-turn", sentence);
     var timeout = $("timeout-button");
     if (timeout) {
@@ -438,8 +401,14 @@
     }
     var roleRowNow = box.querySelector(".p-role");
     show(roleRowNow, ["lobby", "setup", "sharing"].indexOf(f.phase) >= 0);
+    // The picker follows the room only while it holds no choice of the moderator's own that
+    // is not saved yet: a frame never undoes what they picked.
     var selectNow = box.querySelector("select");
-    if (selectNow && document.activeElement !== selectNow) selectNow.value = p.role;
+    if (selectNow) {
+      var unsaved = selectNow.dataset.saved !== undefined && selectNow.value !== selectNow.dataset.saved;
+      if (!unsaved || selectNow.value === p.role) selectNow.value = p.role;
+      selectNow.dataset.saved = p.role;
+    }
     var muteNow = box.querySelector(".p-mute");
     if (muteNow) {
       muteNow.dataset.muted = p.muted ? "true" : "false";
@@ -465,8 +434,7 @@
     }
     show($("setup-done-boundary"), !!f.boundary);
     setText("setup-done-boundary-text", f.boundary || "");
-    var waiting = $("setup-waiting");
-    if (waiting) waiting.textContent = says(f, f.roles.practitioner, "choosing a card and a boundary.") + " The card will show here.";
+    setText("setup-waiting", (f.turn || "") + (f.scenario ? "" : " The card will show here."));
     if (role === "practitioner") loadCards(f);
   }
 
@@ -539,6 +507,7 @@
     if (line) {
       setText("counterpart-line-text", line);
       setText("counterpart-line-title", role === "counterpart" ? "Your answer when the boundary is stated" : "The counterpart's answer");
+      setText("counterpart-line-tag", role === "counterpart" ? "Only you and the moderators see this" : "Moderators see this");
     }
     show($("boundary-box"), !!f.boundary);
     setText("card-boundary", f.boundary || "");
