@@ -65,18 +65,39 @@
     });
   }
 
+  // New markup whose element is already on the page (an event shown again after a
+  // reconnect) takes that element's place instead of appearing twice.
+  function insert(target, html, where) {
+    var content = parse(html);
+    var first = content.firstElementChild;
+    var existing = first && first.id ? document.getElementById(first.id) : null;
+    if (existing) { replaceWhenFree(existing, html); return; }
+    if (where === "after") target.parentNode.insertBefore(content, target.nextSibling);
+    else if (where === "prepend") target.insertBefore(content, target.firstChild);
+    else target.appendChild(content);
+  }
+
+  // "1 open report", "2 open reports": a count the server cannot know for this page.
+  function increment(target) {
+    var n = Number(target.dataset.count || 0) + 1;
+    target.dataset.count = String(n);
+    var text = n === 1 ? target.dataset.countOne : target.dataset.countOther;
+    if (text) target.textContent = text.split("{n}").join(String(n));
+    target.hidden = false;
+  }
+
   function swap(list) {
     (list || []).forEach(function (item) {
-      var target = document.querySelector(item.target);
-      if (!target) return; // not on this page (another day, another panel)
-      switch (item.swap) {
-        case "replace": replaceWhenFree(target, item.html); break;
-        case "append": target.appendChild(parse(item.html)); break;
-        case "prepend": target.insertBefore(parse(item.html), target.firstChild); break;
-        case "remove": target.remove(); break;
-        case "show": target.hidden = false; break;
-        case "hide": target.hidden = true; break;
-      }
+      Array.prototype.forEach.call(document.querySelectorAll(item.target), function (target) {
+        switch (item.swap) {
+          case "replace": replaceWhenFree(target, item.html); break;
+          case "append": case "prepend": case "after": insert(target, item.html, item.swap); break;
+          case "remove": target.remove(); break;
+          case "show": target.hidden = false; break;
+          case "hide": target.hidden = true; break;
+          case "increment": increment(target); break;
+        }
+      });
     });
     recount();
   }
