@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,19 +24,25 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from server import docs, observability, openapi, retention
 from server.accounts import api as accounts_api
 from server.accounts import pages as accounts_pages
+from server.accounts import service as accounts_service
 from server.commitments import api as commitments_api
 from server.commitments import pages as commitments_pages
 from server.config import ROOT, Settings, get_settings
 from server.csrf import RequestOrigin
 from server.db import Database, transaction
 from server.encouragements import api as encouragements_api
+from server.encouragements import live as encouragements_live
 from server.errors import AppError, NotSignedIn, TooLarge, Unavailable
 from server.groups import api as groups_api
+from server.groups import live as groups_live
 from server.groups import pages as groups_pages
+from server.groups import service as groups_service
 from server.middleware import BodyLimit, BodyTooLarge, SecurityHeaders
+from server.models import Membership
 from server.moderation import api as moderation_api
 from server.moderation import pages as moderation_pages
 from server.observability import AccessLog
+from server.realtime import wiring
 from server.realtime import ws as realtime_ws
 from server.realtime.hub import create_hub
 from server.roleplay import api as roleplay_api
@@ -177,8 +184,22 @@ def _first_message(errors: list[dict]) -> str:
     return f"{where}: {first.get('msg', 'is not valid')}"
 
 
+def wire_live() -> None:
+    """Lend the live sockets what the domains know; realtime imports none of them."""
+    wiring.lend(authenticate=accounts_service.authenticate,
+                authenticate_in_group=accounts_service.authenticate_in_group,
+                membership=_membership)
+    encouragements_live.register()
+    groups_live.register()
+
+
+async def _membership(session: AsyncSession, group_id: int, user_id: int) -> Membership:
+    return (await groups_service.membership_of(session, group_id, user_id))[1]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    wire_live()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,13 @@ SUPPORT_COOKIE = "cairn_support"
 CSRF_FIELD = csrf.FIELD
 
 templates = Jinja2Templates(directory=str(ROOT / "web" / "templates"))
+
+
+@functools.cache
+def macros(template: str) -> Any:
+    """A template's macros, to render a fragment once for many readers: its forms carry an
+    empty CSRF token, which the page that places the fragment fills with its own."""
+    return templates.env.get_template(template).make_module({"csrf_token": ""})
 
 
 def _nonce(request: Request) -> str:

@@ -162,11 +162,12 @@ async def test_group_page_carries_hooks_for_live_updates(clients):
     assert re.search(r'data-last-seq="\d+"', day)
     assert '<p id="live-status" class="live-status" role="status">' in page
     assert f'<article id="c{cid}"' in page and f'data-encourage-for="{cid}"' in page
-    assert '<script src="/static/js/realtime.js" defer></script>' in page
-    labels = json.loads(re.search(r'<script type="application/json" id="cairn-labels">(.*?)</script>',
-                                  page, re.S).group(1))
-    assert labels["kind"]["proud"] == "Proud of you" and labels["step"]["care"] == "Take care of yourself"
-    assert labels["status"]["not_today"] == "Not today" and labels["category"]["water"] == "Water"
+    assert '<script src="/static/js/live.js" defer></script>' in page
+    assert '<script src="/static/js/day.js" defer></script>' in page
+    # The live script's words come from the page, in a data block the CSP need not allow.
+    words = json.loads(re.search(r'<script type="application/json" id="live-words">(.*?)</script>',
+                                 page, re.S).group(1))
+    assert words["live"] == "Live" and "{seconds}" in words["reconnecting"]
 
 
 # --- attackers ----------------------------------------------------------------------------------

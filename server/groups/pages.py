@@ -16,6 +16,7 @@ from server.commitments import service as commitments
 from server.deps import MAX_ID, Member, SessionDep
 from server.encouragements import service as encouragements
 from server.errors import AppError, Forbidden, NotFound
+from server.groups import live
 from server.groups import service as groups
 from server.models import User
 from server.models.commitments import PER_DAY, STEPS
@@ -28,6 +29,10 @@ from server.web import redirect, render
 router = APIRouter(include_in_schema=False)
 
 _NO_GROUP = "We could not find that group."
+# A form's error about one card, shown beside that card's form.
+_CARD_ERRORS = ("report_error", "report_for", "report_values", "hide_for", "hide_values",
+                "checkin_for", "checkin", "checkin_error", "encourage_for", "encourage",
+                "encourage_error")
 NAME_CODES = {"name_taken_in_group", "invisible_display_name", "invalid_display_name"}
 
 
@@ -189,13 +194,18 @@ async def day_page(
                     if member.is_moderator else 0)
     needs_care = await moderation.open_worry_count(session, group.id) if member.is_moderator else 0
     context.setdefault("post", {"visibility": "group"})
+    errors = {key: context.get(key) for key in _CARD_ERRORS}
+    reader = live.Reader(group.id, day.isoformat(), member.is_moderator, user.receive_only, muted,
+                         errors=errors if any(errors.values()) else None)
+    cards = [live.card_of(e, received_here.get(e.commitment.id, [])) for e in entries]
     return render(
         request, "groups/day.html", status_code=status,
         group=group, member=member, last_seq=last_seq, moderators_seq=moderators_seq, today=today, day=day,
         day_label=day_name(day, today), long_date=long_date, day_url=day_url,
         previous_day=day - dt.timedelta(days=1),
         next_day=day + dt.timedelta(days=1) if day < today + dt.timedelta(days=1) else None,
-        entries=entries, my_ids=my_ids, their_ids=their_ids, people=people, invites=invites, mine=mine, per_day=PER_DAY,
+        reader=reader, cards=cards, my_ids=my_ids, their_ids=their_ids, people=people,
+        invites=invites, mine=mine, per_day=PER_DAY,
         can_post=abs((day - today).days) <= 1 and mine < PER_DAY,
         postable_day=abs((day - today).days) <= 1,
         steps=STEPS, kinds=KINDS, text_max=commitments.TEXT_MAX, note_max=commitments.NOTE_MAX,

@@ -48,8 +48,21 @@ def presence(online: list[int]) -> str:
     return json.dumps({"type": "presence", "online": sorted(online)})
 
 
-def error(code: str, detail: str) -> str:
-    return json.dumps({"type": "error", "code": code, "detail": detail})
+def error(code: str, detail: str, ref: Any = None) -> str:
+    frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail}
+    if ref is not None:
+        frame["ref"] = ref
+    return json.dumps(frame)
+
+
+def ack(ref: Any, seq: int | None, support: dict[str, Any] | None,
+        html: list[dict[str, str]] | None = None) -> str:
+    """A command went through: `ref` is the client's own, `seq` the event it wrote, and
+    `support` the crisis lines, when the sender's own words called for them."""
+    frame: dict[str, Any] = {"type": "ack", "ref": ref, "seq": seq, "support": support}
+    if html:
+        frame["html"] = html
+    return json.dumps(frame)
 
 
 PONG = json.dumps({"type": "pong"})

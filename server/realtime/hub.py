@@ -25,6 +25,7 @@ from server.db import Database, transaction
 from server.models import AuthSession, Event, User
 from server.observability import DELIVERIES, DELIVERY_LAG, EVENTS_APPENDED
 from server.realtime import frames, log
+from server.realtime.fragments import LiveEvent
 from server.realtime.log import GROUP, MODERATORS, STREAMS
 
 logger = logging.getLogger("cairn.realtime")
@@ -67,7 +68,7 @@ class Subscriber(Protocol):
     user_id: int
     token_hash: str
 
-    def offer(self, stream: str, seq: int, frame: str, effect: Effect | None = None) -> None: ...
+    def offer(self, stream: str, seq: int, frame: LiveEvent, effect: Effect | None = None) -> None: ...
     def offer_presence(self, frame: str) -> None: ...
     def close_soon(self, code: int, reason: str) -> None: ...
     def expired(self) -> bool: ...
@@ -212,7 +213,7 @@ class Hub:
         return await asyncio.shield(read())
 
     def _deliver(self, feed: GroupFeed, event: Event, actor: User | None) -> None:
-        frame = frames.event_frame(event, actor)
+        frame = LiveEvent.of(event, actor)
         feed.cursors[event.stream] = event.seq
         DELIVERY_LAG.observe(max(0.0, (clock.now() - event.at).total_seconds()))
         DELIVERIES.inc(len(feed.subscribers))

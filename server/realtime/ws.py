@@ -22,20 +22,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from server import clock
-from server.accounts import service as accounts
 from server.config import Settings
 from server.csrf import same_origin
 from server.db import Database, transaction
 from server.deps import MAX_ID, SESSION_COOKIE
-from server.encouragements import service as encouragements
 from server.errors import AppError, NotFound
-from server.groups import service as groups
 from server.models import AuthSession, Group, Membership, User
 from server.observability import OPEN_SOCKETS, SLOW_READER_CLOSES, log_event
 from server.realtime import frames, log
+from server.realtime.fragments import LiveEvent
 from server.realtime.frames import Resume
 from server.realtime.hub import Effect, Hub, effect_of
 from server.realtime.log import GROUP, MODERATORS
+from server.realtime.wiring import required, wiring
 
 router = APIRouter()
 logger = logging.getLogger("cairn.realtime.ws")
@@ -84,13 +83,20 @@ class GroupSocket:
 
     __slots__ = ("websocket", "db", "user_id", "group_id", "token_hash", "expires", "delivered",
                  "_queued", "mod_delivered", "_mod_queued", "reads_moderators", "admitted_at",
-                 "queue", "closing", "done", "_sending", "_sender", "receiver", "interrupted")
+                 "queue", "closing", "done", "_sending", "_sender", "receiver", "interrupted",
+                 "fragments", "receive_only")
+
+    kind = "group"  # what the socket reads: "group" here, "room" for a practice room's
 
     def __init__(self, websocket: WebSocket, db: Database, user_id: int, group_id: int,
                  delivered: int, moderators: int = 0, reads_moderators: bool = False,
                  token_hash: str = "", expires: dt.datetime | None = None,
-                 admitted_at: int | None = None) -> None:
+                 admitted_at: int | None = None, fragments: bool = False,
+                 receive_only: bool = False) -> None:
         self.websocket = websocket
+        # The page asked for rendered markup beside each event's data (`?fragments=1`).
+        self.fragments = fragments
+        self.receive_only = receive_only
         self.db = db
         self.user_id = user_id
         self.group_id = group_id
@@ -105,7 +111,7 @@ class GroupSocket:
         # ended (their own member.left, before they came back) was weighed then, so a replay
         # of it closes nothing.
         self.admitted_at = delivered if admitted_at is None else admitted_at
-        self.queue: deque[tuple[str | None, int, str, Effect | None]] = deque()
+        self.queue: deque[tuple[str | None, int, LiveEvent | str, Effect | None]] = deque()
         self.closing: tuple[int, str] | None = None
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._sending = False  # the first frames are out: queued frames may go
@@ -118,7 +124,7 @@ class GroupSocket:
 
     # -- Subscriber (called by the hub) ----------------------------------------------------
 
-    def offer(self, stream: str, seq: int, frame: str, effect: Effect | None = None) -> None:
+    def offer(self, stream: str, seq: int, frame: LiveEvent, effect: Effect | None = None) -> None:
         if self.closing:
             return
         if stream == GROUP:
@@ -166,7 +172,7 @@ class GroupSocket:
         self.queue.clear()
         self.finish()
 
-    def _put(self, stream: str | None, seq: int, frame: str, effect: Effect | None = None,
+    def _put(self, stream: str | None, seq: int, frame: LiveEvent | str, effect: Effect | None = None,
              close: tuple[int, str] | None = None) -> None:
         if len(self.queue) >= QUEUE_SIZE:
             # A client that stops reading is let go rather than growing memory or
@@ -193,12 +199,13 @@ class GroupSocket:
         try:
             while self.queue and not self.done.done():
                 stream, seq, frame, effect = self.queue.popleft()
-                if stream is None:
+                if not isinstance(frame, LiveEvent):
                     if frame == "" and self.closing:  # the close marker
                         self.finish()
                         return
                     await self.websocket.send_text(frame)
                     continue
+                assert stream is not None
                 cursor = self.delivered if stream == GROUP else self.mod_delivered
                 if seq <= cursor:
                     continue
@@ -213,22 +220,28 @@ class GroupSocket:
             self._sender = None
         self._drain_soon()  # a frame put while the last send was finishing
 
-    async def _show(self, stream: str, seq: int, frame: str, effect: Effect | None,
+    def frame_of(self, event: LiveEvent) -> str:
+        """The event's frame for this socket: with the markup for its reader if it asked."""
+        if not self.fragments:
+            return event.frame
+        return event.frame_for(self.user_id, self.reads_moderators, self.receive_only)
+
+    async def _show(self, stream: str, seq: int, event: LiveEvent, effect: Effect | None,
                     live: bool) -> None:
         """Send one event frame of a stream, the next in its order, and let it take effect."""
         if self.expired():
             self._end(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
             return
         if stream == GROUP:
-            await self.websocket.send_text(frame)
+            await self.websocket.send_text(self.frame_of(event))
             self.delivered = seq
             if live:
-                await self.after_event(frame)
+                await self.after_event(event.frame)
         else:
             if effect is not None and effect.opens_moderators:
                 self.reads_moderators = True
             if self.reads_moderators:
-                await self.websocket.send_text(frame)
+                await self.websocket.send_text(self.frame_of(event))
             self.mod_delivered = seq
             if effect is not None and effect.closes_moderators:
                 self.reads_moderators = False
@@ -264,7 +277,7 @@ class GroupSocket:
                 if self.done.done():
                     break
                 effect = effect_of(stream, event.kind, event.data)
-                await self._show(stream, event.seq, frames.event_frame(event, actor),
+                await self._show(stream, event.seq, LiveEvent.of(event, actor),
                                  effect if effect and effect.user_id == self.user_id else None,
                                  live=False)
                 sent += 1
@@ -315,7 +328,7 @@ async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
     refusal: tuple[int, str] | None = None
     try:
         async with transaction(db, write=False) as session:
-            found = await accounts.authenticate(session, token) if token else None
+            found = await required(wiring.authenticate)(session, token) if token else None
             if found is None:
                 refusal = (CLOSE_NOT_SIGNED_IN, "Please sign in first.")
             elif websocket.app.state.hub.sockets_of(found[0].id) >= SOCKETS_PER_MEMBER:
@@ -374,7 +387,7 @@ async def serve(websocket: WebSocket, sock: GroupSocket, on_command: Command,
     """Attach to the hub, send the first frames, then run the send and receive loops until
     either ends; always detach and close with the reason, if any."""
     hub: Hub = websocket.app.state.hub
-    kind = "room" if hasattr(sock, "room_id") else "group"
+    kind = sock.kind
     opened = time.monotonic()
     hold = getattr(websocket.app.state, "before_attach", None)
     if hold is not None:  # tests hold a socket here, admitted, to race a change against it
@@ -427,7 +440,8 @@ async def group_socket(websocket: WebSocket, gid: int) -> None:
     async def resolve(session: AsyncSession, user: User) -> Membership:
         if not 1 <= gid <= MAX_ID:
             raise NotFound()
-        return (await groups.membership_of(session, gid, user.id))[1]
+        membership: Membership = await required(wiring.membership)(session, gid, user.id)
+        return membership
 
     admitted = await admit(websocket, resolve)
     if admitted is None:
@@ -441,7 +455,9 @@ async def group_socket(websocket: WebSocket, gid: int) -> None:
     sock = GroupSocket(websocket, db, admitted.user.id, gid, delivered=start,
                        moderators=mod_start if admitted.is_moderator else admitted.moderators_last,
                        reads_moderators=admitted.is_moderator, token_hash=admitted.token_hash,
-                       expires=admitted.expires, admitted_at=admitted.last)
+                       expires=admitted.expires, admitted_at=admitted.last,
+                       fragments=websocket.query_params.get("fragments") == "1",
+                       receive_only=bool(admitted.user.receive_only))
     is_moderator = admitted.is_moderator
     del admitted  # an idle socket does not keep the signed-in user's row
 
@@ -490,14 +506,16 @@ async def _receive_loop(websocket: WebSocket, sock: GroupSocket, on_command: Com
 
 
 async def _group_command(sock: GroupSocket, command: dict[str, Any]) -> None:
-    if command["type"] == "encourage":
-        await _encourage(sock, command, sock.websocket.app.state.settings)
-    else:
+    handler = wiring.commands.get((sock.kind, command["type"]))
+    if handler is None:
         sock.send_control(frames.error("unknown_command",
                                        f"Unknown command: {command['type'][:40]}"))
+        return
+    await handler(sock, command)
 
 
-def _optional_id(command: dict[str, Any], key: str) -> int | None:
+def optional_id(command: dict[str, Any], key: str) -> int | None:
+    """A command's id field: absent, or a positive id (AppError `invalid` otherwise)."""
     value = command.get(key)
     if value is None:
         return None
@@ -506,35 +524,9 @@ def _optional_id(command: dict[str, Any], key: str) -> int | None:
     return value
 
 
-async def _encourage(sock: GroupSocket, command: dict[str, Any], settings: Settings) -> None:
-    try:
-        kind, text = command.get("kind"), command.get("text")
-        if not isinstance(kind, str) or (text is not None and not isinstance(text, str)):
-            raise AppError("kind is a string and text, if given, is a string.", code="invalid")
-        commitment_id, to_user_id = _optional_id(command, "commitment_id"), _optional_id(
-            command, "to_user_id")
-
-        async def write() -> None:
-            async with transaction(sock.db, write=True) as session:
-                found = await still_member(session, sock)
-                if found is not None:
-                    await encouragements.send(
-                        session, *found, kind=kind, text=text,
-                        commitment_id=commitment_id, to_user_id=to_user_id,
-                        per_minute=settings.encouragements_per_minute)
-
-        # Shielded: a command that reached the database finishes even if the socket drops.
-        await asyncio.shield(write())
-    except AppError as exc:
-        sock.send_control(frames.error(exc.code, exc.detail))
-    except Exception:
-        logger.exception("encourage command failed")
-        sock.send_control(frames.error("unavailable", "That did not go through. Try again."))
-
-
 async def still_member(session: AsyncSession, sock: GroupSocket) -> tuple[User, Membership] | None:
     """Membership (and the session itself) are checked again on every command."""
-    found = await accounts.authenticate_in_group(session, sock.token_hash, sock.group_id)
+    found = await required(wiring.authenticate_in_group)(session, sock.token_hash, sock.group_id)
     if found is None:
         sock.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
         return None

@@ -127,13 +127,13 @@ async def test_two_people_share_a_day(live_server):
             await mine.get_by_label("How do you feel now?").select_option("4")
             await mine.get_by_role("button", name="Save my check-in").click()
             await expect(bea.locator(".flash")).to_contain_text("Checked in: done")
-            await expect(mine).to_have_attribute("data-status", "done")
+            await expect(mine.locator("[data-checkin]")).to_have_attribute("data-status", "done")
 
             # Alex opens the group's day and sees Bea's commitment and her check-in.
             await alex.goto(f"{base}/groups/{gid}")
             theirs = alex.locator("article[data-commitment-id]", has_text="Drink water before coffee")
             await expect(theirs).to_have_count(1)
-            await expect(theirs).to_have_attribute("data-status", "done")
+            await expect(theirs.locator("[data-checkin]")).to_have_attribute("data-status", "done")
             await expect(theirs.locator(".who .name")).to_have_text("Bea")
             await expect(theirs.locator(".status")).to_have_text("Done")
             await expect(theirs).to_contain_text("Felt good")

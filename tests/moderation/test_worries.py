@@ -5,6 +5,8 @@ never in the audit log, never in an event. A deleted account leaves no name on i
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import func, select
 
 from server.db import transaction
@@ -13,6 +15,12 @@ from tests.fixtures.clients import PASSWORD
 from tests.test_pages import create_group, join, sign_up
 
 WORRYING = "I want to die"
+
+
+def care_badge_hidden(page: str) -> bool:
+    """The "needs care" badge is on a moderator's page always (a worry arriving live counts
+    it up), hidden while nothing needs care."""
+    return bool(re.search(r'<a [^>]*id="needs-care"[^>]*\shidden>', page))
 
 
 async def circle(clients, n=3, **names):
@@ -144,7 +152,7 @@ async def test_the_moderation_page_keeps_the_notice_and_the_group_shows_it_needs
     assert r.status_code == 303
 
     day = (await mod.get(f"/groups/{gid}")).text
-    assert 'id="needs-care"' in day and "1 needs care" in day
+    assert 'id="needs-care"' in day and ">1 needs care<" in day and not care_badge_hidden(day)
     assert f'href="/groups/{gid}/moderation#worries"' in day
     assert "needs care" not in (await writer.get(f"/groups/{gid}")).text
     page = (await mod.get(f"/groups/{gid}/moderation")).text
@@ -159,7 +167,7 @@ async def test_the_moderation_page_keeps_the_notice_and_the_group_shows_it_needs
     page = (await mod.get(f"/groups/{gid}/moderation")).text
     assert f'data-worry-id="{wid}"' not in page
     assert "Acknowledged notices (1)" in page and "acknowledged by " + mod.name.title() in page
-    assert "needs care" not in (await mod.get(f"/groups/{gid}")).text
+    assert care_badge_hidden((await mod.get(f"/groups/{gid}")).text)
     # The group's log, which every member reads, says nothing of it.
     audit = (await writer.get(f"/groups/{gid}/audit")).text
     assert "acknowledg" not in audit.lower() and "worr" not in audit.lower()
@@ -172,7 +180,7 @@ async def test_private_words_show_no_notice_on_the_pages(clients):
     r = await writer.submit(f"/groups/{gid}/commitments",
                             {"category": "rest", "text": "I can't go on like this", "visibility": "private"})
     assert r.status_code == 303
-    assert "needs care" not in (await mod.get(f"/groups/{gid}")).text
+    assert care_badge_hidden((await mod.get(f"/groups/{gid}")).text)
     page = (await mod.get(f"/groups/{gid}/moderation")).text
     assert "data-worry-id" not in page and writer.name.title() not in page.split('id="worries"', 1)[1].split(
         "</section>", 1)[0]

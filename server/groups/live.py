@@ -1,0 +1,258 @@
+"""The group's day, one view per thing: the page and the live fragments draw each card,
+check-in, encouragement, member row, notice and room banner with the same macros
+(web/templates/groups/_day.html), from the same small views built here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from markupsafe import Markup
+
+from server.commitments import service as commitments
+from server.encouragements.service import Received
+from server.models.encouragements import KINDS
+from server.models.encouragements import TEXT_MAX as ENCOURAGEMENT_MAX
+from server.realtime import fragments
+from server.realtime.fragments import Audience, Shown, Swap, swap
+from server.web import macros
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What the markup depends on about its reader (never their name or id)."""
+
+    gid: int
+    day: str
+    moderator: bool
+    receive_only: bool
+    muted: bool = False
+    errors: dict[str, Any] | None = None  # a page drawn again with a form's error
+    kinds: dict[str, str] = field(default_factory=lambda: dict(KINDS))
+    note_max: int = commitments.NOTE_MAX
+    encouragement_max: int = ENCOURAGEMENT_MAX
+
+
+@dataclass(frozen=True)
+class CheckinView:
+    id: int
+    status: str
+    note: str | None      # None when there is none or it is hidden from this reader
+    note_hidden: bool     # a moderator hid the note (and not the whole commitment)
+
+
+@dataclass(frozen=True)
+class ReceivedView:
+    id: int
+    kind: str
+    sender: str
+    text: str | None
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class Card:
+    id: int
+    user_id: int
+    day: str
+    step: str
+    category: str
+    author: str
+    own: bool
+    text: str | None      # None when hidden from this reader
+    hidden: bool = False  # hidden by a moderator (its author reads why)
+    hidden_reason: str | None = None  # for its author
+    private: bool = False
+    checkin: CheckinView | None = None
+    received: list[ReceivedView] = field(default_factory=list)
+    form_note: str | None = None  # the author's own check-in, to change it
+    feeling: int | None = None
+
+
+def _day() -> Any:
+    return macros("groups/_day.html")
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+def card_of(entry: commitments.Entry, received: list[Received]) -> Card:
+    c, ch = entry.commitment, entry.checkin
+    checkin = None
+    if ch is not None:
+        note_hidden = entry.checkin_hidden is not None and entry.hidden is None and bool(ch.note)
+        checkin = CheckinView(ch.id, ch.status, entry.note, note_hidden)
+    return Card(
+        id=c.id, user_id=c.user_id, day=c.day.isoformat(), step=c.step, category=c.category,
+        author=entry.author.display_name, own=entry.own, text=entry.text,
+        hidden=entry.hidden is not None, hidden_reason=entry.hidden_reason, private=c.visibility == "private", checkin=checkin,
+        received=[received_of(r) for r in received],
+        form_note=ch.note if ch and entry.own else None,
+        feeling=ch.feeling if ch and entry.own else None)
+
+
+def received_of(r: Received) -> ReceivedView:
+    e = r.encouragement
+    return ReceivedView(e.id, e.kind, r.from_display_name, r.text, r.hidden)
+
+
+# -- live -------------------------------------------------------------------------------------
+
+def _reader(shown: Shown, audience: Audience) -> Reader:
+    return Reader(shown.group_id, str(shown.data.get("day", "")), audience.moderator,
+                  audience.receive_only)
+
+
+def _name(shown: Shown, fallback: str = "A member") -> str:
+    return shown.actor_name or fallback
+
+
+def _card_of_event(shown: Shown, audience: Audience) -> Card:
+    d = shown.data
+    checkin = None
+    if d.get("checkin_id"):
+        hidden_note = bool(d.get("hidden")) and d.get("text") is not None and d.get("note") is None
+        checkin = CheckinView(d["checkin_id"], d["status"], d.get("note"), hidden_note)
+    return Card(id=d["commitment_id"], user_id=d["user_id"], day=d["day"], step=d["step"],
+                category=d["category"], author=_name(shown), own=audience.relation == "subject",
+                text=d.get("text"), checkin=checkin)
+
+
+def commitment_created(shown: Shown, audience: Audience) -> list[Swap]:
+    card = _card_of_event(shown, audience)
+    return [swap(f'#commitments[data-day="{card.day}"]', "append",
+                 _day().entry(_reader(shown, audience), card)),
+            swap(f'#commitments-empty[data-day="{card.day}"]', "hide")]
+
+
+def commitment_checked_in(shown: Shown, audience: Audience) -> list[Swap]:
+    card = _card_of_event(shown, audience)
+    return [swap(f"#c{card.id}-checkin", "replace", _day().checkin(_reader(shown, audience), card))]
+
+
+def encouragement_sent(shown: Shown, audience: Audience) -> list[Swap]:
+    d = shown.data
+    if audience.relation != "subject":
+        return []
+    words = KINDS.get(d.get("kind", ""), "")
+    said = f"{_name(shown, 'Someone')}: {words}" + (f" — {d['text']}" if d.get("text") else "")
+    swaps = [swap("#toasts", "append", _day().toast(said, "encouragement"))]
+    if d.get("commitment_id"):
+        cid = d["commitment_id"]
+        item = ReceivedView(d["encouragement_id"], d["kind"], _name(shown, "a former member"),
+                            d.get("text"), bool(d.get("hidden")))
+        swaps += [swap(f"#c{cid}-cheers", "append",
+                       _day().received_item(_reader(shown, audience), item, cid)),
+                  swap(f"#c{cid}-received", "show")]
+    return swaps
+
+
+def member_joined(shown: Shown, audience: Audience) -> list[Swap]:
+    d = shown.data
+    row = _day().member_row(_reader(shown, audience), d["user_id"], d.get("display_name") or _name(shown),
+                            "member", me=audience.relation == "subject")
+    return [swap("#member-list", "append", row)]
+
+
+def member_gone(shown: Shown, audience: Audience) -> list[Swap]:
+    return [swap(f"#member-{shown.data['user_id']}", "remove")]
+
+
+def role_changed(shown: Shown, audience: Audience) -> list[Swap]:
+    d = shown.data
+    swaps = [swap(f"#member-{d['user_id']}-role", "replace", _day().role_tag(d["user_id"], d["role"]))]
+    if audience.relation == "subject":
+        said = ("You are now a moderator of this group. Reload the page to see the moderator tools."
+                if d["role"] == "moderator" else
+                "You are a member of this group again, no longer a moderator.")
+        swaps.append(swap("#toasts", "append", _day().toast(said, "room")))
+    return swaps
+
+
+_WHAT = {"commitment": "commitment", "checkin": "check-in note",
+         "encouragement": "encouragement note", "scenario": "scenario card",
+         "roleplay_line": "line said in a practice room"}
+_HIDDEN = Markup('<p class="text hidden-note" id="c{}-text">Hidden by a moderator.</p>')
+
+
+def content_hidden(shown: Shown, audience: Audience) -> list[Swap]:
+    d = shown.data
+    kind, tid = d.get("target_type"), d.get("target_id")
+    reader = _reader(shown, audience)
+    own = audience.relation == "subject"
+    if kind == "commitment":
+        if own:
+            return [swap(f"#c{tid}-text", "after", _day().hidden_for_author(reader, f"c{tid}-hidden"))]
+        return [swap(f"#c{tid}-text", "replace", _HIDDEN.format(tid)),
+                swap(f"#c{tid}-checkin .note", "remove"),
+                swap(f"#c{tid}-checkin .content-actions", "remove"),
+                swap(f"#c{tid}-controls", "remove")]
+    if kind == "checkin":
+        at = f'.checkin[data-checkin-id="{tid}"] > .note'
+        if own:
+            return [swap(at, "after", _day().hidden_for_author(reader, f"ci{tid}-hidden"))]
+        return [swap(at, "replace", Markup('<p class="note hidden-note">Hidden by a moderator.</p>')),
+                swap(f"#ci{tid}-controls", "remove")]
+    if kind == "encouragement" and not own:
+        return [swap(f"#en{tid} > .note", "replace",
+                     Markup('<p class="note hidden-note">The note was hidden by a moderator.</p>')),
+                swap(f"#en{tid}-controls", "remove")]
+    return []
+
+
+def room_opened(shown: Shown, audience: Audience) -> list[Swap]:
+    d = shown.data
+    room = {"id": d["room_id"], "title": d.get("title") or ""}
+    swaps = [swap("#room-spot", "replace", _day().room_spot(_reader(shown, audience), room))]
+    if audience.relation != "actor":
+        swaps.append(swap("#toasts", "append",
+                          _day().toast(f"A practice room is open: {room['title']}", "room")))
+    return swaps
+
+
+def room_ended(shown: Shown, audience: Audience) -> list[Swap]:
+    at = f'#room-banner[data-room-id="{shown.data["room_id"]}"]'
+    return [swap(at, "hide"), swap("#room-open", "show")]
+
+
+def report_created(shown: Shown, audience: Audience) -> list[Swap]:
+    d = shown.data
+    lines = [f"New report: {_name(shown)} is worried about a {_WHAT.get(d.get('target_type', ''), 'post')}."]
+    if d.get("reason"):
+        lines.append(f"Their reason: {d['reason']}")
+    return [swap("#mod-notices", "append", _day().mod_notice(_reader(shown, audience), "report", lines, True)),
+            swap("[data-open-reports]", "increment")]
+
+
+def support_concern(shown: Shown, audience: Audience) -> list[Swap]:
+    if audience.relation == "subject":
+        return []
+    who = shown.data.get("display_name") or "Someone in the group"
+    lines = [f"{who} wrote something that suggests they may be having a very hard time.",
+             "Cairn has shown them where to find help. Only moderators see this notice. "
+             "You might check in with them gently."]
+    return [swap("#mod-notices", "append", _day().mod_notice(_reader(shown, audience), "concern", lines)),
+            swap("#needs-care", "increment")]
+
+
+def muted(shown: Shown, audience: Audience) -> list[Swap]:
+    """The member muted or unmuted is told; day.js rests or wakes their forms."""
+    if audience.relation != "subject":
+        return []
+    said = ("A moderator has paused your posting here for a while. You can still read along."
+            if shown.kind == "member.muted" else "You can post in this group again.")
+    return [swap("#toasts", "append", _day().toast(said, "room"))]
+
+
+RENDERERS = {
+    "commitment.created": commitment_created, "commitment.checked_in": commitment_checked_in,
+    "encouragement.sent": encouragement_sent, "member.joined": member_joined,
+    "member.left": member_gone, "member.removed": member_gone,
+    "member.role_changed": role_changed, "member.muted": muted, "member.unmuted": muted, "content.hidden": content_hidden,
+    "roleplay.opened": room_opened, "roleplay.ended": room_ended,
+    "report.created": report_created, "support.concern": support_concern,
+}
+
+
+def register() -> None:
+    for kind, renderer in RENDERERS.items():
+        fragments.register(kind, renderer)
