@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -12,16 +13,17 @@ from server.deps import MAX_ID, SessionDep, SettingsDep
 from server.errors import AppError, NotFound
 from server.groups import pages as group_pages
 from server.models.encouragements import KINDS
-from server.roleplay import machine
+from server.realtime import fragments
+from server.roleplay import machine, views
 from server.roleplay import service as roleplay
 from server.roleplay.machine import Phase, Role, Roles, Style
-from server.web import redirect, render
+from server.web import macros, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 _NO_ROOM = "We could not find that room."
 
-# The product's words for the room's codes; the live script reads the same words.
+# The product's words for the room's codes.
 PHASE_NAMES: dict[str, str] = {
     Phase.LOBBY: "Gathering", Phase.SETUP: "Setting up", Phase.REHEARSE: "Rehearsal",
     Phase.SCENE: "Scene", Phase.FEEDBACK: "Feedback", Phase.REPLAY: "Replay",
@@ -79,10 +81,120 @@ def clock_text(frame: dict[str, Any]) -> str:
     return {"paused": "Paused", "ended": "Ended"}.get(frame["phase"], "No timer")
 
 
-def words() -> dict[str, Any]:
-    """What the live script needs to say things the way the page does."""
-    return {"phase": PHASE_NAMES, "role": ROLE_NAMES, "style": STYLE_NAMES,
-            "intensity": INTENSITY_NAMES, "cheer": KINDS, "confidence": CONFIDENCE_NAMES}
+@dataclass(frozen=True)
+class RoomPage:
+    """The room as one person sees it, as the macros of roleplay/_room.html read it."""
+
+    room: dict[str, Any]  # the room frame (views.project)
+    role: Role
+    me: int
+    gid: int
+    group_name: str
+    names: dict[int, str]
+    card_shown: bool
+    clock: str
+    seconds_left: int | None
+    muted: bool
+    cards: tuple[views.Card, ...]
+    shown: dict[str, bool]
+
+    phase_names: ClassVar[dict[str, str]] = PHASE_NAMES
+    role_names: ClassVar[dict[str, str]] = ROLE_NAMES
+    style_names: ClassVar[dict[str, str]] = STYLE_NAMES
+    style_hints: ClassVar[dict[str, str]] = STYLE_HINTS
+    intensity_names: ClassVar[dict[int, str]] = INTENSITY_NAMES
+    intensity_hints: ClassVar[dict[int, str]] = INTENSITY_HINTS
+    confidence_names: ClassVar[dict[int, str]] = CONFIDENCE_NAMES
+    cheers: ClassVar[dict[str, str]] = KINDS
+    extend_choices: ClassVar[tuple[tuple[int, str], ...]] = EXTEND_CHOICES
+    boundary_max: ClassVar[int] = machine.BOUNDARY_MAX
+    line_max: ClassVar[int] = machine.LINE_MAX
+    feedback_max: ClassVar[int] = machine.FEEDBACK_MAX
+
+
+def page_of(view: views.RoomView, viewer: int, is_moderator: bool,
+            frame: dict[str, Any] | None = None) -> RoomPage:
+    frame = frame if frame is not None else views.project(view, viewer, is_moderator)
+    role = role_of(frame, viewer)
+    phase = frame["phase"]
+    mine = next((p for p in frame["participants"] if p["user_id"] == viewer), None)
+    shown = {
+        "panel-setup": phase == Phase.SETUP,
+        "panel-feedback": phase == Phase.FEEDBACK,
+        "panel-mine": role == Role.PRACTITIONER and phase in (Phase.FEEDBACK, Phase.SHARING,
+                                                              Phase.ENDED),
+        "panel-words": phase in (Phase.SCENE, Phase.REPLAY, Phase.FEEDBACK, Phase.SHARING),
+    }
+    return RoomPage(frame, role, viewer, view.group_id, view.group_name, names_of(frame),
+                    card_shown(frame, role), clock_text(frame), seconds_left(frame),
+                    bool(mine and mine["muted"]),
+                    view.cards if role == Role.PRACTITIONER and phase == Phase.SETUP else (),
+                    shown)
+
+
+# The parts of the room, each drawn by the macro of the same name, in the page's order.
+PARTS = ("status", "moderate", "paused", "lobby", "setup_done", "setup_forms", "setup_waiting",
+         "rehearse", "feedback_status", "feedback_giver", "my_feedback", "confidence",
+         "confidence_saved", "keep", "words_head", "lines_empty", "say", "cheer", "card",
+         "ended", "people_count", "hands", "leave")
+
+
+@dataclass
+class Drawn:
+    """What one socket's page shows now, as last sent: each part's markup, the shells' being
+    shown, each person's row and the lines. The next frame carries only what changed."""
+
+    parts: dict[str, str] = field(default_factory=dict)
+    shown: dict[str, bool] = field(default_factory=dict)
+    rows: dict[int, tuple[str, str]] = field(default_factory=dict)  # (tags, controls)
+    lines: list[str] = field(default_factory=list)
+
+
+def _target(html: str) -> str:
+    """The id of the element a part draws (its first id attribute)."""
+    start = html.index(' id="') + 5
+    return "#" + html[start:html.index('"', start)]
+
+
+def swaps(r: RoomPage, before: Drawn | None) -> tuple[list[fragments.Swap], Drawn]:
+    """The swaps that bring a page drawn as `before` (None: unknown, send everything) to `r`."""
+    m = macros("roleplay/_room.html")
+    now = Drawn()
+    out: list[fragments.Swap] = []
+    for name in PARTS:
+        html = str(getattr(m, name)(r)).strip()
+        now.parts[name] = html
+        if before is None or before.parts.get(name) != html:
+            out.append(fragments.swap(_target(html), "replace", html))
+    for shell, shown in r.shown.items():
+        now.shown[shell] = shown
+        if before is None or before.shown.get(shell) != shown:
+            out.append(fragments.swap("#" + shell, "show" if shown else "hide"))
+    # People: rows come and go one by one; a row's tags and controls change apart.
+    for p in r.room["participants"]:
+        now.rows[p["user_id"]] = (str(m.person_tags(r, p)).strip(),
+                                  str(m.person_controls(r, p)).strip())
+    if before is None:
+        out.append(fragments.swap("#participants", "replace", str(m.participants(r)).strip()))
+    else:
+        for uid in before.rows:
+            if uid not in now.rows:
+                out.append(fragments.swap(f"#participant-{uid}", "remove"))
+        for p in r.room["participants"]:
+            uid = p["user_id"]
+            if uid not in before.rows:
+                out.append(fragments.swap("#participants", "append", str(m.person(r, p)).strip()))
+                continue
+            for old, new in zip(before.rows[uid], now.rows[uid], strict=True):
+                if old != new:
+                    out.append(fragments.swap(_target(new), "replace", new))
+    # Lines only grow within a round: new ones are appended, anything else redraws the list.
+    now.lines = [str(m.line(r, line)).strip() for line in r.room["lines"]]
+    if before is not None and now.lines[:len(before.lines)] == before.lines:
+        out.extend(fragments.swap("#lines", "append", html) for html in now.lines[len(before.lines):])
+    elif before is None or now.lines != before.lines:
+        out.append(fragments.swap("#lines", "replace", str(m.lines(r)).strip()))
+    return out, now
 
 
 @router.get("/groups/{gid:int}/rooms/{rid:int}")
@@ -95,21 +207,13 @@ async def room_page(rid: int, request: Request, member: group_pages.PageMember,
     room, _ = await roleplay.room_for(session, member.user, rid)
     if room.group_id != member.group.id:
         raise NotFound(_NO_ROOM, code="room_not_found")
-    frame = await roleplay.view(session, room, member.user, member.is_moderator)
+    view = await roleplay.room_view(session, room, member.group.name)
+    frame = views.project(view, member.user.id, member.is_moderator)
     if frame["me"]["removed"]:
         return redirect(f"/groups/{member.group.id}",
                         "A moderator asked you to step out of that practice room.")
-    role = role_of(frame, member.user.id)
-    return render(
-        request, "roleplay/room.html", group=member.group, member=member, room=frame,
-        my_role=role, names=names_of(frame), turn=frame["turn"], card_shown=card_shown(frame, role),
-        clock=clock_text(frame), seconds_left=seconds_left(frame), words=words(),
-        phase_names=PHASE_NAMES, role_names=ROLE_NAMES, style_names=STYLE_NAMES,
-        style_hints=STYLE_HINTS, intensity_names=INTENSITY_NAMES,
-        intensity_hints=INTENSITY_HINTS, confidence_names=CONFIDENCE_NAMES, cheers=KINDS,
-        extend_choices=EXTEND_CHOICES, boundary_max=machine.BOUNDARY_MAX,
-        line_max=machine.LINE_MAX, feedback_max=machine.FEEDBACK_MAX,
-    )
+    return render(request, "roleplay/room.html", group=member.group,
+                  r=page_of(view, member.user.id, member.is_moderator, frame))
 
 
 @router.post("/groups/{gid:int}/rooms")

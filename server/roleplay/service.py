@@ -272,10 +272,16 @@ async def view(session: AsyncSession, room: Room, viewer: User, is_moderator: bo
     return views.project(await views.read(session, room), viewer.id, is_moderator)
 
 
+async def room_view(session: AsyncSession, room: Room, group_name: str) -> views.RoomView:
+    """The room's full view, read now (a page)."""
+    return await views.read(session, room, group_name)
+
+
 async def read_view(session: AsyncSession, room_id: int) -> views.RoomView | None:
     """The room's full view, for every viewer at once; None when the room is gone."""
-    room = await session.get(Room, room_id)
-    return None if room is None else await views.read(session, room)
+    found = (await session.execute(select(Room, Group.name).join(Group, Group.id == Room.group_id)
+                                   .where(Room.id == room_id))).first()
+    return None if found is None else await views.read(session, found[0], found[1])
 
 
 async def prune(session: AsyncSession, *, days: int) -> int:

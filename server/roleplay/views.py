@@ -17,11 +17,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
-from server.models import Feedback, Room, Round, Scenario, User
+from server.models import Feedback, Group, Room, Round, Scenario, User
 from server.roleplay import machine
 from server.roleplay.machine import Phase, Role, RoomState
 
@@ -60,16 +60,21 @@ class RoomView:
     card: Card | None
     feedback: tuple[Said, ...]
     confidence: tuple[int | None, int | None] | None  # (before, after) of the current round
+    group_name: str = ""
+    cards: tuple[Card, ...] = ()  # while setting up: the cards the practitioner chooses from
 
     @property
     def deadline(self) -> dt.datetime | None:
         return self.state.deadline
 
 
-async def read(session: AsyncSession, room: Room) -> RoomView:
-    """The room's full view: the room row given, and at most two more statements (the card,
-    and the current round's feedback with its round)."""
+async def read(session: AsyncSession, room: Room, group_name: str | None = None) -> RoomView:
+    """The room's full view: the room row given, and at most three more statements (the
+    chosen card, the current round's feedback with its round, and while setting up the
+    cards to choose from)."""
     s = machine.load(room.state)
+    if group_name is None:
+        group_name = await session.scalar(select(Group.name).where(Group.id == room.group_id)) or ""
     card = None
     if s.scenario_id is not None:
         row = await session.get(Scenario, s.scenario_id)
@@ -90,8 +95,15 @@ async def read(session: AsyncSession, room: Room) -> RoomView:
             if f is not None:
                 feedback.append(Said(f.attempt, f.role, f.style, f.worked, f.try_next,
                                      name or "a former member"))
+    cards: tuple[Card, ...] = ()
+    if s.phase == Phase.SETUP:
+        rows_ = (await session.scalars(
+            select(Scenario).where(or_(Scenario.group_id.is_(None), Scenario.group_id == room.group_id))
+            .order_by(Scenario.group_id.is_not(None), Scenario.id))).all()
+        cards = tuple(Card(c.id, c.group_id is None, c.title, c.situation, c.opening_line,
+                           tuple(c.intensities)) for c in rows_)
     return RoomView(room.id, room.group_id, room.title, room.version, s, card, tuple(feedback),
-                    confidence)
+                    confidence, group_name, cards)
 
 
 def _opt_iso(at: dt.datetime | None) -> str | None:
@@ -146,6 +158,9 @@ def project(view: RoomView, viewer: int, is_moderator: bool,
             {"attempt": f.attempt, "role": f.role, "style": f.style, "worked": f.worked,
              "try_next": f.try_next, "from": f.from_name} for f in view.feedback]
         frame["my_confidence"] = {"before": view.confidence[0], "after": view.confidence[1]}
+    if viewer == (roles.practitioner if s.phase != Phase.ENDED else s.previous.practitioner):
+        frame["my_saved"] = {"homework": s.round in s.saved.homework,
+                             "transcript": s.round in s.saved.transcript}
     frame["turn"] = turn(s, viewer)
     return frame
 

@@ -23,7 +23,7 @@ from server.errors import AppError, NotFound
 from server.models import Membership, User
 from server.realtime import frames
 from server.realtime.ws import CLOSE_FORBIDDEN, Admitted, GroupSocket, admit, serve, still_member
-from server.roleplay import machine, views
+from server.roleplay import machine, pages, views
 from server.roleplay import service as roleplay
 from server.roleplay.views import RoomView, RoomViews
 
@@ -137,10 +137,13 @@ class RoomSocket(GroupSocket):
     def __init__(self, websocket: WebSocket, db: Database, admitted: Admitted, room_id: int) -> None:
         super().__init__(websocket, db, admitted.user.id, admitted.group_id, admitted.last,
                          moderators=admitted.moderators_last, reads_moderators=admitted.is_moderator,
-                         token_hash=admitted.token_hash, expires=admitted.expires)
+                         token_hash=admitted.token_hash, expires=admitted.expires,
+                         fragments=websocket.query_params.get("fragments") == "1",
+                         receive_only=bool(admitted.user.receive_only))
         self.room_id = room_id
         self.live = live_of(websocket)
         self.sent_version = 0
+        self.drawn: pages.Drawn | None = None  # what this socket's page shows (fragments only)
         self.recent: deque[float] = deque(maxlen=COMMANDS_PER_WINDOW)
 
     def over_limit(self) -> bool:
@@ -173,6 +176,9 @@ class RoomSocket(GroupSocket):
             self.close_soon(CLOSE_FORBIDDEN, "You are no longer in this room.")
             return
         self.sent_version = view.version
+        if self.fragments:
+            page = pages.page_of(view, self.user_id, self.reads_moderators, projected)
+            projected["html"], self.drawn = pages.swaps(page, self.drawn)
         await self.websocket.send_text(json.dumps(projected))
 
 
