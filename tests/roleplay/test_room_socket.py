@@ -23,6 +23,7 @@ class RoomClient:
     def __init__(self, member: RemoteMember, ws: Any) -> None:
         self.member, self.ws = member, ws
         self.room: dict[str, Any] = {}
+        self.rooms: list[dict[str, Any]] = []  # every room frame, in order
         self.errors: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.pongs = 0
@@ -35,6 +36,7 @@ class RoomClient:
                 frame = json.loads(raw)
                 if frame["type"] == "room":
                     self.room = frame
+                    self.rooms.append(frame)
                 elif frame["type"] == "error":
                     self.errors.append(frame)
                 elif frame["type"] == "event":
@@ -104,8 +106,8 @@ def server(quick_room_server: LiveServer) -> LiveServer:
     return quick_room_server
 
 
-async def connect(member: RemoteMember, ws_url: str, rid: int) -> RoomClient:
-    ws = await websockets.connect(f"{ws_url}/ws/roleplays/{rid}",
+async def connect(member: RemoteMember, ws_url: str, rid: int, query: str = "") -> RoomClient:
+    ws = await websockets.connect(f"{ws_url}/ws/roleplays/{rid}{query}",
                                   additional_headers=member.headers, open_timeout=10)
     client = RoomClient(member, ws)
     await client.until(lambda r: r["room_id"] == rid)
@@ -327,3 +329,51 @@ async def test_a_timer_advances_once_with_two_processes(cluster):
         await conn.close()
     assert kinds.count("scene") == 1, kinds  # rehearse -> scene happened exactly once
     assert room["version"] >= 1
+
+
+def targets(frame: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(s["target"], s["swap"]) for s in frame.get("html", [])}
+
+
+async def test_a_room_socket_with_fragments_sends_the_parts_that_changed_for_that_person(server):
+    mod, pat, sam = [await remote_member(server.url) for _ in range(3)]
+    group = await remote_group(mod, pat, sam)
+    rid = await open_room(mod, group["id"])
+    m = await connect(mod, server.ws_url, rid, "?fragments=1")
+    plain = await connect(pat, server.ws_url, rid)
+    try:
+        first = m.rooms[0]
+        # The first frame draws everything: the page may be older than the socket.
+        assert {("#room-status", "replace"), ("#participants", "replace"), ("#lines", "replace"),
+                ("#panel-setup", "hide"), ("#panel-moderate", "replace")} <= targets(first)
+        assert "html" not in plain.room  # only a socket that asks gets markup
+        await m.send("join")
+        await plain.send("join")
+        room = await m.until(lambda r: len(r["participants"]) == 2)
+        assert (f"#participant-{pat.id}", "remove") not in targets(room)
+        joined = [s for s in room["html"] if s["swap"] == "append"]
+        assert [s["target"] for s in joined] == ["#participants"]
+        assert f'id="participant-{pat.id}"' in joined[0]["html"]
+        assert f'id="role-for-{pat.id}"' in joined[0]["html"]  # the moderator's picker, drawn
+        # The moderator's own row is not redrawn because Pat joined: a choice in its picker
+        # stays under the moderator's hand.
+        assert not {t for t, _ in targets(room)} & {f"#p-controls-{mod.id}", f"#p-tags-{mod.id}"}
+
+        s = await connect(sam, server.ws_url, rid)
+        await s.send("join")
+        room = await m.until(lambda r: len(r["participants"]) == 3)
+        assert not any(f"p-controls-{pat.id}" in t for t, _ in targets(room))
+        await m.send("assign_role", user_id=pat.id, role="counterpart")
+        room = await m.until(lambda r: r["roles"]["counterpart"] == pat.id)
+        changed = {t for t, _ in targets(room)}
+        assert {f"#p-tags-{pat.id}", f"#p-controls-{pat.id}"} <= changed
+        assert "#participants" not in changed and f"#p-controls-{sam.id}" not in changed
+        picker = next(x["html"] for x in room["html"] if x["target"] == f"#p-controls-{pat.id}")
+        assert '<option value="counterpart" selected>' in picker
+        # Nothing else moved for the moderator but what says whose turn it is.
+        assert changed <= {f"#p-tags-{pat.id}", f"#p-controls-{pat.id}", "#room-status",
+                           "#setup-waiting"}
+        await s.ws.close()
+    finally:
+        await m.ws.close()
+        await plain.ws.close()

@@ -1,0 +1,71 @@
+"""The room's view is read once per change in a process, however many sockets ask for it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from server.roleplay import machine, views
+
+T0 = dt.datetime(2026, 11, 28, 18, 0, tzinfo=dt.UTC)
+
+
+def view_at(version: int) -> views.RoomView:
+    return views.RoomView(7, 1, "Practice", version, machine.new_state(T0), None, (), None)
+
+
+async def test_many_sockets_asking_at_once_share_one_read():
+    cache = views.RoomViews()
+    stored = [view_at(2)]
+    reads = 0
+    let_go = asyncio.Event()
+
+    async def read() -> views.RoomView:
+        nonlocal reads
+        reads += 1
+        await let_go.wait()  # every socket asks while the one read is under way
+        return stored[0]
+
+    askers = [asyncio.create_task(cache.at_least(7, 2, read)) for _ in range(20)]
+    await asyncio.sleep(0)
+    let_go.set()
+    got = await asyncio.gather(*askers)
+    assert reads == 1 and {v.version for v in got} == {2}
+    # The version held (or an older one asked for) reads nothing more.
+    assert (await cache.at_least(7, 1, read)).version == 2 and reads == 1
+    # A newer change reads once more.
+    stored[0] = view_at(3)
+    assert (await cache.at_least(7, 3, read)).version == 3 and reads == 2
+
+
+async def test_a_read_that_started_before_the_change_committed_is_read_again():
+    cache = views.RoomViews()
+    answers = [view_at(4), view_at(5)]
+
+    async def read() -> views.RoomView:
+        return answers.pop(0)
+
+    assert (await cache.at_least(7, 5, read)).version == 5 and answers == []
+
+
+def test_each_viewer_sees_their_own_cut_of_one_view():
+    s = machine.new_state(T0)
+    for uid, name, mod in ((1, "Mo", True), (2, "Pat", False), (3, "Cas", False), (4, "Obi", False)):
+        s, _ = machine.apply(s, machine.Actor(uid, name, mod), machine.command_of({"type": "join"}), T0)
+    s.roles = machine.Roles(2, 3)
+    s.phase, s.round, s.scenario_id, s.intensity = machine.Phase.FEEDBACK, 1, 9, 2
+    s.removed = [5]
+    card = views.Card(9, True, "Guilt", "A call.", "After all I did?", ("Fine.", "Guilt!", "Anger!"))
+    said = (views.Said(1, "counterpart", "assertive", "Calm.", None, "Cas"),)
+    view = views.RoomView(7, 1, "Practice", 12, s, card, said, (2, None), "Circle")
+    practitioner, counterpart = views.project(view, 2, False), views.project(view, 3, False)
+    observer, moderator = views.project(view, 4, False), views.project(view, 1, True)
+    removed = views.project(view, 5, False)
+    assert practitioner["my_feedback"][0]["worked"] == "Calm." and "my_feedback" not in observer
+    assert counterpart["scenario"]["counterpart_line"] == "Guilt!"
+    assert moderator["scenario"]["counterpart_line"] == "Guilt!"
+    assert "counterpart_line" not in observer["scenario"]
+    assert "counterpart_line" not in practitioner["scenario"]
+    assert removed["me"]["removed"] and removed["participants"] == [] and removed["scenario"] is None
+    assert observer["turn"] == "Cas is giving feedback first."
+    assert counterpart["turn"] == "You are giving feedback first."
