@@ -316,7 +316,7 @@ async def reports(session: AsyncSession, group_id: int, status: str | None, *,
     if status is not None:
         query, ids = query.where(Report.status == status), ids.where(Report.status == status)
     page = query.where(Report.id < before) if before is not None else query
-    rows = [(r, u) for r, u in (await session.execute(
+    rows: list[tuple[Report, User | None]] = [(r, u) for r, u in (await session.execute(
         page.order_by(Report.id.desc()).limit(limit + 1))).all()]
     older = rows[limit - 1][0].id if len(rows) > limit else None
     if before is None:
@@ -367,37 +367,37 @@ async def previews(session: AsyncSession, group_id: int,
         return user.display_name if user else "a former member"
 
     if ids := wanted.get("commitment"):
-        rows = await session.execute(select(Commitment, User).outerjoin(
+        commitments = await session.execute(select(Commitment, User).outerjoin(
             User, User.id == Commitment.user_id).where(
             Commitment.id.in_(ids), Commitment.group_id == group_id,
             Commitment.visibility == "group"))
-        for c, u in rows.all():
+        for c, u in commitments.all():
             found[("commitment", c.id)] = Preview(name(u), c.text, c.day)
     if ids := wanted.get("checkin"):
-        rows = await session.execute(select(Checkin, Commitment, User).join(
+        checkins = await session.execute(select(Checkin, Commitment, User).join(
             Commitment, Commitment.id == Checkin.commitment_id).outerjoin(
             User, User.id == Commitment.user_id).where(
             Checkin.id.in_(ids), Commitment.group_id == group_id,
             Commitment.visibility == "group"))
-        for ch, c, u in rows.all():
+        for ch, c, u in checkins.all():
             found[("checkin", ch.id)] = Preview(name(u), ch.note, c.day)
     if ids := wanted.get("encouragement"):
-        rows = await session.execute(select(Encouragement, User).outerjoin(
+        encouragements = await session.execute(select(Encouragement, User).outerjoin(
             User, User.id == Encouragement.from_user_id).where(
             Encouragement.id.in_(ids), Encouragement.group_id == group_id))
-        for e, u in rows.all():
+        for e, u in encouragements.all():
             found[("encouragement", e.id)] = Preview(name(u), e.text)
     if ids := wanted.get("scenario"):
-        rows = await session.execute(select(Scenario, User).outerjoin(
+        cards = await session.execute(select(Scenario, User).outerjoin(
             User, User.id == Scenario.created_by).where(
             Scenario.id.in_(ids), Scenario.group_id == group_id))
-        for card, u in rows.all():
+        for card, u in cards.all():
             found[("scenario", card.id)] = Preview(name(u), f"{card.title}: {card.situation}")
     if ids := wanted.get("roleplay_line"):
-        rows = await session.execute(select(ReportedLine, User).outerjoin(
+        lines = await session.execute(select(ReportedLine, User).outerjoin(
             User, User.id == ReportedLine.speaker_id).where(
             ReportedLine.id.in_(ids), ReportedLine.group_id == group_id))
-        for said, u in rows.all():
+        for said, u in lines.all():
             found[("roleplay_line", said.id)] = Preview(name(u), said.text)
     return found
 
