@@ -8,7 +8,7 @@ the time from sending it to the moment the last socket in the room has the new v
 and, from a statement counter in the server process (bench/room_probe.py), how many SQL
 statements the server ran per change: in all, and divided by the people in the room.
 
-    python -m bench.room_fanout --before /work/before            # both, side by side
+    python -m bench.room_fanout --before ../before --fragments   # both, side by side
     python -m bench.room_fanout --sizes 6 --commands 10          # short, this checkout only
 """
 
@@ -93,7 +93,8 @@ def probe_count(server: common.Server, path: Path, room: Room) -> int:
     raise RuntimeError("the server did not report its statement count")
 
 
-def run_one(label: str, checkout: Path, size: int, commands: int, workdir: Path) -> dict[str, Any]:
+def run_one(label: str, checkout: Path, size: int, commands: int, workdir: Path,
+            query: str = "") -> dict[str, Any]:
     """One server from one checkout, on a fresh database, with one room of `size` people."""
     db = common.create_database("postgres")
     probe_file = workdir / f"probe-{label}-{size}"
@@ -107,14 +108,14 @@ def run_one(label: str, checkout: Path, size: int, commands: int, workdir: Path)
     try:
         group = asyncio.run(common.seed(db.url, groups=1, per_group=size))[0]
         server.start()
-        return asyncio.run(measure(server, group, size, commands, probe_file, label))
+        return asyncio.run(measure(server, group, size, commands, probe_file, label, query))
     finally:
         server.stop()
         db.drop()
 
 
 async def measure(server: common.Server, group: common.SeededGroup, size: int, commands: int,
-                  probe_file: Path, label: str) -> dict[str, Any]:
+                  probe_file: Path, label: str, query: str) -> dict[str, Any]:
     server.pin_helpers()
     base = f"http://127.0.0.1:{server.port}"
     moderator = group.members[0]
@@ -128,7 +129,7 @@ async def measure(server: common.Server, group: common.SeededGroup, size: int, c
     room = Room(people)
     for person in people:
         person.ws = await websockets.connect(
-            f"{server.ws_url}/ws/roleplays/{rid}", open_timeout=30, max_size=2**22,
+            f"{server.ws_url}/ws/roleplays/{rid}{query}", open_timeout=30, max_size=2**22,
             additional_headers={"Authorization": f"Bearer {person.token}"})
         room.tasks.append(asyncio.create_task(room.read(person)))
     for person in people:
@@ -192,15 +193,15 @@ async def measure(server: common.Server, group: common.SeededGroup, size: int, c
             "p90_ms": common.percentile(sorted(latencies), 90) * 1000}
 
 
-def run_all(args: argparse.Namespace, checkouts: list[tuple[str, Path]]) -> list[dict[str, Any]]:
+def run_all(args: argparse.Namespace, checkouts: list[tuple[str, Path, str]]) -> list[dict[str, Any]]:
     common.pin_to(common.LOAD_CORE)
     results = []
     with tempfile.TemporaryDirectory(prefix="cairn-room-bench-") as tmp:
         for size in args.sizes:
-            for label, checkout in checkouts:
-                results.append(run_one(label, checkout, size, args.commands, Path(tmp)))
+            for label, checkout, query in checkouts:
+                results.append(run_one(label, checkout, size, args.commands, Path(tmp), query))
                 r = results[-1]
-                print(f"{r['label']:>6} {r['size']:>3} people: "
+                print(f"{r['label']:>10} {r['size']:>3} people: "
                       f"{r['statements_per_change']:6.1f} statements per change, "
                       f"{r['statements_per_viewer_per_change']:5.2f} per viewer; "
                       f"command to last socket median {r['median_ms']:6.1f} ms "
@@ -214,21 +215,25 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[6, 20])
     parser.add_argument("--commands", type=int, default=30)
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
+    parser.add_argument("--fragments", action="store_true",
+                        help="also measure this checkout with ?fragments=1, as its page connects")
     args = parser.parse_args()
     print(common.machine())
-    checkouts: list[tuple[str, Path]] = []
+    checkouts: list[tuple[str, Path, str]] = []
     if args.before:
-        checkouts.append(("before", Path(args.before).resolve()))
-    checkouts.append(("after", common.ROOT))
+        checkouts.append(("before", Path(args.before).resolve(), ""))
+    checkouts.append(("after", common.ROOT, ""))
+    if args.fragments:  # as Cairn's own page connects: each frame with its rendered parts
+        checkouts.append(("after+html", common.ROOT, "?fragments=1"))
     results = run_all(args, checkouts)
     # Statements grow with the room by what each socket reads for itself; the rest is the
     # command's own work (checks, the write, the event), the same for any size.
-    for label, _ in checkouts:
+    for label, _, _ in checkouts:
         mine = {r["size"]: r["statements_per_change"] for r in results if r["label"] == label}
         if len(mine) >= 2:
             small, large = min(mine), max(mine)
             each = (mine[large] - mine[small]) / (large - small)
-            print(f"{label:>6}: each socket in the room adds {each:.2f} statements per change; "
+            print(f"{label:>10}: each socket in the room adds {each:.2f} statements per change; "
                   f"the command itself and the room's one read take "
                   f"{mine[small] - each * small:.1f}")
     if args.json:

@@ -113,7 +113,9 @@ class RoomPage:
 
 
 def page_of(view: views.RoomView, viewer: int, is_moderator: bool,
-            frame: dict[str, Any] | None = None) -> RoomPage:
+            frame: dict[str, Any] | None = None, *, live: bool = False) -> RoomPage:
+    """live: for a socket's swaps, where the clock is left for room.js to count down (the
+    time left differs at every frame; the markup then changes only when the room does)."""
     frame = frame if frame is not None else views.project(view, viewer, is_moderator)
     role = role_of(frame, viewer)
     phase = frame["phase"]
@@ -126,7 +128,8 @@ def page_of(view: views.RoomView, viewer: int, is_moderator: bool,
         "panel-words": phase in (Phase.SCENE, Phase.REPLAY, Phase.FEEDBACK, Phase.SHARING),
     }
     return RoomPage(frame, role, viewer, view.group_id, view.group_name, names_of(frame),
-                    card_shown(frame, role), clock_text(frame), seconds_left(frame),
+                    card_shown(frame, role),
+                    "" if live and frame["deadline"] else clock_text(frame), seconds_left(frame),
                     bool(mine and mine["muted"]),
                     view.cards if role == Role.PRACTITIONER and phase == Phase.SETUP else (),
                     shown)
@@ -146,7 +149,7 @@ class Drawn:
 
     parts: dict[str, str] = field(default_factory=dict)
     shown: dict[str, bool] = field(default_factory=dict)
-    rows: dict[int, tuple[str, str]] = field(default_factory=dict)  # (tags, controls)
+    rows: dict[int, tuple[str, ...]] = field(default_factory=dict)  # (tags, role, controls)
     lines: list[str] = field(default_factory=list)
 
 
@@ -170,10 +173,11 @@ def swaps(r: RoomPage, before: Drawn | None) -> tuple[list[fragments.Swap], Draw
         now.shown[shell] = shown
         if before is None or before.shown.get(shell) != shown:
             out.append(fragments.swap("#" + shell, "show" if shown else "hide"))
-    # People: rows come and go one by one; a row's tags and controls change apart.
+    # People: rows come and go one by one; a row's tags, role picker and other controls
+    # change apart.
     for p in r.room["participants"]:
-        now.rows[p["user_id"]] = (str(m.person_tags(r, p)).strip(),
-                                  str(m.person_controls(r, p)).strip())
+        now.rows[p["user_id"]] = tuple(str(draw(r, p)).strip() for draw in (
+            m.person_tags, m.person_role, m.person_moderate))
     if before is None:
         out.append(fragments.swap("#participants", "replace", str(m.participants(r)).strip()))
     else:

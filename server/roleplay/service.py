@@ -269,7 +269,7 @@ async def transcripts(session: AsyncSession, user: User) -> dict[int, list[dict[
 
 async def view(session: AsyncSession, room: Room, viewer: User, is_moderator: bool) -> dict[str, Any]:
     """The room as one person sees it (read now; the sockets share one read per change)."""
-    return views.project(await views.read(session, room), viewer.id, is_moderator)
+    return views.project(await views.read(session, room, "", cards=False), viewer.id, is_moderator)
 
 
 async def room_view(session: AsyncSession, room: Room, group_name: str) -> views.RoomView:

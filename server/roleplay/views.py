@@ -68,10 +68,11 @@ class RoomView:
         return self.state.deadline
 
 
-async def read(session: AsyncSession, room: Room, group_name: str | None = None) -> RoomView:
+async def read(session: AsyncSession, room: Room, group_name: str | None = None, *,
+               cards: bool = True) -> RoomView:
     """The room's full view: the room row given, and at most three more statements (the
     chosen card, the current round's feedback with its round, and while setting up the
-    cards to choose from)."""
+    cards to choose from, unless `cards` is False: the JSON view does not draw them)."""
     s = machine.load(room.state)
     if group_name is None:
         group_name = await session.scalar(select(Group.name).where(Group.id == room.group_id)) or ""
@@ -95,15 +96,15 @@ async def read(session: AsyncSession, room: Room, group_name: str | None = None)
             if f is not None:
                 feedback.append(Said(f.attempt, f.role, f.style, f.worked, f.try_next,
                                      name or "a former member"))
-    cards: tuple[Card, ...] = ()
-    if s.phase == Phase.SETUP:
+    choices: tuple[Card, ...] = ()
+    if cards and s.phase == Phase.SETUP:
         rows_ = (await session.scalars(
             select(Scenario).where(or_(Scenario.group_id.is_(None), Scenario.group_id == room.group_id))
             .order_by(Scenario.group_id.is_not(None), Scenario.id))).all()
-        cards = tuple(Card(c.id, c.group_id is None, c.title, c.situation, c.opening_line,
-                           tuple(c.intensities)) for c in rows_)
+        choices = tuple(Card(c.id, c.group_id is None, c.title, c.situation, c.opening_line,
+                             tuple(c.intensities)) for c in rows_)
     return RoomView(room.id, room.group_id, room.title, room.version, s, card, tuple(feedback),
-                    confidence, group_name, cards)
+                    confidence, group_name, choices)
 
 
 def _opt_iso(at: dt.datetime | None) -> str | None:

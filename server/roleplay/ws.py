@@ -138,8 +138,10 @@ class RoomSocket(GroupSocket):
         super().__init__(websocket, db, admitted.user.id, admitted.group_id, admitted.last,
                          moderators=admitted.moderators_last, reads_moderators=admitted.is_moderator,
                          token_hash=admitted.token_hash, expires=admitted.expires,
-                         fragments=websocket.query_params.get("fragments") == "1",
                          receive_only=bool(admitted.user.receive_only))
+        # The room's own parts come with its frames (?fragments=1); the group's events reach
+        # a room page as data only, as they always did (their markup is the day page's).
+        self.room_fragments = websocket.query_params.get("fragments") == "1"
         self.room_id = room_id
         self.live = live_of(websocket)
         self.sent_version = 0
@@ -176,8 +178,8 @@ class RoomSocket(GroupSocket):
             self.close_soon(CLOSE_FORBIDDEN, "You are no longer in this room.")
             return
         self.sent_version = view.version
-        if self.fragments:
-            page = pages.page_of(view, self.user_id, self.reads_moderators, projected)
+        if self.room_fragments:
+            page = pages.page_of(view, self.user_id, self.reads_moderators, projected, live=True)
             projected["html"], self.drawn = pages.swaps(page, self.drawn)
         await self.websocket.send_text(json.dumps(projected))
 

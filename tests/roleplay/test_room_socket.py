@@ -357,22 +357,27 @@ async def test_a_room_socket_with_fragments_sends_the_parts_that_changed_for_tha
         assert f'id="role-for-{pat.id}"' in joined[0]["html"]  # the moderator's picker, drawn
         # The moderator's own row is not redrawn because Pat joined: a choice in its picker
         # stays under the moderator's hand.
-        assert not {t for t, _ in targets(room)} & {f"#p-controls-{mod.id}", f"#p-tags-{mod.id}"}
+        assert not {t for t, _ in targets(room)} & {f"#p-role-{mod.id}", f"#p-tags-{mod.id}"}
 
         s = await connect(sam, server.ws_url, rid)
         await s.send("join")
         room = await m.until(lambda r: len(r["participants"]) == 3)
-        assert not any(f"p-controls-{pat.id}" in t for t, _ in targets(room))
+        assert not any(f"p-role-{pat.id}" in t for t, _ in targets(room))
         await m.send("assign_role", user_id=pat.id, role="counterpart")
         room = await m.until(lambda r: r["roles"]["counterpart"] == pat.id)
         changed = {t for t, _ in targets(room)}
-        assert {f"#p-tags-{pat.id}", f"#p-controls-{pat.id}"} <= changed
-        assert "#participants" not in changed and f"#p-controls-{sam.id}" not in changed
-        picker = next(x["html"] for x in room["html"] if x["target"] == f"#p-controls-{pat.id}")
+        assert {f"#p-tags-{pat.id}", f"#p-role-{pat.id}"} <= changed
+        assert "#participants" not in changed and f"#p-role-{sam.id}" not in changed
+        picker = next(x["html"] for x in room["html"] if x["target"] == f"#p-role-{pat.id}")
         assert '<option value="counterpart" selected>' in picker
         # Nothing else moved for the moderator but what says whose turn it is.
-        assert changed <= {f"#p-tags-{pat.id}", f"#p-controls-{pat.id}", "#room-status",
+        assert changed <= {f"#p-tags-{pat.id}", f"#p-role-{pat.id}", "#room-status",
                            "#setup-waiting"}
+        # Muting someone redraws their mute button, not the picker beside it.
+        await m.send("mute", user_id=pat.id)
+        room = await m.until(lambda r: any(p["muted"] for p in r["participants"]))
+        assert f"#p-controls-{pat.id}" in {t for t, _ in targets(room)}
+        assert f"#p-role-{pat.id}" not in {t for t, _ in targets(room)}
         await s.ws.close()
     finally:
         await m.ws.close()
