@@ -229,6 +229,9 @@ class RoomViews:
     to ask reads the room once; every other socket here is given the same view. Asking for
     a version this process already holds (or a newer one) reads nothing."""
 
+    HELD = 1000  # rooms whose view is kept; far more than are open at once
+    TRIES = 3    # reads of a room that is still older than the change announced
+
     def __init__(self, on_read: Callable[[RoomView], None] | None = None) -> None:
         self._views: dict[int, RoomView] = {}
         self._reading: dict[int, asyncio.Task[RoomView | None]] = {}
@@ -239,9 +242,11 @@ class RoomViews:
         return self._views.get(room_id)
 
     def put(self, view: RoomView) -> None:
-        current = self._views.get(view.room_id)
-        if current is None or current.version <= view.version:
-            self._views[view.room_id] = view
+        current = self._views.pop(view.room_id, None)
+        self._views[view.room_id] = (
+            view if current is None or current.version <= view.version else current)
+        while len(self._views) > self.HELD:  # the rooms least recently changed go first
+            del self._views[next(iter(self._views))]
         if self.on_read is not None:
             self.on_read(view)
 
@@ -252,7 +257,7 @@ class RoomViews:
                        read: Callable[[], Awaitable[RoomView | None]]) -> RoomView | None:
         """The room's view at `version` or newer; `read()` (the view from the database, or
         None when the room is gone) runs once at a time per room, for every asker here."""
-        while True:
+        for _ in range(self.TRIES):
             held = self._views.get(room_id)
             if held is not None and held.version >= version:
                 return held
@@ -268,6 +273,7 @@ class RoomViews:
             if view is None or view.version >= version:
                 return view
             # Read before the change this asker heard of had committed: read again.
+        return self._views.get(room_id)
 
     async def _read(self, room_id: int,
                     read: Callable[[], Awaitable[RoomView | None]]) -> RoomView | None:
