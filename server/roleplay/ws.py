@@ -169,8 +169,9 @@ class RoomSocket(GroupSocket):
         if view is None:
             self.close_soon(CLOSE_FORBIDDEN, "You are no longer in this room.")
             return
-        if view.version <= self.sent_version:
-            return  # this socket has shown this version (or a newer one) already
+        if view.version < self.sent_version:
+            return  # never an older room than this socket has shown
+        # (The same version again is sent: after every room event comes the room's frame.)
         # The socket's own standing: it follows the group's events (a moderator who stops
         # moderating, a member removed from the group), so nothing is read here.
         projected = views.project(view, self.user_id, self.reads_moderators)
