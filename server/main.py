@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -176,7 +177,7 @@ class HeadLikeGet:
         await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
-def _first_message(errors: list[dict]) -> str:
+def _first_message(errors: list[dict[str, Any]]) -> str:
     if not errors:
         return "Some fields are not valid."
     first = errors[0]
