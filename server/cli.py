@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 # Socket settings every server process uses: frames over 16 KiB close with 1009, and
 # protocol pings find a dead peer within ping interval + timeout (25 s).
-WS_OPTIONS = {"ws_max_size": 16 * 1024, "ws_ping_interval": 10.0, "ws_ping_timeout": 15.0,
-              "ws_per_message_deflate": False}
+WS_OPTIONS: dict[str, Any] = {"ws_max_size": 16 * 1024, "ws_ping_interval": 10.0,
+                              "ws_ping_timeout": 15.0, "ws_per_message_deflate": False}
 
 
 def _alembic_config(database_url: str | None = None) -> Any:

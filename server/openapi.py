@@ -11,7 +11,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from server import deps
+from server import csrf, deps
 
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
@@ -129,13 +129,13 @@ def build(app: FastAPI, routes: list[APIRoute]) -> dict[str, Any]:
     components["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer",
                    "description": "The token that POST /api/v1/auth/login answers."},
-        "session": {"type": "apiKey", "in": "cookie", "name": deps.SESSION_COOKIE,
+        "session": {"type": "apiKey", "in": "cookie", "name": csrf.SESSION_COOKIE,
                     "description": "The session cookie a browser gets at sign-in."},
     }
     for route in routes:
         if not route.include_in_schema:
             continue
-        for method in route.methods - {"HEAD"}:
+        for method in (route.methods or set()) - {"HEAD"}:
             method = method.lower()
             operation = schema["paths"].get(route.path_format, {}).get(method)
             if operation is None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import functools
 import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from server import csrf
@@ -22,6 +22,8 @@ FLASH_COOKIE = "cairn_flash"
 # gently shows where to find help. It carries no words, only "show the resources".
 SUPPORT_COOKIE = "cairn_support"
 CSRF_FIELD = csrf.FIELD
+
+ResponseT = TypeVar("ResponseT", bound=Response)
 
 templates = Jinja2Templates(directory=str(ROOT / "web" / "templates"))
 
@@ -51,7 +53,7 @@ def csrf_token(request: Request) -> str:
                           request.cookies.get(csrf.SESSION_COOKIE))
 
 
-def _with_csrf_cookie(request: Request, response: Any) -> Any:
+def _with_csrf_cookie(request: Request, response: ResponseT) -> ResponseT:
     if getattr(request.state, "csrf_new", False):
         response.set_cookie(CSRF_COOKIE, request.state.csrf_nonce, httponly=True, samesite="lax",
                             secure=request.url.scheme == "https", path="/")
@@ -67,7 +69,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     if wants_support and context.get("user") is not None:
         context.setdefault("support", {**support_resources(request),
                                        "moderators_told": request.cookies.get(SUPPORT_COOKIE) == "1"})
-    response = templates.TemplateResponse(request, template, context, status_code=status_code)
+    response: HTMLResponse = templates.TemplateResponse(request, template, context,
+                                                        status_code=status_code)
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")
     if wants_support:

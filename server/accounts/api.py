@@ -9,8 +9,8 @@ from pydantic import BaseModel, Field
 from server.accounts import privacy
 from server.accounts import service as accounts
 from server.accounts.schemas import LoginIn, LoginOut, PasswordIn, ProfileIn, RegisterIn, UserOut
+from server.csrf import SESSION_COOKIE
 from server.deps import (
-    SESSION_COOKIE,
     CurrentUser,
     SessionDep,
     SettingsDep,

@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
@@ -99,7 +99,7 @@ async def _record(session: AsyncSession, settings: Settings, username: str,
     deepest = max(settings.login_failures_allowed, ADDRESS_FAILURES_ALLOWED,
                   ACCOUNT_FAILURES_BEFORE_BACKOFF + 7)
 
-    async def recent(*where) -> list[dt.datetime]:
+    async def recent(*where: ColumnElement[bool]) -> list[dt.datetime]:
         return list((await own.scalars(
             select(LoginFailure.at).where(LoginFailure.at > since, *where)
             .order_by(LoginFailure.at.desc()).limit(deepest))).all())

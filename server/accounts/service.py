@@ -186,7 +186,7 @@ async def prune_sessions(session: AsyncSession, settings: Settings) -> int:
     expired = await session.execute(delete(AuthSession).where(AuthSession.expires_at <= now))
     old = now - dt.timedelta(minutes=settings.login_failure_window_minutes)
     await session.execute(delete(LoginFailure).where(LoginFailure.at <= old))
-    return expired.rowcount or 0
+    return expired.rowcount or 0  # type: ignore[attr-defined]
 
 
 async def count_users(session: AsyncSession) -> int:

@@ -54,7 +54,7 @@ class Heatmap:
 
     @property
     def summary(self) -> str:
-        if not self.total:
+        if not self.total or self.first is None or self.last is None:
             return "No days to show yet."
         span = (f"{self.first:%A} {self.first.day} {self.first:%B} to "
                 f"{self.last:%A} {self.last.day} {self.last:%B}")

@@ -84,7 +84,8 @@ def card_of(entry: commitments.Entry, received: list[Received]) -> Card:
     return Card(
         id=c.id, user_id=c.user_id, day=c.day.isoformat(), step=c.step, category=c.category,
         author=entry.author.display_name, own=entry.own, text=entry.text,
-        hidden=entry.hidden is not None, hidden_reason=entry.hidden_reason, private=c.visibility == "private", checkin=checkin,
+        hidden=entry.hidden is not None, hidden_reason=entry.hidden_reason,
+        private=c.visibility == "private", checkin=checkin,
         received=[received_of(r) for r in received],
         form_note=ch.note if ch and entry.own else None,
         feeling=ch.feeling if ch and entry.own else None)
@@ -247,7 +248,8 @@ RENDERERS = {
     "commitment.created": commitment_created, "commitment.checked_in": commitment_checked_in,
     "encouragement.sent": encouragement_sent, "member.joined": member_joined,
     "member.left": member_gone, "member.removed": member_gone,
-    "member.role_changed": role_changed, "member.muted": muted, "member.unmuted": muted, "content.hidden": content_hidden,
+    "member.role_changed": role_changed, "member.muted": muted, "member.unmuted": muted,
+    "content.hidden": content_hidden,
     "roleplay.opened": room_opened, "roleplay.ended": room_ended,
     "report.created": report_created, "support.concern": support_concern,
 }

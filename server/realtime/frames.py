@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -9,7 +10,7 @@ from typing import Any
 from server.models import Event, User
 
 
-def _iso(at: Any) -> str:
+def _iso(at: dt.datetime) -> str:
     return at.isoformat().replace("+00:00", "Z")
 
 

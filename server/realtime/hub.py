@@ -14,7 +14,7 @@ import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,7 +49,7 @@ class Effect:
     ends: bool = False               # after it: their sockets in the group close (4403)
 
 
-def effect_of(stream: str, kind: str, data: dict) -> Effect | None:
+def effect_of(stream: str, kind: str, data: dict[str, Any]) -> Effect | None:
     """The one place that says what an event ends or opens: used live and on replay alike."""
     user_id = data.get("user_id")
     if not isinstance(user_id, int):

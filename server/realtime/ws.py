@@ -23,9 +23,9 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from server import clock
 from server.config import Settings
-from server.csrf import same_origin
+from server.csrf import SESSION_COOKIE, same_origin
 from server.db import Database, transaction
-from server.deps import MAX_ID, SESSION_COOKIE
+from server.deps import MAX_ID
 from server.errors import AppError, NotFound
 from server.models import AuthSession, Group, Membership, User
 from server.observability import OPEN_SOCKETS, SLOW_READER_CLOSES, log_event
@@ -406,7 +406,9 @@ async def serve(websocket: WebSocket, sock: GroupSocket, on_command: Command,
     except asyncio.CancelledError:
         if not sock.interrupted:
             raise
-        asyncio.current_task().uncancel()
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:

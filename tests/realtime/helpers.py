@@ -41,10 +41,11 @@ class RemoteMember:
         async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as c:
             return await c.patch(path, json=json_body, headers=self.headers)
 
-    def socket(self, ws_base: str, group_id: int, last_seq: int | None = None, **kw: Any):
-        url = f"{ws_base}/ws/groups/{group_id}"
-        if last_seq is not None:
-            url += f"?last_seq={last_seq}"
+    def socket(self, ws_base: str, group_id: int, last_seq: int | None = None,
+               fragments: bool = False, **kw: Any):
+        query = [f"last_seq={last_seq}"] if last_seq is not None else []
+        query += ["fragments=1"] if fragments else []
+        url = f"{ws_base}/ws/groups/{group_id}" + ("?" + "&".join(query) if query else "")
         return websockets.connect(url, additional_headers=self.headers, open_timeout=10, **kw)
 
 

@@ -19,7 +19,8 @@ import os
 import random
 import time
 import uuid
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
@@ -90,8 +91,8 @@ class RedisBackend:
             logger.warning("redis publish failed (%s); other processes catch up on reconnect",
                            type(exc).__name__)
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.create_task(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -125,7 +126,7 @@ class RedisBackend:
                 backoff = min(backoff * 2, 5.0)
             finally:
                 with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _on_message(self, channel: str, data: str) -> None:
         assert self._hub is not None
@@ -156,7 +157,7 @@ class RedisBackend:
 
     async def online(self, group_id: int, local: set[int]) -> set[int]:
         members = await self.redis.zrangebyscore(self.presence + str(group_id), time.time(), "+inf")
-        return local | {int(m.split(":", 1)[0]) for m in members}
+        return local | {int(str(m).split(":", 1)[0]) for m in members}
 
     async def _refresh_presence(self) -> None:
         while not self._stopping:

@@ -102,7 +102,10 @@
     var note = document.querySelector("[data-muted-note]");
     if (note) note.hidden = !muted;
     var label = document.querySelector("[data-muted-until-label]");
-    if (label && muted) label.textContent = untilText(until);
+    if (label && muted) {
+      label.textContent = untilText(until);
+      label.setAttribute("datetime", until);
+    }
     // The mute ends by itself: the forms come back then without a reload.
     if (muted) unmuteTimer = setTimeout(function () { setMuted(null); }, Math.min(left, 2147483647));
   }
