@@ -69,3 +69,64 @@ def test_each_viewer_sees_their_own_cut_of_one_view():
     assert removed["me"]["removed"] and removed["participants"] == [] and removed["scenario"] is None
     assert observer["turn"] == "Cas is giving feedback first."
     assert counterpart["turn"] == "You are giving feedback first."
+
+
+def _room_in(phase: machine.Phase) -> machine.RoomState:
+    s = machine.new_state(T0)
+    for uid, name, mod in ((1, "Mo", True), (2, "Pat", False), (3, "Cas", False), (4, "Obi", False),
+                           (5, "Ida", False)):
+        s, _ = machine.apply(s, machine.Actor(uid, name, mod), machine.command_of({"type": "join"}), T0)
+    s.roles = machine.Roles(2, 3)
+    s.phase, s.round, s.scenario_id, s.intensity, s.boundary = phase, 1, 9, 2, "No."
+    return s
+
+
+CARD = views.Card(9, True, "Guilt", "A call.", "After all I did?", ("Fine.", "Guilt!", "Anger!"))
+
+
+def _swaps(state: machine.RoomState, viewer: int, before, *, moderator: bool = False, version: int = 1):
+    from server.roleplay import pages
+
+    view = views.RoomView(7, 1, "Practice", version, state, CARD, (), (None, None), "Circle")
+    return pages.swaps(pages.page_of(view, viewer, moderator, live=True), before)
+
+
+def test_a_form_being_filled_in_is_not_redrawn_when_others_act():
+    # Ida, an observer, is writing her feedback when Obi gives his.
+    s = _room_in(machine.Phase.FEEDBACK)
+    s.feedback_in = [3]
+    first, drawn = _swaps(s, 5, None)
+    assert ("#feedback-giver", "replace") in {(x["target"], x["swap"]) for x in first}
+    s.feedback_in = [3, 4]
+    later, drawn = _swaps(s, 5, drawn, version=2)
+    changed = {x["target"] for x in later}
+    assert "#feedback-status" in changed  # "Feedback given by: Cas, Obi."
+    assert "#feedback-giver" not in changed  # her form stays as she left it
+    # Once she has given hers, her part of the panel is redrawn (the thanks).
+    s.feedback_in = [3, 4, 5]
+    mine, _ = _swaps(s, 5, drawn, version=3)
+    assert "#feedback-giver" in {x["target"] for x in mine}
+
+
+def test_the_practitioners_forms_are_not_redrawn_as_the_card_and_boundary_come_in():
+    s = _room_in(machine.Phase.SETUP)
+    s.scenario_id = s.intensity = None
+    s.boundary = None
+    _, drawn = _swaps(s, 2, None)
+    s.scenario_id, s.intensity = 9, 2
+    later, drawn = _swaps(s, 2, drawn, version=2)
+    changed = {x["target"] for x in later}
+    assert "#setup-done" in changed and "#setup-forms" not in changed
+    s.boundary = "No."
+    later, _ = _swaps(s, 2, drawn, version=3)
+    assert "#setup-forms" not in {x["target"] for x in later}
+
+
+def test_someone_joining_appends_a_row_and_touches_no_other():
+    s = _room_in(machine.Phase.LOBBY)
+    _, drawn = _swaps(s, 1, None, moderator=True)
+    s, _ = machine.apply(s, machine.Actor(6, "Sam", False), machine.command_of({"type": "join"}), T0)
+    later, _ = _swaps(s, 1, drawn, moderator=True, version=2)
+    assert [(x["target"], x["swap"]) for x in later if "participant" in x["target"]
+            or x["target"].startswith("#p-")] == [("#participants", "append")]
+    assert 'id="role-for-6"' in next(x["html"] for x in later if x["swap"] == "append")
