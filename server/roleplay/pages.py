@@ -142,6 +142,13 @@ PARTS = ("status", "moderate", "paused", "lobby", "setup_done", "setup_forms", "
          "ended", "people_count", "hands", "leave")
 
 
+# Parts drawn only from the room and the reader's role, moderating, being in the room and
+# being muted (never from who they are): drawn once per such reader and version.
+SHARED_PARTS = frozenset({"moderate", "lobby", "setup_forms", "rehearse", "confidence",
+                          "words_head", "lines_empty", "say", "cheer", "card", "ended",
+                          "people_count"})
+
+
 @dataclass
 class Drawn:
     """What one socket's page shows now, as last sent: each part's markup, the shells' being
@@ -159,13 +166,27 @@ def _target(html: str) -> str:
     return "#" + html[start:html.index('"', start)]
 
 
-def swaps(r: RoomPage, before: Drawn | None) -> tuple[list[fragments.Swap], Drawn]:
-    """The swaps that bring a page drawn as `before` (None: unknown, send everything) to `r`."""
+def swaps(r: RoomPage, before: Drawn | None,
+          shared: dict[Any, Any] | None = None) -> tuple[list[fragments.Swap], Drawn]:
+    """The swaps that bring a page drawn as `before` (None: unknown, send everything) to `r`.
+    `shared` keeps, for one version of the room, the markup that does not depend on who
+    reads it beyond the key it is kept under (another person's row, a line)."""
     m = macros("roleplay/_room.html")
+    memo: dict[Any, Any] = shared if shared is not None else {}
+    moderator = bool(r.room["me"]["is_moderator"])
+
+    def once(key: Any, draw: Any) -> Any:
+        if key not in memo:
+            memo[key] = draw()
+        return memo[key]
+
     now = Drawn()
     out: list[fragments.Swap] = []
+    reader = (r.role, moderator, bool(r.room["me"]["joined"]), r.muted)
     for name in PARTS:
-        html = str(getattr(m, name)(r)).strip()
+        def draw(name: str = name) -> str:
+            return str(getattr(m, name)(r)).strip()
+        html = once(("part", name, *reader), draw) if name in SHARED_PARTS else draw()
         now.parts[name] = html
         if before is None or before.parts.get(name) != html:
             out.append(fragments.swap(_target(html), "replace", html))
@@ -175,9 +196,20 @@ def swaps(r: RoomPage, before: Drawn | None) -> tuple[list[fragments.Swap], Draw
             out.append(fragments.swap("#" + shell, "show" if shown else "hide"))
     # People: rows come and go one by one; a row's tags, role picker and other controls
     # change apart.
-    for p in r.room["participants"]:
-        now.rows[p["user_id"]] = tuple(str(draw(r, p)).strip() for draw in (
+    def row_parts(p: dict[str, Any]) -> tuple[str, ...]:
+        return tuple(str(draw(r, p)).strip() for draw in (
             m.person_tags, m.person_role, m.person_moderate))
+
+    def row(p: dict[str, Any]) -> str:
+        return str(m.person(r, p)).strip()
+
+    # Another person's row reads only the room and whether the reader moderates.
+    def mine(p: dict[str, Any]) -> Any:
+        return r.me if p["user_id"] == r.me else None
+
+    for p in r.room["participants"]:
+        now.rows[p["user_id"]] = once(("row", p["user_id"], moderator, mine(p)),
+                                      lambda p=p: row_parts(p))
     if before is None:
         out.append(fragments.swap("#participants", "replace", str(m.participants(r)).strip()))
     else:
@@ -187,13 +219,17 @@ def swaps(r: RoomPage, before: Drawn | None) -> tuple[list[fragments.Swap], Draw
         for p in r.room["participants"]:
             uid = p["user_id"]
             if uid not in before.rows:
-                out.append(fragments.swap("#participants", "append", str(m.person(r, p)).strip()))
+                out.append(fragments.swap("#participants", "append", once(
+                    ("person", uid, moderator, mine(p)), lambda p=p: row(p))))
                 continue
             for old, new in zip(before.rows[uid], now.rows[uid], strict=True):
                 if old != new:
                     out.append(fragments.swap(_target(new), "replace", new))
     # Lines only grow within a round: new ones are appended, anything else redraws the list.
-    now.lines = [str(m.line(r, line)).strip() for line in r.room["lines"]]
+    joined = bool(r.room["me"]["joined"])
+    now.lines = [once(("line", i, joined, line["by"] == r.me and r.me),
+                      lambda line=line: str(m.line(r, line)).strip())
+                 for i, line in enumerate(r.room["lines"])]
     if before is not None and now.lines[:len(before.lines)] == before.lines:
         out.extend(fragments.swap("#lines", "append", html) for html in now.lines[len(before.lines):])
     elif before is None or now.lines != before.lines:

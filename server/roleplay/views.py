@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -62,6 +62,9 @@ class RoomView:
     confidence: tuple[int | None, int | None] | None  # (before, after) of the current round
     group_name: str = ""
     cards: tuple[Card, ...] = ()  # while setting up: the cards the practitioner chooses from
+    # Markup drawn from this version that is the same for many viewers (another person's
+    # row, a line), kept with the version so that each is drawn once per process.
+    drawn: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def deadline(self) -> dt.datetime | None:

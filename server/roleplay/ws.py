@@ -181,7 +181,7 @@ class RoomSocket(GroupSocket):
         self.sent_version = view.version
         if self.room_fragments:
             page = pages.page_of(view, self.user_id, self.reads_moderators, projected, live=True)
-            projected["html"], self.drawn = pages.swaps(page, self.drawn)
+            projected["html"], self.drawn = pages.swaps(page, self.drawn, view.drawn)
         await self.websocket.send_text(json.dumps(projected))
 
 

@@ -130,3 +130,25 @@ def test_someone_joining_appends_a_row_and_touches_no_other():
     assert [(x["target"], x["swap"]) for x in later if "participant" in x["target"]
             or x["target"].startswith("#p-")] == [("#participants", "append")]
     assert 'id="role-for-6"' in next(x["html"] for x in later if x["swap"] == "append")
+
+
+def test_markup_shared_between_readers_of_one_version_carries_nothing_personal():
+    from server.roleplay import pages
+
+    s = _room_in(machine.Phase.SCENE)
+    s, _ = machine.apply(s, machine.Actor(3, "Cas", False),
+                         machine.command_of({"type": "say", "text": "After all I did?"}), T0)
+    said = (views.Said(1, "counterpart", "assertive", "Private words.", None, "Cas"),)
+    view = views.RoomView(7, 1, "Practice", 5, s, CARD, said, (3, None), "Circle")
+
+    def html(viewer: int, moderator: bool = False) -> str:
+        out, _ = pages.swaps(pages.page_of(view, viewer, moderator, live=True), None, view.drawn)
+        return " ".join(x["html"] for x in out)
+
+    # The moderator and the counterpart are drawn first; what they may read is theirs alone.
+    assert "Guilt!" in html(1, moderator=True) and "Guilt!" in html(3)
+    observer, practitioner = html(4), html(2)
+    assert "Guilt!" not in observer and "Guilt!" not in practitioner
+    assert "Mo (you)" not in observer and "Obi (you)" in observer
+    assert "is-mine" in html(3) and "is-mine" not in observer
+    assert 'id="role-for-' not in observer  # a member has no role pickers
