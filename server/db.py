@@ -7,8 +7,9 @@ import datetime as dt
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
@@ -40,6 +41,24 @@ WRITE = "cairn_write"
 LOCKS = "cairn_locks"
 # What SQLite is given instead of a savepoint statement it does not need yet.
 NOTHING = "-- savepoint deferred until the first write"
+
+
+class Choice(StrEnum):
+    """Fixed words a column or an event holds, stored and sent as their values (a member is
+    equal to its value, so stored rows compare with members as they are)."""
+
+    @classmethod
+    def of(cls, value: object) -> Self | None:
+        """The member with this value, or None for anything else."""
+        try:
+            return cls(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+    @classmethod
+    def check(cls, column: str) -> str:
+        """A CHECK constraint's condition: the column holds one of these values."""
+        return f"{column} IN ({', '.join(repr(m.value) for m in cls)})"
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

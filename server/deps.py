@@ -20,6 +20,7 @@ from server.csrf import SAFE_METHODS, SESSION_COOKIE
 from server.errors import Forbidden, NotSignedIn, Unavailable
 from server.groups import service as groups
 from server.models import AuthSession, Group, Membership, User
+from server.models.groups import Role
 
 MAX_ID = 2**31 - 1
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -151,7 +152,7 @@ class Member:
 
     @property
     def is_moderator(self) -> bool:
-        return self.membership.role == "moderator"
+        return self.membership.role == Role.MODERATOR
 
 
 async def get_group_member(gid: Id, user: CurrentUser, session: SessionDep) -> Member:

@@ -20,8 +20,8 @@ from server.errors import AppError, Invalid, NotFound
 from server.forms import checked_form, submit
 from server.groups import pages as group_pages
 from server.groups import service as groups
-from server.models.commitments import CATEGORIES
-from server.models.encouragements import KINDS
+from server.models.commitments import Category
+from server.models.encouragements import KINDS, Cheer
 from server.moderation import service as moderation
 from server.roleplay import growth
 from server.roleplay import service as roleplay
@@ -59,7 +59,7 @@ async def post_commitment(request: Request, member: group_pages.PageMember,
 
     async def act() -> Response:
         day = _form_day(values["day"])
-        if values["category"] not in CATEGORIES:
+        if Category.of(values["category"]) is None:
             raise Invalid("Please choose what kind of care this is, from the list.",
                           code="invalid_category")
         commitment = await commitments.create(session, member.user, member.group.id,
@@ -125,7 +125,7 @@ async def encourage(request: Request, member: group_pages.PageMember, session: S
     async def act() -> Response:
         nonlocal cid
         cid = form.whole_number("commitment_id", "The commitment", 1, MAX_ID)
-        if values["kind"] not in KINDS:
+        if Cheer.of(values["kind"]) is None:
             raise Invalid("Please choose one of the encouragements from the list.",
                           code="invalid_kind")
         await encouragements.send(session, member.user, member.membership, kind=values["kind"],

@@ -9,11 +9,9 @@ from pydantic import BaseModel, Field
 
 from server.commitments.service import NOTE_MAX, TEXT_MAX, Entry
 from server.models import Checkin, Commitment
+from server.models.commitments import Category, Step
 
-Category = Literal["rest", "sleep", "play", "water", "movement", "nourishing_food",
-                   "self_soothing", "boundary", "assertive_communication", "closeness"]
 Status = Literal["done", "partly", "not_today"]
-Step = Literal["care", "protect", "connect"]
 
 
 class CommitmentIn(BaseModel):

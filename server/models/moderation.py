@@ -7,9 +7,18 @@ import datetime as dt
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, UTCDateTime, utcnow
+from server.db import Base, Choice, UTCDateTime, utcnow
 
-TARGET_TYPES = ("commitment", "checkin", "encouragement", "scenario", "roleplay_line")
+
+class TargetType(Choice):
+    """What a member can report and a moderator can hide."""
+
+    COMMITMENT = "commitment"
+    CHECKIN = "checkin"
+    ENCOURAGEMENT = "encouragement"
+    SCENARIO = "scenario"
+    ROLEPLAY_LINE = "roleplay_line"
+
 
 
 class Report(Base):

@@ -13,12 +13,12 @@ from pydantic import BaseModel, Field
 from server.deps import MAX_ID, GroupMember, GroupModerator, Id, SessionDep, SettingsDep
 from server.groups.schemas import MemberOut
 from server.models import User
+from server.models.groups import Role
+from server.models.moderation import TargetType
 from server.moderation import crisis
 from server.moderation import service as moderation
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"])
-
-TargetType = Literal["commitment", "checkin", "encouragement", "scenario", "roleplay_line"]
 
 
 class HideIn(BaseModel):
@@ -64,7 +64,7 @@ class MuteOut(BaseModel):
 
 
 class RoleIn(BaseModel):
-    role: Literal["moderator", "member"]
+    role: Role
 
 
 class AuditOut(BaseModel):

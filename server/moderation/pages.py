@@ -18,16 +18,18 @@ from server.forms import Form, checked_form, submit
 from server.groups import pages as group_pages
 from server.groups import service as groups
 from server.models import User
-from server.models.moderation import TARGET_TYPES
+from server.models.groups import Role
+from server.models.moderation import TargetType
 from server.moderation import service as moderation
 from server.web import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 # The product's words for what can be reported or hidden.
-TARGET_NAMES = {"commitment": "commitment", "checkin": "check-in note",
-                "encouragement": "encouragement note", "scenario": "scenario card",
-                "roleplay_line": "line said in a practice room"}
+TARGET_NAMES = {TargetType.COMMITMENT: "commitment", TargetType.CHECKIN: "check-in note",
+                TargetType.ENCOURAGEMENT: "encouragement note",
+                TargetType.SCENARIO: "scenario card",
+                TargetType.ROLEPLAY_LINE: "line said in a practice room"}
 # How long a moderator can pause someone's posting, in minutes.
 MUTE_CHOICES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day"),
                 (4320, "3 days"), (10080, "1 week"), (43200, "30 days"))
@@ -53,9 +55,9 @@ def _back(member: Member, form: Form) -> str:
     return f"{url}#{anchor}" if _ANCHOR.fullmatch(anchor) else url
 
 
-def _target(form: Form) -> tuple[str, int]:
-    target_type = form.text("target_type")
-    if target_type not in TARGET_TYPES:
+def _target(form: Form) -> tuple[TargetType, int]:
+    target_type = TargetType.of(form.text("target_type"))
+    if target_type is None:
         raise Invalid("We could not tell what this is about.", code="invalid_target")
     target_id = form.whole_number("target_id", "What this is about", 1, MAX_ID)
     if target_id is None:
@@ -260,7 +262,7 @@ async def set_role(uid: int, request: Request, member: group_pages.PageModerator
     async def act() -> Response:
         await moderation.set_role(session, member.user, member.group.id, uid, role)
         name = await _name(session, uid)
-        message = (f"{name} is now a moderator of this group." if role == "moderator"
+        message = (f"{name} is now a moderator of this group." if role == Role.MODERATOR
                    else f"{name} is a member again.")
         if uid == member.user.id:
             return redirect(f"/groups/{member.group.id}", message)
