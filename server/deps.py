@@ -55,11 +55,13 @@ register_url_convertor("int", PathId())
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_db(request: Request) -> database.Database:
-    return request.app.state.db
+    db: database.Database = request.app.state.db
+    return db
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import clock, events
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.models import Checkin, Commitment, Hidden, Membership, User
-from server.models.commitments import CHECKIN_STATUSES, PER_DAY, VISIBILITIES, Category
+from server.models.commitments import PER_DAY, Category, CheckinStatus, Visibility
 from server.moderation import service as moderation
 from server.realtime import log
 from server.text import storable
@@ -81,7 +81,7 @@ async def create(
 ) -> Commitment:
     if Category.of(category) is None:
         raise Invalid("Choose one of the categories of the three steps.", code="invalid_category")
-    if visibility not in VISIBILITIES:
+    if Visibility.of(visibility) is None:
         raise Invalid("Visibility is 'group' or 'private'.", code="invalid_visibility")
     text = _clean_text(text, TEXT_MAX, "A commitment")
     if not text:
@@ -114,7 +114,7 @@ async def check_in(
     session: AsyncSession, user: User, commitment_id: int, *, status: str,
     note: str | None = None, feeling: int | None = None,
 ) -> tuple[Commitment, Checkin]:
-    if status not in CHECKIN_STATUSES:
+    if CheckinStatus.of(status) is None:
         raise Invalid("Status is done, partly or not_today.", code="invalid_status")
     if feeling is not None and not 1 <= feeling <= 5:
         raise Invalid("Feeling is a number from 1 to 5.", code="invalid_feeling")

@@ -70,7 +70,7 @@ async def encourage(body: EncouragementIn, member: GroupMember, session: Session
 async def received(user: CurrentUser, session: SessionDep) -> list[ReceivedOut]:
     """Encouragement sent to me, newest first."""
     return [ReceivedOut(id=r.encouragement.id, group_id=r.encouragement.group_id,
-                        kind=r.encouragement.kind, text=r.text,
+                        kind=Cheer(r.encouragement.kind), text=r.text,
                         commitment_id=r.encouragement.commitment_id,
                         from_display_name=r.from_display_name, at=r.encouragement.created_at)
             for r in await encouragements.received(session, user)]

@@ -40,8 +40,23 @@ STEPS: dict[Step, tuple[Category, ...]] = {
     Step.CONNECT: (Category.ASSERTIVE_COMMUNICATION, Category.CLOSENESS),
 }
 CATEGORY_STEP = {category: step for step, cats in STEPS.items() for category in cats}
-VISIBILITIES = ("group", "private")
-CHECKIN_STATUSES = ("done", "partly", "not_today")
+
+
+class Visibility(Choice):
+    """Who sees a commitment: the group, or its author alone."""
+
+    GROUP = "group"
+    PRIVATE = "private"
+
+
+class CheckinStatus(Choice):
+    """How a commitment went."""
+
+    DONE = "done"
+    PARTLY = "partly"
+    NOT_TODAY = "not_today"
+
+
 PER_DAY = 3
 
 
@@ -50,7 +65,7 @@ class Commitment(Base):
     __table_args__ = (
         Index("ix_commitments_group_day", "group_id", "day"),
         Index("ix_commitments_user_day", "user_id", "day"),
-        CheckConstraint("visibility IN ('group', 'private')", name="visibility_known"),
+        CheckConstraint(Visibility.check("visibility"), name="visibility_known"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -72,7 +87,7 @@ class Checkin(Base):
 
     __tablename__ = "checkins"
     __table_args__ = (
-        CheckConstraint("status IN ('done', 'partly', 'not_today')", name="status_known"),
+        CheckConstraint(CheckinStatus.check("status"), name="status_known"),
         CheckConstraint("feeling IS NULL OR feeling BETWEEN 1 AND 5", name="feeling_range"),
     )
 

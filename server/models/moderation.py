@@ -21,11 +21,18 @@ class TargetType(Choice):
 
 
 
+class ReportStatus(Choice):
+    """A report waits for a moderator (open) or has been dealt with (resolved)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
 class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (
         Index("ix_reports_group_status", "group_id", "status"),
-        CheckConstraint("status IN ('open', 'resolved')", name="status_known"),
+        CheckConstraint(ReportStatus.check("status"), name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -34,7 +41,7 @@ class Report(Base):
     target_type: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=ReportStatus.OPEN.value)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

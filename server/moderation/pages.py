@@ -19,7 +19,7 @@ from server.groups import pages as group_pages
 from server.groups import service as groups
 from server.models import User
 from server.models.groups import Role
-from server.models.moderation import TargetType
+from server.models.moderation import ReportStatus, TargetType
 from server.moderation import service as moderation
 from server.web import redirect, render
 
@@ -74,9 +74,9 @@ async def moderation_page(request: Request, session: AsyncSession, member: Membe
                           status: int = 200, before: int | None = None,
                           **context: Any) -> HTMLResponse:
     gid = member.group.id
-    page = await moderation.reports(session, gid, "open", before=before)
+    page = await moderation.reports(session, gid, ReportStatus.OPEN, before=before)
     open_reports = page.reports
-    resolved = (await moderation.reports(session, gid, "resolved")).reports
+    resolved = (await moderation.reports(session, gid, ReportStatus.RESOLVED)).reports
     previews = await moderation.previews(
         session, gid, [(r.target_type, r.target_id) for r, _ in open_reports + resolved])
     hidden = await moderation.hidden_in(session, gid)

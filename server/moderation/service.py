@@ -29,7 +29,7 @@ from server.models import (
     User,
 )
 from server.models.groups import Role
-from server.models.moderation import ReportedLine, TargetType, Worry
+from server.models.moderation import ReportedLine, ReportStatus, TargetType, Worry
 from server.moderation import crisis
 from server.realtime import log
 from server.roleplay import machine
@@ -260,7 +260,7 @@ async def report(session: AsyncSession, reporter: User, group_id: int, *, target
         target_id = (await _reported_line(session, reporter, group_id, room_id, target_id)).id
     await _content(session, reporter, group_id, target_type, target_id)
     row = Report(group_id=group_id, reporter_id=reporter.id, target_type=target_type,
-                 target_id=target_id, reason=_reason(reason), status="open", created_at=clock.now())
+                 target_id=target_id, reason=_reason(reason), status=ReportStatus.OPEN, created_at=clock.now())
     session.add(row)
     await session.flush()
     await log.append(session, group_id, events.ReportCreated(
@@ -286,7 +286,7 @@ async def _within_report_limit(session: AsyncSession, reporter: User, group_id: 
 
 async def open_report_count(session: AsyncSession, group_id: int) -> int:
     return await session.scalar(select(func.count(Report.id)).where(
-        Report.group_id == group_id, Report.status == "open")) or 0
+        Report.group_id == group_id, Report.status == ReportStatus.OPEN)) or 0
 
 
 # Reports a page of the moderation queue lists: ~500 reports never make one huge page.
@@ -334,10 +334,10 @@ async def dismiss(session: AsyncSession, moderator: User, group_id: int, report_
                                                     Report.group_id == group_id))
     if row is None:
         raise NotFound("We could not find that report.", code="report_not_found")
-    if row.status != "open":
+    if row.status != ReportStatus.OPEN:
         raise Conflict("That report has already been dealt with.", code="report_resolved")
     note = _reason(note) if note and note.strip() else None
-    row.status, row.resolved_by, row.resolved_at = "resolved", moderator.id, clock.now()
+    row.status, row.resolved_by, row.resolved_at = ReportStatus.RESOLVED, moderator.id, clock.now()
     names: dict[str, str] = {TargetType.SCENARIO: "scenario card",
                              TargetType.ROLEPLAY_LINE: "room line"}
     label = names.get(row.target_type, row.target_type)
@@ -416,8 +416,8 @@ async def hide(session: AsyncSession, moderator: User, group_id: int, *, target_
     session.add(row)
     await session.execute(update(Report).where(
         Report.group_id == group_id, Report.target_type == target_type,
-        Report.target_id == target_id, Report.status == "open",
-    ).values(status="resolved", resolved_by=moderator.id, resolved_at=now))
+        Report.target_id == target_id, Report.status == ReportStatus.OPEN,
+    ).values(status=ReportStatus.RESOLVED, resolved_by=moderator.id, resolved_at=now))
     await _scrub_events(session, group_id, target_type, target_id)
     if target_type == TargetType.ROLEPLAY_LINE:
         await _take_out_of_room(session, target_id)
