@@ -27,7 +27,6 @@ from server.web import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-_NO_GROUP = "We could not find that group."
 NAME_CODES = {"name_taken_in_group", "invisible_display_name", "invalid_display_name"}
 
 

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Any, overload
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from typing_extensions import deprecated
 
 from server import clock, events
 from server.db import after_commit
 from server.events import GroupEvent
 from server.models import Event, Group, User
+
+if TYPE_CHECKING:
+    from typing_extensions import deprecated  # PEP 702: mypy and editors flag the legacy calls
+else:
+    _F = TypeVar("_F", bound=Callable[..., Any])
+
+    def deprecated(_message: str) -> Callable[[_F], _F]:
+        return lambda f: f
 
 GROUP, MODERATORS = events.GROUP, events.MODERATORS
 STREAMS = (GROUP, MODERATORS)
