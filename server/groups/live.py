@@ -28,7 +28,7 @@ class Reader:
     receive_only: bool
     muted: bool = False
     errors: dict[str, Any] | None = None  # a page drawn again with a form's error
-    kinds: dict[str, str] = field(default_factory=lambda: dict(KINDS))
+    kinds: dict[str, str] = field(default_factory=lambda: {str(k): v for k, v in KINDS.items()})
     note_max: int = commitments.NOTE_MAX
     encouragement_max: int = ENCOURAGEMENT_MAX
 

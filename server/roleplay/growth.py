@@ -154,7 +154,8 @@ def build(rounds: Sequence[GrowthRound], shown: int = SHOWN) -> Growth:
     columns = []
     for i, r in enumerate(drawn):
         x = LEFT + STEP * i + STEP / 2
-        segments, top = [], baseline
+        segments: list[Segment] = []
+        top = float(baseline)
         for style in STYLES:
             n = r.votes.get(style, 0)
             if n:
