@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
 from sqlalchemy.engine import make_url
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction
 from sqlalchemy.util import await_only
 
 from server.config import Settings
@@ -37,6 +39,26 @@ NAMING_CONVENTION = {
 WRITE = "cairn_write"
 # Execution option of a read that must be taken under the write turn (see `lock`).
 LOCKS = "cairn_locks"
+# What SQLite is given instead of a savepoint statement it does not need yet.
+NOTHING = "-- savepoint deferred until the first write"
+
+
+class Choice(StrEnum):
+    """Fixed words a column or an event holds, stored and sent as their values (a member is
+    equal to its value, so stored rows compare with members as they are)."""
+
+    @classmethod
+    def of(cls, value: object) -> Self | None:
+        """The member with this value, or None for anything else."""
+        try:
+            return cls(value) if isinstance(value, str) else None
+        except ValueError:
+            return None
+
+    @classmethod
+    def check(cls, column: str) -> str:
+        """A CHECK constraint's condition: the column holds one of these values."""
+        return f"{column} IN ({', '.join(repr(m.value) for m in cls)})"
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -120,18 +142,40 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         if not conn.info["wants_write"]:
             conn.exec_driver_sql("BEGIN")
 
-    @event.listens_for(sync_engine, "before_cursor_execute")
-    def _take_turn(conn: Any, cursor: Any, statement: str, _params: Any, context: Any,
-                   _many: bool) -> None:
-        if conn.info.get("wants_write") and "writer" not in conn.info and _writes(statement, context):
+    @event.listens_for(sync_engine, "before_cursor_execute", retval=True)
+    def _take_turn(conn: Any, cursor: Any, statement: str, params: Any, context: Any,
+                   _many: bool) -> tuple[str, Any]:
+        if not conn.info.get("wants_write") or "writer" in conn.info:
+            return statement, params
+        # A savepoint opened before the first write waits for it, so that a form run in one
+        # (server/forms.py) still reads without holding the turn: another transaction it
+        # waits for (a password check's own) can take it. Until then there is nothing to undo.
+        pending: list[str] = conn.info.setdefault("savepoints", [])
+        word, _, rest = statement.strip().partition(" ")
+        if word.upper() == "SAVEPOINT":
+            pending.append(statement)
+            return NOTHING, ()
+        if word.upper() in ("RELEASE", "ROLLBACK") and rest.upper().startswith(
+                ("SAVEPOINT ", "TO SAVEPOINT ")):
+            name = rest.split()[-1]
+            opened = [i for i, s in enumerate(pending) if s.split()[-1] == name]
+            if opened:
+                del pending[opened[-1]:]
+                return NOTHING, ()
+        if _writes(statement, context):
             await_only(writer.acquire())  # inside SQLAlchemy's greenlet: waits on the event loop
             conn.info["writer"] = writer
             cursor.execute("BEGIN IMMEDIATE")
+            for savepoint in pending:
+                cursor.execute(savepoint)
+            pending.clear()
+        return statement, params
 
     def _release(_dbapi_conn: Any, record: Any, *_: Any) -> None:
         if record is None:
             return
         record.info.pop("wants_write", None)
+        record.info.pop("savepoints", None)
         held = record.info.pop("writer", None)
         if held is not None:
             held.release()
@@ -156,7 +200,7 @@ def _writes(statement: str, context: Any) -> bool:
 async def lock(session: AsyncSession, key: str) -> None:
     """Serialise this transaction with every other that locks the same key, until it ends:
     a PostgreSQL advisory lock; on SQLite, the write turn (which serialises all writers)."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
                               {"key": key})
     else:
@@ -169,7 +213,8 @@ class Database:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.engine = create_engine(settings)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
+                                           sync_session_class=CairnSession)
         # Rung after a commit that appended group events (set by the app: the realtime hub).
         self.doorbell: Callable[[int, str, int, Any], Any] | None = None
         # Told after a commit that ended sessions: (user id, their token hashes).
@@ -184,15 +229,48 @@ class Database:
         await self.engine.dispose()
 
 
+class CairnSession(Session):
+    """A session whose after-commit work follows its savepoints (see `after_commit`)."""
+
+
+# Where each open savepoint began in its session's after-commit queue.
+_QUEUED = "after_commit"
+_MARKS = "savepoint_marks"
+
+
+@event.listens_for(CairnSession, "after_transaction_create")
+def _mark_savepoint(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.nested:
+        marks = session.info.setdefault(_MARKS, weakref.WeakKeyDictionary())
+        marks[transaction] = len(session.info.get(_QUEUED, ()))
+
+
+@event.listens_for(CairnSession, "after_soft_rollback")
+def _forget_queued(session: Session, transaction: SessionTransaction) -> None:
+    """A savepoint rolled back takes the work queued inside it along: a form that failed must
+    not ring a doorbell for an event that was never written. A whole transaction rolled back
+    takes all of it."""
+    queued = session.info.get(_QUEUED)
+    if not queued:
+        return
+    if transaction.nested:
+        mark = session.info.get(_MARKS, {}).get(transaction)
+        if mark is not None:
+            del queued[mark:]
+    elif transaction.parent is None:
+        queued.clear()
+
+
 def after_commit(session: AsyncSession, callback: Callable[[], Any]) -> None:
-    """Run callback once the session's transaction has committed (never on rollback)."""
-    session.info.setdefault("after_commit", []).append(callback)
+    """Run callback once the session's transaction has committed: never on rollback, nor when
+    a savepoint (`session.begin_nested()`) it was queued inside rolls back."""
+    session.info.setdefault(_QUEUED, []).append(callback)
 
 
 async def commit(session: AsyncSession) -> None:
     """Commit, then run what the transaction asked to run after it."""
     await session.commit()
-    callbacks = session.info.pop("after_commit", [])
+    callbacks = session.info.pop(_QUEUED, [])
     for callback in callbacks:
         result = callback()
         if hasattr(result, "__await__"):
@@ -208,5 +286,5 @@ async def transaction(db: Database, *, write: bool = True) -> AsyncIterator[Asyn
             await commit(session)
         except BaseException:
             await session.rollback()
-            session.info.pop("after_commit", None)
+            session.info.pop(_QUEUED, None)
             raise

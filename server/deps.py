@@ -20,6 +20,7 @@ from server.csrf import SAFE_METHODS, SESSION_COOKIE
 from server.errors import Forbidden, NotSignedIn, Unavailable
 from server.groups import service as groups
 from server.models import AuthSession, Group, Membership, User
+from server.models.groups import Role
 
 MAX_ID = 2**31 - 1
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -28,23 +29,39 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-class PathId(IntegerConvertor):
-    """`{x:int}` in a page's path: at most ten digits, so a 5,000-digit id does not match (a
-    404) instead of reaching int(), which refuses it (a 500). Registered here, before any
-    route module is imported (they all import this one first)."""
+def _whole_numbers_up_to(high: int) -> str:
+    """A regular expression for the whole numbers 1..high, written without leading zeros."""
+    digits = str(high)
+    choices = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"]  # fewer digits than high
+    for i, d in enumerate(map(int, digits)):
+        low = 1 if i == 0 else 0
+        if d > low:  # the same first i digits as high, then a smaller one, then anything
+            smaller = f"[{low}-{d - 1}]" if d - 1 > low else str(low)
+            rest = len(digits) - i - 1
+            choices.append(digits[:i] + smaller + (f"[0-9]{{{rest}}}" if rest else ""))
+    return "(?:" + "|".join([*choices, digits]) + ")"
 
-    regex = "[0-9]{1,10}"
+
+class PathId(IntegerConvertor):
+    """`{x:int}` in a path: an id from 1 to MAX_ID, or the path names nothing (a 404). A
+    5,000-digit id, a 0 or 2**31 never reach a route, a database or int() (which refuses
+    5,000 digits: a 500). Registered here, before any route module is imported (they all
+    import this one first)."""
+
+    regex = _whole_numbers_up_to(MAX_ID)
 
 
 register_url_convertor("int", PathId())
 
 
 def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 def get_db(request: Request) -> database.Database:
-    return request.app.state.db
+    db: database.Database = request.app.state.db
+    return db
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -137,7 +154,7 @@ class Member:
 
     @property
     def is_moderator(self) -> bool:
-        return self.membership.role == "moderator"
+        return self.membership.role == Role.MODERATOR
 
 
 async def get_group_member(gid: Id, user: CurrentUser, session: SessionDep) -> Member:

@@ -174,6 +174,7 @@ def test_make_moderator_refuses_clearly(sqlite_database_url: str, group: int | N
 
 
 async def _more_events(url: str, group_id: int, count: int) -> None:
+    from server import events
     from server.db import transaction
     from server.realtime import log
 
@@ -181,7 +182,7 @@ async def _more_events(url: str, group_id: int, count: int) -> None:
     try:
         async with transaction(db) as session:
             for i in range(count):
-                await log.append(session, group_id, "member.joined", None, {"n": i})
+                await log.append(session, group_id, events.MemberLeft(user_id=i + 1000), None)
     finally:
         await db.dispose()
 

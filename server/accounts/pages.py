@@ -1,5 +1,5 @@
 """HTML pages for accounts (sign up, sign in and out, settings), the landing and help pages,
-and the small helpers every page route shares: who is looking, and reading a checked form."""
+and what every page route shares: who is looking (forms are read and run by server.forms)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock, csrf
+from server import clock
 from server.accounts import privacy
 from server.accounts import service as accounts
 from server.accounts.api import set_session_cookie
+from server.csrf import SESSION_COOKIE
 from server.deps import (
-    SESSION_COOKIE,
     OptionalUser,
     SessionDep,
     SettingsDep,
@@ -23,7 +22,8 @@ from server.deps import (
     current_auth_session,
     request_token,
 )
-from server.errors import AppError, Invalid, NotSignedIn, RateLimited
+from server.errors import AppError, BadRequest, NotSignedIn
+from server.forms import checked_form, submit
 from server.models import User
 from server.web import crisis_resources, redirect, render, safe_next
 
@@ -87,53 +87,6 @@ PageVisitor = Annotated[User | None, Depends(get_page_visitor)]
 PageUser = Annotated[User, Depends(get_page_user)]
 
 
-class Form:
-    """A posted form whose CSRF token has been checked; fields read as plain strings."""
-
-    def __init__(self, data: Any) -> None:
-        self._data = data
-
-    def text(self, name: str) -> str:
-        value = self._data.get(name)
-        return value if isinstance(value, str) else ""
-
-    def checked(self, name: str) -> bool:
-        return self.text(name).lower() in ("on", "yes", "true", "1")
-
-    def whole_number(self, name: str, what: str, low: int, high: int,
-                     default: int | None = None) -> int | None:
-        """An optional whole number in [low, high]; a clear message for anything else."""
-        raw = self.text(name).strip()
-        if not raw:
-            return default
-        # ASCII digits only ("²".isdigit() is true, and int() refuses it), and few of them.
-        if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
-            raise Invalid(f"{what} should be a whole number from {low} to {high}.",
-                          code="invalid_number")
-        return int(raw)
-
-
-async def checked_form(request: Request) -> Form:
-    """Read the posted form and check its CSRF token before anything else happens."""
-    data = await request.form()
-    csrf.check(request, data.get(csrf.FIELD) if isinstance(data.get(csrf.FIELD), str) else None)
-    return Form(data)
-
-
-async def undo(session: AsyncSession, exc: AppError, *rows: Any) -> None:
-    """A form error is answered with a page, not raised: roll back what the attempt wrote
-    and reload the rows the page will show."""
-    await session.rollback()
-    for row in rows:
-        await session.refresh(row)
-
-
-def with_headers(response: Response, exc: AppError) -> Response:
-    for name, value in exc.headers.items():
-        response.headers[name] = value
-    return response
-
-
 # --- landing and help ------------------------------------------------------------------
 
 @router.get("/")
@@ -180,25 +133,25 @@ async def signup(request: Request, session: SessionDep, settings: SettingsDep) -
     values = {k: form.text(k) for k in ("username", "display_name", "timezone")}
     password = form.text("password")
 
-    def again(message: str, status: int) -> HTMLResponse:
-        return render(request, "accounts/signup.html", status_code=status, error=message,
-                      timezones=timezone_choices(), form=values)
-
-    if password != form.text("password_again"):
-        return again("The two passwords are not the same. Please type them again.", 400)
-    try:
+    async def act() -> Response:
+        if password != form.text("password_again"):
+            raise BadRequest("The two passwords are not the same. Please type them again.",
+                             code="passwords_differ")
         user = await accounts.register(
             session, username=values["username"], password=password,
             display_name=values["display_name"].strip() or None,
             timezone=values["timezone"] or "UTC")
-    except AppError as exc:
-        await undo(session, exc)
-        return again(exc.detail, exc.status)
-    token = await accounts.start_session(session, settings, user)
-    response = redirect("/groups", f"Welcome to Cairn, {user.display_name}. "
-                                   "Start by creating a group or joining one with a code.")
-    set_session_cookie(response, request, token, settings.session_days)
-    return response
+        token = await accounts.start_session(session, settings, user)
+        response = redirect("/groups", f"Welcome to Cairn, {user.display_name}. "
+                                       "Start by creating a group or joining one with a code.")
+        set_session_cookie(response, request, token, settings.session_days)
+        return response
+
+    async def again(exc: AppError) -> Response:
+        return render(request, "accounts/signup.html", status_code=exc.status, error=exc.detail,
+                      timezones=timezone_choices(), form=values)
+
+    return await submit(session, act, again)
 
 
 @router.get("/login")
@@ -219,27 +172,27 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
     username, password = form.text("username").strip(), form.text("password")
     next_url = safe_next(form.text("next") or None)
 
-    def again(message: str, status: int) -> HTMLResponse:
-        return render(request, "accounts/login.html", status_code=status, error=message,
+    async def act() -> Response:
+        if not username or not password:
+            raise BadRequest("Please fill in your username and your password.",
+                             code="credentials_required")
+        if len(password) > PASSWORD_INPUT_MAX:
+            raise NotSignedIn("That username and password do not match.", code="bad_credentials")
+        signed_in = await accounts.login(session, settings, username=username,
+                                         password=password, address=client_address(request))
+        # A session this browser already had ends: one browser, one live session.
+        if (old := request.cookies.get(SESSION_COOKIE)) and (found := await accounts.authenticate(
+                session, old)) is not None:
+            await accounts.end_session(session, found[1])
+        response = RedirectResponse(next_url, status_code=303)
+        set_session_cookie(response, request, signed_in.token, settings.session_days)
+        return response
+
+    async def again(exc: AppError) -> Response:
+        return render(request, "accounts/login.html", status_code=exc.status, error=exc.detail,
                       username=username[:64], next=next_url)
 
-    if not username or not password:
-        return again("Please fill in your username and your password.", 400)
-    if len(password) > PASSWORD_INPUT_MAX:
-        return again("That username and password do not match.", 401)
-    try:
-        signed_in = await accounts.login(session, settings, username=username, password=password,
-                                         address=client_address(request))
-    except (NotSignedIn, RateLimited) as exc:
-        await undo(session, exc)
-        return with_headers(again(exc.detail, exc.status), exc)
-    # A session this browser already had ends: one browser, one live session.
-    if (old := request.cookies.get(SESSION_COOKIE)) and (found := await accounts.authenticate(
-            session, old)) is not None:
-        await accounts.end_session(session, found[1])
-    response = RedirectResponse(next_url, status_code=303)
-    set_session_cookie(response, request, signed_in.token, settings.session_days)
-    return response
+    return await submit(session, act, again)
 
 
 @router.post("/logout")
@@ -273,14 +226,17 @@ async def save_settings(request: Request, user: PageUser, session: SessionDep) -
     form = await checked_form(request)
     profile = {"display_name": form.text("display_name"), "timezone": form.text("timezone"),
                "receive_only": form.checked("receive_only")}
-    try:
-        await accounts.update_profile(session, user, display_name=profile["display_name"],
-                                      timezone=profile["timezone"] or user.timezone,
-                                      receive_only=profile["receive_only"])
-    except AppError as exc:
-        await undo(session, exc, user)
+
+    async def act() -> Response:
+        await accounts.update_profile(session, user, display_name=form.text("display_name"),
+                                      timezone=form.text("timezone") or user.timezone,
+                                      receive_only=form.checked("receive_only"))
+        return redirect("/settings", "Your settings are saved.")
+
+    async def again(exc: AppError) -> Response:
         return _settings_page(request, user, exc.status, profile=profile, profile_error=exc.detail)
-    return redirect("/settings", "Your settings are saved.")
+
+    return await submit(session, act, again)
 
 
 @router.post("/settings/password")
@@ -289,20 +245,22 @@ async def change_password(request: Request, user: PageUser, session: SessionDep,
     """Change the password; every other session of this member ends."""
     form = await checked_form(request)
     current, new = form.text("current_password"), form.text("new_password")
-    if new != form.text("new_password_again"):
-        return _settings_page(request, user, 400, security_error=(
-            "The two new passwords are not the same. Please type them again."))
-    if len(current) > PASSWORD_INPUT_MAX:
-        return _settings_page(request, user, 400, security_error="Your current password is not right.")
-    try:
+
+    async def act() -> Response:
+        if new != form.text("new_password_again"):
+            raise BadRequest("The two new passwords are not the same. Please type them again.",
+                             code="passwords_differ")
+        if len(current) > PASSWORD_INPUT_MAX:
+            raise BadRequest("Your current password is not right.", code="wrong_password")
         await accounts.change_password(session, settings, user, current_auth_session(request),
                                        current_password=current, new_password=new,
                                        address=client_address(request))
-    except AppError as exc:
-        await undo(session, exc, user)
-        return with_headers(_settings_page(request, user, exc.status, security_error=exc.detail),
-                            exc)
-    return redirect("/settings", "Your password is changed. Any other devices were signed out.")
+        return redirect("/settings", "Your password is changed. Any other devices were signed out.")
+
+    async def again(exc: AppError) -> Response:
+        return _settings_page(request, user, exc.status, security_error=exc.detail)
+
+    return await submit(session, act, again)
 
 
 @router.post("/settings/delete")
@@ -313,14 +271,16 @@ async def delete_account(request: Request, user: PageUser, session: SessionDep,
     password = form.text("password")
     if len(password) > PASSWORD_INPUT_MAX:
         password = ""
-    try:
+
+    async def act() -> Response:
         await privacy.delete_account(session, settings, user, password,
                                      address=client_address(request))
-    except AppError as exc:
-        await undo(session, exc, user)
-        return with_headers(_settings_page(request, user, exc.status, delete_error=exc.detail),
-                            exc)
-    request.state.page_user = None
-    response = render(request, "accounts/farewell.html", user=None)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+        request.state.page_user = None
+        response = render(request, "accounts/farewell.html", user=None)
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    async def again(exc: AppError) -> Response:
+        return _settings_page(request, user, exc.status, delete_error=exc.detail)
+
+    return await submit(session, act, again)

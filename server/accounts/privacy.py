@@ -20,6 +20,7 @@ from server.accounts import attempts
 from server.accounts import service as accounts
 from server.config import Settings
 from server.errors import Forbidden
+from server.events import Kind
 from server.groups import service as groups
 from server.models import (
     AuditEntry,
@@ -131,7 +132,7 @@ async def delete_account(session: AsyncSession, settings: Settings, user: User, 
         event.actor_id = None
     # Events that name them without being theirs: a join, a worry the moderators were told of.
     named = (await session.scalars(select(Event).where(
-        Event.kind.in_(("member.joined", "support.concern"))))).all()
+        Event.kind.in_((Kind.MEMBER_JOINED, Kind.SUPPORT_CONCERN))))).all()
     for event in named:
         if event.data.get("user_id") == uid:
             event.data = {**event.data, "display_name": None}

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from server import clock
-from server.accounts import pages as account_pages
 from server.accounts.pages import PageUser
 from server.commitments import heatmap
 from server.commitments import progress as progress_service
@@ -18,10 +17,11 @@ from server.commitments import service as commitments
 from server.deps import MAX_ID, SessionDep, SettingsDep
 from server.encouragements import service as encouragements
 from server.errors import AppError, Invalid, NotFound
+from server.forms import checked_form, submit
 from server.groups import pages as group_pages
 from server.groups import service as groups
-from server.models.commitments import CATEGORIES
-from server.models.encouragements import KINDS
+from server.models.commitments import Category
+from server.models.encouragements import KINDS, Cheer
 from server.moderation import service as moderation
 from server.roleplay import growth
 from server.roleplay import service as roleplay
@@ -54,88 +54,97 @@ def _landing(support: dict[str, Any] | None, card: str) -> str:
 async def post_commitment(request: Request, member: group_pages.PageMember,
                           session: SessionDep) -> Response:
     """Post a commitment for today (or yesterday or tomorrow) in one of the three steps."""
-    form = await account_pages.checked_form(request)
+    form = await checked_form(request)
     values = {k: form.text(k) for k in ("category", "text", "visibility", "day")}
-    day = group_pages.parse_day(values["day"])
-    try:
+
+    async def act() -> Response:
         day = _form_day(values["day"])
-        if values["category"] not in CATEGORIES:
+        if Category.of(values["category"]) is None:
             raise Invalid("Please choose what kind of care this is, from the list.",
                           code="invalid_category")
         commitment = await commitments.create(session, member.user, member.group.id,
                                               category=values["category"], text=values["text"],
                                               day=day, visibility=values["visibility"] or "group")
-    except AppError as exc:
-        await account_pages.undo(session, exc, member.user, member.group, member.membership)
-        return await group_pages.day_page(request, session, member, day, status=exc.status,
+        today = clock.local_today(member.user.timezone)
+        support = moderation.pending_support(session)
+        return group_pages.with_anchor(
+            redirect(group_pages.day_url(member.group.id, day, today),
+                     "Your commitment is posted. Go gently.", support=support),
+            _landing(support, f"c{commitment.id}"))
+
+    async def again(exc: AppError) -> Response:
+        return await group_pages.day_page(request, session, member,
+                                          group_pages.parse_day(values["day"]), status=exc.status,
                                           post=values, post_error=exc.detail)
-    today = clock.local_today(member.user.timezone)
-    support = moderation.pending_support(session)
-    return group_pages.with_anchor(
-        redirect(group_pages.day_url(member.group.id, day, today),
-                 "Your commitment is posted. Go gently.", support=support),
-        _landing(support, f"c{commitment.id}"))
+
+    return await submit(session, act, again)
 
 
 @router.post("/groups/{gid:int}/commitments/{cid:int}/checkin")
 async def check_in(cid: int, request: Request, member: group_pages.PageMember,
                    session: SessionDep) -> Response:
     """Check in on your own commitment: done, partly or not today."""
-    form = await account_pages.checked_form(request)
-    if not 1 <= cid <= MAX_ID:
-        raise NotFound("We could not find that commitment.", code="commitment_not_found")
+    form = await checked_form(request)
     commitment = await commitments.readable(session, member.user, cid)
     if commitment.group_id != member.group.id:
         raise NotFound("We could not find that commitment.", code="commitment_not_found")
     day = commitment.day
     values = {k: form.text(k) for k in ("status", "note", "feeling")}
-    try:
+
+    async def act() -> Response:
         if values["status"] not in CHECKIN_THANKS:
             raise Invalid("Please choose how it went: done, partly or not today.",
                           code="invalid_status")
         feeling = form.whole_number("feeling", "How you feel", 1, 5)
         await commitments.check_in(session, member.user, cid, status=values["status"],
                                    note=values["note"], feeling=feeling)
-    except AppError as exc:
-        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        today = clock.local_today(member.user.timezone)
+        support = moderation.pending_support(session)
+        return group_pages.with_anchor(
+            redirect(group_pages.day_url(member.group.id, day, today),
+                     CHECKIN_THANKS[values["status"]], support=support),
+            _landing(support, f"c{cid}"))
+
+    async def again(exc: AppError) -> Response:
         return await group_pages.day_page(request, session, member, day, status=exc.status,
                                           checkin=values, checkin_for=cid,
                                           checkin_error=exc.detail)
-    today = clock.local_today(member.user.timezone)
-    support = moderation.pending_support(session)
-    return group_pages.with_anchor(
-        redirect(group_pages.day_url(member.group.id, day, today), CHECKIN_THANKS[values["status"]],
-                 support=support),
-        _landing(support, f"c{cid}"))
+
+    return await submit(session, act, again)
 
 
 @router.post("/groups/{gid:int}/encourage")
 async def encourage(request: Request, member: group_pages.PageMember, session: SessionDep,
                     settings: SettingsDep) -> Response:
     """Send encouragement about someone's shared commitment (the no-JavaScript way)."""
-    form = await account_pages.checked_form(request)
+    form = await checked_form(request)
     values = {k: form.text(k) for k in ("kind", "text", "commitment_id", "day")}
     day = group_pages.parse_day(values["day"])
     cid: int | None = None
-    try:
+
+    async def act() -> Response:
+        nonlocal cid
         cid = form.whole_number("commitment_id", "The commitment", 1, MAX_ID)
-        if values["kind"] not in KINDS:
+        if Cheer.of(values["kind"]) is None:
             raise Invalid("Please choose one of the encouragements from the list.",
                           code="invalid_kind")
         await encouragements.send(session, member.user, member.membership, kind=values["kind"],
                                   text=values["text"], commitment_id=cid,
                                   per_minute=settings.encouragements_per_minute)
-    except AppError as exc:
-        await account_pages.undo(session, exc, member.user, member.group, member.membership)
-        response = await group_pages.day_page(request, session, member, day, status=exc.status,
-                                              encourage=values, encourage_for=cid,
-                                              encourage_error=exc.detail)
-        return account_pages.with_headers(response, exc)
-    today = clock.local_today(member.user.timezone)
-    support = moderation.pending_support(session)
-    response = redirect(group_pages.day_url(member.group.id, day, today),
-                        "Your encouragement is on its way.", support=support)
-    return group_pages.with_anchor(response, _landing(support, f"c{cid}")) if cid or support else response
+        today = clock.local_today(member.user.timezone)
+        support = moderation.pending_support(session)
+        response = redirect(group_pages.day_url(member.group.id, day, today),
+                            "Your encouragement is on its way.", support=support)
+        if cid or support:
+            return group_pages.with_anchor(response, _landing(support, f"c{cid}"))
+        return response
+
+    async def again(exc: AppError) -> Response:
+        return await group_pages.day_page(request, session, member, day, status=exc.status,
+                                          encourage=values, encourage_for=cid,
+                                          encourage_error=exc.detail)
+
+    return await submit(session, act, again)
 
 
 @router.get("/me/progress")

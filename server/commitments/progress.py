@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
 from server.models import Checkin, Commitment, User
-from server.models.commitments import CATEGORY_STEP, STEPS
+from server.models.commitments import CATEGORY_STEP, STEPS, Category
 
 RATE_DAYS = 14
 DAYS_MAX = 366
@@ -53,12 +53,12 @@ async def progress(session: AsyncSession, user: User, days: int = 28) -> Progres
         .where(Commitment.user_id == user.id, Commitment.day >= first, Commitment.day <= today)
     )).all()
     by_day = {first + dt.timedelta(days=i): Day(first + dt.timedelta(days=i)) for i in range(span)}
-    by_step = dict.fromkeys(STEPS, 0)
+    by_step: dict[str, int] = dict.fromkeys(STEPS, 0)
     for day, category, status in rows:
         cell = by_day[day]
         setattr(cell, status, getattr(cell, status) + 1)
         if status != "not_today" and day > today - dt.timedelta(days=days):
-            by_step[CATEGORY_STEP[category]] += 1
+            by_step[CATEGORY_STEP[Category(category)]] += 1
     practised = {d for d, cell in by_day.items() if cell.practised}
     streak = await _streak(session, user, today, practised, first)
     recent = [today - dt.timedelta(days=i) for i in range(RATE_DAYS)]

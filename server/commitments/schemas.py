@@ -3,35 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from server.commitments.service import NOTE_MAX, TEXT_MAX, Entry
 from server.models import Checkin, Commitment
-
-Category = Literal["rest", "sleep", "play", "water", "movement", "nourishing_food",
-                   "self_soothing", "boundary", "assertive_communication", "closeness"]
-Status = Literal["done", "partly", "not_today"]
-Step = Literal["care", "protect", "connect"]
+from server.models.commitments import Category, CheckinStatus, Step, Visibility
 
 
 class CommitmentIn(BaseModel):
     category: Category
     text: str = Field(min_length=1, max_length=TEXT_MAX, examples=["Drink water with each meal"])
     day: dt.date | None = Field(default=None, description="Your local date; default today.")
-    visibility: Literal["group", "private"] = "group"
+    visibility: Visibility = Visibility.GROUP
 
 
 class CheckinIn(BaseModel):
-    status: Status
+    status: CheckinStatus
     note: str | None = Field(default=None, max_length=NOTE_MAX)
     feeling: int | None = Field(default=None, ge=1, le=5)
 
 
 class CheckinOut(BaseModel):
     id: int
-    status: Status
+    status: CheckinStatus
     note: str | None
     feeling: int | None = Field(description="Only shown to the person who checked in.")
     at: dt.datetime
@@ -46,7 +42,7 @@ class CommitmentOut(BaseModel):
     category: Category
     step: Step
     text: str | None = Field(description="null when a moderator hid it (except for its author).")
-    visibility: Literal["group", "private"]
+    visibility: Visibility
     created_at: dt.datetime
     checkin: CheckinOut | None
     hidden: bool = False
@@ -59,7 +55,7 @@ class CommitmentOut(BaseModel):
 def checkin_out(checkin: Checkin | None, *, own: bool) -> CheckinOut | None:
     if checkin is None:
         return None
-    return CheckinOut(id=checkin.id, status=checkin.status, note=checkin.note,
+    return CheckinOut(id=checkin.id, status=CheckinStatus(checkin.status), note=checkin.note,
                       feeling=checkin.feeling if own else None, at=checkin.at)
 
 
@@ -67,7 +63,8 @@ def commitment_out(c: Commitment, display_name: str, checkin: Checkin | None,
                    viewer_id: int) -> CommitmentOut:
     return CommitmentOut(
         id=c.id, user_id=c.user_id, display_name=display_name, group_id=c.group_id, day=c.day,
-        category=c.category, step=c.step, text=c.text, visibility=c.visibility,
+        category=Category(c.category), step=c.step, text=c.text,
+        visibility=Visibility(c.visibility),
         created_at=c.created_at, checkin=checkin_out(checkin, own=c.user_id == viewer_id),
     )
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, events
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.models import Checkin, Commitment, Hidden, Membership, User
-from server.models.commitments import CATEGORIES, CHECKIN_STATUSES, PER_DAY, VISIBILITIES
+from server.models.commitments import PER_DAY, Category, CheckinStatus, Visibility
 from server.moderation import service as moderation
 from server.realtime import log
 from server.text import storable
@@ -62,21 +62,26 @@ def _clean_text(text: str | None, limit: int, what: str) -> str:
     return cleaned
 
 
-def event_data(c: Commitment, checkin: Checkin | None = None) -> dict:
-    data = {"commitment_id": c.id, "user_id": c.user_id, "day": c.day.isoformat(),
-            "category": c.category, "step": c.step, "text": c.text}
-    if checkin is not None:
-        data |= {"checkin_id": checkin.id, "status": checkin.status, "note": checkin.note}
-    return data
+def created_event(c: Commitment) -> events.CommitmentCreated:
+    return events.CommitmentCreated(
+        commitment_id=c.id, user_id=c.user_id, day=c.day.isoformat(),
+        category=Category(c.category), step=c.step, text=c.text)
+
+
+def checked_in_event(c: Commitment, checkin: Checkin) -> events.CommitmentCheckedIn:
+    return events.CommitmentCheckedIn(
+        commitment_id=c.id, user_id=c.user_id, day=c.day.isoformat(),
+        category=Category(c.category), step=c.step, text=c.text,
+        checkin_id=checkin.id, status=checkin.status, note=checkin.note)
 
 
 async def create(
     session: AsyncSession, user: User, group_id: int, *, category: str, text: str,
     day: dt.date | None = None, visibility: str = "group",
 ) -> Commitment:
-    if category not in CATEGORIES:
+    if Category.of(category) is None:
         raise Invalid("Choose one of the categories of the three steps.", code="invalid_category")
-    if visibility not in VISIBILITIES:
+    if Visibility.of(visibility) is None:
         raise Invalid("Visibility is 'group' or 'private'.", code="invalid_visibility")
     text = _clean_text(text, TEXT_MAX, "A commitment")
     if not text:
@@ -100,7 +105,7 @@ async def create(
     session.add(commitment)
     await session.flush()
     if visibility == "group":
-        await log.append(session, group_id, "commitment.created", user, event_data(commitment))
+        await log.append(session, group_id, created_event(commitment), user)
     await moderation.notice_crisis(session, user, group_id, text, shared=visibility == "group")
     return commitment
 
@@ -109,7 +114,7 @@ async def check_in(
     session: AsyncSession, user: User, commitment_id: int, *, status: str,
     note: str | None = None, feeling: int | None = None,
 ) -> tuple[Commitment, Checkin]:
-    if status not in CHECKIN_STATUSES:
+    if CheckinStatus.of(status) is None:
         raise Invalid("Status is done, partly or not_today.", code="invalid_status")
     if feeling is not None and not 1 <= feeling <= 5:
         raise Invalid("Feeling is a number from 1 to 5.", code="invalid_feeling")
@@ -129,9 +134,8 @@ async def check_in(
     if shared:
         # Hidden stays hidden: a new check-in on a hidden commitment (or a new note on a
         # hidden check-in) does not carry the words back.
-        kind = "commitment.checked_in"
-        await log.append(session, commitment.group_id, kind, user, await moderation.hidden_of(
-            session, kind, event_data(commitment, checkin)))
+        await log.append(session, commitment.group_id, await moderation.hidden_of(
+            session, checked_in_event(commitment, checkin)), user)
     await moderation.notice_crisis(session, user, commitment.group_id, note, shared=shared)
     return commitment, checkin
 

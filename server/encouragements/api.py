@@ -10,16 +10,15 @@ from pydantic import BaseModel, Field
 
 from server.deps import MAX_ID, CurrentUser, GroupMember, SessionDep, SettingsDep
 from server.encouragements import service as encouragements
-from server.models.encouragements import TEXT_MAX
+from server.models.encouragements import TEXT_MAX, Cheer
 from server.moderation import service as moderation
 
 router = APIRouter(prefix="/api/v1", tags=["encouragement"])
 
-Kind = Literal["proud", "rest_counts", "boundary_matters", "worth_it", "with_you"]
 
 
 class EncouragementIn(BaseModel):
-    kind: Kind
+    kind: Cheer
     text: str | None = Field(default=None, max_length=TEXT_MAX)
     commitment_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     to_user_id: int | None = Field(default=None, ge=1, le=MAX_ID)
@@ -45,7 +44,7 @@ class EventOut(BaseModel):
 class ReceivedOut(BaseModel):
     id: int
     group_id: int
-    kind: Kind
+    kind: Cheer
     text: str | None
     commitment_id: int | None
     from_display_name: str
@@ -71,7 +70,7 @@ async def encourage(body: EncouragementIn, member: GroupMember, session: Session
 async def received(user: CurrentUser, session: SessionDep) -> list[ReceivedOut]:
     """Encouragement sent to me, newest first."""
     return [ReceivedOut(id=r.encouragement.id, group_id=r.encouragement.group_id,
-                        kind=r.encouragement.kind, text=r.text,
+                        kind=Cheer(r.encouragement.kind), text=r.text,
                         commitment_id=r.encouragement.commitment_id,
                         from_display_name=r.from_display_name, at=r.encouragement.created_at)
             for r in await encouragements.received(session, user)]

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, events
 from server.commitments import service as commitments
 from server.errors import Invalid, NotFound, RateLimited
 from server.models import Encouragement, Event, Hidden, Membership, User
-from server.models.encouragements import KINDS, TEXT_MAX
+from server.models.encouragements import TEXT_MAX, Cheer
 from server.moderation import service as moderation
 from server.realtime import log
 from server.text import storable
@@ -26,8 +26,9 @@ async def send(
 ) -> tuple[Encouragement, Event]:
     """`membership` is the sender's active membership of the group, loaded in this session."""
     group_id = membership.group_id
-    if kind not in KINDS:
-        raise Invalid("Choose one of the cheers: " + ", ".join(KINDS) + ".",
+    cheer = Cheer.of(kind)
+    if cheer is None:
+        raise Invalid("Choose one of the cheers: " + ", ".join(Cheer) + ".",
                       code="invalid_kind")
     text = storable((text or "").strip(), "A note") or None
     if text is not None and len(text) > TEXT_MAX:
@@ -69,10 +70,9 @@ async def send(
                                   created_at=now)
     session.add(encouragement)
     await session.flush()
-    event = await log.append(session, group_id, "encouragement.sent", sender, {
-        "encouragement_id": encouragement.id, "kind": kind, "text": text,
-        "commitment_id": commitment_id, "to_user_id": to_user_id,
-    })
+    event = await log.append(session, group_id, events.EncouragementSent(
+        encouragement_id=encouragement.id, kind=cheer, text=text,
+        commitment_id=commitment_id, to_user_id=to_user_id), sender)
     await moderation.notice_crisis(session, sender, group_id, text)
     return encouragement, event
 

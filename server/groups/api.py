@@ -11,18 +11,19 @@ from server.deps import CurrentUser, GroupMember, GroupModerator, Id, SessionDep
 from server.groups import service as groups
 from server.groups.schemas import GroupIn, GroupOut, InviteIn, InviteOut, JoinIn, MemberOut
 from server.models import Group, Invite, Membership
+from server.models.groups import Role
 
 router = APIRouter(prefix="/api/v1/groups", tags=["groups"])
 
 
 async def group_out(session: AsyncSession, group: Group, membership: Membership,
                     invite: Invite | None = None) -> GroupOut:
-    if invite is None and membership.role == "moderator":
+    if invite is None and membership.role == Role.MODERATOR:
         invites = await groups.active_invites(session, group.id)
         invite = invites[0] if invites else None
     return GroupOut(
         id=group.id, name=group.name, description=group.description, capacity=group.capacity,
-        member_count=await groups.member_count(session, group.id), role=membership.role,
+        member_count=await groups.member_count(session, group.id), role=Role(membership.role),
         created_at=group.created_at, invite_code=invite.code if invite else None,
         agreement=list(groups.AGREEMENT),
     )
@@ -73,7 +74,7 @@ async def get_group(member: GroupMember, session: SessionDep) -> GroupOut:
 
 @router.get("/{gid}/members", response_model=list[MemberOut])
 async def list_members(member: GroupMember, session: SessionDep) -> list[MemberOut]:
-    return [MemberOut(user_id=u.id, display_name=u.display_name, role=m.role,
+    return [MemberOut(user_id=u.id, display_name=u.display_name, role=Role(m.role),
                       joined_at=m.joined_at)
             for u, m in await groups.members(session, member.group.id)]
 

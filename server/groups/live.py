@@ -11,6 +11,7 @@ from markupsafe import Markup
 
 from server.commitments import service as commitments
 from server.encouragements.service import Received
+from server.events import Kind
 from server.models.encouragements import KINDS
 from server.models.encouragements import TEXT_MAX as ENCOURAGEMENT_MAX
 from server.realtime import fragments
@@ -28,7 +29,7 @@ class Reader:
     receive_only: bool
     muted: bool = False
     errors: dict[str, Any] | None = None  # a page drawn again with a form's error
-    kinds: dict[str, str] = field(default_factory=lambda: dict(KINDS))
+    kinds: dict[str, str] = field(default_factory=lambda: {str(k): v for k, v in KINDS.items()})
     note_max: int = commitments.NOTE_MAX
     encouragement_max: int = ENCOURAGEMENT_MAX
 
@@ -240,18 +241,18 @@ def muted(shown: Shown, audience: Audience) -> list[Swap]:
     if audience.relation != "subject":
         return []
     said = ("A moderator has paused your posting here for a while. You can still read along."
-            if shown.kind == "member.muted" else "You can post in this group again.")
+            if shown.kind == Kind.MEMBER_MUTED else "You can post in this group again.")
     return [swap("#toasts", "append", _day().toast(said, "room"))]
 
 
 RENDERERS = {
-    "commitment.created": commitment_created, "commitment.checked_in": commitment_checked_in,
-    "encouragement.sent": encouragement_sent, "member.joined": member_joined,
-    "member.left": member_gone, "member.removed": member_gone,
-    "member.role_changed": role_changed, "member.muted": muted, "member.unmuted": muted,
-    "content.hidden": content_hidden,
-    "roleplay.opened": room_opened, "roleplay.ended": room_ended,
-    "report.created": report_created, "support.concern": support_concern,
+    Kind.COMMITMENT_CREATED: commitment_created, Kind.COMMITMENT_CHECKED_IN: commitment_checked_in,
+    Kind.ENCOURAGEMENT_SENT: encouragement_sent, Kind.MEMBER_JOINED: member_joined,
+    Kind.MEMBER_LEFT: member_gone, Kind.MEMBER_REMOVED: member_gone,
+    Kind.MEMBER_ROLE_CHANGED: role_changed, Kind.MEMBER_MUTED: muted, Kind.MEMBER_UNMUTED: muted,
+    Kind.CONTENT_HIDDEN: content_hidden,
+    Kind.ROLEPLAY_OPENED: room_opened, Kind.ROLEPLAY_ENDED: room_ended,
+    Kind.REPORT_CREATED: report_created, Kind.SUPPORT_CONCERN: support_concern,
 }
 
 

@@ -10,12 +10,12 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
-from server.accounts import pages as account_pages
 from server.accounts.pages import PageUser
 from server.commitments import service as commitments
-from server.deps import MAX_ID, Member, SessionDep
+from server.deps import Member, SessionDep
 from server.encouragements import service as encouragements
 from server.errors import AppError, Forbidden, NotFound
+from server.forms import checked_form, submit
 from server.groups import live
 from server.groups import service as groups
 from server.models import User
@@ -28,7 +28,6 @@ from server.web import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-_NO_GROUP = "We could not find that group."
 # A form's error about one card, shown beside that card's form.
 _CARD_ERRORS = ("report_error", "report_for", "report_values", "hide_for", "hide_values",
                 "checkin_for", "checkin", "checkin_error", "encourage_for", "encourage",
@@ -37,9 +36,8 @@ NAME_CODES = {"name_taken_in_group", "invisible_display_name", "invalid_display_
 
 
 async def get_page_member(gid: int, user: PageUser, session: SessionDep) -> Member:
-    """The signed-in member in group `gid`; everyone else gets the 404 page."""
-    if not 1 <= gid <= MAX_ID:
-        raise NotFound(_NO_GROUP, code="group_not_found")
+    """The signed-in member in group `gid` (`{gid:int}`: an id in range, see deps.PathId);
+    everyone else gets the 404 page."""
     group, membership = await groups.membership_of(session, gid, user.id)
     return Member(user, group, membership)
 
@@ -47,9 +45,14 @@ async def get_page_member(gid: int, user: PageUser, session: SessionDep) -> Memb
 PageMember = Annotated[Member, Depends(get_page_member)]
 
 
-def require_moderator(member: Member) -> None:
+async def get_page_moderator(member: PageMember) -> Member:
+    """A moderator of group `gid`; a member who does not moderate gets the 403 page."""
     if not member.is_moderator:
         raise Forbidden("Only the group's moderators can do that.", code="not_moderator")
+    return member
+
+
+PageModerator = Annotated[Member, Depends(get_page_moderator)]
 
 
 def long_date(day: dt.date) -> str:
@@ -78,13 +81,6 @@ def local_time(at: dt.datetime, timezone: str) -> str:
     """A moment in the member's own timezone, as a person says it: "Tuesday 4 March, 14:30"."""
     local = at.astimezone(clock.zone(timezone))
     return f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
-
-
-def member_id(uid: int) -> int:
-    """A member's id from a page's path; anything out of range is nobody in the group."""
-    if not 1 <= uid <= MAX_ID:
-        raise NotFound("That person is not a member of this group.", code="member_not_found")
-    return uid
 
 
 def day_url(gid: int, day: dt.date | None, today: dt.date | None = None) -> str:
@@ -120,40 +116,49 @@ async def my_groups(request: Request, user: PageUser, session: SessionDep) -> HT
 @router.post("/groups")
 async def create_group(request: Request, user: PageUser, session: SessionDep) -> Response:
     """Create a group; the creator becomes its moderator."""
-    form = await account_pages.checked_form(request)
+    form = await checked_form(request)
     values = {k: form.text(k) for k in ("name", "description", "capacity")}
-    try:
+
+    async def act() -> Response:
         capacity = form.whole_number("capacity", "A group's size", groups.CAPACITY_MIN,
                                      groups.CAPACITY_MAX, default=groups.CAPACITY_DEFAULT)
         group, _ = await groups.create_group(session, user, name=values["name"],
                                              description=values["description"], capacity=capacity)
-    except AppError as exc:
-        await account_pages.undo(session, exc, user)
+        return with_anchor(redirect(f"/groups/{group.id}", "Your group is ready. Share the "
+                                    "invite code with the people you would like to join."),
+                           "invites")
+
+    async def again(exc: AppError) -> Response:
         return await groups_page(request, session, user, status=exc.status, create=values,
                                  create_error=exc.detail)
-    return with_anchor(redirect(f"/groups/{group.id}", "Your group is ready. Share the invite "
-                                "code with the people you would like to join."), "invites")
+
+    return await submit(session, act, again)
 
 
 @router.post("/groups/join")
 async def join_group(request: Request, user: PageUser, session: SessionDep) -> Response:
     """Join with an invite code, after reading and accepting the group agreement."""
-    form = await account_pages.checked_form(request)
+    form = await checked_form(request)
     values = {"code": form.text("code")[:64], "accept_agreement": form.checked("accept_agreement"),
               "display_name": form.text("display_name")[:200]}
-    try:
-        if not values["code"].strip():
+    code, display_name = form.text("code")[:64], form.text("display_name")[:200]
+
+    async def act() -> Response:
+        if not code.strip():
             raise NotFound("Please type the invite code you were given.", code="invite_required")
-        group = await groups.join(session, user, code=values["code"],
-                                  accept_agreement=values["accept_agreement"],
-                                  display_name=values["display_name"].strip() or None)
-    except AppError as exc:
-        await account_pages.undo(session, exc, user)
+        group = await groups.join(session, user, code=code,
+                                  accept_agreement=form.checked("accept_agreement"),
+                                  display_name=display_name.strip() or None)
+        return redirect(f"/groups/{group.id}",
+                        f"Welcome to {group.name}. We are glad you are here.")
+
+    async def again(exc: AppError) -> Response:
         # Someone in the group goes by this name: the form asks for another one.
-        choose_name = exc.code in NAME_CODES or bool(values["display_name"])
+        choose_name = exc.code in NAME_CODES or bool(display_name)
         return await groups_page(request, session, user, status=exc.status, join=values,
                                  join_error=exc.detail, choose_name=choose_name)
-    return redirect(f"/groups/{group.id}", f"Welcome to {group.name}. We are glad you are here.")
+
+    return await submit(session, act, again)
 
 
 # --- the group's day --------------------------------------------------------------------
@@ -177,7 +182,7 @@ async def day_page(
     mine = len(my_ids)
     rooms = await roleplay.open_rooms(session, group.id)  # at most one: open_room refuses more
     # Encouragement the member received about their own commitments shown here.
-    received_here: dict[int, list[encouragements.Received]] = {}
+    received_here: dict[int | None, list[encouragements.Received]] = {}
     if my_ids:
         for r in reversed(await encouragements.received(session, user, limit=200,
                                                         commitment_ids=my_ids)):
@@ -231,65 +236,68 @@ async def group_day(request: Request, member: PageMember, session: SessionDep,
 
 
 @router.post("/groups/{gid:int}/invites")
-async def create_invite(request: Request, member: PageMember, session: SessionDep) -> Response:
+async def create_invite(request: Request, member: PageModerator, session: SessionDep) -> Response:
     """Moderators: a new invite code."""
-    form = await account_pages.checked_form(request)
-    require_moderator(member)
+    form = await checked_form(request)
     values = {k: form.text(k) for k in ("expires_in_days", "max_uses")}
-    try:
+
+    async def act() -> Response:
         days = form.whole_number("expires_in_days", "Days until the code expires", 1, 90,
                                  default=groups.INVITE_DAYS_DEFAULT)
         max_uses = form.whole_number("max_uses", "The number of uses", 1, 100)
         invite = await groups.create_invite(session, member.group, member.user,
                                             expires_in_days=days, max_uses=max_uses)
-    except AppError as exc:
-        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return with_anchor(redirect(f"/groups/{member.group.id}",
+                                    f"New invite code: {invite.code}"), "invites")
+
+    async def again(exc: AppError) -> Response:
         return await day_page(request, session, member, status=exc.status, invite_form=values,
                               invite_error=exc.detail)
-    return with_anchor(redirect(f"/groups/{member.group.id}",
-                                f"New invite code: {invite.code}"), "invites")
+
+    return await submit(session, act, again)
 
 
 @router.post("/groups/{gid:int}/invites/{code}/revoke")
-async def revoke_invite(code: str, request: Request, member: PageMember,
+async def revoke_invite(code: str, request: Request, member: PageModerator,
                         session: SessionDep) -> Response:
     """Moderators: withdraw an invite code; nobody can join with it any more."""
-    await account_pages.checked_form(request)
-    require_moderator(member)
+    await checked_form(request)
     await groups.revoke_invite(session, member.group, code[:64])
     return with_anchor(redirect(f"/groups/{member.group.id}",
                                 "That invite code no longer works."), "invites")
 
 
 @router.post("/groups/{gid:int}/members/{uid:int}/remove")
-async def remove_member(uid: int, request: Request, member: PageMember,
+async def remove_member(uid: int, request: Request, member: PageModerator,
                         session: SessionDep) -> Response:
     """Moderators: remove a member from the group (from the group's day or the moderation
     page: `back=moderation` returns there)."""
-    form = await account_pages.checked_form(request)
-    require_moderator(member)
-    uid = member_id(uid)
+    form = await checked_form(request)
     to_moderation = form.text("back") == "moderation"
-    try:
+
+    async def act() -> Response:
         await groups.remove_member(session, member.user, member.group, uid)
-    except AppError as exc:
-        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return back("They are no longer in the group.")
+
+    def back(message: str) -> Response:
         if to_moderation:
-            return with_anchor(redirect(f"/groups/{member.group.id}/moderation", exc.detail),
+            return with_anchor(redirect(f"/groups/{member.group.id}/moderation", message),
                                "members")
+        return with_anchor(redirect(f"/groups/{member.group.id}", message), "members")
+
+    async def again(exc: AppError) -> Response:
+        if to_moderation:
+            return back(exc.detail)
         return await day_page(request, session, member, status=exc.status,
                               members_error=exc.detail)
-    if to_moderation:
-        return with_anchor(redirect(f"/groups/{member.group.id}/moderation",
-                                    "They are no longer in the group."), "members")
-    return with_anchor(redirect(f"/groups/{member.group.id}", "They are no longer in the group."),
-                       "members")
+
+    return await submit(session, act, again)
 
 
 @router.post("/groups/{gid:int}/leave")
 async def leave_group(request: Request, member: PageMember, session: SessionDep) -> Response:
     """Leave the group. Coming back needs a new invite code."""
-    await account_pages.checked_form(request)
+    await checked_form(request)
     name = member.group.name
     await groups.leave(session, member.user, member.group, member.membership)
     return redirect("/groups", f"You have left {name}. Take care of yourself.")

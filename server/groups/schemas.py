@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from server.groups.service import CAPACITY_DEFAULT, CAPACITY_MAX, CAPACITY_MIN
+from server.models.groups import Role
 
 
 class GroupIn(BaseModel):
@@ -22,7 +22,7 @@ class GroupOut(BaseModel):
     description: str
     capacity: int
     member_count: int
-    role: Literal["moderator", "member"]
+    role: Role
     created_at: dt.datetime
     invite_code: str | None = Field(
         default=None, description="The newest active invite code (moderators only)."
@@ -42,7 +42,7 @@ class JoinIn(BaseModel):
 class MemberOut(BaseModel):
     user_id: int
     display_name: str
-    role: Literal["moderator", "member"]
+    role: Role
     joined_at: dt.datetime
 
 

@@ -8,10 +8,11 @@ import secrets
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, events
 from server.accounts import names
 from server.errors import BadRequest, Conflict, Forbidden, Gone, Invalid, NotFound
 from server.models import Group, Invite, Membership, User
+from server.models.groups import Role
 from server.moderation import service as moderation
 from server.realtime import log
 from server.text import storable
@@ -63,7 +64,7 @@ async def create_group(
                   created_by=user.id, created_at=now, last_seq=0)
     session.add(group)
     await session.flush()
-    session.add(Membership(group_id=group.id, user_id=user.id, role="moderator",
+    session.add(Membership(group_id=group.id, user_id=user.id, role=Role.MODERATOR,
                            state="active", joined_at=now, agreed_at=now))
     invite = await create_invite(session, group, user)
     return group, invite
@@ -177,15 +178,15 @@ async def join(session: AsyncSession, user: User, *, code: str, accept_agreement
     else:
         await names.refuse_taken_in_group(session, group, user.display_name, user.id)
     if membership is None:
-        membership = Membership(group_id=group.id, user_id=user.id, role="member")
+        membership = Membership(group_id=group.id, user_id=user.id, role=Role.MEMBER)
         session.add(membership)
-    membership.state, membership.role = "active", "member"
+    membership.state, membership.role = "active", Role.MEMBER
     membership.joined_at = membership.agreed_at = now
     membership.ended_at = None
     invite.uses += 1
     await session.flush()
-    await log.append(session, group.id, "member.joined", user,
-                     {"user_id": user.id, "display_name": user.display_name})
+    await log.append(session, group.id, events.MemberJoined(
+        user_id=user.id, display_name=user.display_name), user)
     return group
 
 
@@ -203,8 +204,8 @@ async def leave(session: AsyncSession, user: User, group: Group, membership: Mem
     membership.state, membership.ended_at = "left", clock.now()
     await session.flush()
     await _keep_a_moderator(session, group, user)
-    await log.append(session, group.id, "member.left", user, {"user_id": user.id})
-    if membership.role == "moderator":
+    await log.append(session, group.id, events.MemberLeft(user_id=user.id), user)
+    if membership.role == Role.MODERATOR:
         await moderation.moderators_changed(session, group.id, user.id, False)
 
 
@@ -222,8 +223,8 @@ async def remove_member(session: AsyncSession, moderator: User, group: Group, us
     await session.flush()
     removed = await session.get(User, user_id)
     await moderation.audit(session, group.id, moderator, "remove", removed or f"member #{user_id}", None)
-    await log.append(session, group.id, "member.removed", moderator, {"user_id": user_id})
-    if membership.role == "moderator":
+    await log.append(session, group.id, events.MemberRemoved(user_id=user_id), moderator)
+    if membership.role == Role.MODERATOR:
         await moderation.moderators_changed(session, group.id, user_id, False)
 
 
@@ -231,7 +232,7 @@ async def _keep_a_moderator(session: AsyncSession, group: Group, leaving: User) 
     """A group always has a moderator: the longest-standing member steps up."""
     has_moderator = await session.scalar(
         select(Membership.id).where(Membership.group_id == group.id, Membership.state == "active",
-                                    Membership.role == "moderator").limit(1)
+                                    Membership.role == Role.MODERATOR).limit(1)
     )
     if has_moderator:
         return
@@ -240,12 +241,12 @@ async def _keep_a_moderator(session: AsyncSession, group: Group, leaving: User) 
         .order_by(Membership.joined_at, Membership.id).limit(1)
     )
     if successor is not None:
-        successor.role = "moderator"
+        successor.role = Role.MODERATOR
         heir = await session.get(User, successor.user_id)
         await moderation.audit(session, group.id, None, "promote", heir or f"member #{successor.user_id}",
                                "The last moderator left; the longest-standing member steps up.")
         await session.flush()
-        await log.append(session, group.id, "member.role_changed", None,
-                         {"user_id": successor.user_id, "role": "moderator",
-                          "reason": "The last moderator left."})
+        await log.append(session, group.id, events.MemberRoleChanged(
+            user_id=successor.user_id, role=Role.MODERATOR, reason="The last moderator left."),
+            None)
         await moderation.moderators_changed(session, group.id, successor.user_id, True)

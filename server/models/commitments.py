@@ -7,17 +7,56 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, UTCDateTime, utcnow
+from server.db import Base, Choice, UTCDateTime, utcnow
 
-STEPS: dict[str, tuple[str, ...]] = {
-    "care": ("rest", "sleep", "play", "water", "movement", "nourishing_food", "self_soothing"),
-    "protect": ("boundary",),
-    "connect": ("assertive_communication", "closeness"),
+
+class Step(Choice):
+    """The three steps of self-care practice."""
+
+    CARE = "care"
+    PROTECT = "protect"
+    CONNECT = "connect"
+
+
+class Category(Choice):
+    """What kind of care a commitment is; each belongs to one step."""
+
+    REST = "rest"
+    SLEEP = "sleep"
+    PLAY = "play"
+    WATER = "water"
+    MOVEMENT = "movement"
+    NOURISHING_FOOD = "nourishing_food"
+    SELF_SOOTHING = "self_soothing"
+    BOUNDARY = "boundary"
+    ASSERTIVE_COMMUNICATION = "assertive_communication"
+    CLOSENESS = "closeness"
+
+
+STEPS: dict[Step, tuple[Category, ...]] = {
+    Step.CARE: (Category.REST, Category.SLEEP, Category.PLAY, Category.WATER, Category.MOVEMENT,
+                Category.NOURISHING_FOOD, Category.SELF_SOOTHING),
+    Step.PROTECT: (Category.BOUNDARY,),
+    Step.CONNECT: (Category.ASSERTIVE_COMMUNICATION, Category.CLOSENESS),
 }
 CATEGORY_STEP = {category: step for step, cats in STEPS.items() for category in cats}
-CATEGORIES = tuple(CATEGORY_STEP)
-VISIBILITIES = ("group", "private")
-CHECKIN_STATUSES = ("done", "partly", "not_today")
+
+
+class Visibility(Choice):
+    """Who sees a commitment: the group, or its author alone."""
+
+    GROUP = "group"
+    PRIVATE = "private"
+
+
+class CheckinStatus(Choice):
+    """How a commitment went."""
+
+    DONE = "done"
+    PARTLY = "partly"
+    NOT_TODAY = "not_today"
+
+
 PER_DAY = 3
 
 
@@ -26,7 +65,7 @@ class Commitment(Base):
     __table_args__ = (
         Index("ix_commitments_group_day", "group_id", "day"),
         Index("ix_commitments_user_day", "user_id", "day"),
-        CheckConstraint("visibility IN ('group', 'private')", name="visibility_known"),
+        CheckConstraint(Visibility.check("visibility"), name="visibility_known"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -39,8 +78,8 @@ class Commitment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     @property
-    def step(self) -> str:
-        return CATEGORY_STEP[self.category]
+    def step(self) -> Step:
+        return CATEGORY_STEP[Category(self.category)]
 
 
 class Checkin(Base):
@@ -48,7 +87,7 @@ class Checkin(Base):
 
     __tablename__ = "checkins"
     __table_args__ = (
-        CheckConstraint("status IN ('done', 'partly', 'not_today')", name="status_known"),
+        CheckConstraint(CheckinStatus.check("status"), name="status_known"),
         CheckConstraint("feeling IS NULL OR feeling BETWEEN 1 AND 5", name="feeling_range"),
     )
 

@@ -7,14 +7,26 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, UTCDateTime, utcnow
+from server.db import Base, Choice, UTCDateTime, utcnow
 
-KINDS = {
-    "proud": "Proud of you",
-    "rest_counts": "Rest counts",
-    "boundary_matters": "Your boundary matters",
-    "worth_it": "You're worth this",
-    "with_you": "With you",
+
+class Cheer(Choice):
+    """The kinds of encouragement (the protocol's `kind` of an encouragement)."""
+
+    PROUD = "proud"
+    REST_COUNTS = "rest_counts"
+    BOUNDARY_MATTERS = "boundary_matters"
+    WORTH_IT = "worth_it"
+    WITH_YOU = "with_you"
+
+
+# What each says, as the pages show it.
+KINDS: dict[Cheer, str] = {
+    Cheer.PROUD: "Proud of you",
+    Cheer.REST_COUNTS: "Rest counts",
+    Cheer.BOUNDARY_MATTERS: "Your boundary matters",
+    Cheer.WORTH_IT: "You're worth this",
+    Cheer.WITH_YOU: "With you",
 }
 TEXT_MAX = 280
 

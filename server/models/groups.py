@@ -7,9 +7,15 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, UTCDateTime, utcnow
+from server.db import Base, Choice, UTCDateTime, utcnow
 
-ROLES = ("moderator", "member")
+
+class Role(Choice):
+    """A member's role in a group."""
+
+    MODERATOR = "moderator"
+    MEMBER = "member"
+
 MEMBERSHIP_STATES = ("active", "left", "removed")
 
 
@@ -35,14 +41,14 @@ class Membership(Base):
     __tablename__ = "memberships"
     __table_args__ = (
         UniqueConstraint("group_id", "user_id"),
-        CheckConstraint("role IN ('moderator', 'member')", name="role_known"),
+        CheckConstraint(Role.check("role"), name="role_known"),
         CheckConstraint("state IN ('active', 'left', 'removed')", name="state_known"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    role: Mapped[str] = mapped_column(String(16), default="member")
+    role: Mapped[str] = mapped_column(String(16), default=Role.MEMBER.value)
     state: Mapped[str] = mapped_column(String(16), default="active")
     joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     agreed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,16 +7,32 @@ import datetime as dt
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, UTCDateTime, utcnow
+from server.db import Base, Choice, UTCDateTime, utcnow
 
-TARGET_TYPES = ("commitment", "checkin", "encouragement", "scenario", "roleplay_line")
+
+class TargetType(Choice):
+    """What a member can report and a moderator can hide."""
+
+    COMMITMENT = "commitment"
+    CHECKIN = "checkin"
+    ENCOURAGEMENT = "encouragement"
+    SCENARIO = "scenario"
+    ROLEPLAY_LINE = "roleplay_line"
+
+
+
+class ReportStatus(Choice):
+    """A report waits for a moderator (open) or has been dealt with (resolved)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
 
 
 class Report(Base):
     __tablename__ = "reports"
     __table_args__ = (
         Index("ix_reports_group_status", "group_id", "status"),
-        CheckConstraint("status IN ('open', 'resolved')", name="status_known"),
+        CheckConstraint(ReportStatus.check("status"), name="status_known"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -25,7 +41,7 @@ class Report(Base):
     target_type: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=ReportStatus.OPEN.value)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

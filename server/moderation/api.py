@@ -13,12 +13,12 @@ from pydantic import BaseModel, Field
 from server.deps import MAX_ID, GroupMember, GroupModerator, Id, SessionDep, SettingsDep
 from server.groups.schemas import MemberOut
 from server.models import User
+from server.models.groups import Role
+from server.models.moderation import ReportStatus, TargetType
 from server.moderation import crisis
 from server.moderation import service as moderation
 
 router = APIRouter(prefix="/api/v1", tags=["moderation"])
-
-TargetType = Literal["commitment", "checkin", "encouragement", "scenario", "roleplay_line"]
 
 
 class HideIn(BaseModel):
@@ -38,7 +38,7 @@ class ReportOut(BaseModel):
     target_type: TargetType
     target_id: int
     reason: str
-    status: Literal["open", "resolved"]
+    status: ReportStatus
     reporter: str
     created_at: dt.datetime
 
@@ -64,7 +64,7 @@ class MuteOut(BaseModel):
 
 
 class RoleIn(BaseModel):
-    role: Literal["moderator", "member"]
+    role: Role
 
 
 class AuditOut(BaseModel):
@@ -108,8 +108,8 @@ async def report(body: ReportIn, member: GroupMember, session: SessionDep) -> Re
     row = await moderation.report(session, member.user, member.group.id, target_type=body.target_type,
                                   target_id=body.target_id, reason=body.reason,
                                   room_id=body.room_id)
-    return ReportOut(id=row.id, group_id=row.group_id, target_type=row.target_type,
-                     target_id=row.target_id, reason=row.reason, status=row.status,
+    return ReportOut(id=row.id, group_id=row.group_id, target_type=TargetType(row.target_type),
+                     target_id=row.target_id, reason=row.reason, status=ReportStatus(row.status),
                      reporter=member.user.display_name, created_at=row.created_at)
 
 
@@ -123,7 +123,7 @@ REPORTS_LINK = {"Link": {
             responses={200: {"headers": REPORTS_LINK}})
 async def reports(
     moderator: GroupModerator, session: SessionDep, response: Response,
-    status: Annotated[Literal["open", "resolved"] | None, Query()] = None,
+    status: Annotated[ReportStatus | None, Query()] = None,
     before: Annotated[int | None, Query(ge=1, le=MAX_ID, description=(
         "A report's id: the page starts with the report filed just before it."))] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = moderation.REPORTS_PER_PAGE,
@@ -135,9 +135,9 @@ async def reports(
         query = urlencode({k: v for k, v in (("status", status), ("before", page.older),
                                              ("limit", limit)) if v is not None})
         response.headers["Link"] = f'</api/v1/groups/{moderator.group.id}/reports?{query}>; rel="next"'
-    return [ReportOut(id=r.id, group_id=r.group_id, target_type=r.target_type, target_id=r.target_id,
-                      reason=r.reason, status=r.status, reporter=_name(u, "a former member"),
-                      created_at=r.created_at)
+    return [ReportOut(id=r.id, group_id=r.group_id, target_type=TargetType(r.target_type),
+                      target_id=r.target_id, reason=r.reason, status=ReportStatus(r.status),
+                      reporter=_name(u, "a former member"), created_at=r.created_at)
             for r, u in page.reports]
 
 
@@ -147,7 +147,7 @@ async def hide(body: HideIn, moderator: GroupModerator, session: SessionDep) -> 
     row = await moderation.hide(session, moderator.user, moderator.group.id,
                                 target_type=body.target_type, target_id=body.target_id,
                                 reason=body.reason)
-    return HiddenOut(id=row.id, group_id=row.group_id, target_type=row.target_type,
+    return HiddenOut(id=row.id, group_id=row.group_id, target_type=TargetType(row.target_type),
                      target_id=row.target_id, reason=row.reason, at=row.at)
 
 
@@ -171,7 +171,7 @@ async def set_role(uid: Id, body: RoleIn, moderator: GroupModerator, session: Se
     membership = await moderation.set_role(session, moderator.user, moderator.group.id, uid, body.role)
     user = await session.get(User, uid)
     assert user is not None
-    return MemberOut(user_id=uid, display_name=user.display_name, role=membership.role,
+    return MemberOut(user_id=uid, display_name=user.display_name, role=Role(membership.role),
                      joined_at=membership.joined_at)
 
 

@@ -44,8 +44,11 @@ def detect(*texts: str | None) -> bool:
 @lru_cache(maxsize=4)
 def _load(path: str | None) -> dict[str, Any]:
     if path:
-        return json.loads(Path(path).read_text("utf-8"))
-    return json.loads(files("server.data").joinpath("crisis_resources.json").read_text("utf-8"))
+        text = Path(path).read_text("utf-8")
+    else:
+        text = files("server.data").joinpath("crisis_resources.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 def resources(country: str | None = None, path: str | None = None) -> dict[str, Any]:

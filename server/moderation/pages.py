@@ -12,22 +12,24 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
-from server.accounts import pages as account_pages
 from server.deps import MAX_ID, Member, SessionDep
-from server.errors import AppError, Invalid, NotFound
+from server.errors import AppError, Invalid
+from server.forms import Form, checked_form, submit
 from server.groups import pages as group_pages
 from server.groups import service as groups
 from server.models import User
-from server.models.moderation import TARGET_TYPES
+from server.models.groups import Role
+from server.models.moderation import ReportStatus, TargetType
 from server.moderation import service as moderation
 from server.web import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 # The product's words for what can be reported or hidden.
-TARGET_NAMES = {"commitment": "commitment", "checkin": "check-in note",
-                "encouragement": "encouragement note", "scenario": "scenario card",
-                "roleplay_line": "line said in a practice room"}
+TARGET_NAMES = {TargetType.COMMITMENT: "commitment", TargetType.CHECKIN: "check-in note",
+                TargetType.ENCOURAGEMENT: "encouragement note",
+                TargetType.SCENARIO: "scenario card",
+                TargetType.ROLEPLAY_LINE: "line said in a practice room"}
 # How long a moderator can pause someone's posting, in minutes.
 MUTE_CHOICES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day"),
                 (4320, "3 days"), (10080, "1 week"), (43200, "30 days"))
@@ -38,7 +40,7 @@ ACTIONS = {"hide": ("hid", ""), "mute": ("paused posting for", ""), "unmute": ("
 _ANCHOR = re.compile(r"c[0-9]{1,10}")
 
 
-def _back(member: Member, form: account_pages.Form) -> str:
+def _back(member: Member, form: Form) -> str:
     """Where a form returns to: the moderation page, the progress page, or the group's day
     (with the day and the commitment it was about). Never anywhere else."""
     gid = member.group.id
@@ -53,9 +55,9 @@ def _back(member: Member, form: account_pages.Form) -> str:
     return f"{url}#{anchor}" if _ANCHOR.fullmatch(anchor) else url
 
 
-def _target(form: account_pages.Form) -> tuple[str, int]:
-    target_type = form.text("target_type")
-    if target_type not in TARGET_TYPES:
+def _target(form: Form) -> tuple[TargetType, int]:
+    target_type = TargetType.of(form.text("target_type"))
+    if target_type is None:
         raise Invalid("We could not tell what this is about.", code="invalid_target")
     target_id = form.whole_number("target_id", "What this is about", 1, MAX_ID)
     if target_id is None:
@@ -72,9 +74,9 @@ async def moderation_page(request: Request, session: AsyncSession, member: Membe
                           status: int = 200, before: int | None = None,
                           **context: Any) -> HTMLResponse:
     gid = member.group.id
-    page = await moderation.reports(session, gid, "open", before=before)
+    page = await moderation.reports(session, gid, ReportStatus.OPEN, before=before)
     open_reports = page.reports
-    resolved = (await moderation.reports(session, gid, "resolved")).reports
+    resolved = (await moderation.reports(session, gid, ReportStatus.RESOLVED)).reports
     previews = await moderation.previews(
         session, gid, [(r.target_type, r.target_id) for r, _ in open_reports + resolved])
     hidden = await moderation.hidden_in(session, gid)
@@ -99,23 +101,19 @@ async def moderation_page(request: Request, session: AsyncSession, member: Membe
 
 
 @router.get("/groups/{gid:int}/moderation")
-async def moderation_home(request: Request, member: group_pages.PageMember,
+async def moderation_home(request: Request, member: group_pages.PageModerator,
                           session: SessionDep, before: str | None = None) -> HTMLResponse:
     """Moderators: worry notices, open reports (a page at a time; `?before=` a report id for
     older ones), hiding, muting, roles and removal."""
-    group_pages.require_moderator(member)
     return await moderation_page(request, session, member, before=_report_cursor(before))
 
 
 @router.post("/groups/{gid:int}/worries/{wid:int}/acknowledge")
-async def acknowledge_worry(wid: int, request: Request, member: group_pages.PageMember,
+async def acknowledge_worry(wid: int, request: Request, member: group_pages.PageModerator,
                             session: SessionDep) -> Response:
     """Moderators: say that a worry notice is seen and someone will look after the member. Only
     moderators see who acknowledged it and when."""
-    await account_pages.checked_form(request)
-    group_pages.require_moderator(member)
-    if not 1 <= wid <= MAX_ID:
-        raise NotFound("We could not find that worry notice.", code="worry_not_found")
+    await checked_form(request)
     notice = await moderation.acknowledge_worry(session, member.user, member.group.id, wid)
     name = notice.member.display_name if notice.member else "a former member"
     return group_pages.with_anchor(redirect(
@@ -138,38 +136,43 @@ async def report(request: Request, member: group_pages.PageMember,
                  session: SessionDep) -> Response:
     """Report something in the group to its moderators. Any member may, muted ones too:
     being muted must not stop anyone asking for help with what they see."""
-    form = await account_pages.checked_form(request)
+    form = await checked_form(request)
     back = _back(member, form)
     values = {"reason": form.text("reason")[:moderation.REASON_MAX + 100]}
-    try:
+
+    async def act() -> Response:
         target_type, target_id = _target(form)
         await moderation.report(session, member.user, member.group.id, target_type=target_type,
                                 target_id=target_id, reason=values["reason"])
-    except AppError as exc:
-        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return redirect(back, "Thank you for telling us. The group's moderators will look at it.")
+
+    async def again(exc: AppError) -> Response:
         if form.text("back") in ("moderation", "progress"):
-            raise
+            raise exc
         day = group_pages.parse_day(form.text("day"))
         return await group_pages.day_page(
             request, session, member, day, status=exc.status, report_error=exc.detail,
             report_for=(form.text("target_type"), form.text("target_id")), report_values=values)
-    return redirect(back, "Thank you for telling us. The group's moderators will look at it.")
+
+    return await submit(session, act, again)
 
 
 @router.post("/groups/{gid:int}/hidden")
-async def hide(request: Request, member: group_pages.PageMember, session: SessionDep) -> Response:
+async def hide(request: Request, member: group_pages.PageModerator,
+               session: SessionDep) -> Response:
     """Moderators: hide content. Everyone but its author sees that a moderator hid it; the
     author sees why, and the group's audit log records it."""
-    form = await account_pages.checked_form(request)
-    group_pages.require_moderator(member)
+    form = await checked_form(request)
     back = _back(member, form)
     values = {"reason": form.text("reason")[:moderation.REASON_MAX + 100]}
-    try:
+
+    async def act() -> Response:
         target_type, target_id = _target(form)
         await moderation.hide(session, member.user, member.group.id, target_type=target_type,
                               target_id=target_id, reason=values["reason"])
-    except AppError as exc:
-        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return redirect(back, "It is hidden. Its author can see why, and the group's log shows it.")
+
+    async def again(exc: AppError) -> Response:
         for_ = (form.text("target_type"), form.text("target_id"))
         if form.text("back") == "moderation":
             return await moderation_page(request, session, member, status=exc.status,
@@ -177,24 +180,25 @@ async def hide(request: Request, member: group_pages.PageMember, session: Sessio
         day = group_pages.parse_day(form.text("day"))
         return await group_pages.day_page(request, session, member, day, status=exc.status,
                                           report_error=exc.detail, hide_for=for_, hide_values=values)
-    return redirect(back, "It is hidden. Its author can see why, and the group's log shows it.")
+
+    return await submit(session, act, again)
 
 
 @router.post("/groups/{gid:int}/reports/{rid:int}/dismiss")
-async def dismiss(rid: int, request: Request, member: group_pages.PageMember,
+async def dismiss(rid: int, request: Request, member: group_pages.PageModerator,
                   session: SessionDep) -> Response:
     """Moderators: close a report without hiding anything (the audit log records it)."""
-    form = await account_pages.checked_form(request)
-    group_pages.require_moderator(member)
-    if not 1 <= rid <= MAX_ID:
-        raise NotFound("We could not find that report.", code="report_not_found")
-    try:
+    form = await checked_form(request)
+
+    async def act() -> Response:
         await moderation.dismiss(session, member.user, member.group.id, rid, form.text("note"))
-    except AppError as exc:
-        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return redirect(f"/groups/{member.group.id}/moderation", "The report is dismissed.")
+
+    async def again(exc: AppError) -> Response:
         return await moderation_page(request, session, member, status=exc.status,
                                      report_error=exc.detail, report_for=rid)
-    return redirect(f"/groups/{member.group.id}/moderation", "The report is dismissed.")
+
+    return await submit(session, act, again)
 
 
 async def _name(session: AsyncSession, uid: int) -> str:
@@ -202,66 +206,70 @@ async def _name(session: AsyncSession, uid: int) -> str:
     return user.display_name if user else "They"
 
 
+def _to_members(member: Member, message: str) -> Response:
+    return group_pages.with_anchor(redirect(f"/groups/{member.group.id}/moderation", message),
+                                   "members")
+
+
 @router.post("/groups/{gid:int}/members/{uid:int}/mute")
-async def mute(uid: int, request: Request, member: group_pages.PageMember,
+async def mute(uid: int, request: Request, member: group_pages.PageModerator,
                session: SessionDep) -> Response:
     """Moderators: pause a member's posting for a while, with a reason. They can still read."""
-    form = await account_pages.checked_form(request)
-    group_pages.require_moderator(member)
-    uid = group_pages.member_id(uid)
+    form = await checked_form(request)
     values = {"minutes": form.text("minutes"), "reason": form.text("reason")[:moderation.REASON_MAX + 100]}
-    try:
+
+    async def act() -> Response:
         minutes = form.whole_number("minutes", "How long", 1, moderation.MUTE_MINUTES_MAX)
         if minutes is None:
             raise Invalid("Please choose how long the pause lasts.", code="invalid_minutes")
         membership = await moderation.mute(session, member.user, member.group.id, uid,
                                            minutes=minutes, reason=values["reason"])
-    except AppError as exc:
-        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        assert membership.muted_until is not None  # just set
+        until = group_pages.local_time(membership.muted_until, member.user.timezone)
+        return _to_members(member, f"{await _name(session, uid)} can read but not post until {until}.")
+
+    async def again(exc: AppError) -> Response:
         return await moderation_page(request, session, member, status=exc.status,
                                      member_error=exc.detail, member_for=uid, mute_values=values)
-    until = group_pages.local_time(membership.muted_until, member.user.timezone)
-    return group_pages.with_anchor(redirect(
-        f"/groups/{member.group.id}/moderation",
-        f"{await _name(session, uid)} can read but not post until {until}."), "members")
+
+    return await submit(session, act, again)
 
 
 @router.post("/groups/{gid:int}/members/{uid:int}/unmute")
-async def unmute(uid: int, request: Request, member: group_pages.PageMember,
+async def unmute(uid: int, request: Request, member: group_pages.PageModerator,
                  session: SessionDep) -> Response:
     """Moderators: let a muted member post again."""
-    await account_pages.checked_form(request)
-    group_pages.require_moderator(member)
-    uid = group_pages.member_id(uid)
-    try:
+    await checked_form(request)
+
+    async def act() -> Response:
         await moderation.unmute(session, member.user, member.group.id, uid)
-    except AppError as exc:
-        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        return _to_members(member, f"{await _name(session, uid)} can post again.")
+
+    async def again(exc: AppError) -> Response:
         return await moderation_page(request, session, member, status=exc.status,
                                      member_error=exc.detail, member_for=uid)
-    return group_pages.with_anchor(redirect(
-        f"/groups/{member.group.id}/moderation",
-        f"{await _name(session, uid)} can post again."), "members")
+
+    return await submit(session, act, again)
 
 
 @router.post("/groups/{gid:int}/members/{uid:int}/role")
-async def set_role(uid: int, request: Request, member: group_pages.PageMember,
+async def set_role(uid: int, request: Request, member: group_pages.PageModerator,
                    session: SessionDep) -> Response:
     """Moderators: make a member a moderator, or a moderator a member again."""
-    form = await account_pages.checked_form(request)
-    group_pages.require_moderator(member)
-    uid = group_pages.member_id(uid)
+    form = await checked_form(request)
     role = form.text("role")
-    try:
+
+    async def act() -> Response:
         await moderation.set_role(session, member.user, member.group.id, uid, role)
-    except AppError as exc:
-        await account_pages.undo(session, exc, member.user, member.group, member.membership)
+        name = await _name(session, uid)
+        message = (f"{name} is now a moderator of this group." if role == Role.MODERATOR
+                   else f"{name} is a member again.")
+        if uid == member.user.id:
+            return redirect(f"/groups/{member.group.id}", message)
+        return _to_members(member, message)
+
+    async def again(exc: AppError) -> Response:
         return await moderation_page(request, session, member, status=exc.status,
                                      member_error=exc.detail, member_for=uid)
-    name = await _name(session, uid)
-    message = (f"{name} is now a moderator of this group." if role == "moderator"
-               else f"{name} is a member again.")
-    if uid == member.user.id:
-        return redirect(f"/groups/{member.group.id}", message)
-    return group_pages.with_anchor(redirect(f"/groups/{member.group.id}/moderation", message),
-                                   "members")
+
+    return await submit(session, act, again)

@@ -6,14 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from server import clock
+from server import clock, events
 from server.errors import AppError, BadRequest, Conflict, Forbidden, Invalid, NotFound, RateLimited
+from server.events import Kind
 from server.models import (
     AuditEntry,
     Checkin,
@@ -27,7 +28,8 @@ from server.models import (
     Scenario,
     User,
 )
-from server.models.moderation import TARGET_TYPES, ReportedLine, Worry
+from server.models.groups import Role
+from server.models.moderation import ReportedLine, ReportStatus, TargetType, Worry
 from server.moderation import crisis
 from server.realtime import log
 from server.roleplay import machine
@@ -83,9 +85,8 @@ async def notice_crisis(session: AsyncSession, user: User, group_id: int, *texts
     session.info["support"] = {**crisis.support(db.settings.crisis_resources_file if db else None),
                                "moderators_told": shared}
     if shared:
-        await log.append(session, group_id, "support.concern", None,
-                         {"user_id": user.id, "display_name": user.display_name},
-                         stream=log.MODERATORS)
+        await log.append(session, group_id, events.SupportConcern(
+            user_id=user.id, display_name=user.display_name), None)
         await note_worry(session, group_id, user)
 
 
@@ -170,8 +171,8 @@ async def moderators_changed(session: AsyncSession, group_id: int, user_id: int,
     """Someone starts or stops moderating (a promotion, a demotion, leaving, a removal): said in
     the moderators' own stream, in order with what is said there, so a socket reads that
     stream exactly while its member moderates."""
-    await log.append(session, group_id, "moderator.changed", None,
-                     {"user_id": user_id, "moderator": is_moderator}, stream=log.MODERATORS)
+    await log.append(session, group_id, events.ModeratorChanged(
+        user_id=user_id, moderator=is_moderator), None)
 
 
 def pending_support(session: AsyncSession) -> dict[str, Any] | None:
@@ -185,19 +186,19 @@ def pending_support(session: AsyncSession) -> dict[str, Any] | None:
 async def _content(session: AsyncSession, viewer: User, group_id: int, target_type: str,
                    target_id: int) -> tuple[int | None, str]:
     """(author id, a short label) of content in this group that the viewer can see; 404 if not."""
-    if target_type not in TARGET_TYPES:
+    if TargetType.of(target_type) is None:
         raise Invalid("target_type is commitment, checkin, encouragement, scenario or "
                       "roleplay_line.", code="invalid_target")
     missing = NotFound("We could not find that in this group.", code="target_not_found")
-    if target_type == "roleplay_line":
+    if target_type == TargetType.ROLEPLAY_LINE:
         said = await session.scalar(select(ReportedLine).where(
             ReportedLine.id == target_id, ReportedLine.group_id == group_id))
         if said is None:
             raise missing
         return said.speaker_id, f"a line said in a practice room (#{target_id})"
-    if target_type in ("commitment", "checkin"):
+    if target_type in (TargetType.COMMITMENT, TargetType.CHECKIN):
         query = select(Commitment)
-        if target_type == "checkin":
+        if target_type == TargetType.CHECKIN:
             query = query.join(Checkin, Checkin.commitment_id == Commitment.id).where(Checkin.id == target_id)
         else:
             query = query.where(Commitment.id == target_id)
@@ -205,7 +206,7 @@ async def _content(session: AsyncSession, viewer: User, group_id: int, target_ty
         if c is None or (c.visibility == "private" and c.user_id != viewer.id):
             raise missing
         return c.user_id, f"{target_type} #{target_id}"
-    if target_type == "encouragement":
+    if target_type == TargetType.ENCOURAGEMENT:
         e = await session.scalar(select(Encouragement).where(
             Encouragement.id == target_id, Encouragement.group_id == group_id))
         if e is None:
@@ -256,16 +257,16 @@ async def report(session: AsyncSession, reporter: User, group_id: int, *, target
     """Report content in the group. A `roleplay_line` is named by the room and the line's id
     in it while the room shows it; the report then names the copy of its words kept here."""
     await _within_report_limit(session, reporter, group_id)
-    if target_type == "roleplay_line":
+    if target_type == TargetType.ROLEPLAY_LINE:
         target_id = (await _reported_line(session, reporter, group_id, room_id, target_id)).id
     await _content(session, reporter, group_id, target_type, target_id)
     row = Report(group_id=group_id, reporter_id=reporter.id, target_type=target_type,
-                 target_id=target_id, reason=_reason(reason), status="open", created_at=clock.now())
+                 target_id=target_id, reason=_reason(reason), status=ReportStatus.OPEN, created_at=clock.now())
     session.add(row)
     await session.flush()
-    await log.append(session, group_id, "report.created", reporter, {
-        "report_id": row.id, "target_type": target_type, "target_id": target_id,
-        "reason": row.reason}, stream=log.MODERATORS)
+    await log.append(session, group_id, events.ReportCreated(
+        report_id=row.id, target_type=TargetType(target_type), target_id=target_id,
+        reason=row.reason), reporter)
     return row
 
 
@@ -286,7 +287,7 @@ async def _within_report_limit(session: AsyncSession, reporter: User, group_id: 
 
 async def open_report_count(session: AsyncSession, group_id: int) -> int:
     return await session.scalar(select(func.count(Report.id)).where(
-        Report.group_id == group_id, Report.status == "open")) or 0
+        Report.group_id == group_id, Report.status == ReportStatus.OPEN)) or 0
 
 
 # Reports a page of the moderation queue lists: ~500 reports never make one huge page.
@@ -334,12 +335,13 @@ async def dismiss(session: AsyncSession, moderator: User, group_id: int, report_
                                                     Report.group_id == group_id))
     if row is None:
         raise NotFound("We could not find that report.", code="report_not_found")
-    if row.status != "open":
+    if row.status != ReportStatus.OPEN:
         raise Conflict("That report has already been dealt with.", code="report_resolved")
     note = _reason(note) if note and note.strip() else None
-    row.status, row.resolved_by, row.resolved_at = "resolved", moderator.id, clock.now()
-    label = {"scenario": "scenario card", "roleplay_line": "room line"}.get(row.target_type,
-                                                                          row.target_type)
+    row.status, row.resolved_by, row.resolved_at = ReportStatus.RESOLVED, moderator.id, clock.now()
+    names: dict[str, str] = {TargetType.SCENARIO: "scenario card",
+                             TargetType.ROLEPLAY_LINE: "room line"}
+    label = names.get(row.target_type, row.target_type)
     await audit(session, group_id, moderator, "dismiss", f"a report about {label} #{row.target_id}",
                 note)
     await session.flush()
@@ -366,39 +368,39 @@ async def previews(session: AsyncSession, group_id: int,
     def name(user: User | None) -> str:
         return user.display_name if user else "a former member"
 
-    if ids := wanted.get("commitment"):
-        commitments = await session.execute(select(Commitment, User).outerjoin(
+    if ids := wanted.get(TargetType.COMMITMENT):
+        rows = await session.execute(select(Commitment, User).outerjoin(
             User, User.id == Commitment.user_id).where(
             Commitment.id.in_(ids), Commitment.group_id == group_id,
             Commitment.visibility == "group"))
-        for c, u in commitments.all():
-            found[("commitment", c.id)] = Preview(name(u), c.text, c.day)
-    if ids := wanted.get("checkin"):
+        for c, u in rows.all():
+            found[(TargetType.COMMITMENT, c.id)] = Preview(name(u), c.text, c.day)
+    if ids := wanted.get(TargetType.CHECKIN):
         checkins = await session.execute(select(Checkin, Commitment, User).join(
             Commitment, Commitment.id == Checkin.commitment_id).outerjoin(
             User, User.id == Commitment.user_id).where(
             Checkin.id.in_(ids), Commitment.group_id == group_id,
             Commitment.visibility == "group"))
         for ch, c, u in checkins.all():
-            found[("checkin", ch.id)] = Preview(name(u), ch.note, c.day)
-    if ids := wanted.get("encouragement"):
-        encouragements = await session.execute(select(Encouragement, User).outerjoin(
+            found[(TargetType.CHECKIN, ch.id)] = Preview(name(u), ch.note, c.day)
+    if ids := wanted.get(TargetType.ENCOURAGEMENT):
+        cheers = await session.execute(select(Encouragement, User).outerjoin(
             User, User.id == Encouragement.from_user_id).where(
             Encouragement.id.in_(ids), Encouragement.group_id == group_id))
-        for e, u in encouragements.all():
-            found[("encouragement", e.id)] = Preview(name(u), e.text)
-    if ids := wanted.get("scenario"):
+        for e, u in cheers.all():
+            found[(TargetType.ENCOURAGEMENT, e.id)] = Preview(name(u), e.text)
+    if ids := wanted.get(TargetType.SCENARIO):
         cards = await session.execute(select(Scenario, User).outerjoin(
             User, User.id == Scenario.created_by).where(
             Scenario.id.in_(ids), Scenario.group_id == group_id))
         for card, u in cards.all():
-            found[("scenario", card.id)] = Preview(name(u), f"{card.title}: {card.situation}")
-    if ids := wanted.get("roleplay_line"):
-        lines = await session.execute(select(ReportedLine, User).outerjoin(
+            found[(TargetType.SCENARIO, card.id)] = Preview(name(u), f"{card.title}: {card.situation}")
+    if ids := wanted.get(TargetType.ROLEPLAY_LINE):
+        rows = await session.execute(select(ReportedLine, User).outerjoin(
             User, User.id == ReportedLine.speaker_id).where(
             ReportedLine.id.in_(ids), ReportedLine.group_id == group_id))
-        for said, u in lines.all():
-            found[("roleplay_line", said.id)] = Preview(name(u), said.text)
+        for said, u in rows.all():
+            found[(TargetType.ROLEPLAY_LINE, said.id)] = Preview(name(u), said.text)
     return found
 
 
@@ -415,14 +417,14 @@ async def hide(session: AsyncSession, moderator: User, group_id: int, *, target_
     session.add(row)
     await session.execute(update(Report).where(
         Report.group_id == group_id, Report.target_type == target_type,
-        Report.target_id == target_id, Report.status == "open",
-    ).values(status="resolved", resolved_by=moderator.id, resolved_at=now))
+        Report.target_id == target_id, Report.status == ReportStatus.OPEN,
+    ).values(status=ReportStatus.RESOLVED, resolved_by=moderator.id, resolved_at=now))
     await _scrub_events(session, group_id, target_type, target_id)
-    if target_type == "roleplay_line":
+    if target_type == TargetType.ROLEPLAY_LINE:
         await _take_out_of_room(session, target_id)
     await audit(session, group_id, moderator, "hide", label, reason)
-    await log.append(session, group_id, "content.hidden", moderator,
-                     {"target_type": target_type, "target_id": target_id, "author_id": author_id})
+    await log.append(session, group_id, events.ContentHidden(
+        target_type=TargetType(target_type), target_id=target_id, author_id=author_id), moderator)
     await session.flush()
     return row
 
@@ -437,37 +439,41 @@ async def _take_out_of_room(session: AsyncSession, reported_line_id: int) -> Non
 
 
 # The words of each kind of thing that hiding takes out of every event about it.
-WITHHELD = {"commitment": ("text", "note"), "checkin": ("note",), "encouragement": ("text",)}
+WITHHELD = {TargetType.COMMITMENT: ("text", "note"), TargetType.CHECKIN: ("note",),
+            TargetType.ENCOURAGEMENT: ("text",)}
 # Which field names the thing, in which events' data.
-_ABOUT = {"commitment": ("commitment_id", ("commitment.created", "commitment.checked_in")),
-          "checkin": ("checkin_id", ("commitment.checked_in",)),
-          "encouragement": ("encouragement_id", ("encouragement.sent",))}
+_ABOUT = {TargetType.COMMITMENT: ("commitment_id", (Kind.COMMITMENT_CREATED,
+                                                    Kind.COMMITMENT_CHECKED_IN)),
+          TargetType.CHECKIN: ("checkin_id", (Kind.COMMITMENT_CHECKED_IN,)),
+          TargetType.ENCOURAGEMENT: ("encouragement_id", (Kind.ENCOURAGEMENT_SENT,))}
+E = TypeVar("E", bound=events.GroupEvent)
 
 
 def withhold(data: dict[str, Any], target_type: str) -> dict[str, Any]:
     """Event data without the words of a hidden thing: the one rule for every event about it,
     those already logged (when it is hidden) and those still to come (a later check-in)."""
-    return {**data, **dict.fromkeys(WITHHELD[target_type]), "hidden": True}
+    return {**data, **dict.fromkeys(WITHHELD[TargetType(target_type)]), "hidden": True}
 
 
-async def hidden_of(session: AsyncSession, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    """Event data as it may be shown, given what is hidden now of the things it is about."""
+async def hidden_of(session: AsyncSession, event: E) -> E:
+    """An event as it may be shown, given what is hidden now of the things it is about."""
+    kind, data = event.KIND, event.data()
     about = [(t, data[key]) for t, (key, kinds) in _ABOUT.items()
              if kind in kinds and isinstance(data.get(key), int)]
     if not about:
-        return data
+        return event
     hidden = (await session.execute(select(Hidden.target_type).where(
         or_(*((Hidden.target_type == t) & (Hidden.target_id == i) for t, i in about))))).scalars().all()
     for target_type in hidden:
         data = withhold(data, target_type)
-    return data
+    return type(event)(**data)
 
 
 async def _scrub_events(session: AsyncSession, group_id: int, target_type: str, target_id: int) -> None:
     """A replayed event honours what happened since: hidden words are not sent again."""
-    if target_type not in WITHHELD:
+    if TargetType.of(target_type) not in WITHHELD:
         return
-    key, kinds = _ABOUT[target_type]
+    key, kinds = _ABOUT[TargetType(target_type)]
     events = (await session.scalars(select(Event).where(
         Event.group_id == group_id, Event.kind.in_(kinds)))).all()
     for event in events:
@@ -499,14 +505,15 @@ async def mute(session: AsyncSession, moderator: User, group_id: int, user_id: i
     if not 1 <= minutes <= MUTE_MINUTES_MAX:
         raise Invalid("Mute for 1 minute to 30 days.", code="invalid_minutes")
     membership, user = await _active(session, group_id, user_id)
-    if membership.role == "moderator":
+    if membership.role == Role.MODERATOR:
         raise Forbidden("Moderators are not muted; change their role first.", code="mute_moderator")
     reason = _reason(reason)
     membership.muted_until = clock.now() + dt.timedelta(minutes=minutes)
     membership.mute_reason = reason
     await audit(session, group_id, moderator, "mute", user, reason)
-    await log.append(session, group_id, "member.muted", moderator, {
-        "user_id": user_id, "until": membership.muted_until.isoformat().replace("+00:00", "Z")})
+    await log.append(session, group_id, events.MemberMuted(
+        user_id=user_id, until=membership.muted_until.isoformat().replace("+00:00", "Z")),
+        moderator)
     return membership
 
 
@@ -516,32 +523,32 @@ async def unmute(session: AsyncSession, moderator: User, group_id: int, user_id:
         return
     membership.muted_until = membership.mute_reason = None
     await audit(session, group_id, moderator, "unmute", user, None)
-    await log.append(session, group_id, "member.unmuted", moderator, {"user_id": user_id})
+    await log.append(session, group_id, events.MemberUnmuted(user_id=user_id), moderator)
 
 
 async def set_role(session: AsyncSession, moderator: User | None, group_id: int, user_id: int,
                    role: str) -> Membership:
     """Promote or demote; `moderator` is None when the server's operator does it (the CLI)."""
-    if role not in ("moderator", "member"):
+    if Role.of(role) is None:
         raise Invalid("role is moderator or member.", code="invalid_role")
     membership, user = await _active(session, group_id, user_id)
     if membership.role == role:
         return membership
-    if role == "member":
+    if role == Role.MEMBER:
         others = await session.scalar(select(Membership.id).where(
             Membership.group_id == group_id, Membership.state == "active",
-            Membership.role == "moderator", Membership.user_id != user_id).limit(1))
+            Membership.role == Role.MODERATOR, Membership.user_id != user_id).limit(1))
         if not others:
             raise Conflict("A group always has a moderator; promote someone else first.",
                            code="last_moderator")
     membership.role = role
-    if role == "moderator":
+    if role == Role.MODERATOR:
         membership.muted_until = membership.mute_reason = None
-    await audit(session, group_id, moderator, "promote" if role == "moderator" else "demote",
+    await audit(session, group_id, moderator, "promote" if role == Role.MODERATOR else "demote",
                 user, None)
-    await log.append(session, group_id, "member.role_changed", moderator,
-                     {"user_id": user_id, "role": role, "reason": None})
-    await moderators_changed(session, group_id, user_id, role == "moderator")
+    await log.append(session, group_id, events.MemberRoleChanged(
+        user_id=user_id, role=Role(role), reason=None), moderator)
+    await moderators_changed(session, group_id, user_id, role == Role.MODERATOR)
     return membership
 
 

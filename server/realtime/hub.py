@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import clock
 from server.config import Settings
 from server.db import Database, transaction
+from server.events import Kind
 from server.models import AuthSession, Event, User
 from server.observability import DELIVERIES, DELIVERY_LAG, EVENTS_APPENDED
 from server.realtime import frames, log
@@ -32,9 +33,9 @@ logger = logging.getLogger("cairn.realtime")
 
 CLOSE_NOT_SIGNED_IN = 4401
 # Events of the shared stream after which the member they name may no longer read the group.
-CLOSING_KINDS = {"member.removed", "member.left"}
+CLOSING_KINDS = {Kind.MEMBER_REMOVED, Kind.MEMBER_LEFT}
 # The event of the moderators' stream that says someone starts or stops reading it.
-MODERATOR_CHANGED = "moderator.changed"
+MODERATOR_CHANGED = Kind.MODERATOR_CHANGED
 PAGE = 500
 EXPIRY_SWEEP_SECONDS = 15
 

@@ -155,7 +155,7 @@ def build(rounds: Sequence[GrowthRound], shown: int = SHOWN) -> Growth:
     for i, r in enumerate(drawn):
         x = LEFT + STEP * i + STEP / 2
         segments: list[Segment] = []
-        top: float = baseline
+        top = float(baseline)
         for style in STYLES:
             n = r.votes.get(style, 0)
             if n:

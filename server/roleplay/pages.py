@@ -8,11 +8,11 @@ from typing import Any, ClassVar
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from server.accounts import pages as account_pages
 from server.deps import MAX_ID, SessionDep, SettingsDep
 from server.errors import AppError, NotFound
+from server.forms import checked_form, submit
 from server.groups import pages as group_pages
-from server.models.encouragements import KINDS
+from server.models.encouragements import KINDS, Cheer
 from server.realtime import fragments
 from server.roleplay import machine, views
 from server.roleplay import service as roleplay
@@ -105,7 +105,7 @@ class RoomPage:
     intensity_names: ClassVar[dict[int, str]] = INTENSITY_NAMES
     intensity_hints: ClassVar[dict[int, str]] = INTENSITY_HINTS
     confidence_names: ClassVar[dict[int, str]] = CONFIDENCE_NAMES
-    cheers: ClassVar[dict[str, str]] = KINDS
+    cheers: ClassVar[dict[Cheer, str]] = KINDS
     extend_choices: ClassVar[tuple[tuple[int, str], ...]] = EXTEND_CHOICES
     boundary_max: ClassVar[int] = machine.BOUNDARY_MAX
     line_max: ClassVar[int] = machine.LINE_MAX
@@ -257,20 +257,21 @@ async def room_page(rid: int, request: Request, member: group_pages.PageMember,
 
 
 @router.post("/groups/{gid:int}/rooms")
-async def open_room(request: Request, member: group_pages.PageMember, session: SessionDep,
+async def open_room(request: Request, member: group_pages.PageModerator, session: SessionDep,
                     settings: SettingsDep) -> Response:
     """Moderators: open a practice room for the group, then go into it."""
-    form = await account_pages.checked_form(request)
-    group_pages.require_moderator(member)
+    form = await checked_form(request)
     values = {"title": form.text("title")}
-    try:
+
+    async def act() -> Response:
         room = await roleplay.open_room(session, member.user, member.group.id, values["title"],
                                         rehearse_seconds=settings.roleplay_rehearse_seconds,
                                         scene_seconds=settings.roleplay_scene_seconds)
-    except AppError as exc:
-        await account_pages.undo(session, exc, member.user, member.group, member.membership)
-        response = await group_pages.day_page(request, session, member, status=exc.status,
-                                              room_form=values, room_error=exc.detail)
-        return response
-    return redirect(f"/groups/{member.group.id}/rooms/{room.id}",
-                    "The practice room is open. Members can join it from the group's page.")
+        return redirect(f"/groups/{member.group.id}/rooms/{room.id}",
+                        "The practice room is open. Members can join it from the group's page.")
+
+    async def again(exc: AppError) -> Response:
+        return await group_pages.day_page(request, session, member, status=exc.status,
+                                          room_form=values, room_error=exc.detail)
+
+    return await submit(session, act, again)

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, events
 from server.commitments import service as commitments
 from server.errors import Conflict, Invalid, NotFound
 from server.groups import service as groups
@@ -99,8 +99,8 @@ async def open_room(session: AsyncSession, moderator: User, group_id: int, title
                 version=1, created_at=now)
     session.add(room)
     await session.flush()
-    await log.append(session, group_id, "roleplay.opened", moderator,
-                     {"room_id": room.id, "title": title})
+    await log.append(session, group_id, events.RoleplayOpened(room_id=room.id, title=title),
+                     moderator)
     return room
 
 
@@ -169,9 +169,10 @@ async def _save(session: AsyncSession, room: Room, state: RoomState,
     if state.phase == machine.Phase.ENDED and room.ended_at is None:
         room.ended_at = clock.now()
     await session.flush()
-    kind = "roleplay.ended" if any(e.kind == "ended" for e in effects) else "roleplay.updated"
-    await log.append(session, room.group_id, kind, user,
-                     {"room_id": room.id, "version": room.version, "phase": room.phase})
+    ended = any(e.kind == "ended" for e in effects)
+    event = (events.RoleplayEnded if ended else events.RoleplayUpdated)(
+        room_id=room.id, version=room.version, phase=room.phase)
+    await log.append(session, room.group_id, event, user)
 
 
 async def _round(session: AsyncSession, room: Room, number: int) -> Round:

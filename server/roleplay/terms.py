@@ -1,9 +1,12 @@
-"""The room's words, defined once: its phases, roles, feedback styles and cheers. The rules,
-the commands, the service, the pages and the templates all use these."""
+"""The room's words, defined once: its phases, roles and feedback styles (and the cheers,
+which are the group's encouragement kinds). The rules, the commands, the service, the pages
+and the templates all use these."""
 
 from __future__ import annotations
 
 from enum import StrEnum
+
+from server.models.encouragements import Cheer
 
 
 class Phase(StrEnum):
@@ -31,9 +34,5 @@ class Style(StrEnum):
     AGGRESSIVE = "aggressive"
 
 
-class CheerKind(StrEnum):
-    PROUD = "proud"
-    REST_COUNTS = "rest_counts"
-    BOUNDARY_MATTERS = "boundary_matters"
-    WORTH_IT = "worth_it"
-    WITH_YOU = "with_you"
+# The cheers are the group's encouragement kinds, defined once with them.
+CheerKind = Cheer
