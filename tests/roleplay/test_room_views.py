@@ -18,16 +18,17 @@ async def test_many_sockets_asking_at_once_share_one_read():
     cache = views.RoomViews()
     stored = [view_at(2)]
     reads = 0
-    let_go = asyncio.Event()
+    started, let_go = asyncio.Event(), asyncio.Event()
 
     async def read() -> views.RoomView:
         nonlocal reads
         reads += 1
+        started.set()
         await let_go.wait()  # every socket asks while the one read is under way
         return stored[0]
 
     askers = [asyncio.create_task(cache.at_least(7, 2, read)) for _ in range(20)]
-    await asyncio.sleep(0)
+    await started.wait()  # the other askers, queued before this, are waiting on the read too
     let_go.set()
     got = await asyncio.gather(*askers)
     assert reads == 1 and {v.version for v in got} == {2}
