@@ -86,6 +86,9 @@ async def test_a_moderators_unsaved_choice_of_role_survives_someone_joining(serv
                 await expect(c.locator(f'#participants li[data-user-id="{cole.id}"]')).to_contain_text(
                     "Counterpart")
                 await expect(picker).to_have_value("counterpart")
+                # The picker was drawn again with Cole's new role; the moderator's focus stays
+                # on the button they pressed, for the next person's role.
+                await expect(m.get_by_role("button", name="Set role for Cole")).to_be_focused()
         finally:
             await browser.close()
     assert b.watch.problems == [] and b.errors == []

@@ -88,13 +88,27 @@
 
   root.addEventListener("focusin", function (event) { lastFocus = event.target; });
 
-  // If the control that had focus was hidden or redrawn away, bring focus to the heading of
-  // what shows now, so a keyboard or screen reader user is not left nowhere.
+  // The same control in a part the server has just drawn again (a button someone pressed).
+  function redrawn(old) {
+    var part = old.closest("[id]");
+    var now = part && $(part.id);
+    if (!now || now === part) return null;
+    if (old.id) return $(old.id);
+    var same = old.dataset.command ? '[data-command="' + old.dataset.command + '"]' : old.tagName;
+    var found = now.querySelector(same);
+    return found && found.getClientRects().length ? found : null;
+  }
+
+  // If the control that had focus was redrawn, focus stays with it; if it went away or was
+  // hidden, focus goes to the heading of what shows now, so a keyboard or screen reader user
+  // is not left nowhere.
   function keepFocus() {
     var active = document.activeElement;
     var lost = (!active || active === document.body) && lastFocus && !lastFocus.isConnected;
     var hidden = active && root.contains(active) && !active.getClientRects().length;
     if (!lost && !hidden) return;
+    var again = lost ? redrawn(lastFocus) : null;
+    if (again) { again.focus(); return; }
     var headings = root.querySelectorAll(".room-main section:not([hidden]) h2[tabindex]");
     var target = headings.length ? headings[0] : $("people-title");
     if (target) target.focus();
