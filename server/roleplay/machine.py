@@ -70,15 +70,8 @@ def iso(at: dt.datetime) -> str:
     return at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
-_iso = iso  # the name older callers used
-
-
 def parse_time(value: str | None) -> dt.datetime | None:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-def _time(value: str | None) -> dt.datetime | None:
-    return parse_time(value)
 
 
 def _opt_iso(at: dt.datetime | None) -> str | None:
@@ -236,12 +229,12 @@ def load(data: dict[str, Any]) -> RoomState:
     paused = data.get("paused")
     saved = data.get("saved") or {}
     lines = [Line(id=line.get("id"), by=line["by"], role=Role(line["role"]), text=line["text"],
-                  at=_time(line["at"]) or dt.datetime.now(dt.UTC),
+                  at=parse_time(line["at"]) or dt.datetime.now(dt.UTC),
                   attempt=line.get("attempt", 1), phase=Phase(line.get("phase", "scene")))
              for line in data.get("lines", [])]
     timings = data.get("timings") or {}
     return RoomState(
-        opened_at=_time(data.get("opened_at")) or dt.datetime.now(dt.UTC),
+        opened_at=parse_time(data.get("opened_at")) or dt.datetime.now(dt.UTC),
         timings=Timings(timings.get("rehearse", REHEARSE_SECONDS),
                         timings.get("scene", SCENE_SECONDS)),
         phase=Phase(data.get("phase", "lobby")), round=data.get("round", 0),
@@ -251,10 +244,10 @@ def load(data: dict[str, Any]) -> RoomState:
         hands=list(data.get("hands", [])), removed=list(data.get("removed", [])),
         roles=_roles(data.get("roles")), scenario_id=data.get("scenario_id"),
         intensity=data.get("intensity"), boundary=data.get("boundary"),
-        deadline=_time(data.get("deadline")),
+        deadline=parse_time(data.get("deadline")),
         paused=None if not paused else Paused(
             Phase(paused["from"]), paused.get("by"),
-            _time(paused.get("at")) or dt.datetime.now(dt.UTC), paused.get("remaining")),
+            parse_time(paused.get("at")) or dt.datetime.now(dt.UTC), paused.get("remaining")),
         lines=lines,
         line_seq=data.get("line_seq", max((line.id or 0 for line in lines), default=0)),
         cheers=dict(data.get("cheers") or {}), cheers_shown=bool(data.get("cheers_shown")),
@@ -339,10 +332,6 @@ def _tick(s: RoomState, now: dt.datetime, effects: list[Effect]) -> None:
         else:
             _enter_feedback(s)
         deadline = s.deadline
-
-
-def _queue(s: RoomState) -> list[int]:
-    return s.queue()
 
 
 # -- helpers ------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -324,7 +325,6 @@ def test_the_stored_json_reads_back_as_the_same_state():
     for make in PHASES.values():
         s = make()
         stored = m.dump(s)
-        import json
         assert m.load(json.loads(json.dumps(stored))) == s
     assert m.dump(m.load(m.dump(paused()))) == m.dump(paused())
 
