@@ -203,6 +203,18 @@ class Invalid(NotAllowed):
         super().__init__(detail, code="invalid")
 
 
+REF_MAX = 64
+
+
+def ref_of(raw: dict[str, Any]) -> str | int | None:
+    """The client's own name for a command (`ref`), echoed in its answer: a short string or a
+    number; anything else is no name."""
+    ref = raw.get("ref")
+    if isinstance(ref, bool) or not isinstance(ref, (str, int)):
+        return None
+    return ref[:REF_MAX] if isinstance(ref, str) else ref
+
+
 def parse(raw: dict[str, Any]) -> Command:
     """The typed command for a decoded frame; raises NotAllowed (unknown_command) or Invalid."""
     name = raw.get("type")

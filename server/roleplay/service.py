@@ -4,6 +4,7 @@ carry out the effects, and append the events that wake every process's sockets."
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, or_, select
@@ -127,10 +128,20 @@ def state_of(room: Room) -> RoomState:
     return machine.load(room.state)
 
 
+@dataclass(frozen=True)
+class Changed:
+    """What a command did: the seq of the event it wrote, None when it changed nothing."""
+
+    seq: int | None
+
+    def __bool__(self) -> bool:
+        return self.seq is not None
+
+
 async def command(session: AsyncSession, user: User, room_id: int,
-                  body: commands.Command) -> bool:
+                  body: commands.Command) -> Changed:
     """Apply one command under the room's lock; raises machine.NotAllowed and changes nothing
-    when refused. True when the room changed."""
+    when refused. Whether the room changed, and the seq of the event that says so."""
     room, membership = await room_for(session, user, room_id, lock=True)
     actor = machine.Actor(user.id, user.display_name, membership.role == "moderator")
     if body.type in SPEAKING and moderation.is_muted(membership):
@@ -142,9 +153,8 @@ async def command(session: AsyncSession, user: User, room_id: int,
     before = state_of(room)
     state, effects = machine.apply(before, actor, body, clock.now(), scenario_ids=cards)
     if state == before and not effects:
-        return False  # a repeat (joined already, hand up already): no event that says nothing
-    await _save(session, room, state, effects, user)
-    return True
+        return Changed(None)  # a repeat (joined already, hand up): no event that says nothing
+    return Changed(await _save(session, room, state, effects, user))
 
 
 async def tick(session: AsyncSession, room_id: int) -> Room | None:
@@ -162,7 +172,8 @@ async def tick(session: AsyncSession, room_id: int) -> Room | None:
 
 
 async def _save(session: AsyncSession, room: Room, state: RoomState,
-                effects: list[machine.Effect], user: User | None) -> None:
+                effects: list[machine.Effect], user: User | None) -> int:
+    """Store the new state with the next version and append its event; the event's seq."""
     for effect in effects:
         await _carry_out(session, room, effect, user)
     room.state, room.phase, room.version = machine.dump(state), str(state.phase), room.version + 1
@@ -172,7 +183,7 @@ async def _save(session: AsyncSession, room: Room, state: RoomState,
     ended = any(e.kind == "ended" for e in effects)
     event = (events.RoleplayEnded if ended else events.RoleplayUpdated)(
         room_id=room.id, version=room.version, phase=room.phase)
-    await log.append(session, room.group_id, event, user)
+    return (await log.append(session, room.group_id, event, user)).seq
 
 
 async def _round(session: AsyncSession, room: Room, number: int) -> Round:

@@ -23,7 +23,7 @@ from server.errors import AppError, NotFound
 from server.models import Membership, User
 from server.realtime import frames
 from server.realtime.ws import CLOSE_FORBIDDEN, Admitted, GroupSocket, admit, serve, still_member
-from server.roleplay import machine, pages, views
+from server.roleplay import commands, machine, pages, views
 from server.roleplay import service as roleplay
 from server.roleplay.views import RoomView, RoomViews
 
@@ -187,32 +187,40 @@ class RoomSocket(GroupSocket):
 
 async def _room_command(sock: GroupSocket, raw: dict[str, Any]) -> None:
     assert isinstance(sock, RoomSocket)
+    ref = commands.ref_of(raw)  # a client that names its commands gets each one answered
     try:
         command = machine.command_of(raw)
     except machine.NotAllowed as refused:
-        sock.send_control(frames.error(refused.code, refused.detail))
+        sock.send_control(frames.error(refused.code, refused.detail, ref))
         return
     if sock.over_limit():
         sock.send_control(frames.error("rate_limited", "That is a lot at once. Take a breath; "
-                                       "the room will be here in a moment."))
+                                       "the room will be here in a moment.", ref))
         return
 
-    async def write() -> bool:
+    async def write() -> roleplay.Changed | None:
         async with transaction(sock.db) as session:
             found = await still_member(session, sock)
-            return found is not None and await roleplay.command(session, found[0], sock.room_id,
-                                                                 command)
+            if found is None:
+                return None
+            return await roleplay.command(session, found[0], sock.room_id, command)
 
     try:
-        if await asyncio.shield(write()):  # only a change counts towards the limit
-            sock.recent.append(time.monotonic())
+        done = await asyncio.shield(write())
     except machine.NotAllowed as refused:
-        sock.send_control(frames.error(refused.code, refused.detail))
+        sock.send_control(frames.error(refused.code, refused.detail, ref))
+        return
     except AppError as exc:
-        sock.send_control(frames.error(exc.code, exc.detail))
+        sock.send_control(frames.error(exc.code, exc.detail, ref))
+        return
     except Exception:
         logger.exception("room command failed")
-        sock.send_control(frames.error("unavailable", "That did not go through. Try again."))
+        sock.send_control(frames.error("unavailable", "That did not go through. Try again.", ref))
+        return
+    if done:  # only a change counts towards the limit
+        sock.recent.append(time.monotonic())
+    if done is not None and ref is not None:
+        sock.send_control(frames.ack(ref, done.seq, None))
 
 
 @router.websocket("/ws/roleplays/{rid}")

@@ -26,6 +26,7 @@ class RoomClient:
         self.rooms: list[dict[str, Any]] = []  # every room frame, in order
         self.errors: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
+        self.acks: list[dict[str, Any]] = []
         self.pongs = 0
         self.arrived = asyncio.Condition()  # notified on every frame, and when the socket ends
         self.task = asyncio.create_task(self._read())
@@ -43,6 +44,8 @@ class RoomClient:
                     self.events.append(frame)
                 elif frame["type"] == "pong":
                     self.pongs += 1
+                elif frame["type"] == "ack":
+                    self.acks.append(frame)
                 async with self.arrived:
                     self.arrived.notify_all()
         except websockets.ConnectionClosed:
@@ -382,3 +385,30 @@ async def test_a_room_socket_with_fragments_sends_the_parts_that_changed_for_tha
     finally:
         await m.ws.close()
         await plain.ws.close()
+
+
+async def test_named_room_commands_are_answered_by_name(server):
+    mod, member = await remote_member(server.url), await remote_member(server.url)
+    group = await remote_group(mod, member)
+    rid = await open_room(mod, group["id"])
+    x = await connect(member, server.ws_url, rid)
+    try:
+        await x.send("join", ref="j1")
+        await x.send("raise_hand", ref=7)
+        await x.send("join", ref="again")  # nothing to change: answered, nothing written
+        await x.send("assign_role", user_id=member.id, role="counterpart", ref="r" * 100)
+        await x.send("say", text="", ref="empty")
+        await x.settle()
+        assert [(a["ref"], isinstance(a["seq"], int)) for a in x.acks] == [
+            ("j1", True), (7, True), ("again", False)]
+        assert x.acks[2]["seq"] is None
+        assert [(e["ref"], e["code"]) for e in x.errors] == [("r" * 64, "not_allowed"),
+                                                              ("empty", "invalid")]
+        # The acks name the events the commands wrote, which arrive as everyone's do.
+        def updates() -> list[int]:
+            return [e["seq"] for e in x.events if e["kind"] == "roleplay.updated"]
+
+        await x._wait(lambda: len(updates()) >= 2, "the two changes' events did not arrive")
+        assert [a["seq"] for a in x.acks[:2]] == updates()
+    finally:
+        await x.ws.close()

@@ -12,7 +12,8 @@
   var roomId = Number(root.dataset.roomId);
   var groupId = root.dataset.groupId;
   var room = Live.readJSON("room-frame");
-  var lastSent = null;   // {control, restore}
+  var sent = {};        // ref -> {control, restore}: each command is named, and answered
+  var named = 0;
   var leaving = false;
   var checkJoin = false; // after each (re)connection: join if not in the room yet
   var lastFocus = null;
@@ -41,6 +42,10 @@
   function onFrame(frame) {
     if (frame.type === "error") {
       showError(frame);
+      return;
+    }
+    if (frame.type === "ack") {
+      delete sent[frame.ref];
       return;
     }
     if (frame.type !== "room" || frame.room_id !== roomId) return;
@@ -142,11 +147,13 @@
   // Beside the control that sent the command, while it is still on the page; else at the top.
   function showError(frame) {
     var target = null;
-    if (lastSent && lastSent.control && root.contains(lastSent.control)) {
-      var area = lastSent.control.closest("form, [data-error-area], .panel, section, [id]");
+    var mine = sent[frame.ref];
+    delete sent[frame.ref];
+    if (mine && mine.control && root.contains(mine.control)) {
+      var area = mine.control.closest("form, .panel, section, [id]");
       target = area && area.querySelector("[data-error]");
     }
-    if (lastSent && lastSent.restore) lastSent.restore();
+    if (mine && mine.restore) mine.restore();
     if (!target || (target.parentElement && target.parentElement.closest("[hidden]"))) target = $("room-error");
     clearErrors();
     target.textContent = kindly(frame);
@@ -164,6 +171,8 @@
 
   function send(command, control, restore) {
     clearErrors();
+    named += 1;
+    command.ref = "r" + named;
     if (!live.send(command)) {
       var target = $("room-error");
       target.textContent = "We are reconnecting. Please try again in a moment.";
@@ -171,7 +180,7 @@
       if (restore) restore();
       return false;
     }
-    lastSent = { control: control || null, restore: restore || null };
+    sent[command.ref] = { control: control || null, restore: restore || null };
     if (control && control.tagName === "BUTTON") {
       control.disabled = true; // one press, one command; the room's next frame redraws it
       setTimeout(function () { if (control.isConnected) control.disabled = false; }, 800);
