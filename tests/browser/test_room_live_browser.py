@@ -5,6 +5,8 @@ counterpart the first time it shows."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -181,4 +183,65 @@ async def test_the_counterparts_answer_is_labelled_for_them_the_first_time(serve
             await expect(o.locator("#panel-card")).not_to_contain_text(card["intensities"][2])
         finally:
             await browser.close()
+    assert b.watch.problems == [] and b.errors == []
+
+
+async def test_feedback_being_written_stays_while_others_give_theirs(server: LiveServer):
+    need_chromium()
+    from playwright.async_api import async_playwright, expect
+
+    people, gid, rid = await room_of(server, ("maya", "sam", "cole", "obi", "ida"))
+    mod, sam, cole, obi, ida = people
+    card = (await sam.get(f"/api/v1/scenarios?group_id={gid}")).json()[0]
+    sockets = {}
+    try:
+        for person in (mod, sam, cole, obi):
+            sockets[person.id] = await websockets.connect(
+                f"{server.ws_url}/ws/roleplays/{rid}", additional_headers=person.headers)
+
+        async def command(person, **body) -> None:
+            """Send a named command and wait for its answer, which must be an ack."""
+            ws = sockets[person.id]
+            await ws.send(json.dumps({**body, "ref": body["type"]}))
+            while True:
+                frame = json.loads(await asyncio.wait_for(ws.recv(), 60))  # a last guard
+                if frame.get("ref") == body["type"]:
+                    assert frame["type"] == "ack", frame
+                    return
+
+        for person in (mod, sam, cole, obi):
+            await command(person, type="join")
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            try:
+                b = Browsers(browser, server.url)
+                i = await b.page_for(ida)
+                await i.goto(f"{server.url}/groups/{gid}/rooms/{rid}")
+                await expect(i.locator("#participants li")).to_have_count(5)
+                await command(mod, type="assign_role", user_id=sam.id, role="practitioner")
+                await command(mod, type="assign_role", user_id=cole.id, role="counterpart")
+                await command(mod, type="advance")
+                await command(sam, type="choose_scenario", scenario_id=card["id"], intensity=1)
+                await command(sam, type="state_boundary", text=BOUNDARY)
+                for _ in range(3):  # rehearsal, scene, feedback
+                    await command(mod, type="advance")
+                await command(cole, type="feedback", style="assertive", worked="Kind and clear.")
+                await expect(i.locator("#room-phase")).to_have_text("Feedback")
+
+                words = "You kept your voice steady, and you did not explain twice."
+                await i.get_by_label("Assertive").check()
+                await i.get_by_label("What worked").fill(words)  # Ida is still in the field
+                await command(obi, type="feedback", style="passive", worked="You stayed calm.")
+                await expect(i.locator("#feedback-in")).to_contain_text("Obi")
+                await expect(i.get_by_label("What worked")).to_have_value(words)
+                await expect(i.get_by_label("What worked")).to_be_focused()
+                await expect(i.get_by_label("Assertive")).to_be_checked()
+                await i.get_by_role("button", name="Give my feedback").click()
+                await expect(i.locator("#feedback-thanks")).to_be_visible()
+                await expect(i.locator("#feedback-in")).to_contain_text("You")
+            finally:
+                await browser.close()
+    finally:
+        for ws in sockets.values():
+            await ws.close()
     assert b.watch.problems == [] and b.errors == []
