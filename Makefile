@@ -33,6 +33,7 @@ demo: $(VENV)/.installed
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check server tests bench
+	$(BIN)/mypy
 	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # `make test` while BUSY_CORES cores spin (CPU hogs that stop with it, or after BUSY_SECONDS
@@ -49,6 +50,7 @@ test-busy: $(VENV)/.installed-test
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check server tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache

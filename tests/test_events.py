@@ -140,30 +140,21 @@ def test_hidden_words_leave_a_typed_event_as_they_leave_a_stored_one():
 
 # --- log.append ----------------------------------------------------------------------------------
 
-async def test_append_takes_a_typed_event_and_the_legacy_kind_and_dict(app, clients):
+async def test_append_takes_a_typed_event_onto_its_own_stream(app, clients):
     a = await clients.member()
     group = await clients.group(a)
     gid = group["id"]
     async with transaction(app.state.db) as session:
         actor = await session.get(User, a.id)
-        typed = await log.append(session, gid, events.SupportConcern(user_id=a.id, display_name="A"),
-                                 None)
-        legacy = await log.append(session, gid, "roleplay.opened", actor,  # the role-play service's way
-                                  {"room_id": 1, "title": "Practice"})
-        with pytest.raises(TypeError):
-            await log.append(session, gid, "roleplay.opened", actor, {"room_id": 1})
-        with pytest.raises(ValueError):
-            await log.append(session, gid, "roleplay.sneezed", actor, {"room_id": 1})
-        with pytest.raises(ValueError):
-            await log.append(session, gid, "report.created", actor, {
-                "report_id": 1, "target_type": "commitment", "target_id": 1, "reason": "x"},
-                stream=log.GROUP)
-    assert (typed.stream, typed.seq, typed.kind) == ("moderators", 1, "support.concern")
-    assert (legacy.stream, legacy.kind, legacy.data) == ("group", "roleplay.opened",
+        concern = await log.append(session, gid, events.SupportConcern(user_id=a.id, display_name="A"),
+                                   None)
+        opened = await log.append(session, gid, events.RoleplayOpened(room_id=1, title="Practice"), actor)
+    assert (concern.stream, concern.seq, concern.kind) == ("moderators", 1, "support.concern")
+    assert (opened.stream, opened.kind, opened.data) == ("group", "roleplay.opened",
                                                          {"room_id": 1, "title": "Practice"})
     async with transaction(app.state.db, write=False) as session:
         kinds = (await session.scalars(select(Event.kind).where(Event.group_id == gid)
                                        .order_by(Event.id))).all()
         last = await session.scalar(select(Group.last_seq).where(Group.id == gid))
     assert kinds[-2:] == ["support.concern", "roleplay.opened"]
-    assert last == legacy.seq
+    assert last == opened.seq

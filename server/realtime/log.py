@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,33 +29,13 @@ STREAMS = (GROUP, MODERATORS)
 _COUNTER = {GROUP: Group.last_seq, MODERATORS: Group.moderators_seq}
 
 
-@overload
 async def append(session: AsyncSession, group_id: int, event: GroupEvent,
-                 actor: User | None) -> Event: ...
-
-
-# LEGACY: the role-play service still passes a kind and a data dict. Its events are checked
-# against server/events.py when written, but not by mypy: convert those call sites to
-# events.RoleplayOpened / RoleplayUpdated / RoleplayEnded, then delete this overload.
-@overload
-@deprecated("pass a typed event from server.events")
-async def append(session: AsyncSession, group_id: int, event: str, actor: User | None,
-                 data: dict[str, Any], *, stream: str = GROUP) -> Event: ...
-
-
-async def append(
-    session: AsyncSession, group_id: int, event: GroupEvent | str, actor: User | None,
-    data: dict[str, Any] | None = None, *, stream: str | None = None,
-) -> Event:
+                 actor: User | None) -> Event:
     """Write one event with the next seq of its stream (each kind has its stream).
 
     Bumping the stream's counter on the group row takes that row's write lock until commit,
     so two writers cannot interleave: seqs are gapless and become visible in order.
     """
-    if isinstance(event, str):  # LEGACY (see the overload above)
-        event = events.parse(event, data or {})
-        if stream not in (None, event.STREAM):
-            raise ValueError(f"{event.KIND} belongs to the {event.STREAM} stream, not {stream}")
     stream = event.STREAM
     counter = _COUNTER[stream]
     seq = await session.scalar(
