@@ -12,7 +12,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, WebSocket
 from sqlalchemy import select
@@ -38,6 +38,7 @@ from server.realtime.wiring import required, wiring
 
 router = APIRouter()
 logger = logging.getLogger("cairn.realtime.ws")
+T = TypeVar("T")
 
 MAX_FRAME = 16 * 1024
 # Frames waiting for one socket. The frames themselves are shared by every socket of the
@@ -514,6 +515,34 @@ async def _group_command(sock: GroupSocket, command: dict[str, Any]) -> None:
                                        f"Unknown command: {command['type'][:40]}"))
         return
     await handler(sock, command)
+
+
+REF_MAX = 64
+
+
+def ref_of(command: dict[str, Any]) -> str | int | None:
+    """The client's own name for a command (`ref`), echoed in its answer: a short string or a
+    number; anything else is no name."""
+    ref = command.get("ref")
+    if isinstance(ref, bool) or not isinstance(ref, (str, int)):
+        return None
+    return ref[:REF_MAX] if isinstance(ref, str) else ref
+
+
+async def carry_out(sock: GroupSocket, ref: str | int | None,
+                    write: Callable[[], Awaitable[T]]) -> tuple[bool, T | None]:
+    """A command's write, shielded: one that reached the database finishes even if the socket
+    drops. A broken rule (AppError) answers the sender with its code, and anything else is
+    logged and answered `unavailable`, both naming the command's ref. Returns (whether it went
+    through, what write returned)."""
+    try:
+        return True, await asyncio.shield(write())
+    except AppError as exc:
+        sock.send_control(frames.error(exc.code, exc.detail, ref))
+    except Exception:
+        logger.exception("%s command failed", sock.kind)
+        sock.send_control(frames.error("unavailable", "That did not go through. Try again.", ref))
+    return False, None
 
 
 def optional_id(command: dict[str, Any], key: str) -> int | None:

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 
+from server.errors import AppError
 from server.roleplay.terms import CheerKind, Phase, Role, Style
 
 LINE_MAX = 500
@@ -187,13 +188,13 @@ NAMES: tuple[str, ...] = (
 SPEAKING = frozenset({"say", "cheer", "feedback", "state_boundary", "raise_hand"})
 
 
-class NotAllowed(Exception):
+class NotAllowed(AppError):
     """The sender's role or the phase does not allow this command; nothing changes."""
 
+    status = 403
+
     def __init__(self, detail: str, code: str = "not_allowed") -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.code = code
+        super().__init__(detail, code=code)
 
 
 class Invalid(NotAllowed):
@@ -201,18 +202,6 @@ class Invalid(NotAllowed):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, code="invalid")
-
-
-REF_MAX = 64
-
-
-def ref_of(raw: dict[str, Any]) -> str | int | None:
-    """The client's own name for a command (`ref`), echoed in its answer: a short string or a
-    number; anything else is no name."""
-    ref = raw.get("ref")
-    if isinstance(ref, bool) or not isinstance(ref, (str, int)):
-        return None
-    return ref[:REF_MAX] if isinstance(ref, str) else ref
 
 
 def parse(raw: dict[str, Any]) -> Command:

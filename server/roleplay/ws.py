@@ -22,8 +22,17 @@ from server.deps import MAX_ID
 from server.errors import AppError, NotFound
 from server.models import Membership, User
 from server.realtime import frames
-from server.realtime.ws import CLOSE_FORBIDDEN, Admitted, GroupSocket, admit, serve, still_member
-from server.roleplay import commands, machine, pages, views
+from server.realtime.ws import (
+    CLOSE_FORBIDDEN,
+    Admitted,
+    GroupSocket,
+    admit,
+    carry_out,
+    ref_of,
+    serve,
+    still_member,
+)
+from server.roleplay import machine, pages, views
 from server.roleplay import service as roleplay
 from server.roleplay.views import RoomView, RoomViews
 
@@ -187,10 +196,10 @@ class RoomSocket(GroupSocket):
 
 async def _room_command(sock: GroupSocket, raw: dict[str, Any]) -> None:
     assert isinstance(sock, RoomSocket)
-    ref = commands.ref_of(raw)  # a client that names its commands gets each one answered
+    ref = ref_of(raw)  # a client that names its commands gets each one answered
     try:
         command = machine.command_of(raw)
-    except machine.NotAllowed as refused:
+    except AppError as refused:
         sock.send_control(frames.error(refused.code, refused.detail, ref))
         return
     if sock.over_limit():
@@ -205,17 +214,8 @@ async def _room_command(sock: GroupSocket, raw: dict[str, Any]) -> None:
                 return None
             return await roleplay.command(session, found[0], sock.room_id, command)
 
-    try:
-        done = await asyncio.shield(write())
-    except machine.NotAllowed as refused:
-        sock.send_control(frames.error(refused.code, refused.detail, ref))
-        return
-    except AppError as exc:
-        sock.send_control(frames.error(exc.code, exc.detail, ref))
-        return
-    except Exception:
-        logger.exception("room command failed")
-        sock.send_control(frames.error("unavailable", "That did not go through. Try again.", ref))
+    went, done = await carry_out(sock, ref, write)
+    if not went:
         return
     if done:  # only a change counts towards the limit
         sock.recent.append(time.monotonic())
