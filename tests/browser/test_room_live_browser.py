@@ -96,6 +96,25 @@ async def test_a_moderators_unsaved_choice_of_role_survives_someone_joining(serv
     assert b.watch.problems == [] and b.errors == []
 
 
+async def start_round(base: str, gid: int, rid: int, pages, sam, cole) -> None:
+    """Everyone opens the room; the moderator (the first page) makes Sam the practitioner and
+    Cole the counterpart, each seeing their role arrive, and starts the round."""
+    from playwright.async_api import expect
+
+    m, _, c, _ = pages
+    for page in pages:
+        await page.goto(f"{base}/groups/{gid}/rooms/{rid}")
+    await expect(m.locator("#participants li")).to_have_count(4)
+    await m.get_by_label("Role for Sam").select_option("practitioner")
+    await m.get_by_role("button", name="Set role for Sam").click()
+    await expect(m.locator(f'#participants li[data-user-id="{sam.id}"]')).to_contain_text("Practising")
+    await m.get_by_label("Role for Cole").select_option("counterpart")
+    await m.get_by_role("button", name="Set role for Cole").click()
+    for page in (m, c):
+        await expect(page.locator(f'#participants li[data-user-id="{cole.id}"]')).to_contain_text("Counterpart")
+    await m.get_by_role("button", name="Start the round").click()
+
+
 async def test_the_turn_moves_on_once_the_practitioner_has_chosen(server: LiveServer):
     need_chromium()
     from playwright.async_api import async_playwright, expect
@@ -108,16 +127,7 @@ async def test_the_turn_moves_on_once_the_practitioner_has_chosen(server: LiveSe
         try:
             b = Browsers(browser, server.url)
             m, s, c, o = [await b.page_for(x) for x in people]
-            for page in (m, s, c, o):
-                await page.goto(f"{server.url}/groups/{gid}/rooms/{rid}")
-            await expect(m.locator("#participants li")).to_have_count(4)
-            await m.get_by_label("Role for Sam").select_option("practitioner")
-            await m.get_by_role("button", name="Set role for Sam").click()
-            await expect(m.locator(f'#participants li[data-user-id="{sam.id}"]')).to_contain_text("Practising")
-            await m.get_by_label("Role for Cole").select_option("counterpart")
-            await m.get_by_role("button", name="Set role for Cole").click()
-            await expect(m.locator(f'#participants li[data-user-id="{cole.id}"]')).to_contain_text("Counterpart")
-            await m.get_by_role("button", name="Start the round").click()
+            await start_round(server.url, gid, rid, (m, s, c, o), sam, cole)
             await expect(o.locator("#room-turn")).to_have_text("Sam is choosing a card and a boundary.")
             await expect(o.locator("#setup-waiting")).to_contain_text("Sam is choosing a card and a boundary.")
 
@@ -156,16 +166,7 @@ async def test_the_counterparts_answer_is_labelled_for_them_the_first_time(serve
             b = Browsers(browser, server.url)
             m, s, c, o = [await b.page_for(x) for x in people]
             # Cole's page is drawn while Cole is an observer; the role comes live.
-            for page in (m, s, c, o):
-                await page.goto(f"{server.url}/groups/{gid}/rooms/{rid}")
-            await expect(m.locator("#participants li")).to_have_count(4)
-            await m.get_by_label("Role for Sam").select_option("practitioner")
-            await m.get_by_role("button", name="Set role for Sam").click()
-            await expect(m.locator(f'#participants li[data-user-id="{sam.id}"]')).to_contain_text("Practising")
-            await m.get_by_label("Role for Cole").select_option("counterpart")
-            await m.get_by_role("button", name="Set role for Cole").click()
-            await expect(c.locator(f'#participants li[data-user-id="{cole.id}"]')).to_contain_text("Counterpart")
-            await m.get_by_role("button", name="Start the round").click()
+            await start_round(server.url, gid, rid, (m, s, c, o), sam, cole)
             await s.get_by_label("Scenario card").select_option(label=card["title"])
             await s.get_by_label("3 · Escalates").check()
             await s.get_by_role("button", name="Use this card").click()
