@@ -156,6 +156,53 @@
     });
   }
 
+  // -- the connection, said honestly ----------------------------------------------------------
+
+  var banner = null;
+  function showBanner(text, state) {
+    banner = banner || document.getElementById("connection");
+    if (!banner) return;
+    clearTimeout(banner.liveTimer);
+    banner.textContent = text;
+    banner.dataset.state = state;
+    banner.hidden = false;
+  }
+
+  function hideBanner(after) {
+    banner = banner || document.getElementById("connection");
+    if (!banner) return;
+    clearTimeout(banner.liveTimer);
+    banner.liveTimer = setTimeout(function () { banner.hidden = true; }, after || 0);
+  }
+
+  // A form sent while offline would end on the browser's error page: it waits here, its
+  // words kept, and goes when the connection is back.
+  var held = [];
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (navigator.onLine !== false || !form.matches || !form.matches('form[method="post"]')) return;
+    event.preventDefault();
+    if (held.indexOf(form) < 0) held.push(form);
+    var note = form.querySelector(".held-note");
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "held-note";
+      note.setAttribute("role", "status");
+      form.appendChild(note);
+    }
+    note.textContent = say("held");
+  });
+
+  window.addEventListener("online", function () {
+    var waiting = held;
+    held = [];
+    waiting.forEach(function (form) {
+      var note = form.querySelector(".held-note");
+      if (note) note.remove();
+      if (form.isConnected) form.requestSubmit();
+    });
+  });
+
   // -- the connection -----------------------------------------------------------------------
 
   // options: path ("/ws/groups/7"), cursors ({group: n, moderators: n}, optional),
@@ -171,6 +218,7 @@
     var pongTimer = null;
     var retryTimer = null;
     var stopped = false;
+    var away = false; // the connection dropped since the page was last live
 
     function setStatus(text, state) {
       if (!status) return;
@@ -212,6 +260,8 @@
           stopped = true;
           setStatus(say(options.goneWord || "gone"), "closed");
         } else {
+          away = true;
+          showBanner(say("offline"), "offline");
           scheduleRetry();
         }
         if (options.onClosed) options.onClosed(event.code);
@@ -242,6 +292,17 @@
       clearTimeout(pongTimer);
     }
 
+    function cameBack(missed) {
+      if (!away) return;
+      away = false;
+      if (missed > 0) {
+        showBanner(missed === 1 ? say("away_one") : say("away", { count: missed }), "back");
+        hideBanner(10000);
+      } else {
+        hideBanner();
+      }
+    }
+
     function opened() {
       attempt = 0;
       startPinging();
@@ -263,6 +324,7 @@
           } else {
             setStatus(say("live"), "live");
           }
+          cameBack(frame.missed);
           opened();
           break;
         case "event":
@@ -290,12 +352,20 @@
           if (frame.html) swap(frame.html);
           if (!cursors && status && status.dataset.state !== "live") {
             setStatus(say("live"), "live");
+            cameBack(0);
             opened();
           }
       }
       if (options.onFrame) options.onFrame(frame);
     }
 
+    // Gone offline: say so at once, rather than "Live" until a ping goes unanswered.
+    window.addEventListener("offline", function () {
+      if (stopped) return;
+      showBanner(say("offline"), "offline");
+      setStatus(say("offline"), "reconnecting");
+      if (socket) socket.close();
+    });
     // Back from sleep or a tunnel: try at once instead of waiting for the timer.
     window.addEventListener("online", function () { if (!socket && !stopped) connect(); });
     document.addEventListener("visibilitychange", function () {
