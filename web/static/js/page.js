@@ -1,0 +1,32 @@
+// Every page: after a form is posted, what came of it is said where the eye is. An error is
+// brought into view and focused; a confirmation is placed beside the thing it is about (the
+// page's #anchor, where the browser has scrolled) and focused, not left above the screen.
+(function () {
+  "use strict";
+
+  // Once the page has loaded: the browser's own scroll to the #anchor comes before then.
+  function reveal(node) {
+    if (!node.hasAttribute("tabindex")) node.setAttribute("tabindex", "-1");
+    function show() {
+      node.scrollIntoView({ block: "center" });
+      node.focus({ preventScroll: true });
+    }
+    if (document.readyState === "complete") show();
+    else window.addEventListener("load", show);
+  }
+
+  var error = document.querySelector("main .form-error:not([hidden])");
+  if (error) {
+    reveal(error);
+    return;
+  }
+  var flash = document.getElementById("flash");
+  if (!flash) return;
+  var anchor = location.hash.length > 1 && location.hash !== "#support"
+    ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+  if (anchor && !anchor.contains(flash)) {
+    flash.classList.add("flash-beside");
+    anchor.parentNode.insertBefore(flash, anchor);
+  }
+  if (location.hash !== "#support") reveal(flash);
+})();
