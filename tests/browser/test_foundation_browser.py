@@ -116,6 +116,7 @@ async def test_two_people_share_a_day(live_server):
             await expect(bea.get_by_role("heading", name="Thursday circle", level=1)).to_be_visible()
 
             # Bea commits to something for today and checks in as done.
+            await bea.get_by_text("Post your commitment for today").click()
             await bea.get_by_label("Which kind of care").select_option("water")
             await bea.get_by_label("What you will do").fill("Drink water before coffee")
             await bea.get_by_role("button", name="Post my commitment").click()

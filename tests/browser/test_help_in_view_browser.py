@@ -51,6 +51,7 @@ async def test_the_help_panel_is_in_view_and_focused_after_saving(live_server, s
         await page.goto(f"{base}/groups/{gid}")
 
         # A commitment whose words call for support.
+        await page.get_by_text("Post your commitment for today").click()
         await page.get_by_label("Which kind of care").select_option("rest")
         await page.get_by_label("What you will do").fill("Rest, because I can't go on like this")
         await page.get_by_role("button", name="Post my commitment").click()

@@ -212,6 +212,7 @@ async def test_a_mute_rests_posting_on_the_open_page_and_an_unmute_brings_it_bac
         mod, member = await b.page(olive), await b.page(sam, PHONE)
         await open_day(member, base, gid)
         post_form = member.locator("#post form")
+        await member.get_by_text("Post your commitment for today").click()
         await expect(post_form).to_be_visible()
         await expect(member.locator("[data-muted-note]")).to_be_hidden()
 
@@ -250,6 +251,7 @@ async def test_a_mute_rests_posting_on_the_open_page_and_an_unmute_brings_it_bac
         await mod.get_by_role("button", name="Let Sam post again").click()
         await expect(mod.locator(".flash")).to_contain_text("Sam can post again.")
         await expect(note).to_be_hidden()
+        await member.get_by_text("Post your commitment for today").click()
         await expect(post_form).to_be_visible()
         assert not await member.locator("#post-text").is_disabled()
         await member.get_by_label("Which kind of care").select_option("rest")

@@ -83,6 +83,7 @@ async def test_a_round_played_in_four_browsers(server: LiveServer):
             await expect(pr.locator("#live-status")).to_have_attribute("data-state", "live")
             await expect(pr.locator("#room-banner")).to_be_hidden()
             await shoot(m, "group-day-moderator")
+            await m.get_by_text("Practise boundaries together").click()
             await m.get_by_label("A name for the room").fill("Thursday practice")
             await m.get_by_role("button", name="Open a practice room").click()
             await m.wait_for_url(re.compile(rf".*/groups/{gid}/rooms/\d+$"))

@@ -111,6 +111,7 @@
   }
 
   function showPresence(online) {
+    setTimeout(recount, 0);
     var here = {};
     online.forEach(function (id) { here[id] = true; });
     Array.prototype.forEach.call(document.querySelectorAll("[data-presence-id]"), function (node) {
