@@ -68,14 +68,32 @@ async def sign_up(page, base: str, username: str, display_name: str) -> None:
     await page.wait_for_url(f"{base}/groups*")
 
 
+async def axe_violations(page) -> list[str]:
+    """What axe-core finds wrong on the page as it is now, of any impact."""
+    from axe_playwright_python.async_playwright import Axe
+
+    results = await Axe().run(page)
+    found = []
+    for v in results.response["violations"]:
+        where = ", ".join(str(n["target"][0]) for n in v["nodes"][:3])
+        found.append(f"{v['impact']}: {v['id']} ({v['help']}) at {where}")
+    return found
+
+
 async def shoot(page, name: str) -> None:
-    if not SCREENSHOTS:
-        return
-    os.makedirs(SCREENSHOTS, exist_ok=True)
+    """A moment of a page worth seeing, at both widths: axe-core finds nothing wrong there
+    (no violations of any impact), and with CAIRN_TEST_SCREENSHOTS set it is photographed."""
+    original = page.viewport_size
+    problems = []
     for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
         await page.set_viewport_size(size)
-        await page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}-{label}.png"), full_page=True)
-    await page.set_viewport_size(DESKTOP)
+        if SCREENSHOTS:
+            os.makedirs(SCREENSHOTS, exist_ok=True)
+            await page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}-{label}.png"), full_page=True)
+        problems += [f"{name} ({label}) {v}" for v in await axe_violations(page)]
+    if original:
+        await page.set_viewport_size(original)
+    assert not problems, "\n".join(problems)
 
 
 async def test_two_people_share_a_day(live_server):
