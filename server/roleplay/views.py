@@ -206,6 +206,14 @@ def turn(s: RoomState, viewer: int) -> str:
     if phase == Phase.REHEARSE:
         return "Everyone has a quiet moment to prepare."
     if phase in (Phase.SCENE, Phase.REPLAY):
+        opened = any(line.by == counterpart and line.attempt == s.attempt and line.phase == phase
+                     for line in s.lines)
+        if not opened:  # the counterpart opens, with the card's first line
+            if counterpart == me:
+                return "You speak first: open with the card's first line."
+            if practitioner == me:
+                return f"{who(counterpart)} speaks first; then you answer with your boundary."
+            return f"{who(counterpart)} speaks first, then {who(practitioner)} answers."
         pair = [who(counterpart), who(practitioner)]
         if pair[0] == "You":
             pair.reverse()

@@ -355,3 +355,19 @@ def test_the_cards_a_group_may_use_come_as_an_argument_not_in_the_command():
         m.apply(s, ACTORS["practitioner"], choose, T0, scenario_ids={1, 2})
     s, _ = m.apply(s, ACTORS["practitioner"], choose, T0, scenario_ids={7})
     assert s.scenario_id == 7
+
+
+def test_the_turn_says_who_speaks_first_until_the_counterpart_has():
+    from server.roleplay.views import turn
+
+    s, _ = run(rehearse(), "moderator", {"type": "advance"})
+    assert turn(s, COUNTER) == "You speak first: open with the card's first line."
+    assert turn(s, PRAC) == "Cas speaks first; then you answer with your boundary."
+    assert turn(s, OBS) == turn(s, MOD) == "Cas speaks first, then Pat answers."
+    s, _ = run(s, "counterpart", {"type": "say", "text": "Just this once?"})
+    assert turn(s, OBS) == "Cas and Pat are speaking."
+    assert turn(s, PRAC) == "Cas and you are speaking."
+    # A replay starts afresh: the counterpart opens again.
+    s, _ = run(s, "moderator", {"type": "advance"})
+    s, _ = run(s, "moderator", {"type": "advance", "to": "replay"})
+    assert turn(s, OBS) == "Cas speaks first, then Pat answers."
