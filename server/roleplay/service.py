@@ -193,6 +193,15 @@ async def _round(session: AsyncSession, room: Room, number: int) -> Round:
     return found
 
 
+async def _own_round(session: AsyncSession, room: Room, number: int, user: User | None) -> Round:
+    """The round, if `user` practised it: what was rated, said and saved in a round belongs
+    to its practitioner, not to whoever holds the role later in it."""
+    rnd = await _round(session, room, number)
+    if user is None or rnd.practitioner_id != user.id:
+        raise machine.NotAllowed("That round was someone else's practice.")
+    return rnd
+
+
 async def _carry_out(session: AsyncSession, room: Room, effect: machine.Effect,
                      user: User | None) -> None:
     data = effect.data
@@ -216,17 +225,18 @@ async def _carry_out(session: AsyncSession, room: Room, effect: machine.Effect,
                                                         data["worked"], data["try_next"])
         row.created_at = clock.now()
     elif effect.kind == "self_rate":
-        rnd = await _round(session, room, data["round"])
+        rnd = await _own_round(session, room, data["round"], user)
         if data["attempt"] == 1:
             rnd.confidence_before = data["confidence"]
         else:
             rnd.confidence_after = data["confidence"]
     elif effect.kind == "homework" and user is not None:
+        await _own_round(session, room, data["round"], user)
         tomorrow = clock.local_today(user.timezone) + dt.timedelta(days=1)
         await commitments.create(session, user, room.group_id, category="boundary",
                                  text=data["boundary"], day=tomorrow, visibility="private")
     elif effect.kind == "transcript" and user is not None:
-        rnd = await _round(session, room, data["round"])
+        rnd = await _own_round(session, room, data["round"], user)
         session.add(Transcript(round_id=rnd.id, user_id=user.id, lines=data["lines"],
                                created_at=clock.now()))
 

@@ -92,7 +92,11 @@ async def read(session: AsyncSession, room: Room, group_name: str | None = None,
             select(Round.confidence_before, Round.confidence_after, Feedback, User.display_name)
             .outerjoin(Feedback, Feedback.round_id == Round.id)
             .outerjoin(User, User.id == Feedback.from_user_id)
-            .where(Round.room_id == room.id, Round.number == s.round)
+            # The round as its own practitioner practised it: someone made practitioner
+            # later in the same round (in sharing, or after the first one left) reads nothing
+            # of what was said to them.
+            .where(Round.room_id == room.id, Round.number == s.round,
+                   Round.practitioner_id == s.roles.practitioner)
             .order_by(Feedback.attempt, Feedback.id))).all()
         for before, after, f, name in rows:
             confidence = (before, after)

@@ -8,6 +8,7 @@ import json
 import re
 from typing import Any
 
+import pytest
 from fastapi import FastAPI
 from markupsafe import escape
 
@@ -257,3 +258,45 @@ def test_growth_draws_the_latest_rounds_and_keeps_all_in_the_table():
     assert max(s.height for c in g.columns for s in c.segments) <= growth.PLOT
     empty = growth.build([])
     assert empty.columns == [] and "not rated" in empty.confidence_summary
+
+
+# --- a round belongs to its practitioner ---------------------------------------------------------
+
+async def test_a_practitioner_named_later_in_a_round_reads_and_rates_nothing_of_it(clients: Clients, app):
+    from sqlalchemy import select
+
+    from server.errors import AppError
+    from server.models import Round
+
+    mod, ari, cas, bo = [await clients.member() for _ in range(4)]
+    g = await clients.group(mod, ari, cas, bo)
+    rid = await open_room(mod, g["id"])
+    for p in (mod, ari, cas, bo):
+        await act(app, p, rid, "join")
+    await act(app, mod, rid, "assign_role", user_id=ari.id, role="practitioner")
+    await act(app, mod, rid, "assign_role", user_id=cas.id, role="counterpart")
+    await act(app, mod, rid, "advance")
+    async with transaction(app.state.db) as session:
+        cards = await roleplay.scenarios_for(session, g["id"])
+    await act(app, ari, rid, "choose_scenario", scenario_id=cards[0].id, intensity=1)
+    await act(app, ari, rid, "state_boundary", text="I will rest this weekend")
+    for _ in range(3):  # rehearse, scene, feedback
+        await act(app, mod, rid, "advance")
+    await act(app, cas, rid, "feedback", style="passive", worked="Words meant for Ari alone")
+    await act(app, ari, rid, "self_rate", confidence=1)
+    await act(app, mod, rid, "advance", to="sharing")
+    # Ari's own page has what was said to her.
+    assert "Words meant for Ari alone" in (await ari.get(f"/groups/{g['id']}/rooms/{rid}")).text
+
+    # Bo is made practitioner while the round is still Ari's.
+    await act(app, mod, rid, "assign_role", user_id=bo.id, role="practitioner")
+    page = (await bo.get(f"/groups/{g['id']}/rooms/{rid}")).text
+    assert "Words meant for Ari alone" not in page
+    frame = frame_of(page)
+    assert not frame.get("my_feedback") and frame.get("my_confidence") in (None, {"before": None, "after": None})
+    for command, fields in (("self_rate", {"confidence": 5}), ("save_transcript", {}), ("save_homework", {})):
+        with pytest.raises(AppError):
+            await act(app, bo, rid, command, **fields)
+    async with transaction(app.state.db, write=False) as session:
+        rnd = await session.scalar(select(Round).where(Round.room_id == rid))
+    assert (rnd.practitioner_id, rnd.confidence_before) == (ari.id, 1)
