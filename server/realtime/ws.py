@@ -472,6 +472,17 @@ async def group_socket(websocket: WebSocket, gid: int) -> None:
     await serve(websocket, sock, _group_command, first_frames)
 
 
+def _whole_characters(text: str, command: dict[str, Any]) -> bool:
+    """No lone surrogate escaped in the frame's JSON (json.loads lets one through)."""
+    if "\\u" not in text.lower():
+        return True
+    try:
+        json.dumps(command, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 async def _receive_loop(websocket: WebSocket, sock: GroupSocket, on_command: Command) -> None:
     try:
         while True:
@@ -493,6 +504,12 @@ async def _receive_loop(websocket: WebSocket, sock: GroupSocket, on_command: Com
                 continue
             if not isinstance(command, dict) or not isinstance(command.get("type"), str):
                 sock.send_control(frames.error("bad_command", 'Send an object with a "type".'))
+                continue
+            if not _whole_characters(text, command):
+                # "\ud800" decodes to half a character: no page could show it, no database
+                # should keep it.
+                sock.send_control(frames.error("invalid_text", "That frame holds a broken character.",
+                                               ref_of(command)))
                 continue
             if command["type"] == "ping":
                 sock.send_control(frames.PONG)

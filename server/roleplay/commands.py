@@ -15,6 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from server.errors import AppError
 from server.roleplay.terms import CheerKind, Phase, Role, Style
+from server.text import unstorable
 
 LINE_MAX = 500
 BOUNDARY_MAX = 280
@@ -42,8 +43,9 @@ def _words(key: str, limit: int, required: bool = True) -> BeforeValidator:
         if not isinstance(value, str):
             raise _fail(f"{key} must be text.")
         value = value.strip()
-        if "\x00" in value:
-            raise _fail(f"{key} cannot contain a NUL character.")
+        why = unstorable(value)
+        if why is not None:
+            raise _fail(f"{key} {why}.")
         if required and not value:
             raise _fail(f"Please write something for {key}.")
         if len(value) > limit:

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from server.models import Event, User
@@ -117,3 +118,31 @@ def test_a_fragment_is_rendered_once_per_audience():
     assert sent[4] is sent[5] and sent[6] is sent[7]
     assert json.loads(sent[3])["html"] == [{"target": "#x", "swap": "replace", "html": "<p>subject</p>"}]
     assert {k: v for k, v in json.loads(sent[3]).items() if k != "html"} == json.loads(live.frame)
+
+
+async def test_a_broken_character_is_refused_on_sockets_and_in_the_api(server):
+    """A lone surrogate ("\\ud800" in JSON) is half a character: no page could be encoded with
+    it, so it is refused wherever words come in, and nothing is kept."""
+    alex, bea = await remote_member(server.url, "alex"), await remote_member(server.url, "bea")
+    gid = (await remote_group(alex, bea))["id"]
+
+    async def post_raw(person, path: str, body: str) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=server.url, headers=person.headers) as client:
+            return await client.post(path, content=body, headers={"content-type": "application/json"})
+
+    # json.dumps writes a lone surrogate as its escape, as a hostile client would.
+    r = await post_raw(bea, f"/api/v1/groups/{gid}/commitments",
+                       json.dumps({"category": "rest", "text": "Nap \ud800"}))
+    assert r.status_code == 422 and r.json()["error"] in ("invalid", "invalid_text"), r.text
+    r = await bea.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "Nap"})
+    cid = r.json()["id"]
+    r = await post_raw(alex, f"/api/v1/groups/{gid}/encouragements",
+                       json.dumps({"kind": "proud", "text": "Well \udfff done", "commitment_id": cid}))
+    assert r.status_code == 422 and r.json()["error"] in ("invalid", "invalid_text"), r.text
+    async with alex.socket(server.ws_url, gid) as ws:
+        await next_frame(ws)
+        await ws.send(json.dumps({"type": "encourage", "kind": "proud", "commitment_id": cid,
+                                  "text": "Well \ud800 done", "ref": "x"}))
+        got = await settle(ws)
+    assert [(f["type"], f.get("code"), f.get("ref")) for f in got] == [("error", "invalid_text", "x")]
+    assert (await bea.get(f"/groups/{gid}")).status_code == 200
