@@ -258,9 +258,8 @@ async def forget_member(session: AsyncSession, user_id: int) -> None:
     for room in rooms:
         before = state_of(room)
         state = machine.forget(before, user_id)
-        if state != before:
-            room.state, room.phase = machine.dump(state), str(state.phase)
-            room.version += 1
+        if state != before:  # a new version, announced: open room pages drop them too
+            await _save(session, room, state, [], None)
 
 
 async def feedback_for(session: AsyncSession, round_id: int) -> list[tuple[Feedback, User | None]]:

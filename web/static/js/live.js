@@ -240,8 +240,9 @@
     }
 
     function connect() {
-      if (stopped) return;
       clearTimeout(retryTimer);
+      // Offline: nothing to try until the browser says it is back ("online" reconnects).
+      if (stopped || navigator.onLine === false) return;
       setStatus(say(attempt ? "reconnecting_now" : "connecting"), "connecting");
       var ws = new WebSocket(url());
       socket = ws;
@@ -270,6 +271,10 @@
     }
 
     function scheduleRetry() {
+      if (navigator.onLine === false) {
+        setStatus(say("offline"), "reconnecting");
+        return;
+      }
       attempt += 1;
       var ceiling = Math.min(30000, 500 * Math.pow(2, Math.min(attempt, 6)));
       var delay = ceiling / 2 + Math.random() * (ceiling / 2);
