@@ -59,12 +59,22 @@ def names_of(frame: dict[str, Any]) -> dict[int, str]:
     return {p["user_id"]: p["display_name"] for p in frame["participants"]}
 
 
+def phase_seen(frame: dict[str, Any]) -> str:
+    """The phase whose words and card stay in view: in a time-out, the one it paused (what
+    was said and the card do not vanish while everyone takes a breath)."""
+    paused = frame.get("paused")
+    if frame["phase"] == Phase.PAUSED and paused:
+        return str(paused["from"])
+    return str(frame["phase"])
+
+
 def card_shown(frame: dict[str, Any], role: Role) -> bool:
-    """The chosen card shows once chosen, except in a time-out, and except to the practitioner
+    """The chosen card shows once chosen, also in a time-out, except to the practitioner
     while they are still choosing (they see their choices in the setup form)."""
-    if not frame["scenario"] or frame["phase"] in (Phase.LOBBY, Phase.PAUSED, Phase.ENDED):
+    phase = phase_seen(frame)
+    if not frame["scenario"] or phase in (Phase.LOBBY, Phase.ENDED):
         return False
-    return not (frame["phase"] == Phase.SETUP and role == Role.PRACTITIONER)
+    return not (phase == Phase.SETUP and role == Role.PRACTITIONER)
 
 
 def seconds_left(frame: dict[str, Any]) -> int | None:
@@ -125,7 +135,8 @@ def page_of(view: views.RoomView, viewer: int, is_moderator: bool,
         "panel-feedback": phase == Phase.FEEDBACK,
         "panel-mine": role == Role.PRACTITIONER and phase in (Phase.FEEDBACK, Phase.SHARING,
                                                               Phase.ENDED),
-        "panel-words": phase in (Phase.SCENE, Phase.REPLAY, Phase.FEEDBACK, Phase.SHARING),
+        "panel-words": phase_seen(frame) in (Phase.SCENE, Phase.REPLAY, Phase.FEEDBACK,
+                                             Phase.SHARING),
     }
     return RoomPage(frame, role, viewer, view.group_id, view.group_name, names_of(frame),
                     card_shown(frame, role),

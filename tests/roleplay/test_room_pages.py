@@ -300,3 +300,39 @@ async def test_a_practitioner_named_later_in_a_round_reads_and_rates_nothing_of_
     async with transaction(app.state.db, write=False) as session:
         rnd = await session.scalar(select(Round).where(Round.room_id == rid))
     assert (rnd.practitioner_id, rnd.confidence_before) == (ari.id, 1)
+
+
+def shown(page: str, element_id: str) -> bool:
+    tag = re.search(rf'<[a-z]+ id="{element_id}"[^>]*>', page)
+    assert tag is not None, element_id
+    return " hidden" not in tag.group(0)
+
+
+async def test_the_assigned_are_told_their_part_and_a_time_out_keeps_the_words_and_card(clients: Clients, app):
+    mod, ari, cas, obi = [await clients.member() for _ in range(4)]
+    g = await clients.group(mod, ari, cas, obi)
+    gid = g["id"]
+    rid = await open_room(mod, gid)
+    for p in (mod, ari, cas, obi):
+        await act(app, p, rid, "join")
+    await act(app, mod, rid, "assign_role", user_id=ari.id, role="practitioner")
+    await act(app, mod, rid, "assign_role", user_id=cas.id, role="counterpart")
+    ari_page, cas_page, obi_page = [(await p.get(f"/groups/{gid}/rooms/{rid}")).text for p in (ari, cas, obi)]
+    assert "You are practising this round." in ari_page and "Would you like to practise?" not in ari_page
+    assert "You are playing the other side" in cas_page and "Would you like to practise?" not in cas_page
+    assert "Would you like to practise?" in obi_page
+
+    await act(app, mod, rid, "advance")
+    async with transaction(app.state.db) as session:
+        cards = await roleplay.scenarios_for(session, gid)
+    await act(app, ari, rid, "choose_scenario", scenario_id=cards[0].id, intensity=1)
+    await act(app, ari, rid, "state_boundary", text="I will rest this weekend")
+    await act(app, mod, rid, "advance")
+    await act(app, mod, rid, "advance")
+    await act(app, cas, rid, "say", text="Could you help me move on Saturday?")
+    await act(app, obi, rid, "time_out")
+    for person in (ari, cas, obi, mod):
+        page = (await person.get(f"/groups/{gid}/rooms/{rid}")).text
+        assert frame_of(page)["phase"] == "paused"
+        assert shown(page, "panel-paused") and shown(page, "panel-words") and shown(page, "panel-card")
+        assert "Could you help me move on Saturday?" in page and cards[0].title in page
