@@ -5,7 +5,8 @@ lock, saves the new state with a version, and carries out the effects (storing f
 appending events, making a commitment).
 
 A round runs: lobby -> setup -> rehearse -> scene -> feedback -> [replay -> feedback] ->
-sharing -> setup (the next round, roles rotated) or ended; `paused` is entered from any
+sharing -> setup (the next round: the first raised hand practises) or lobby (no hand raised: the
+moderator chooses) or ended; `paused` is entered from any
 live phase by a time-out and left only when a moderator resumes.
 
 The state is a dataclass (RoomState) stored as JSON in the room's row; `load()` reads any
@@ -385,18 +386,19 @@ def _drop_from_round(s: RoomState, user_id: int) -> None:
         _clear_round(s)
 
 
-def _rotate(s: RoomState) -> None:
+def _next_up(s: RoomState) -> int | None:
+    """Who practises next: the first raised hand (not the one who just practised). Nobody is
+    made to practise without asking; with no hand raised the moderator chooses."""
+    queue = [uid for uid in s.queue() if uid != s.roles.practitioner]
+    return queue[0] if queue else None
+
+
+def _rotate(s: RoomState, practitioner: int) -> None:
+    """The next round's roles: the one who asked practises, and the last practitioner (if
+    still here) plays the other side."""
     previous = s.roles.practitioner
     s.previous = copy.copy(s.roles)
     present = list(s.participants)
-    queue = [uid for uid in s.queue() if uid != previous]
-    practitioner: int | None
-    if queue:
-        practitioner = queue[0]
-    else:
-        candidates = sorted((uid for uid in present if uid != previous),
-                            key=lambda uid: (s.participants[uid].practised, uid))
-        practitioner = candidates[0] if candidates else previous
     counterpart = previous if previous in present and previous != practitioner else None
     if counterpart is None:
         others = [uid for uid in present if uid != practitioner]
@@ -537,7 +539,13 @@ class _Rules:
             if practitioner is not None and practitioner in s.participants:
                 s.participants[practitioner].practised += 1
             _clear_round(s)
-            _rotate(s)
+            next_up = _next_up(s)
+            if next_up is None:  # back to gathering: the moderator asks who would like to
+                s.previous = copy.copy(s.roles)
+                s.roles = Roles(None, None)
+                s.phase = Phase.LOBBY
+                return
+            _rotate(s, next_up)
             s.round += 1
             s.phase = Phase.SETUP
         else:

@@ -221,8 +221,10 @@ async def test_a_round_played_in_four_browsers(server: LiveServer):
             await expect(pr.locator("#save-homework")).to_have_text("Saved: tomorrow's private commitment")
             await shoot(m, "sharing-moderator")
 
-            # The next round: the roles move on and the forms start afresh.
-            await m.get_by_role("button", name="Next round").click()
+            # The next round: Olive asks to practise, the button says so, the roles move on
+            # and the forms start afresh.
+            await o.get_by_role("button", name="Raise my hand to practise").click()
+            await m.get_by_role("button", name="Next round: Olive practises").click()
             for page in pages:
                 await expect(page.locator("#room-round")).to_have_text("Round 2")
                 await expect(page.locator("#lines li")).to_have_count(0)  # the words are not kept

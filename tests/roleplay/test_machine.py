@@ -371,3 +371,19 @@ def test_the_turn_says_who_speaks_first_until_the_counterpart_has():
     s, _ = run(s, "moderator", {"type": "advance"})
     s, _ = run(s, "moderator", {"type": "advance", "to": "replay"})
     assert turn(s, OBS) == "Cas speaks first, then Pat answers."
+
+
+def test_the_next_round_is_the_first_raised_hands_and_nobody_is_made_to_practise():
+    # A hand raised: its owner practises next, the last practitioner plays the other side.
+    s = sharing()
+    assert s.hands == [OBS]
+    s, _ = run(s, "moderator", {"type": "advance", "to": "setup"})
+    assert (s.phase, s.roles) == ("setup", m.Roles(practitioner=OBS, counterpart=PRAC))
+    # No hand raised: back to gathering, nobody chosen (not the moderator, not anyone).
+    s = sharing()
+    s, _ = run(s, "observer", {"type": "lower_hand"})
+    s, _ = run(s, "moderator", {"type": "advance", "to": "setup"})
+    assert (s.phase, s.roles, s.round) == ("lobby", m.Roles(None, None), 1)
+    assert s.participants[PRAC].practised == 1
+    from server.roleplay.views import turn
+    assert turn(s, OBS) == "The moderator is choosing who practises and who plays the counterpart."
