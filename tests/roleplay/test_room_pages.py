@@ -336,3 +336,29 @@ async def test_the_assigned_are_told_their_part_and_a_time_out_keeps_the_words_a
         assert frame_of(page)["phase"] == "paused"
         assert shown(page, "panel-paused") and shown(page, "panel-words") and shown(page, "panel-card")
         assert "Could you help me move on Saturday?" in page and cards[0].title in page
+
+
+async def test_a_confidence_says_before_only_when_there_was_a_replay(clients: Clients, app):
+    mod, ari, cas = [await clients.member() for _ in range(3)]
+    g = await clients.group(mod, ari, cas)
+    gid = g["id"]
+    rid = await open_room(mod, gid)
+    for p in (mod, ari, cas):
+        await act(app, p, rid, "join")
+    await act(app, mod, rid, "assign_role", user_id=ari.id, role="practitioner")
+    await act(app, mod, rid, "assign_role", user_id=cas.id, role="counterpart")
+    await act(app, mod, rid, "advance")
+    async with transaction(app.state.db) as session:
+        cards = await roleplay.scenarios_for(session, gid)
+    await act(app, ari, rid, "choose_scenario", scenario_id=cards[0].id, intensity=1)
+    await act(app, ari, rid, "state_boundary", text="I will rest this weekend")
+    for _ in range(3):  # rehearse, scene, feedback
+        await act(app, mod, rid, "advance")
+    await act(app, ari, rid, "self_rate", confidence=4)
+    page = (await ari.get(f"/groups/{gid}/rooms/{rid}")).text
+    assert "How you felt: 4 · Steady." in page and "Before" not in page.split('id="confidence-saved"')[1][:200]
+    await act(app, mod, rid, "advance", to="replay")
+    await act(app, mod, rid, "advance")
+    await act(app, ari, rid, "self_rate", confidence=5)
+    page = (await ari.get(f"/groups/{gid}/rooms/{rid}")).text
+    assert "Before the replay: 4 · Steady. After the replay: 5 · Very steady." in page
