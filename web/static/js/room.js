@@ -68,6 +68,34 @@
     startClock(frame);
     keepFocus();
     meetTimeOut(frame, before);
+    meetRole(frame, before);
+    meetScene(frame, before);
+  }
+
+  function roleIn(f) {
+    var me = f.me.user_id;
+    return f.roles.practitioner === me ? "practitioner" : f.roles.counterpart === me ? "counterpart" : "observer";
+  }
+
+  // Given a part (or no longer one), a person is told the moment it is set.
+  function meetRole(f, before) {
+    if (!before || f.phase === "ended" || !f.me.joined || roleIn(before) === roleIn(f)) return;
+    Live.toast(Live.say("role_" + roleIn(f)), "room");
+  }
+
+  // The scene starts: the two who speak find their line's box in view, below the status bar,
+  // ready to type in.
+  function meetScene(f, before) {
+    if ((f.phase !== "scene" && f.phase !== "replay") || (before && before.phase === f.phase)) return;
+    if (roleIn(f) === "observer") return;
+    var input = $("say-text");
+    if (!input || !input.getClientRects().length) return;
+    var form = $("say-form") || input;
+    var status = $("room-status");
+    var covered = status ? status.getBoundingClientRect().height : 0;
+    form.style.scrollMarginTop = Math.ceil(covered + 16) + "px";
+    form.scrollIntoView({ block: "start" });
+    input.focus({ preventScroll: true });
   }
 
   // -- the clock ----------------------------------------------------------------------------
