@@ -16,8 +16,7 @@ from server.web import templates
 
 def support_panel(support: dict[str, Any]) -> str:
     """The help panel the next page would show, for the sender alone."""
-    return templates.env.get_template("_support.html").render(
-        support={"help_page": "/help", **support})
+    return templates.env.get_template("_support.html").render(support=support)
 
 
 async def encourage(sock: GroupSocket, command: dict[str, Any]) -> None:

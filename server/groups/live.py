@@ -7,16 +7,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from markupsafe import Markup
-
 from server.commitments import service as commitments
 from server.encouragements.service import Received
 from server.events import Kind
 from server.models.encouragements import KINDS
 from server.models.encouragements import TEXT_MAX as ENCOURAGEMENT_MAX
+from server.models.moderation import TARGET_NAMES
 from server.realtime import fragments
 from server.realtime.fragments import Audience, Shown, Swap, swap
 from server.web import macros
+
+KIND_NAMES = {str(k): v for k, v in KINDS.items()}  # the cheers' words, by their stored value
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Reader:
     receive_only: bool
     muted: bool = False
     errors: dict[str, Any] | None = None  # a page drawn again with a form's error
-    kinds: dict[str, str] = field(default_factory=lambda: {str(k): v for k, v in KINDS.items()})
+    kinds: dict[str, str] = field(default_factory=lambda: KIND_NAMES)
     note_max: int = commitments.NOTE_MAX
     encouragement_max: int = ENCOURAGEMENT_MAX
 
@@ -170,10 +171,6 @@ def role_changed(shown: Shown, audience: Audience) -> list[Swap]:
     return swaps
 
 
-_WHAT = {"commitment": "commitment", "checkin": "check-in note",
-         "encouragement": "encouragement note", "scenario": "scenario card",
-         "roleplay_line": "line said in a practice room"}
-_HIDDEN = Markup('<p class="text hidden-note" id="c{}-text">Hidden by a moderator.</p>')
 
 
 def content_hidden(shown: Shown, audience: Audience) -> list[Swap]:
@@ -184,7 +181,7 @@ def content_hidden(shown: Shown, audience: Audience) -> list[Swap]:
     if kind == "commitment":
         if own:
             return [swap(f"#c{tid}-text", "after", _day().hidden_for_author(reader, f"c{tid}-hidden"))]
-        return [swap(f"#c{tid}-text", "replace", _HIDDEN.format(tid)),
+        return [swap(f"#c{tid}-text", "replace", _day().hidden_text(tid)),
                 swap(f"#c{tid}-checkin .note", "remove"),
                 swap(f"#c{tid}-checkin .content-actions", "remove"),
                 swap(f"#c{tid}-controls", "remove")]
@@ -192,11 +189,10 @@ def content_hidden(shown: Shown, audience: Audience) -> list[Swap]:
         at = f'.checkin[data-checkin-id="{tid}"] > .note'
         if own:
             return [swap(at, "after", _day().hidden_for_author(reader, f"ci{tid}-hidden"))]
-        return [swap(at, "replace", Markup('<p class="note hidden-note">Hidden by a moderator.</p>')),
+        return [swap(at, "replace", _day().hidden_note()),
                 swap(f"#ci{tid}-controls", "remove")]
     if kind == "encouragement" and not own:
-        return [swap(f"#en{tid} > .note", "replace",
-                     Markup('<p class="note hidden-note">The note was hidden by a moderator.</p>')),
+        return [swap(f"#en{tid} > .note", "replace", _day().hidden_cheer_note()),
                 swap(f"#en{tid}-controls", "remove")]
     return []
 
@@ -212,13 +208,13 @@ def room_opened(shown: Shown, audience: Audience) -> list[Swap]:
 
 
 def room_ended(shown: Shown, audience: Audience) -> list[Swap]:
-    at = f'#room-banner[data-room-id="{shown.data["room_id"]}"]'
-    return [swap(at, "hide"), swap("#room-open", "show")]
+    """The spot as a page with no open room draws it (a group has one open room at most)."""
+    return [swap("#room-spot", "replace", _day().room_spot(_reader(shown, audience), None))]
 
 
 def report_created(shown: Shown, audience: Audience) -> list[Swap]:
     d = shown.data
-    lines = [f"New report: {_name(shown)} is worried about a {_WHAT.get(d.get('target_type', ''), 'post')}."]
+    lines = [f"New report: {_name(shown)} is worried about a {TARGET_NAMES.get(d.get('target_type', ''), 'post')}."]
     if d.get("reason"):
         lines.append(f"Their reason: {d['reason']}")
     return [swap("#mod-notices", "append", _day().mod_notice(_reader(shown, audience), "report", lines, True)),

@@ -20,6 +20,13 @@ class TargetType(Choice):
     ROLEPLAY_LINE = "roleplay_line"
 
 
+# The product's words for what can be reported or hidden.
+TARGET_NAMES = {TargetType.COMMITMENT: "commitment", TargetType.CHECKIN: "check-in note",
+                TargetType.ENCOURAGEMENT: "encouragement note",
+                TargetType.SCENARIO: "scenario card",
+                TargetType.ROLEPLAY_LINE: "line said in a practice room"}
+
+
 
 class ReportStatus(Choice):
     """A report waits for a moderator (open) or has been dealt with (resolved)."""

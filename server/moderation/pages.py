@@ -19,17 +19,12 @@ from server.groups import pages as group_pages
 from server.groups import service as groups
 from server.models import User
 from server.models.groups import Role
-from server.models.moderation import ReportStatus, TargetType
+from server.models.moderation import TARGET_NAMES, ReportStatus, TargetType
 from server.moderation import service as moderation
 from server.web import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-# The product's words for what can be reported or hidden.
-TARGET_NAMES = {TargetType.COMMITMENT: "commitment", TargetType.CHECKIN: "check-in note",
-                TargetType.ENCOURAGEMENT: "encouragement note",
-                TargetType.SCENARIO: "scenario card",
-                TargetType.ROLEPLAY_LINE: "line said in a practice room"}
 # How long a moderator can pause someone's posting, in minutes.
 MUTE_CHOICES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day"),
                 (4320, "3 days"), (10080, "1 week"), (43200, "30 days"))
