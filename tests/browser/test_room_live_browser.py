@@ -41,8 +41,8 @@ class Browsers:
         self.watch = Watch(base)
         self.errors: list[str] = []
 
-    async def page_for(self, person):
-        context = await self.browser.new_context(viewport=DESKTOP)
+    async def page_for(self, person, viewport=DESKTOP):
+        context = await self.browser.new_context(viewport=viewport)
         await context.add_cookies([{"name": SESSION_COOKIE, "value": person.token, "url": self.base}])
         page = await context.new_page()
         self.watch.attach(page)

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from server.deps import SESSION_COOKIE
 from tests.browser.test_foundation_browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, need_chromium
-from tests.browser.test_room_live_browser import BOUNDARY, room_of, start_round
+from tests.browser.test_room_live_browser import BOUNDARY, Browsers, room_of, start_round
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -22,19 +21,11 @@ async def test_each_is_told_their_part_and_the_speakers_line_is_in_view(quick_ro
     people, gid, rid = await room_of(server, ("maya", "sam", "cole", "olive"))
     mod, sam, cole, olive = people
     card = (await sam.get(f"/api/v1/scenarios?group_id={gid}")).json()[0]
-    errors: list[str] = []
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            pages = []
-            for person in people:
-                context = await browser.new_context(viewport=viewport)
-                await context.add_cookies([{"name": SESSION_COOKIE, "value": person.token,
-                                            "url": server.url}])
-                page = await context.new_page()
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                pages.append(page)
-            m, s, c, o = pages
+            b = Browsers(browser, server.url)
+            m, s, c, o = [await b.page_for(x, viewport) for x in people]
             await start_round(server.url, gid, rid, (m, s, c, o), sam, cole)
             await expect(s.locator(".toast-room")).to_contain_text("You are practising this round.")
             await expect(c.locator(".toast-room")).to_contain_text(
@@ -61,4 +52,4 @@ async def test_each_is_told_their_part_and_the_speakers_line_is_in_view(quick_ro
             await expect(o.get_by_label("Your line")).to_be_hidden()
         finally:
             await browser.close()
-    assert not errors, errors
+    assert b.watch.problems == [] and b.errors == []
