@@ -6,6 +6,7 @@ HTML (as sent, and gzipped for information), for three readers of one busy group
     python -m bench.page_sizes --json sizes.json         # also write the figures
     python -m bench.page_sizes --beside ../old-checkout  # the same, side by side with
                                                          # another checkout's code
+    python -m bench.page_sizes --html pages/             # also keep each page's HTML
 
 The group: 12 members (capacity 12), 3 commitments each for today, about half checked in with
 a short note, a few encouragements with notes, and a practice room open with half the group
@@ -209,7 +210,7 @@ async def seed(server: Server) -> Seeded:
 
 # -- measuring -------------------------------------------------------------------------------
 
-async def measure(server: Server, seeded: Seeded) -> list[dict]:
+async def measure(server: Server, seeded: Seeded, keep: Path | None = None) -> list[dict]:
     from playwright.async_api import async_playwright
 
     base = f"http://127.0.0.1:{server.port}"
@@ -226,6 +227,9 @@ async def measure(server: Server, seeded: Seeded) -> list[dict]:
                     if r.status_code != 200:
                         raise RuntimeError(f"GET {path} as {reader}: {r.status_code}")
                     html = r.content
+                    if keep is not None:
+                        keep.mkdir(parents=True, exist_ok=True)
+                        (keep / f"{page_name}-{reader}.html").write_bytes(html)
                     for viewport_name, viewport in VIEWPORTS.items():
                         context = await browser.new_context(viewport=viewport)
                         await context.add_cookies([{"name": SESSION_COOKIE, "value": person.token,
@@ -246,22 +250,22 @@ async def measure(server: Server, seeded: Seeded) -> list[dict]:
     return rows
 
 
-def run(tree: Path) -> list[dict]:
+def run(tree: Path, keep: Path | None = None) -> list[dict]:
     folder, url = _database(tree)
     server = cairn_server(url, folder)
     server.cwd = tree  # `python -m` imports the package from the working directory
     try:
         server.start()
         try:
-            return asyncio.run(_seed_and_measure(server))
+            return asyncio.run(_seed_and_measure(server, keep))
         finally:
             server.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-async def _seed_and_measure(server: Server) -> list[dict]:
-    return await measure(server, await seed(server))
+async def _seed_and_measure(server: Server, keep: Path | None) -> list[dict]:
+    return await measure(server, await seed(server), keep)
 
 
 # -- output ----------------------------------------------------------------------------------
@@ -294,6 +298,8 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--beside", type=Path, default=None,
                         help="another checkout whose pages are measured right before this one's")
+    parser.add_argument("--html", type=Path, default=None,
+                        help="a folder to keep each page's HTML in (this checkout's)")
     args = parser.parse_args()
     if not os.access(CHROMIUM, os.X_OK):
         sys.exit(f"no Chromium at {CHROMIUM} (set CAIRN_BENCH_CHROMIUM)")
@@ -301,7 +307,7 @@ def main() -> None:
     runs: dict[str, list[dict]] = {}
     if args.beside is not None:
         runs["beside"] = run(args.beside.resolve())
-    runs["this"] = run(ROOT)
+    runs["this"] = run(ROOT, args.html)
     print(table(runs))
     if args.json is not None:
         with contextlib.suppress(FileExistsError):

@@ -78,6 +78,13 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return _with_csrf_cookie(request, response)
 
 
+def render_part(request: Request, template: str, **context: Any) -> HTMLResponse:
+    """A piece of a page fetched by the page's script: the page's token for its forms, and the
+    flash and help notices left for the next whole page."""
+    context["csrf_token"] = csrf_token(request)
+    return _with_csrf_cookie(request, templates.TemplateResponse(request, template, context))
+
+
 def _from_deployment_file(request: Request, read: Callable[[str | None], dict[str, Any]]
                           ) -> dict[str, Any]:
     """read() the deployment's crisis file, or the shipped one if that cannot be read, so

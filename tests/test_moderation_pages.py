@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -61,15 +62,22 @@ async def test_a_report_from_the_day_reaches_the_moderation_page(clients):
     cid = await post_commitment(author, gid, "Tell my brother no")
     page = (await reader.get(f"/groups/{gid}")).text
     mine = article(page, cid)
-    assert f'data-report-for="commitment-{cid}"' in mine
-    assert f'action="/groups/{gid}/reports"' in mine and f'name="anchor" value="c{cid}"' in mine
-    assert "data-hide-for" not in mine  # hiding is for moderators
-    assert "data-report-for" not in article((await author.get(f"/groups/{gid}")).text, cid)
+    # The day links to the form; the card's page (or the day's script) draws it when opened.
+    assert f'href="/groups/{gid}/commitments/{cid}?open=report"' in mine
+    assert "?open=hide" not in mine  # hiding is for moderators
+    assert "?open=report" not in article((await author.get(f"/groups/{gid}")).text, cid)
+    assert 'class="card-form"' not in page and "Send the report" not in page
+    card = (await reader.get(f"/groups/{gid}/commitments/{cid}?open=report")).text
+    opened = article(card, cid)
+    assert f'<div class="card-form" id="c{cid}-report">' in opened
+    assert f'action="/groups/{gid}/reports"' in opened and f'name="anchor" value="c{cid}"' in opened
+    assert 'class="card-form"' not in article(
+        (await author.get(f"/groups/{gid}/commitments/{cid}?open=report")).text, cid)
 
     # A reason is required: the form comes back with the message and nothing is filed.
     r = await report(reader, gid, "commitment", cid, "   ", back="day", anchor=f"c{cid}")
     assert r.status_code == 422 and "Give a reason" in r.text
-    assert f'data-report-for="commitment-{cid}" open' in r.text
+    assert f'<div class="card-form" id="c{cid}-report"><p class="form-error"' in r.text
     assert await open_reports(mod, gid) == []
 
     r = await report(reader, gid, "commitment", cid, "This felt like a dig at me.",
@@ -165,15 +173,16 @@ async def test_check_in_notes_and_encouragement_notes_can_be_reported_and_hidden
     sent = (await author.client.get("/api/v1/me/encouragements")).json()
     eid = sent[0]["id"]
 
-    seen = article((await reader.get(f"/groups/{gid}")).text, cid)
-    assert f'data-report-for="checkin-{checkin_id}"' in seen
-    as_mod = article((await mod.get(f"/groups/{gid}")).text, cid)
-    assert f'data-hide-for="checkin-{checkin_id}"' in as_mod and f'data-hide-for="commitment-{cid}"' in as_mod
+    # The card's one report (and hide) form asks which: the commitment or its check-in note.
+    seen = article((await reader.get(f"/groups/{gid}/commitments/{cid}?open=report")).text, cid)
+    assert f'value="commitment-{cid}" checked' in seen and f'value="checkin-{checkin_id}"' in seen
+    as_mod = article((await mod.get(f"/groups/{gid}/commitments/{cid}?open=hide")).text, cid)
+    assert f'action="/groups/{gid}/hidden"' in as_mod and f'value="checkin-{checkin_id}"' in as_mod
     # The receiver finds the note beside their commitment and on their progress page,
     # each with a way to report it.
     own = article((await author.get(f"/groups/{gid}")).text, cid)
     assert "Encouragement for you" in own and "A pushy note" in own
-    assert f'data-report-for="encouragement-{eid}"' in own
+    assert f'?open=report-encouragement-{eid}"' in own
     progress = (await author.get("/me/progress")).text
     assert f'data-report-for="encouragement-{eid}"' in progress
     r = await report(author, gid, "encouragement", eid, " ", back="progress")
@@ -181,7 +190,11 @@ async def test_check_in_notes_and_encouragement_notes_can_be_reported_and_hidden
     r = await report(author, gid, "encouragement", eid, "Felt like pressure.", back="progress")
     assert r.status_code == 303 and r.headers["location"] == "/me/progress#encouragement"
 
-    r = await mod.submit(f"/groups/{gid}/hidden", {"target_type": "checkin", "target_id": str(checkin_id),
+    # A choice that names nothing real comes back with the form open and the words kept.
+    r = await mod.submit(f"/groups/{gid}/hidden", {"target": f"checkin-{checkin_id}x",
+                                                   "reason": "Hurtful.", "day": "", "anchor": f"c{cid}"})
+    assert r.status_code == 422 and "could not tell what this is about" in r.text
+    r = await mod.submit(f"/groups/{gid}/hidden", {"target": f"checkin-{checkin_id}",
                                                    "reason": "Hurtful.", "day": "", "anchor": f"c{cid}"})
     assert r.status_code == 303 and r.headers["location"] == f"/groups/{gid}#c{cid}"
     seen = article((await reader.get(f"/groups/{gid}")).text, cid)
@@ -221,9 +234,9 @@ async def test_a_muted_member_reads_sees_until_when_and_cannot_post(clients):
     assert re.search(r'data-muted-until="\d{4}-\d\d-\d\dT[\d:.]+Z"', page)
     # Posting, checking in and encouraging are replaced by the note; reporting stays.
     assert re.search(r'<div data-posting hidden>\s*<p class="small">One small', page)
-    assert '<details class="checkin-form" data-posting open hidden>' in article(page, own_cid)
-    assert f'data-posting data-encourage-for="{cid}" hidden' in article(page, cid)
-    assert f'data-report-for="commitment-{cid}"' in article(page, cid)
+    assert f'?open=check-in" data-posting hidden>Check in</a>' in article(page, own_cid)
+    assert f'?open=encourage" data-posting hidden>' in article(page, cid)
+    assert f'?open=report">Report' in article(page, cid)
     r = await quiet.submit(f"/groups/{gid}/commitments", {"category": "rest", "text": "x"})
     assert r.status_code == 403 and "paused your posting" in r.text
     assert (await report(quiet, gid, "commitment", cid, "Worried.")).status_code == 303
@@ -419,3 +432,50 @@ async def test_settings_download_and_delete_my_account(clients):
     stale = clients.anonymous()
     stale.cookies.set(SESSION_COOKIE, token)
     assert (await stale.get("/api/v1/me")).status_code == 401
+
+
+# --- a card's own page: its forms, opened -----------------------------------------------------
+
+async def test_a_cards_page_shows_what_the_day_shows_and_opens_only_its_own_forms(clients):
+    (mod, author, reader), gid = await circle(clients)
+    cid = await post_commitment(author, gid, "Ask for the weekend off")
+    private = await post_commitment(author, gid, "Cry in the bath", visibility="private")
+    hidden = await post_commitment(author, gid, "Words that were hidden")
+    r = await mod.submit(f"/groups/{gid}/hidden", {"target_type": "commitment", "target_id": str(hidden),
+                                                   "reason": "Kept to the agreement."})
+    assert r.status_code == 303
+
+    # Another's private commitment, an unknown one, or one seen through another group: the 404 page.
+    for path in (f"/groups/{gid}/commitments/{private}?open=report", f"/groups/{gid}/commitments/999999",
+                 f"/groups/{gid}/commitments/{private}?part=card"):
+        r = await reader.get(path, ok=False)
+        assert r.status_code == 404 and "Cry in the bath" not in r.text, path
+    other_gid, _ = await create_group(mod)
+    r = await mod.get(f"/groups/{other_gid}/commitments/{cid}", ok=False)
+    assert r.status_code == 404 and "Ask for the weekend off" not in r.text
+
+    # Hidden words stay hidden here too, with nothing to open; their author reads why.
+    page = (await reader.get(f"/groups/{gid}/commitments/{hidden}?open=report")).text
+    assert "Words that were hidden" not in page and "Hidden by a moderator." in page
+    assert 'class="card-form"' not in page and "?open=" not in page
+    page = (await author.get(f"/groups/{gid}/commitments/{hidden}")).text
+    assert "Words that were hidden" in page and "Kept to the agreement." in page
+
+    # Only a form the card has opens: hiding is for moderators, checking in for the author,
+    # and anything else is ignored.
+    for who, wanted, opens in ((reader, "hide", False), (mod, "hide", True), (reader, "check-in", False),
+                               (author, "check-in", True), (author, "encourage", False),
+                               (reader, "encourage", True), (reader, "report-encouragement-1", False),
+                               (reader, "<script>", False), (reader, "report" * 50, False)):
+        r = await who.get(f"/groups/{gid}/commitments/{cid}?open={quote(wanted)}")
+        assert ('class="card-form"' in r.text) is opens, wanted
+        assert "<script>" not in r.text.split("</main>")[0]
+    # The page goes back to the card on its day, and a form sent from it returns there too.
+    page = (await reader.get(f"/groups/{gid}/commitments/{cid}?open=encourage")).text
+    assert f'href="/groups/{gid}#c{cid}">Back to' in page
+    r = await reader.submit(f"/groups/{gid}/encourage", {"kind": "with_you", "commitment_id": str(cid),
+                                                         "text": "Rooting for you"})
+    assert r.status_code == 303 and r.headers["location"] == f"/groups/{gid}#c{cid}"
+    # A former member sees nothing of the group's cards.
+    await reader.submit(f"/groups/{gid}/leave", {})
+    assert (await reader.get(f"/groups/{gid}/commitments/{cid}", ok=False)).status_code == 404

@@ -141,7 +141,7 @@ async def test_sign_up_log_in_create_join_post_check_in(clients):
 
     page = await a.get(f"/groups/{gid}")
     assert "Drink a glass of water with each meal" in page.text
-    assert f'data-commitment-id="{cid}"' in page.text
+    assert f'<article id="c{cid}"' in page.text
     article = page.text.split(f'id="c{cid}"', 1)[1].split("</article>", 1)[0]
     assert 'data-status="done"' in article and "Easier than I thought" in article
     assert "You felt" not in article  # the feeling is only ever shown to its author
@@ -161,7 +161,12 @@ async def test_group_page_carries_hooks_for_live_updates(clients):
     assert f'data-group-id="{gid}"' in day and f'data-user-id="{api["id"]}"' in day
     assert re.search(r'data-last-seq="\d+"', day)
     assert '<p id="live-status" class="live-status" role="status">' in page
-    assert f'<article id="c{cid}"' in page and f'data-encourage-for="{cid}"' in page
+    assert f'<article id="c{cid}"' in page and f'/commitments/{cid}?open=encourage"' in page
+    # The cheer's form, as the day's script takes it from the card: the kind words are its buttons.
+    card = (await a.get(f"/groups/{gid}/commitments/{cid}?open=encourage&part=card")).text
+    assert card.startswith(f'<li id="entry-{cid}">') and "<html" not in card
+    assert f'<div class="card-form" id="c{cid}-encourage">' in card and f'data-encourage-for="{cid}"' in card
+    assert '<button type="submit" name="kind" value="proud"' in card
     assert '<script src="/static/js/live.js" defer></script>' in page
     assert '<script src="/static/js/day.js" defer></script>' in page
     # The live script's words come from the page, in a data block the CSP need not allow.
@@ -507,8 +512,8 @@ async def test_encouragement_and_receive_only(clients):
                                      "receive_only": "yes"})
     assert r.status_code == 303
     page = (await a.get(f"/groups/{gid}")).text
-    assert "data-encourage-for" not in page and "receive-only mode" in page
-    assert 'data-receive-only="true"' in page
+    assert "?open=encourage" not in page and "receive-only mode" in page
+    assert 'class="card-form"' not in (await a.get(f"/groups/{gid}/commitments/{cid}?open=encourage")).text
     assert "Quiet A" in page
     settings = (await a.get("/settings")).text
     assert re.search(r'name="receive_only" value="yes" checked', settings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -153,18 +154,30 @@ async def readable(session: AsyncSession, user: User, commitment_id: int) -> Com
     return commitment
 
 
-async def group_day(session: AsyncSession, viewer: User, group_id: int, day: dt.date) -> list[Entry]:
+async def _entries(session: AsyncSession, viewer: User, group_id: int, *where: Any) -> list[Entry]:
     rows = await session.execute(
         select(Commitment, User, Checkin)
         .join(User, User.id == Commitment.user_id)
         .outerjoin(Checkin, Checkin.commitment_id == Commitment.id)
-        .where(Commitment.group_id == group_id, Commitment.day == day,
+        .where(Commitment.group_id == group_id, *where,
                or_(Commitment.visibility == "group", Commitment.user_id == viewer.id))
         .order_by(Commitment.created_at, Commitment.id)
     )
     hidden = await moderation.hidden_in(session, group_id)
     return [Entry(c, u, ch, viewer.id, hidden.get(("commitment", c.id)),
                   hidden.get(("checkin", ch.id)) if ch else None) for c, u, ch in rows.all()]
+
+
+async def group_day(session: AsyncSession, viewer: User, group_id: int, day: dt.date) -> list[Entry]:
+    return await _entries(session, viewer, group_id, Commitment.day == day)
+
+
+async def entry(session: AsyncSession, viewer: User, group_id: int, commitment_id: int) -> Entry:
+    """One commitment of the group's, as the group's day shows it to this reader."""
+    found = await _entries(session, viewer, group_id, Commitment.id == commitment_id)
+    if not found:
+        raise NotFound("We could not find that commitment.", code="commitment_not_found")
+    return found[0]
 
 
 async def checkin_for(session: AsyncSession, commitment_id: int) -> Checkin | None:

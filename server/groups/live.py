@@ -29,7 +29,11 @@ class Reader:
     moderator: bool
     receive_only: bool
     muted: bool = False
-    errors: dict[str, Any] | None = None  # a page drawn again with a form's error
+    # A card's form drawn open: its panel's id ("c12-encourage"), and when a form comes back
+    # with an error, what was typed and what went wrong.
+    open: str | None = None
+    values: dict[str, Any] | None = None
+    error: str | None = None
     kinds: dict[str, str] = field(default_factory=lambda: KIND_NAMES)
     note_max: int = commitments.NOTE_MAX
     encouragement_max: int = ENCOURAGEMENT_MAX
@@ -183,17 +187,17 @@ def content_hidden(shown: Shown, audience: Audience) -> list[Swap]:
             return [swap(f"#c{tid}-text", "after", _day().hidden_for_author(reader, f"c{tid}-hidden"))]
         return [swap(f"#c{tid}-text", "replace", _day().hidden_text(tid)),
                 swap(f"#c{tid}-checkin .note", "remove"),
-                swap(f"#c{tid}-checkin .content-actions", "remove"),
-                swap(f"#c{tid}-controls", "remove")]
+                swap(f"#c{tid}-controls", "remove"),
+                swap(f"#c{tid} .card-form", "remove")]
     if kind == "checkin":
         at = f'.checkin[data-checkin-id="{tid}"] > .note'
         if own:
             return [swap(at, "after", _day().hidden_for_author(reader, f"ci{tid}-hidden"))]
-        return [swap(at, "replace", _day().hidden_note()),
-                swap(f"#ci{tid}-controls", "remove")]
+        return [swap(at, "replace", _day().hidden_note())]
     if kind == "encouragement" and not own:
         return [swap(f"#en{tid} > .note", "replace", _day().hidden_cheer_note()),
-                swap(f"#en{tid}-controls", "remove")]
+                swap(f"#en{tid}-controls", "remove"),
+                swap(f'.card-form[id$="-encouragement-{tid}"]', "remove")]
     return []
 
 

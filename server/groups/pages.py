@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -20,18 +21,12 @@ from server.groups import live
 from server.groups import service as groups
 from server.models import User
 from server.models.commitments import PER_DAY, STEPS
-from server.models.encouragements import KINDS
-from server.models.encouragements import TEXT_MAX as ENCOURAGEMENT_MAX
 from server.moderation import service as moderation
 from server.roleplay import service as roleplay
-from server.web import redirect, render
+from server.web import redirect, render, render_part
 
 router = APIRouter(include_in_schema=False)
 
-# A form's error about one card, shown beside that card's form.
-_CARD_ERRORS = ("report_error", "report_for", "report_values", "hide_for", "hide_values",
-                "checkin_for", "checkin", "checkin_error", "encourage_for", "encourage",
-                "encourage_error")
 NAME_CODES = {"name_taken_in_group", "invisible_display_name", "invalid_display_name"}
 
 
@@ -163,6 +158,28 @@ async def join_group(request: Request, user: PageUser, session: SessionDep) -> R
 
 # --- the group's day --------------------------------------------------------------------
 
+def _sent_back(context: dict[str, Any], my_ids: list[int],
+               with_controls: dict[tuple[str, str], int], can_cheer: bool) -> dict[str, Any]:
+    """A card's form that came back with an error, drawn open on its card with what was typed
+    (live.Reader's open, values and error); nothing when its card is not on the page."""
+    checkin_for, encourage_for = context.get("checkin_for"), context.get("encourage_for")
+    report_for, hide_for = context.get("report_for"), context.get("hide_for")
+    if checkin_for in my_ids:
+        return {"open": f"c{checkin_for}-check-in", "values": context.get("checkin"),
+                "error": context.get("checkin_error")}
+    if can_cheer and ("commitment", str(encourage_for)) in with_controls:
+        return {"open": f"c{encourage_for}-encourage", "values": context.get("encourage"),
+                "error": context.get("encourage_error")}
+    for action, about, values in (("report", report_for, "report_values"),
+                                  ("hide", hide_for, "hide_values")):
+        if about in with_controls:
+            # A card's own words share its forms; a cheer's note has forms of its own.
+            key = action if about[0] in ("commitment", "checkin") else f"{action}-{about[0]}-{about[1]}"
+            return {"open": f"c{with_controls[about]}-{key}",
+                    "values": context.get(values), "error": context.get("report_error")}
+    return {}
+
+
 async def day_page(
     request: Request, session: AsyncSession, member: Member, day: dt.date | None = None, *,
     status: int = 200, **context: Any,
@@ -178,7 +195,6 @@ async def day_page(
     people = await groups.members(session, group.id)
     invites = await groups.active_invites(session, group.id) if member.is_moderator else []
     my_ids = [e.commitment.id for e in entries if e.commitment.user_id == user.id]
-    their_ids = [e.commitment.id for e in entries if e.commitment.user_id != user.id]
     mine = len(my_ids)
     rooms = await roleplay.open_rooms(session, group.id)  # at most one: open_room refuses more
     # Encouragement the member received about their own commitments shown here.
@@ -187,21 +203,22 @@ async def day_page(
         for r in reversed(await encouragements.received(session, user, limit=200,
                                                         commitment_ids=my_ids)):
             received_here.setdefault(r.encouragement.commitment_id, []).append(r)
-    # Where the page shows report and hide controls: an error about anything else shows on top.
-    with_controls = {("commitment", str(e.commitment.id)) for e in entries
+    # Where the page shows report and hide controls (and on which card): an error about
+    # anything else shows on top.
+    with_controls = {("commitment", str(e.commitment.id)): e.commitment.id for e in entries
                      if e.commitment.user_id != user.id and e.text is not None}
-    with_controls |= {("checkin", str(e.checkin.id)) for e in entries
+    with_controls |= {("checkin", str(e.checkin.id)): e.commitment.id for e in entries
                       if e.checkin and e.commitment.user_id != user.id and e.note}
-    with_controls |= {("encouragement", str(r.encouragement.id))
-                      for cheers in received_here.values() for r in cheers if r.text}
+    with_controls |= {("encouragement", str(r.encouragement.id)): cid
+                      for cid, cheers in received_here.items() if cid is not None
+                      for r in cheers if r.text}
     muted = moderation.is_muted(member.membership)
     open_reports = (await moderation.open_report_count(session, group.id)
                     if member.is_moderator else 0)
     needs_care = await moderation.open_worry_count(session, group.id) if member.is_moderator else 0
     context.setdefault("post", {"visibility": "group"})
-    errors = {key: context.get(key) for key in _CARD_ERRORS}
     reader = live.Reader(group.id, day.isoformat(), member.is_moderator, user.receive_only, muted,
-                         errors=errors if any(errors.values()) else None)
+                         **_sent_back(context, my_ids, with_controls, not user.receive_only))
     cards = [live.card_of(e, received_here.get(e.commitment.id, [])) for e in entries]
     return render(
         request, "groups/day.html", status_code=status,
@@ -209,18 +226,17 @@ async def day_page(
         day_label=day_name(day, today), long_date=long_date, day_url=day_url,
         previous_day=day - dt.timedelta(days=1),
         next_day=day + dt.timedelta(days=1) if day < today + dt.timedelta(days=1) else None,
-        reader=reader, cards=cards, my_ids=my_ids, their_ids=their_ids, people=people,
+        reader=reader, cards=cards, people=people,
         invites=invites, mine=mine, per_day=PER_DAY,
         can_post=abs((day - today).days) <= 1 and mine < PER_DAY,
         postable_day=abs((day - today).days) <= 1,
-        steps=STEPS, kinds=KINDS, text_max=commitments.TEXT_MAX, note_max=commitments.NOTE_MAX,
-        encouragement_max=ENCOURAGEMENT_MAX, agreement=groups.AGREEMENT,
-        open_room=rooms[0] if rooms else None, received_here=received_here,
+        steps=STEPS, text_max=commitments.TEXT_MAX, agreement=groups.AGREEMENT,
+        open_room=rooms[0] if rooms else None,
         muted=muted, muted_until=member.membership.muted_until if muted else None,
         muted_until_label=(local_time(member.membership.muted_until, user.timezone)
                            if muted and member.membership.muted_until else ""),
         mute_reason=member.membership.mute_reason if muted else None,
-        open_reports=open_reports, needs_care=needs_care, with_controls=with_controls, **context,
+        open_reports=open_reports, needs_care=needs_care, **context,
     )
 
 
@@ -233,6 +249,38 @@ async def group_day(request: Request, member: PageMember, session: SessionDep,
         return await day_page(request, session, member, notice=(
             "We could not read that date, so here is today. Dates look like 2025-03-14."))
     return await day_page(request, session, member, wanted)
+
+
+# What a card's page may open: a form of the card's ("encourage", "check-in", "report", "hide")
+# or about a cheer's note on it ("report-encouragement-12"). The card draws it only where it has
+# that form.
+_OPENABLE = re.compile(r"(encourage|check-in|report|hide)(-encouragement-[0-9]{1,10})?")
+
+
+@router.get("/groups/{gid:int}/commitments/{cid:int}")
+async def card_page(cid: int, request: Request, member: PageMember, session: SessionDep,
+                    open: str | None = None, part: str | None = None) -> HTMLResponse:
+    """One commitment's card, as the group's day shows it, with `?open=` one of its forms (the
+    day's links to a form land here without JavaScript). `?part=card` sends the card alone,
+    for the day's script to take the form from."""
+    user, group = member.user, member.group
+    entry = await commitments.entry(session, user, group.id, cid)
+    received = []
+    if entry.own:
+        received = list(reversed(await encouragements.received(session, user, limit=200,
+                                                               commitment_ids=[cid])))
+    day = entry.commitment.day
+    wanted = open if open and _OPENABLE.fullmatch(open) else None
+    reader = live.Reader(group.id, day.isoformat(), member.is_moderator, user.receive_only,
+                         moderation.is_muted(member.membership),
+                         open=f"c{cid}-{wanted}" if wanted else None)
+    card = live.card_of(entry, received)
+    if part == "card":
+        return render_part(request, "groups/_card.html", reader=reader, card=card)
+    today = clock.local_today(user.timezone)
+    return render(request, "groups/card.html", group=group, reader=reader, card=card,
+                  day_label=day_name(day, today),
+                  back=f"{day_url(group.id, day, today)}#c{cid}")
 
 
 @router.post("/groups/{gid:int}/invites")

@@ -50,12 +50,21 @@ def _back(member: Member, form: Form) -> str:
     return f"{url}#{anchor}" if _ANCHOR.fullmatch(anchor) else url
 
 
+def named(form: Form) -> tuple[str, str]:
+    """What a report or hide form names, as sent: `target_type` and `target_id`, or one
+    `target` ("checkin-12") chosen among a card's words."""
+    choice = form.text("target")
+    if choice:
+        kind, _, target_id = choice.rpartition("-")
+        return kind, target_id
+    return form.text("target_type"), form.text("target_id")
+
+
 def _target(form: Form) -> tuple[TargetType, int]:
-    target_type = TargetType.of(form.text("target_type"))
-    if target_type is None:
-        raise Invalid("We could not tell what this is about.", code="invalid_target")
-    target_id = form.whole_number("target_id", "What this is about", 1, MAX_ID)
-    if target_id is None:
+    kind, raw_id = named(form)
+    target_type = TargetType.of(kind)
+    target_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 10 else 0
+    if target_type is None or not 1 <= target_id <= MAX_ID:
         raise Invalid("We could not tell what this is about.", code="invalid_target")
     return target_type, target_id
 
@@ -133,7 +142,7 @@ async def report(request: Request, member: group_pages.PageMember,
     being muted must not stop anyone asking for help with what they see."""
     form = await checked_form(request)
     back = _back(member, form)
-    values = {"reason": form.text("reason")[:moderation.REASON_MAX + 100]}
+    values = {"reason": form.text("reason")[:moderation.REASON_MAX + 100], "target": form.text("target")}
 
     async def act() -> Response:
         target_type, target_id = _target(form)
@@ -147,7 +156,7 @@ async def report(request: Request, member: group_pages.PageMember,
         day = group_pages.parse_day(form.text("day"))
         return await group_pages.day_page(
             request, session, member, day, status=exc.status, report_error=exc.detail,
-            report_for=(form.text("target_type"), form.text("target_id")), report_values=values)
+            report_for=named(form), report_values=values)
 
     return await submit(session, act, again)
 
@@ -159,7 +168,7 @@ async def hide(request: Request, member: group_pages.PageModerator,
     author sees why, and the group's audit log records it."""
     form = await checked_form(request)
     back = _back(member, form)
-    values = {"reason": form.text("reason")[:moderation.REASON_MAX + 100]}
+    values = {"reason": form.text("reason")[:moderation.REASON_MAX + 100], "target": form.text("target")}
 
     async def act() -> Response:
         target_type, target_id = _target(form)
@@ -168,7 +177,7 @@ async def hide(request: Request, member: group_pages.PageModerator,
         return redirect(back, "It is hidden. Its author can see why, and the group's log shows it.")
 
     async def again(exc: AppError) -> Response:
-        for_ = (form.text("target_type"), form.text("target_id"))
+        for_ = named(form)
         if form.text("back") == "moderation":
             return await moderation_page(request, session, member, status=exc.status,
                                          hide_error=exc.detail, hide_for=for_, hide_values=values)

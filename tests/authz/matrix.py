@@ -330,6 +330,8 @@ TABLE: dict[Route, Row] = {
 
     # pages: group A
     ("GET", "/groups/{gid}"):                       row(L,    404,   A,     A,    404,  404,  A, get("/groups/{a}")),
+    ("GET", "/groups/{gid}/commitments/{cid}"):     row(L,    404,   A,     A,    404,  404,  A,
+                                                        get("/groups/{a}/commitments/{a_member_cid}", open="report")),
     ("POST", "/groups/{gid}/invites"):              row(L,    404,   403,   A,    404,  404,  403, form(
         "/groups/{a}/invites", {"expires_in_days": "3", "max_uses": "2"})),
     ("POST", "/groups/{gid}/invites/{code}/revoke"): row(L,   404,   403,   A,    404,  404,  403, revoke_page),

@@ -47,9 +47,10 @@ async def test_only_sockets_that_ask_get_fragments_beside_the_same_data(server):
     (entry, empty) = page_frame["html"]
     assert entry["swap"] == "append" and entry["target"].startswith('#commitments[data-day="')
     assert f'<li id="entry-{cid}">' in entry["html"] and "Water &lt;b&gt;first&lt;/b&gt;" in entry["html"]
-    # Alex moderates: his card has the hide control; the form's token is the page's to fill.
-    assert 'data-hide-for="commitment-' in entry["html"]
-    assert 'name="csrf_token" value=""' in entry["html"]
+    # Alex moderates: his card has the hide control. Its forms are drawn when opened (so no
+    # form, and no token, travels with the card).
+    assert f'href="/groups/{gid}/commitments/{cid}?open=hide"' in entry["html"]
+    assert "<form" not in entry["html"] and "csrf_token" not in entry["html"]
     assert empty == {"target": entry["target"].replace("#commitments", "#commitments-empty"),
                      "swap": "hide", "html": ""}
 
@@ -69,7 +70,7 @@ async def test_a_replay_renders_hidden_words_as_hidden(server):
     created, hidden = frames
     html = json.dumps(created["html"])
     assert "Unkind words" not in html and "Hidden by a moderator." in html
-    assert "data-report-for" not in html  # nothing left to report
+    assert "?open=report" not in html  # nothing left to report
     assert {s["swap"] for s in hidden["html"]} >= {"replace", "remove"}
 
 

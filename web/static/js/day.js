@@ -1,6 +1,7 @@
 // The group's day, live: the shared core (live.js) keeps the socket and swaps in what the
-// server renders; this file adds what is the page's own: cheers sent over the socket (with
-// help shown at once if the sender's words call for it), muting, and dismissing notices.
+// server renders; this file adds what is the page's own: a card's forms opened in place,
+// cheers sent over the socket (with help shown at once if the sender's words call for it),
+// muting, and dismissing notices.
 (function () {
   "use strict";
 
@@ -33,13 +34,12 @@
       var form = sending[frame.ref];
       if (!form) return;
       delete sending[frame.ref];
-      var button = form.querySelector("button");
-      if (button) button.disabled = false;
+      setBusy(form, false);
       if (frame.type === "error") return; // the core has said why
       Live.toast(Live.say("sent"), "sent");
       form.reset();
-      var details = form.closest("details");
-      if (details) details.open = false;
+      var panel = form.closest(".card-form");
+      if (panel) close(panel);
       var help = document.getElementById("support");
       if (frame.support && help) { // in view and focused, as when it comes with the next page
         help.scrollIntoView({ block: "start" });
@@ -60,15 +60,87 @@
     var ref = "c" + (++refs);
     var text = form.elements.text ? form.elements.text.value.trim() : "";
     var command = {
-      type: "encourage", ref: ref, kind: form.elements.kind && form.elements.kind.value,
+      type: "encourage", ref: ref, kind: event.submitter ? event.submitter.value : "",
       commitment_id: Number(form.elements.commitment_id.value),
     };
     if (text) command.text = text;
     if (!live.send(command)) return;
     event.preventDefault();
     sending[ref] = form;
-    var button = form.querySelector("button");
-    if (button) button.disabled = true;
+    setBusy(form, true);
+  });
+
+  function setBusy(form, busy) {
+    Array.prototype.forEach.call(form.querySelectorAll("button"), function (b) { b.disabled = busy; });
+  }
+
+  // -- a card's forms, drawn when opened ------------------------------------------------------
+  // Each is a link to the card's page with that form open; here the form is fetched from the
+  // card as the server draws it and placed under the link, the link becoming its toggle.
+
+  // A link's panel: "/groups/1/commitments/5?open=encourage" opens "c5-encourage".
+  function panelId(link) {
+    var url = new URL(link.href, location.href);
+    return "c" + url.pathname.split("/").pop() + "-" + url.searchParams.get("open");
+  }
+
+  function openerOf(panel) {
+    return Array.prototype.find.call(document.querySelectorAll("a.opener"), function (link) {
+      return panelId(link) === panel.id;
+    });
+  }
+
+  function show(link, panel) {
+    panel.hidden = false;
+    link.setAttribute("aria-expanded", "true");
+    link.setAttribute("aria-controls", panel.id);
+    panel.scrollIntoView({ block: "nearest" });
+    var field = panel.querySelector("textarea, select, input:not([type=hidden]), button");
+    if (field) field.focus({ preventScroll: true });
+  }
+
+  function close(panel) {
+    panel.hidden = true;
+    var link = openerOf(panel);
+    if (!link) return;
+    link.setAttribute("aria-expanded", "false");
+    link.focus();
+  }
+
+  function fetchForm(link) {
+    if (link.dataset.loading) return;
+    link.dataset.loading = "1";
+    var url = new URL(link.href, location.href);
+    url.searchParams.set("part", "card");
+    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.text();
+      })
+      .then(function (html) {
+        var panel = Live.parse(html).getElementById(panelId(link));
+        if (!panel) throw new Error("no form");
+        if (!document.getElementById(panel.id)) link.closest(".content-actions").after(panel);
+        show(link, document.getElementById(panel.id));
+      })
+      .catch(function () { Live.toast(Live.say("cannot_open"), "error"); })
+      .then(function () { delete link.dataset.loading; });
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("#day a.opener");
+    if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    var panel = document.getElementById(panelId(link));
+    if (!panel) fetchForm(link);
+    else if (panel.hidden) show(link, panel);
+    else close(panel);
+  });
+
+  // A form drawn open by the server (sent back with an error) has its link as a toggle too.
+  Array.prototype.forEach.call(document.querySelectorAll("#day .card-form"), function (panel) {
+    var link = openerOf(panel);
+    if (link) link.setAttribute("aria-expanded", "true");
   });
 
   document.addEventListener("click", function (event) {
@@ -99,6 +171,12 @@
         c.disabled = muted;
       });
     });
+    if (muted) { // an open cheer or check-in rests closed; reporting stays
+      Array.prototype.forEach.call(document.querySelectorAll(".card-form"), function (panel) {
+        var link = openerOf(panel);
+        if (link && link.hasAttribute("data-posting") && !panel.hidden) close(panel);
+      });
+    }
     var note = document.querySelector("[data-muted-note]");
     if (note) note.hidden = !muted;
     var label = document.querySelector("[data-muted-until-label]");

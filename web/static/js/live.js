@@ -178,12 +178,13 @@
 
   // A form sent while offline would end on the browser's error page: it waits here, its
   // words kept, and goes when the connection is back.
-  var held = [];
+  var held = []; // [form, the button that sent it]
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (navigator.onLine !== false || !form.matches || !form.matches('form[method="post"]')) return;
     event.preventDefault();
-    if (held.indexOf(form) < 0) held.push(form);
+    held = held.filter(function (item) { return item[0] !== form; });
+    held.push([form, event.submitter || null]);
     var note = form.querySelector(".held-note");
     if (!note) {
       note = document.createElement("p");
@@ -197,10 +198,11 @@
   window.addEventListener("online", function () {
     var waiting = held;
     held = [];
-    waiting.forEach(function (form) {
+    waiting.forEach(function (item) {
+      var form = item[0], button = item[1];
       var note = form.querySelector(".held-note");
       if (note) note.remove();
-      if (form.isConnected) form.requestSubmit();
+      if (form.isConnected) form.requestSubmit(button && form.contains(button) ? button : undefined);
     });
   });
 
@@ -391,6 +393,7 @@
   }
 
   window.CairnLive = {
-    open: open, swap: swap, toast: toast, say: say, readJSON: readJSON, csrfToken: csrfToken,
+    open: open, swap: swap, parse: parse, toast: toast, say: say, readJSON: readJSON,
+    csrfToken: csrfToken,
   };
 })();

@@ -1,6 +1,7 @@
 // Every page: after a form is posted, what came of it is said where the eye is. An error is
 // brought into view and focused; a confirmation is placed beside the thing it is about (the
-// page's #anchor, where the browser has scrolled) and focused, not left above the screen.
+// page's #anchor, where the browser has scrolled) and focused, not left above the screen. A
+// form opened on a page of its own has its first field focused.
 (function () {
   "use strict";
 
@@ -18,6 +19,13 @@
   var error = document.querySelector("main .form-error:not([hidden])");
   if (error) {
     reveal(error);
+    return;
+  }
+  // A form opened by its link (a card's page): its first field, ready to type in.
+  var opened = document.querySelector("main .card-form");
+  if (opened) {
+    var field = opened.querySelector("textarea, select, input:not([type=hidden])");
+    if (field) reveal(field);
     return;
   }
   var flash = document.getElementById("flash");
