@@ -228,8 +228,7 @@ async def measure(server: Server, seeded: Seeded, keep: Path | None = None) -> l
                         raise RuntimeError(f"GET {path} as {reader}: {r.status_code}")
                     html = r.content
                     if keep is not None:
-                        keep.mkdir(parents=True, exist_ok=True)
-                        (keep / f"{page_name}-{reader}.html").write_bytes(html)
+                        (keep / f"{page_name}-{reader}.html").write_bytes(html)  # noqa: ASYNC240
                     for viewport_name, viewport in VIEWPORTS.items():
                         context = await browser.new_context(viewport=viewport)
                         await context.add_cookies([{"name": SESSION_COOKIE, "value": person.token,
@@ -307,6 +306,8 @@ def main() -> None:
     runs: dict[str, list[dict]] = {}
     if args.beside is not None:
         runs["beside"] = run(args.beside.resolve())
+    if args.html is not None:
+        args.html.mkdir(parents=True, exist_ok=True)
     runs["this"] = run(ROOT, args.html)
     print(table(runs))
     if args.json is not None:

@@ -234,9 +234,9 @@ async def test_a_muted_member_reads_sees_until_when_and_cannot_post(clients):
     assert re.search(r'data-muted-until="\d{4}-\d\d-\d\dT[\d:.]+Z"', page)
     # Posting, checking in and encouraging are replaced by the note; reporting stays.
     assert re.search(r'<div data-posting hidden>\s*<p class="small">One small', page)
-    assert f'?open=check-in" data-posting hidden>Check in</a>' in article(page, own_cid)
-    assert f'?open=encourage" data-posting hidden>' in article(page, cid)
-    assert f'?open=report">Report' in article(page, cid)
+    assert '?open=check-in" data-posting hidden>Check in</a>' in article(page, own_cid)
+    assert '?open=encourage" data-posting hidden>' in article(page, cid)
+    assert '?open=report">Report' in article(page, cid)
     r = await quiet.submit(f"/groups/{gid}/commitments", {"category": "rest", "text": "x"})
     assert r.status_code == 403 and "paused your posting" in r.text
     assert (await report(quiet, gid, "commitment", cid, "Worried.")).status_code == 303
