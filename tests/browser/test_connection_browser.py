@@ -27,6 +27,9 @@ async def test_offline_is_said_at_once_and_nothing_is_lost(live_server, viewport
         await open_day(page, base, gid)
         banner = page.locator("#connection")
         await expect(banner).to_be_hidden()
+        card = page.locator(f"#c{cid}")
+        await card.get_by_role("link", name="Check in").click()
+        await expect(card.get_by_label("Done")).to_be_visible()
 
         await page.context.set_offline(True)
         await expect(banner).to_be_visible()
@@ -36,7 +39,6 @@ async def test_offline_is_said_at_once_and_nothing_is_lost(live_server, viewport
         assert box is not None and box["y"] == 0  # at the top of the screen
 
         # A check-in sent while offline stays on the page with its words, and says so.
-        card = page.locator(f"#c{cid}")
         await card.get_by_label("Done").check()
         await card.get_by_label("A note for the group").fill("Lights out at 10:50")
         await card.get_by_role("button", name="Save my check-in").click()

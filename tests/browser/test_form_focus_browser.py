@@ -29,6 +29,7 @@ async def test_a_confirmation_lands_beside_its_card_in_view_and_focused(live_ser
         page = await b.page(bea, viewport)
         await page.goto(f"{base}/groups/{gid}")
         card = page.locator(f"#c{cid}")
+        await card.get_by_role("link", name="Check in").click()
         await card.get_by_label("Done").check()
         await card.get_by_role("button", name="Save my check-in").click()
         flash = page.locator("#flash")

@@ -141,18 +141,19 @@ async def test_two_people_share_a_day(live_server):
             await bea.wait_for_url(re.compile(rf".*/groups/{gid}.*#c\d+"))
             mine = bea.locator("article.is-mine", has_text="Drink water before coffee")
             await expect(mine).to_have_count(1)
+            await mine.get_by_role("link", name="Check in").click()
             await mine.get_by_label("Done").check()
             await mine.get_by_label("A note for the group").fill("Felt good")
             await mine.get_by_label("How do you feel now?").select_option("4")
             await mine.get_by_role("button", name="Save my check-in").click()
             await expect(bea.locator(".flash")).to_contain_text("Checked in: done")
-            await expect(mine.locator("[data-checkin]")).to_have_attribute("data-status", "done")
+            await expect(mine.locator(".checkin")).to_have_attribute("data-status", "done")
 
             # Alex opens the group's day and sees Bea's commitment and her check-in.
             await alex.goto(f"{base}/groups/{gid}")
-            theirs = alex.locator("article[data-commitment-id]", has_text="Drink water before coffee")
+            theirs = alex.locator("article.commitment", has_text="Drink water before coffee")
             await expect(theirs).to_have_count(1)
-            await expect(theirs.locator("[data-checkin]")).to_have_attribute("data-status", "done")
+            await expect(theirs.locator(".checkin")).to_have_attribute("data-status", "done")
             await expect(theirs.locator(".who .name")).to_have_text("Bea")
             await expect(theirs.locator(".status")).to_have_text("Done")
             await expect(theirs).to_contain_text("Felt good")
@@ -163,10 +164,9 @@ async def test_two_people_share_a_day(live_server):
             await shoot(alex, "group-day")
 
             # Alex cheers her on without JavaScript's help; Bea finds it on her progress page.
-            await theirs.get_by_text("Encourage Bea").click()
-            await theirs.get_by_label("Kind words").select_option("proud")
+            await theirs.get_by_role("link", name="Encourage Bea").click()
             await theirs.get_by_label("A short note").fill("Lovely start to the day")
-            await theirs.get_by_role("button", name="Send encouragement").click()
+            await theirs.get_by_role("button", name="Proud of you").click()
             # With the live script connected it goes over the socket; without, the form posts.
             await expect(alex.locator(".flash, .toast").first).to_contain_text(
                 re.compile("on its way|Sent"))

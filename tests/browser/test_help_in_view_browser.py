@@ -62,6 +62,7 @@ async def test_the_help_panel_is_in_view_and_focused_after_saving(live_server, s
         # A check-in note, on a page scrolled away from the top first.
         await page.goto(f"{base}/groups/{gid}#c{cid}")
         card = page.locator(f"#c{cid}")
+        await card.get_by_role("link", name="Check in").click()
         await card.get_by_label("Partly").check()
         await card.get_by_label("A note for the group").fill("Some days I want to die")
         await card.get_by_role("button", name="Save my check-in").click()

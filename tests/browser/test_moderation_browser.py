@@ -85,12 +85,13 @@ async def test_encouragement_appears_for_the_receiver_without_a_reload(live_serv
         await open_day(alex_page, base, gid)
         await open_day(bea_page, base, gid)
 
-        # With a note: the form goes through the API; Bea sees it arrive beside her commitment.
+        # The cheer's form opens in place, its note ready to type in; one tap on the kind
+        # words sends it over the socket, and Bea sees it arrive beside her commitment.
         theirs = alex_page.locator(f"#c{cid}")
-        await theirs.get_by_text("Encourage Bea").click()
-        await theirs.get_by_label("Kind words").select_option("proud")
-        await theirs.get_by_label("A short note").fill("Lovely start to the day")
-        await theirs.get_by_role("button", name="Send encouragement").click()
+        await theirs.get_by_role("link", name="Encourage Bea").click()
+        await expect(theirs.get_by_label("A short note")).to_be_focused()
+        await alex_page.keyboard.type("Lovely start to the day")
+        await theirs.get_by_role("button", name="Proud of you").click()
         await expect(alex_page.locator(".toast").first).to_contain_text("Sent")
         received = bea_page.locator(f'[data-received-for="{cid}"]')
         await expect(received).to_be_visible()
@@ -99,12 +100,12 @@ async def test_encouragement_appears_for_the_receiver_without_a_reload(live_serv
         await expect(received).to_contain_text("from Alex")
         await expect(bea_page.locator(".toast-encouragement")).to_contain_text("Alex: Proud of you")
         # Each note arrives with a way to report it.
-        await expect(received.locator("details.report")).to_have_count(1)
-
-        # Without a note it goes over the socket, and arrives the same way.
-        await theirs.get_by_text("Encourage Bea").click()
-        await theirs.get_by_label("Kind words").select_option("rest_counts")
-        await theirs.get_by_role("button", name="Send encouragement").click()
+        await expect(received.get_by_role("link", name="Report this encouragement note")).to_have_count(1)
+        # Sent, the form folds away, emptied; opened again, another cheer goes without a note.
+        await expect(theirs.get_by_label("A short note")).to_be_hidden()
+        await theirs.get_by_role("link", name="Encourage Bea").click()
+        await expect(theirs.get_by_label("A short note")).to_have_value("")
+        await theirs.get_by_role("button", name="Rest counts").click()
         await expect(received.locator("li")).to_have_count(2)
         await expect(received.locator("li").nth(1)).to_contain_text("Rest counts")
         assert await not_reloaded(bea_page) and await not_reloaded(alex_page)
@@ -112,9 +113,9 @@ async def test_encouragement_appears_for_the_receiver_without_a_reload(live_serv
         # Worrying words in a note: the writer is gently shown help on the open page, and
         # the moderator is told privately, without the words.
         mine = bea_page.locator(f"#c{alex_cid}")
-        await mine.get_by_text("Encourage Alex").click()
+        await mine.get_by_role("link", name="Encourage Alex").click()
         await mine.get_by_label("A short note").fill("Some days I want to die too, but this helps")
-        await mine.get_by_role("button", name="Send encouragement").click()
+        await mine.get_by_role("button", name="With you").click()
         support = bea_page.locator("#support")
         await expect(support).to_be_visible()
         await expect(support).to_contain_text("Help, if you need it now")
@@ -148,10 +149,10 @@ async def test_report_reaches_the_moderator_live_and_a_hide_reaches_everyone(liv
         await open_day(mod, base, gid)
         await open_day(author, base, gid)
 
-        # Cole reports it with the small form beside it (no script needed: the page posts).
+        # Cole reports it with the small form that opens beside it (the form itself posts).
         await reporter.goto(f"{base}/groups/{gid}")
         theirs = reporter.locator(f"#c{cid}")
-        await theirs.locator("details.report > summary").click()
+        await theirs.get_by_role("link", name="Report this commitment").click()
         await theirs.get_by_label("What worries you about this commitment?").fill("It reads like a threat.")
         await theirs.get_by_role("button", name="Send the report").click()
         await expect(reporter.locator(".flash")).to_contain_text("moderators will look at it")
@@ -183,7 +184,7 @@ async def test_report_reaches_the_moderator_live_and_a_hide_reaches_everyone(liv
         # On Cole's open page the words go; Pat still sees them, and where to read why.
         await expect(reporter.locator(f"#c{cid} .text")).to_have_text("Hidden by a moderator.")
         await expect(reporter.locator(f"#c{cid}")).not_to_contain_text("exactly what I think")
-        await expect(reporter.locator(f"#c{cid} details.report")).to_have_count(0)
+        await expect(reporter.locator(f"#c{cid}").get_by_role("link", name="Report this commitment")).to_have_count(0)
         await expect(author.locator(f"#c{cid} .text")).to_have_text("Tell them exactly what I think of them")
         why = author.locator(f"#c{cid} .hidden-reason")
         await expect(why).to_contain_text("A moderator hid this from the group.")
@@ -238,8 +239,8 @@ async def test_a_mute_rests_posting_on_the_open_page_and_an_unmute_brings_it_bac
         await expect(note.locator("[data-muted-until-label]")).not_to_have_text("")
         await expect(post_form).to_be_hidden()
         assert await member.locator("#post-text").is_disabled()
-        await expect(member.locator(f'#c{cid} [data-encourage-for="{cid}"]')).to_be_hidden()
-        await expect(member.locator(f"#c{cid} details.report")).to_be_visible()  # reporting stays
+        await expect(member.locator(f"#c{cid}").get_by_role("link", name="Encourage")).to_be_hidden()
+        await expect(member.locator(f"#c{cid}").get_by_role("link", name="Report this commitment")).to_be_visible()
         assert await not_reloaded(member)
         await shoot(member, "muted")
 
