@@ -66,11 +66,42 @@
       $("room-announce").textContent = (phase ? phase.textContent : "") + ". " + (turn ? turn.textContent : "");
     }
     startClock(frame);
+    fitBar();
     keepFocus();
     meetTimeOut(frame, before);
     meetRole(frame, before);
     meetScene(frame, before);
   }
+
+  // -- the status bar -----------------------------------------------------------------------
+
+  // The bar's height, as --room-bar: the page keeps that much room above whatever it brings
+  // into view (room.css, scroll-padding-top), and on a wide screen the people's column stays
+  // just below the bar. Measured again whenever the bar changes size or is drawn anew, and
+  // when the window does. --room-below is what the page has under the room (its footer): on
+  // a wide screen the people's column is never taller than what is left between the bar and
+  // that, so that at the very end of the page it does not slide up under the bar.
+  var barWatched = null;
+  var barWatch = "ResizeObserver" in window ? new ResizeObserver(function () { fitBar(); }) : null;
+  var layout = root.querySelector(".room-layout");
+
+  function fitBar() {
+    var bar = $("room-status");
+    if (!bar) return;
+    if (barWatch && bar !== barWatched) {
+      if (barWatched) barWatch.unobserve(barWatched);
+      barWatch.observe(bar);
+      barWatched = bar;
+    }
+    var style = document.documentElement.style;
+    style.setProperty("--room-bar", Math.ceil(bar.getBoundingClientRect().height) + "px");
+    if (layout) {
+      var page = document.scrollingElement || document.documentElement;
+      var below = page.scrollHeight - (layout.getBoundingClientRect().bottom + window.scrollY);
+      style.setProperty("--room-below", Math.max(0, Math.ceil(below)) + "px");
+    }
+  }
+  window.addEventListener("resize", fitBar);
 
   function roleIn(f) {
     var me = f.me.user_id;
@@ -91,9 +122,7 @@
     var input = $("say-text");
     if (!input || !input.getClientRects().length) return;
     var form = $("say-form") || input;
-    var status = $("room-status");
-    var covered = status ? status.getBoundingClientRect().height : 0;
-    form.style.scrollMarginTop = Math.ceil(covered + 16) + "px";
+    fitBar(); // the page's scroll padding is the bar's height as it is now
     form.scrollIntoView({ block: "start" });
     input.focus({ preventScroll: true });
   }
@@ -156,9 +185,7 @@
     var view = grounding || $("panel-paused");
     var target = grounding || $("paused-title");
     if (!view || !target) return;
-    var status = $("room-status");
-    var covered = status ? status.getBoundingClientRect().height : 0;
-    view.style.scrollMarginTop = Math.ceil(covered + 16) + "px";
+    fitBar();
     view.scrollIntoView({ block: "start" });
     target.focus({ preventScroll: true });
   }
@@ -342,5 +369,6 @@
     }).catch(function () { failed("That did not go through. Please try again in a moment."); });
   }
 
+  fitBar();
   if (room && room.type === "room") startClock(room);
 })();
