@@ -67,7 +67,9 @@
     }
     startClock(frame);
     fitBar();
+    foldWords(frame, before);
     keepFocus();
+    leaveClosedLine(frame, before);
     meetTimeOut(frame, before);
     meetRole(frame, before);
     meetScene(frame, before);
@@ -102,6 +104,33 @@
     }
   }
   window.addEventListener("resize", fitBar);
+
+  // The phase whose words stay in view: in a time-out, the one it paused.
+  function phaseSeen(f) {
+    return f.phase === "paused" && f.paused ? f.paused.from : f.phase;
+  }
+
+  // The words said fold away while feedback is given, and open again after (as the server
+  // draws them on a page loaded in that phase); between two such moments, they stay as the
+  // person left them.
+  function foldWords(f, before) {
+    var fold = $("words-fold");
+    if (!fold || !before || phaseSeen(before) === phaseSeen(f)) return;
+    fold.open = phaseSeen(f) !== "feedback";
+  }
+
+  // The scene ended while someone was in their line's box: the line can no longer be said, so
+  // focus goes to what the room shows now (the box then closes; live.js waits for it to be
+  // left before it draws it again).
+  function leaveClosedLine(f, before) {
+    if (!before || before.phase === f.phase || f.phase === "paused") return;
+    if (f.phase === "scene" || f.phase === "replay" || f.phase === "sharing") return;
+    var form = $("say-form"), active = document.activeElement;
+    if (!form || !active || !form.contains(active)) return;
+    var headings = root.querySelectorAll(".room-main section:not([hidden]) h2[tabindex]");
+    var target = headings.length ? headings[0] : $("people-title");
+    if (target) target.focus();
+  }
 
   function roleIn(f) {
     var me = f.me.user_id;
