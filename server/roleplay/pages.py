@@ -121,6 +121,22 @@ class RoomPage:
     line_max: ClassVar[int] = machine.LINE_MAX
     feedback_max: ClassVar[int] = machine.FEEDBACK_MAX
 
+    @property
+    def words_open(self) -> bool:
+        """The scene's words are folded away while feedback is given, to keep the page short;
+        one tap opens them again."""
+        return phase_seen(self.room) != Phase.FEEDBACK
+
+    @property
+    def card_folded(self) -> bool:
+        """The card's situation and lines fold under its title once the scene has begun for
+        the two who speak (their line's box reminds them of their words), and for everyone
+        after the scene. The boundary always shows."""
+        phase = phase_seen(self.room)
+        if phase in (Phase.FEEDBACK, Phase.SHARING):
+            return True
+        return phase in (Phase.SCENE, Phase.REPLAY) and self.role != Role.OBSERVER
+
 
 def page_of(view: views.RoomView, viewer: int, is_moderator: bool,
             frame: dict[str, Any] | None = None, *, live: bool = False) -> RoomPage:

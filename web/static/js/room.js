@@ -66,10 +66,70 @@
       $("room-announce").textContent = (phase ? phase.textContent : "") + ". " + (turn ? turn.textContent : "");
     }
     startClock(frame);
+    fitBar();
+    foldWords(frame, before);
     keepFocus();
+    leaveClosedLine(frame, before);
     meetTimeOut(frame, before);
     meetRole(frame, before);
     meetScene(frame, before);
+  }
+
+  // -- the status bar -----------------------------------------------------------------------
+
+  // The bar's height, as --room-bar: the page keeps that much room above whatever it brings
+  // into view (room.css, scroll-padding-top), and on a wide screen the people's column stays
+  // just below the bar. Measured again whenever the bar changes size or is drawn anew, and
+  // when the window does. --room-below is what the page has under the room (its footer): on
+  // a wide screen the people's column is never taller than what is left between the bar and
+  // that, so that at the very end of the page it does not slide up under the bar.
+  var barWatched = null;
+  var barWatch = "ResizeObserver" in window ? new ResizeObserver(function () { fitBar(); }) : null;
+  var layout = root.querySelector(".room-layout");
+
+  function fitBar() {
+    var bar = $("room-status");
+    if (!bar) return;
+    if (barWatch && bar !== barWatched) {
+      if (barWatched) barWatch.unobserve(barWatched);
+      barWatch.observe(bar);
+      barWatched = bar;
+    }
+    var style = document.documentElement.style;
+    style.setProperty("--room-bar", Math.ceil(bar.getBoundingClientRect().height) + "px");
+    if (layout) {
+      var page = document.scrollingElement || document.documentElement;
+      var below = page.scrollHeight - (layout.getBoundingClientRect().bottom + window.scrollY);
+      style.setProperty("--room-below", Math.max(0, Math.ceil(below)) + "px");
+    }
+  }
+  window.addEventListener("resize", fitBar);
+
+  // The phase whose words stay in view: in a time-out, the one it paused.
+  function phaseSeen(f) {
+    return f.phase === "paused" && f.paused ? f.paused.from : f.phase;
+  }
+
+  // The words said fold away while feedback is given, and open again after (as the server
+  // draws them on a page loaded in that phase); between two such moments, they stay as the
+  // person left them.
+  function foldWords(f, before) {
+    var fold = $("words-fold");
+    if (!fold || !before || phaseSeen(before) === phaseSeen(f)) return;
+    fold.open = phaseSeen(f) !== "feedback";
+  }
+
+  // The scene ended while someone was in their line's box: the line can no longer be said, so
+  // focus goes to what the room shows now (the box then closes; live.js waits for it to be
+  // left before it draws it again).
+  function leaveClosedLine(f, before) {
+    if (!before || before.phase === f.phase || f.phase === "paused") return;
+    if (f.phase === "scene" || f.phase === "replay" || f.phase === "sharing") return;
+    var form = $("say-form"), active = document.activeElement;
+    if (!form || !active || !form.contains(active)) return;
+    var headings = root.querySelectorAll(".room-main section:not([hidden]) h2[tabindex]");
+    var target = headings.length ? headings[0] : $("people-title");
+    if (target) target.focus();
   }
 
   function roleIn(f) {
@@ -91,9 +151,7 @@
     var input = $("say-text");
     if (!input || !input.getClientRects().length) return;
     var form = $("say-form") || input;
-    var status = $("room-status");
-    var covered = status ? status.getBoundingClientRect().height : 0;
-    form.style.scrollMarginTop = Math.ceil(covered + 16) + "px";
+    fitBar(); // the page's scroll padding is the bar's height as it is now
     form.scrollIntoView({ block: "start" });
     input.focus({ preventScroll: true });
   }
@@ -156,9 +214,7 @@
     var view = grounding || $("panel-paused");
     var target = grounding || $("paused-title");
     if (!view || !target) return;
-    var status = $("room-status");
-    var covered = status ? status.getBoundingClientRect().height : 0;
-    view.style.scrollMarginTop = Math.ceil(covered + 16) + "px";
+    fitBar();
     view.scrollIntoView({ block: "start" });
     target.focus({ preventScroll: true });
   }
@@ -342,5 +398,6 @@
     }).catch(function () { failed("That did not go through. Please try again in a moment."); });
   }
 
+  fitBar();
   if (room && room.type === "room") startClock(room);
 })();
