@@ -102,10 +102,8 @@ async def test_a_round_played_in_four_browsers(server: LiveServer):
 
             # The moderator gives the roles and starts the round.
             await m.get_by_label("Role for Pat").select_option("practitioner")
-            await m.get_by_role("button", name="Set role for Pat").click()
             await expect(m.locator(f'#participants li[data-user-id="{prac.id}"]')).to_contain_text("Practising")
             await m.get_by_label("Role for Cole").select_option("counterpart")
-            await m.get_by_role("button", name="Set role for Cole").click()
             await expect(o.locator(f'#participants li[data-user-id="{counter.id}"]')).to_contain_text("Counterpart")
             await m.get_by_role("button", name="Start the round").click()
             for page in pages:
@@ -301,10 +299,8 @@ async def test_an_observer_reports_a_line_and_the_card_and_the_moderator_is_told
                 await page.goto(f"{base}/groups/{gid}/rooms/{rid}")
             await expect(m.locator("#participants li")).to_have_count(4)
             await m.get_by_label("Role for Pat").select_option("practitioner")
-            await m.get_by_role("button", name="Set role for Pat").click()
             await expect(m.locator(f'#participants li[data-user-id="{prac.id}"]')).to_contain_text("Practising")
             await m.get_by_label("Role for Cole").select_option("counterpart")
-            await m.get_by_role("button", name="Set role for Cole").click()
             await expect(m.locator(f'#participants li[data-user-id="{counter.id}"]')).to_contain_text("Counterpart")
             await m.get_by_role("button", name="Start the round").click()
             await expect(pr.locator("#room-phase")).to_have_text("Setting up")

@@ -58,7 +58,7 @@ async def room_of(server: LiveServer, names: tuple[str, ...]):
     return people, group["id"], r.json()["room_id"]
 
 
-async def test_a_moderators_unsaved_choice_of_role_survives_someone_joining(server: LiveServer):
+async def test_one_tap_sets_a_role_and_it_never_reverts(server: LiveServer):
     need_chromium()
     from playwright.async_api import async_playwright, expect
 
@@ -72,25 +72,27 @@ async def test_a_moderators_unsaved_choice_of_role_survives_someone_joining(serv
             for page in (m, c):
                 await page.goto(f"{server.url}/groups/{gid}/rooms/{rid}")
             await expect(m.locator("#participants li")).to_have_count(2)
+            # Choosing the role is all it takes: Cole is told, with no button to find.
             picker = m.get_by_label("Role for Cole")
+            await picker.focus()
             await picker.select_option("counterpart")
-            await m.locator("#people-title").click()  # the moderator looks elsewhere for a moment
+            await expect(c.locator(f'#participants li[data-user-id="{cole.id}"]')).to_contain_text(
+                "Counterpart")
+            await expect(m.locator(f'#participants li[data-user-id="{cole.id}"]')).to_contain_text(
+                "Counterpart")
+            await expect(m.get_by_role("button", name="Set role for Cole")).to_have_count(0)
 
-            # Sam joins while the choice is not yet saved.
+            # Someone joining redraws the list; the choice stays as set, and so does the focus.
             async with websockets.connect(f"{server.ws_url}/ws/roleplays/{rid}",
                                           additional_headers=sam.headers) as ws:
                 await ws.send('{"type": "join"}')
                 await expect(m.locator("#participants li")).to_have_count(3)
                 await expect(picker).to_have_value("counterpart")
-                await m.get_by_role("button", name="Set role for Cole").click()
-                await expect(m.locator(f'#participants li[data-user-id="{cole.id}"]')).to_contain_text(
-                    "Counterpart")
-                await expect(c.locator(f'#participants li[data-user-id="{cole.id}"]')).to_contain_text(
-                    "Counterpart")
-                await expect(picker).to_have_value("counterpart")
-                # The picker was drawn again with Cole's new role; the moderator's focus stays
-                # on the button they pressed, for the next person's role.
-                await expect(m.get_by_role("button", name="Set role for Cole")).to_be_focused()
+                await expect(picker).to_be_focused()
+                await m.locator("#people-title").click()  # the moderator looks elsewhere
+                await ws.send('{"type": "raise_hand"}')
+                await expect(m.locator(f'#participants li[data-user-id="{sam.id}"]')).to_contain_text("Hand raised")
+                await expect(m.get_by_label("Role for Cole")).to_have_value("counterpart")
         finally:
             await browser.close()
     assert b.watch.problems == [] and b.errors == []
@@ -106,10 +108,8 @@ async def start_round(base: str, gid: int, rid: int, pages, sam, cole) -> None:
         await page.goto(f"{base}/groups/{gid}/rooms/{rid}")
     await expect(m.locator("#participants li")).to_have_count(4)
     await m.get_by_label("Role for Sam").select_option("practitioner")
-    await m.get_by_role("button", name="Set role for Sam").click()
     await expect(m.locator(f'#participants li[data-user-id="{sam.id}"]')).to_contain_text("Practising")
     await m.get_by_label("Role for Cole").select_option("counterpart")
-    await m.get_by_role("button", name="Set role for Cole").click()
     for page in (m, c):
         await expect(page.locator(f'#participants li[data-user-id="{cole.id}"]')).to_contain_text("Counterpart")
     await m.get_by_role("button", name="Start the round").click()

@@ -335,12 +335,16 @@
     if (data.seconds) command.seconds = Number(data.seconds);
     if (data.kind) command.kind = data.kind;
     if (data.userId) command.user_id = Number(data.userId);
-    if (command.type === "assign_role") {
-      var picker = $("role-for-" + data.userId);
-      command.role = picker ? picker.value : "observer";
-    }
     if (command.type === "leave") leaving = true;
     send(command, control);
+  });
+
+  // A role is set the moment the moderator chooses it: one tap, no button to find.
+  root.addEventListener("change", function (event) {
+    var picker = event.target;
+    if (!picker.classList.contains("p-role-select")) return;
+    send({ type: "assign_role", user_id: Number(picker.dataset.userId), role: picker.value }, picker,
+      function () { picker.value = picker.dataset.saved; });
   });
 
   // The card's situation and opening line, as the practitioner picks it.
