@@ -16,10 +16,11 @@ from server.middleware import CSP
 from tests.fixtures.clients import Clients
 from tests.test_pages import Browser, create_group, join, post_commitment, sign_up
 
-# GET routes that answer JSON or text for programs, not pages for people.
-NOT_PAGES = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
+# GET routes that answer JSON or text for programs, not pages for people (the manifest has
+# its own checks, headers included, in tests/test_app_shell.py).
+NOT_PAGES = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/manifest.webmanifest"}
 # The only sources the Content-Security-Policy may name: this origin, nothing, and data:
-# URLs (the blank favicon).
+# URLs (images).
 ALLOWED_SOURCES = {"'self'", "'none'", "data:"}
 # Attributes that make the browser fetch, navigate to or post to a URL.
 URL_ATTRIBUTES = {"src", "href", "action", "formaction", "poster", "data", "srcset", "xlink:href",
@@ -117,7 +118,7 @@ def html_problems(html: str) -> list[str]:
             if parts.netloc != "testserver":
                 problems.append(f"<{tag} {attr}={url!r}> points at another origin")
         elif scheme == "data" and tag == "link" and attr == "href":
-            continue  # the blank favicon
+            continue  # a blank favicon
         elif scheme not in LOCAL_SCHEMES:
             problems.append(f"<{tag} {attr}={url!r}> uses the {scheme}: scheme")
     return problems

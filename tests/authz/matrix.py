@@ -299,6 +299,9 @@ TABLE: dict[Route, Row] = {
     # pages: public
     ("GET", "/"):                                   row(A,    A,     A,     A,    A,    A,    A, get("/")),
     ("GET", "/help"):                               row(A,    A,     A,     A,    A,    A,    A, get("/help")),
+    # the installable app: the same for everyone, whoever asks (tests/test_app_shell.py)
+    ("GET", "/manifest.webmanifest"):               row(A,    A,     A,     A,    A,    A,    A,
+                                                        get("/manifest.webmanifest")),
     ("GET", "/signup"):                             row(A,    A,     A,     A,    A,    A,    A, get("/signup")),
     ("POST", "/signup"):                            row(A,    A,     A,     A,    A,    A,    A, form(
         "/signup", lambda w, who: {"username": w.new_username(), "display_name": "Newcomer",

@@ -1,0 +1,120 @@
+"""Cairn as an installable app: the manifest and the icons, as a browser fetches them."""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+
+from server import app_shell
+from server.main import create_app
+from tests.fixtures.clients import Clients, make_settings
+from tests.test_page_headers import header_problems
+from tools import icons as icon_tool
+
+ROOT = Path(__file__).resolve().parent.parent
+ICONS = ROOT / "web" / "static" / "icons"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture
+async def shell_app(sqlite_database_url: str) -> AsyncIterator[FastAPI]:
+    """The app on SQLite: nothing here is about the database."""
+    app = create_app(make_settings(sqlite_database_url))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def shell_clients(shell_app: FastAPI) -> AsyncIterator[Clients]:
+    made = Clients(shell_app)
+    yield made
+    await made.close()
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height from the PNG's own header (the IHDR chunk comes first)."""
+    head = path.read_bytes()[:24]
+    assert head[:8] == PNG_SIGNATURE, f"{path.name} is not a PNG"
+    assert head[12:16] == b"IHDR", f"{path.name} does not start with its header"
+    width, height = struct.unpack(">II", head[16:24])
+    return width, height
+
+
+def css_palette() -> dict[str, str]:
+    root = re.search(r":root\s*{([^}]*)}", (ROOT / "web/static/css/cairn.css").read_text()).group(1)
+    return dict(re.findall(r"--([\w-]+):\s*([^;]+);", root))
+
+
+# -- the icons ----------------------------------------------------------------------------------
+
+def test_every_icon_png_is_the_size_it_says():
+    """Each PNG make icons writes is committed and has the pixel size it is listed with.
+    (Whether the PNGs are current with the SVGs is not checked: run `make icons` after
+    changing an SVG.)"""
+    for png in icon_tool.PNGS:
+        path = ICONS / png.name
+        assert path.is_file(), f"{png.name} is missing: run make icons and commit it"
+        assert png_size(path) == (png.size, png.size), png.name
+        assert (ICONS / png.source).is_file()
+    sizes = {png.size for png in icon_tool.PNGS}
+    assert {32, 180, 192, 512} <= sizes
+
+
+def test_the_size_check_reads_the_header():
+    assert png_size(ICONS / "favicon-32.png") == (32, 32)
+    with pytest.raises(AssertionError):
+        png_size(ICONS / "cairn.svg")
+
+
+# -- the manifest --------------------------------------------------------------------------------
+
+async def test_the_manifest_has_what_an_install_needs(shell_clients: Clients):
+    anon = shell_clients.anonymous()
+    r = await anon.get("/manifest.webmanifest")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/manifest+json"
+    assert r.headers["cache-control"] == "no-cache"
+    assert "set-cookie" not in r.headers
+    assert not header_problems(r), header_problems(r)
+    manifest = json.loads(r.text)
+    assert manifest["name"] == "Cairn" and manifest["short_name"] == "Cairn" and manifest["description"]
+    assert manifest["start_url"] == "/groups" and manifest["scope"] == "/"
+    assert manifest["start_url"].startswith(manifest["scope"])
+    assert manifest["display"] == "standalone"
+    palette = css_palette()
+    assert manifest["theme_color"] == palette["surface"]
+    assert manifest["background_color"] == palette["bg"]
+
+    pngs = {(i["sizes"], i["purpose"]) for i in manifest["icons"] if i["type"] == "image/png"}
+    assert {("192x192", "any"), ("512x512", "any"), ("512x512", "maskable")} <= pngs
+    for icon in manifest["icons"]:
+        got = await anon.get(icon["src"])
+        assert got.status_code == 200, icon["src"]
+        assert got.headers["content-type"] == icon["type"], icon["src"]
+        if icon["type"] == "image/png":
+            width, height = (int(n) for n in icon["sizes"].split("x"))
+            assert struct.unpack(">II", got.content[16:24]) == (width, height), icon["src"]
+
+
+async def test_every_page_links_the_manifest_and_the_icons(shell_clients: Clients):
+    page = (await shell_clients.anonymous().get("/")).text
+    assert '<link rel="manifest" href="/manifest.webmanifest">' in page
+    assert '<link rel="icon" href="/static/icons/favicon-32.png" sizes="32x32" type="image/png">' in page
+    assert '<link rel="apple-touch-icon" href="/static/icons/apple-touch-icon.png">' in page
+    assert f'<meta name="theme-color" content="{app_shell.THEME_COLOR}">' in page
+    assert 'href="data:,"' not in page
+    for href in re.findall(r'<link rel="(?:icon|apple-touch-icon)" href="([^"]+)"', page):
+        assert (await shell_clients.anonymous().get(href)).status_code == 200, href
+
+
+async def test_head_is_answered_like_get(shell_clients: Clients):
+    anon = shell_clients.anonymous()
+    for path in ("/manifest.webmanifest",):
+        r = await anon.head(path)
+        assert r.status_code == 200 and r.content == b"", path
