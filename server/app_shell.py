@@ -1,13 +1,21 @@
-"""Cairn as an installable app: the web app manifest."""
+"""Cairn as an installable app: the web app manifest and the offline page.
+
+The offline page is rendered for nobody in particular (no session is read, no cookie set),
+so that it can be kept on a phone without holding a member's name or words.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from server.web import crisis_resources, templates
 
 router = APIRouter(include_in_schema=False)
+
+OFFLINE_PAGE = "/offline"
 
 # The palette of web/static/css/cairn.css (:root): the header's surface for the browser's
 # bars, so they run on into the page's header; the page's background for the splash screen.
@@ -53,3 +61,17 @@ async def web_app_manifest() -> JSONResponse:
     """Public: what a phone needs to put Cairn on its home screen."""
     return JSONResponse(manifest(), media_type="application/manifest+json",
                         headers={"Cache-Control": "no-cache"})
+
+
+def offline_html(request: Request) -> str:
+    """The offline page: calm words and the crisis lines. Rendered for nobody: no user, no
+    CSRF token, no flash or help notice read from cookies."""
+    return templates.env.get_template("offline.html").render(
+        request=request, user=None, csrf_token="", flash=None, support=None,
+        resources=crisis_resources(request))
+
+
+@router.get(OFFLINE_PAGE)
+async def offline_page(request: Request) -> HTMLResponse:
+    """Public: the page the service worker shows when a page cannot be reached."""
+    return HTMLResponse(offline_html(request), headers={"Cache-Control": "no-cache"})

@@ -1,4 +1,5 @@
-"""Cairn as an installable app: the manifest and the icons, as a browser fetches them."""
+"""Cairn as an installable app: the manifest, the offline page and the icons, as a browser
+fetches them."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from fastapi import FastAPI
 
 from server import app_shell
 from server.main import create_app
+from server.web import SUPPORT_COOKIE
 from tests.fixtures.clients import Clients, make_settings
-from tests.test_page_headers import header_problems
+from tests.test_page_headers import header_problems, html_problems
+from tests.test_pages import sign_up
 from tools import icons as icon_tool
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,8 +116,48 @@ async def test_every_page_links_the_manifest_and_the_icons(shell_clients: Client
         assert (await shell_clients.anonymous().get(href)).status_code == 200, href
 
 
+# -- the offline page ----------------------------------------------------------------------------
+
+async def test_the_offline_page_is_calm_and_shows_the_crisis_lines(shell_clients: Clients):
+    anon = shell_clients.anonymous()
+    r = await anon.get("/offline")
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert "set-cookie" not in r.headers
+    assert not header_problems(r) and not html_problems(r.text), (header_problems(r), html_problems(r.text))
+    page = r.text
+    words = " ".join(page.split())
+    assert '<h1 id="offline-title">You are offline</h1>' in page
+    assert "what you wrote is kept on that page and sent when you are back" in words
+    assert "Phone calls and texts work without an internet connection" in words
+    # Help is on the page itself: /help cannot be reached offline.
+    assert '<a class="help-link" href="#help">' in page and 'href="/help"' not in page
+    help_page = (await anon.get("/help")).text
+    # The same crisis lines and grounding steps as /help, tel: links and all.
+    for piece in ('id="lines"', "Samaritans", 'href="tel:116123"', 'class="grounding"'):
+        assert piece in page and piece in help_page, piece
+    lines = re.search(r'<section class="panel" id="lines".*?</section>', page, re.S).group(0)
+    assert lines == re.search(r'<section class="panel" id="lines".*?</section>', help_page, re.S).group(0)
+    # Nothing to sign in to, no forms: only the way back and the way to help.
+    assert "<form" not in page and 'name="csrf-token"' not in page and "Sign in" not in page
+
+
+async def test_the_offline_page_is_the_same_for_everyone(shell_clients: Clients):
+    """What the worker keeps holds no one's name, whoever's cookies came with it."""
+    anon = shell_clients.anonymous()
+    member = await sign_up(shell_clients, "quietwillow")
+    member.client.cookies.set(SUPPORT_COOKIE, "1")
+    as_member = await member.client.get("/offline")
+    as_visitor = await anon.get("/offline")
+    assert as_member.text == as_visitor.text
+    assert "Quietwillow" not in as_member.text and "Signed in as" not in as_member.text
+    assert 'id="support"' not in as_member.text
+    assert "set-cookie" not in as_member.headers  # the help notice waits for a real page
+    assert "Signed in as Quietwillow" in (await member.client.get("/help")).text
+
+
 async def test_head_is_answered_like_get(shell_clients: Clients):
     anon = shell_clients.anonymous()
-    for path in ("/manifest.webmanifest",):
+    for path in ("/manifest.webmanifest", "/offline"):
         r = await anon.head(path)
         assert r.status_code == 200 and r.content == b"", path

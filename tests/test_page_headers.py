@@ -153,6 +153,7 @@ async def test_every_page_sends_strict_headers_and_names_no_other_origin(app, cl
     templates = page_routes(app)
     # Pages only a moderator or a visitor sees, so every route is fetched as someone who sees it.
     assert "/groups/{gid}/moderation" in templates and "/help" in templates and "/settings" in templates
+    assert "/offline" in templates
     problems: list[str] = []
     for template in templates:
         names = set(re.findall(r"{(\w+)}", template))

@@ -300,6 +300,7 @@ TABLE: dict[Route, Row] = {
     ("GET", "/"):                                   row(A,    A,     A,     A,    A,    A,    A, get("/")),
     ("GET", "/help"):                               row(A,    A,     A,     A,    A,    A,    A, get("/help")),
     # the installable app: the same for everyone, whoever asks (tests/test_app_shell.py)
+    ("GET", "/offline"):                            row(A,    A,     A,     A,    A,    A,    A, get("/offline")),
     ("GET", "/manifest.webmanifest"):               row(A,    A,     A,     A,    A,    A,    A,
                                                         get("/manifest.webmanifest")),
     ("GET", "/signup"):                             row(A,    A,     A,     A,    A,    A,    A, get("/signup")),

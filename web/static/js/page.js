@@ -5,6 +5,17 @@
 (function () {
   "use strict";
 
+  // The offline page: "Try again" loads the page that could not be reached.
+  var retry = document.querySelector("[data-offline-retry]");
+  if (retry) {
+    retry.hidden = false;
+    retry.addEventListener("click", function () { location.reload(); });
+  }
+})();
+
+(function () {
+  "use strict";
+
   // Once the page has loaded: the browser's own scroll to the #anchor comes before then.
   function reveal(node) {
     if (!node.hasAttribute("tabindex")) node.setAttribute("tabindex", "-1");
