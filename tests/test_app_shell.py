@@ -1,5 +1,5 @@
-"""Cairn as an installable app: the manifest, the offline page and the icons, as a browser
-fetches them."""
+"""Cairn as an installable app: the manifest, the service worker, the offline page and the
+icons, as a browser fetches them (the browser itself: tests/browser/test_installable_browser.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 
@@ -116,6 +117,58 @@ async def test_every_page_links_the_manifest_and_the_icons(shell_clients: Client
         assert (await shell_clients.anonymous().get(href)).status_code == 200, href
 
 
+# -- the service worker --------------------------------------------------------------------------
+
+async def test_the_service_worker_is_served_from_the_root_never_stale(shell_clients: Clients):
+    anon = shell_clients.anonymous()
+    r = await anon.get("/sw.js")
+    assert r.status_code == 200
+    assert r.headers["content-type"].split(";")[0] == "text/javascript"
+    assert r.headers["cache-control"] == "no-cache"
+    assert "service-worker-allowed" not in r.headers  # its own scope, the root, is enough
+    assert "set-cookie" not in r.headers
+    assert not header_problems(r), header_problems(r)
+    source = r.text
+    version = re.search(r'const VERSION = "([0-9a-f]{16})";', source).group(1)
+    shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", source).group(1))
+    assert shell == [*app_shell.SHELL, "/offline"]
+    # Everything it keeps is there for anyone, and is no page of a member's.
+    for path in shell:
+        assert path.startswith("/static/") or path == "/offline", path
+        assert (await anon.get(path)).status_code == 200, path
+    assert 'credentials: "omit"' in source
+    assert 'request.method !== "GET"' in source
+    assert "-- push" in source and 'addEventListener("push"' not in source
+    # The same bytes each time, so the browser does not reinstall it for nothing.
+    assert (await anon.get("/sw.js")).text == source
+    assert version
+
+
+async def test_a_new_shell_is_a_new_service_worker(sqlite_database_url, tmp_path):
+    """The worker's version follows what it keeps: here the offline page's crisis lines."""
+    lines = tmp_path / "lines.json"
+    lines.write_text(json.dumps({
+        "general": {"message": "Call 112 where you are."},
+        "countries": {"PT": {"name": "Portugal", "lines": [{"name": "SOS Voz Amiga", "phone": "213 544 545"}]}},
+        "grounding": ["Notice five things you can see."]}), "utf-8")
+    versions = []
+    for overrides in ({}, {"crisis_resources_file": str(lines)}):
+        app = create_app(make_settings(sqlite_database_url, **overrides))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+                source = (await client.get("/sw.js")).text
+                offline = (await client.get("/offline")).text
+        versions.append(re.search(r'const VERSION = "(\w+)";', source).group(1))
+        assert ("SOS Voz Amiga" in offline) == bool(overrides)
+    assert versions[0] != versions[1]
+
+
+async def test_page_js_registers_the_worker_for_the_whole_site(shell_clients: Clients):
+    js = (await shell_clients.anonymous().get("/static/js/page.js")).text
+    assert 'navigator.serviceWorker.register("/sw.js", { scope: "/"' in js
+
+
 # -- the offline page ----------------------------------------------------------------------------
 
 async def test_the_offline_page_is_calm_and_shows_the_crisis_lines(shell_clients: Clients):
@@ -158,6 +211,6 @@ async def test_the_offline_page_is_the_same_for_everyone(shell_clients: Clients)
 
 async def test_head_is_answered_like_get(shell_clients: Clients):
     anon = shell_clients.anonymous()
-    for path in ("/manifest.webmanifest", "/offline"):
+    for path in ("/manifest.webmanifest", "/sw.js", "/offline"):
         r = await anon.head(path)
         assert r.status_code == 200 and r.content == b"", path

@@ -303,6 +303,7 @@ TABLE: dict[Route, Row] = {
     ("GET", "/offline"):                            row(A,    A,     A,     A,    A,    A,    A, get("/offline")),
     ("GET", "/manifest.webmanifest"):               row(A,    A,     A,     A,    A,    A,    A,
                                                         get("/manifest.webmanifest")),
+    ("GET", "/sw.js"):                              row(A,    A,     A,     A,    A,    A,    A, get("/sw.js")),
     ("GET", "/signup"):                             row(A,    A,     A,     A,    A,    A,    A, get("/signup")),
     ("POST", "/signup"):                            row(A,    A,     A,     A,    A,    A,    A, form(
         "/signup", lambda w, who: {"username": w.new_username(), "display_name": "Newcomer",
