@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 8000
 HOST   ?= 127.0.0.1
 
-.PHONY: run test test-busy demo migrate lint bench clean
+.PHONY: run test test-busy demo migrate lint bench clean icons
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ demo: $(VENV)/.installed
 # process); TEST_WORKERS=0 runs everything in this process.
 TEST_WORKERS ?= 2
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check server tests bench
+	$(BIN)/ruff check server tests bench tools
 	$(BIN)/mypy
 	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
@@ -49,8 +49,12 @@ test-busy: $(VENV)/.installed-test
 	$(MAKE) --no-print-directory test
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check server tests bench
+	$(BIN)/ruff check server tests bench tools
 	$(BIN)/mypy
+
+# The PNG icons (favicon, home screen) from the SVGs in web/static/icons; commit what it writes.
+icons: $(VENV)/.installed-test
+	$(BIN)/python -m tools.icons
 
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache

@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from server import docs, observability, openapi, retention
+from server import app_shell, docs, observability, openapi, retention
 from server.accounts import api as accounts_api
 from server.accounts import pages as accounts_pages
 from server.accounts import service as accounts_service
@@ -267,6 +267,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in modules:
         app.include_router(module.router)
     openapi.install(app, [app.router, *(m.router for m in modules)])
+    app.include_router(app_shell.router)
     app.include_router(realtime_ws.router)
     app.include_router(roleplay_ws.router)
     if settings.api_docs_on:

@@ -16,10 +16,11 @@ from server.middleware import CSP
 from tests.fixtures.clients import Clients
 from tests.test_pages import Browser, create_group, join, post_commitment, sign_up
 
-# GET routes that answer JSON or text for programs, not pages for people.
-NOT_PAGES = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
+# GET routes that answer JSON or text for programs, not pages for people (the manifest and
+# the service worker have their own checks, headers included, in tests/test_app_shell.py).
+NOT_PAGES = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/manifest.webmanifest", "/sw.js"}
 # The only sources the Content-Security-Policy may name: this origin, nothing, and data:
-# URLs (the blank favicon).
+# URLs (images).
 ALLOWED_SOURCES = {"'self'", "'none'", "data:"}
 # Attributes that make the browser fetch, navigate to or post to a URL.
 URL_ATTRIBUTES = {"src", "href", "action", "formaction", "poster", "data", "srcset", "xlink:href",
@@ -117,7 +118,7 @@ def html_problems(html: str) -> list[str]:
             if parts.netloc != "testserver":
                 problems.append(f"<{tag} {attr}={url!r}> points at another origin")
         elif scheme == "data" and tag == "link" and attr == "href":
-            continue  # the blank favicon
+            continue  # a blank favicon
         elif scheme not in LOCAL_SCHEMES:
             problems.append(f"<{tag} {attr}={url!r}> uses the {scheme}: scheme")
     return problems
@@ -152,6 +153,7 @@ async def test_every_page_sends_strict_headers_and_names_no_other_origin(app, cl
     templates = page_routes(app)
     # Pages only a moderator or a visitor sees, so every route is fetched as someone who sees it.
     assert "/groups/{gid}/moderation" in templates and "/help" in templates and "/settings" in templates
+    assert "/offline" in templates
     problems: list[str] = []
     for template in templates:
         names = set(re.findall(r"{(\w+)}", template))

@@ -299,6 +299,11 @@ TABLE: dict[Route, Row] = {
     # pages: public
     ("GET", "/"):                                   row(A,    A,     A,     A,    A,    A,    A, get("/")),
     ("GET", "/help"):                               row(A,    A,     A,     A,    A,    A,    A, get("/help")),
+    # the installable app: the same for everyone, whoever asks (tests/test_app_shell.py)
+    ("GET", "/offline"):                            row(A,    A,     A,     A,    A,    A,    A, get("/offline")),
+    ("GET", "/manifest.webmanifest"):               row(A,    A,     A,     A,    A,    A,    A,
+                                                        get("/manifest.webmanifest")),
+    ("GET", "/sw.js"):                              row(A,    A,     A,     A,    A,    A,    A, get("/sw.js")),
     ("GET", "/signup"):                             row(A,    A,     A,     A,    A,    A,    A, get("/signup")),
     ("POST", "/signup"):                            row(A,    A,     A,     A,    A,    A,    A, form(
         "/signup", lambda w, who: {"username": w.new_username(), "display_name": "Newcomer",

@@ -1,0 +1,125 @@
+"""Cairn as an installable app: the web app manifest, the service worker and the offline page.
+
+The service worker (web/templates/sw.js) keeps only the app shell: SHELL below and the
+offline page, which is rendered for nobody in particular (no session is read, no cookie
+set), so no cached answer can hold a member's name or words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from server.config import ROOT
+from server.web import crisis_resources, templates
+
+router = APIRouter(include_in_schema=False)
+
+STATIC = ROOT / "web" / "static"
+OFFLINE_PAGE = "/offline"
+
+# The palette of web/static/css/cairn.css (:root): the header's surface for the browser's
+# bars, so they run on into the page's header; the page's background for the splash screen.
+THEME_COLOR = "#ffffff"       # --surface
+BACKGROUND_COLOR = "#f6f4ef"  # --bg
+
+# (file under web/static/icons, size in pixels, purpose) for the manifest.
+ICONS = (
+    ("cairn-192.png", 192, "any"),
+    ("cairn-512.png", 512, "any"),
+    ("cairn-maskable-192.png", 192, "maskable"),
+    ("cairn-maskable-512.png", 512, "maskable"),
+)
+# What pages load, kept by the service worker so pages open fast and the offline page can show.
+SHELL = (
+    "/static/css/cairn.css",
+    "/static/css/room.css",
+    "/static/js/page.js",
+    "/static/js/live.js",
+    "/static/js/day.js",
+    "/static/js/room.js",
+    "/static/icons/cairn.svg",
+    "/static/icons/favicon-32.png",
+    "/static/icons/apple-touch-icon.png",
+    "/static/icons/cairn-192.png",
+    "/static/icons/cairn-512.png",
+    "/static/icons/cairn-maskable-192.png",
+    "/static/icons/cairn-maskable-512.png",
+)
+
+
+def manifest() -> dict[str, Any]:
+    return {
+        "id": "/",
+        "name": "Cairn",
+        "short_name": "Cairn",
+        "description": "A private place for small recovery groups to practise taking care of "
+                       "themselves, protecting themselves and communicating well, together.",
+        "lang": "en",
+        "dir": "ltr",
+        "start_url": "/groups",
+        "scope": "/",
+        "display": "standalone",
+        "orientation": "any",
+        "theme_color": THEME_COLOR,
+        "background_color": BACKGROUND_COLOR,
+        "categories": ["health", "lifestyle", "social"],
+        "icons": [
+            {"src": f"/static/icons/{name}", "sizes": f"{size}x{size}", "type": "image/png",
+             "purpose": purpose}
+            for name, size, purpose in ICONS
+        ] + [{"src": "/static/icons/cairn.svg", "sizes": "any", "type": "image/svg+xml",
+              "purpose": "any"}],
+    }
+
+
+@router.get("/manifest.webmanifest")
+async def web_app_manifest() -> JSONResponse:
+    """Public: what a phone needs to put Cairn on its home screen."""
+    return JSONResponse(manifest(), media_type="application/manifest+json",
+                        headers={"Cache-Control": "no-cache"})
+
+
+def offline_html(request: Request) -> str:
+    """The offline page: calm words and the crisis lines. Rendered for nobody: no user, no
+    CSRF token, no flash or help notice read from cookies."""
+    return templates.env.get_template("offline.html").render(
+        request=request, user=None, csrf_token="", flash=None, support=None,
+        resources=crisis_resources(request))
+
+
+@router.get(OFFLINE_PAGE)
+async def offline_page(request: Request) -> HTMLResponse:
+    """Public: the page the service worker shows when a page cannot be reached."""
+    return HTMLResponse(offline_html(request), headers={"Cache-Control": "no-cache"})
+
+
+def shell_version(request: Request, worker: str) -> str:
+    """A digest of everything the worker keeps, and of the worker itself: a change to any
+    of them makes a new worker, which replaces the old cache."""
+    digest = hashlib.sha256(worker.encode())
+    for path in SHELL:
+        digest.update(path.encode() + b"\0")
+        digest.update((STATIC / path.removeprefix("/static/")).read_bytes())
+    digest.update(offline_html(request).encode())
+    return digest.hexdigest()[:16]
+
+
+def worker_source(request: Request) -> str:
+    """web/templates/sw.js with what it keeps, and the version of that."""
+    template = templates.env.get_template("sw.js")
+
+    def render(version: str) -> str:
+        return template.render(version=version, offline_page=OFFLINE_PAGE, kept=[*SHELL, OFFLINE_PAGE])
+
+    return render(shell_version(request, render("")))
+
+
+@router.get("/sw.js")
+async def service_worker(request: Request) -> Response:
+    """Public: the service worker, served from the root so that its scope is every page."""
+    return Response(worker_source(request), media_type="text/javascript",
+                    headers={"Cache-Control": "no-cache"})
