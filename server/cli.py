@@ -97,7 +97,22 @@ async def check(settings: Settings) -> list[tuple[str, bool, str]]:
     secret = ("secret key", secret_ok or settings.env != "production",
               "set" if secret_ok else "CAIRN_SECRET_KEY is the development default: set a "
               "random value of 32+ characters before production")
-    return [secret, await _check_database(settings), await _check_redis(settings)]
+    return [secret, await _check_database(settings), await _check_redis(settings),
+            _check_push(settings)]
+
+
+def _check_push(settings: Settings) -> tuple[str, bool, str]:
+    """Reminders need a VAPID key; without one Cairn runs, with reminders off."""
+    from server.reminders import push
+
+    if not settings.vapid_private_key:
+        return ("reminders", True, "off: CAIRN_VAPID_PRIVATE_KEY is not set (`cairn vapid-keys` "
+                "makes a key pair; set the private key and CAIRN_VAPID_SUBJECT)")
+    try:
+        key = push.public_key(settings)
+    except ValueError as exc:
+        return ("reminders", False, f"CAIRN_VAPID_PRIVATE_KEY is not a base64url P-256 key: {exc}")
+    return ("reminders", True, f"on, sent as {settings.vapid_subject}; public key {key}")
 
 
 async def _check_database(settings: Settings) -> tuple[str, bool, str]:
@@ -210,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("prune", help="apply the retention settings now (event log, role-play "
                    "history, sessions)")
     sub.add_parser("check", help="check the configuration and that the database and Redis answer")
+    sub.add_parser("vapid-keys", help="make a key pair for reminders by Web Push")
     mm = sub.add_parser("make-moderator", help="make a member a moderator of their group")
     mm.add_argument("--group", type=int, required=True, help="the group's id")
     mm.add_argument("--username", required=True)
@@ -227,6 +243,11 @@ def main(argv: list[str] | None = None) -> int:
         for what, ok, detail in results:
             print(f"{'ok  ' if ok else 'FAIL'} {what}: {detail}")
         return 0 if all(ok for _, ok, _ in results) else 1
+    elif args.command == "vapid-keys":
+        from server.reminders import push
+
+        private, public = push.new_keys()
+        print(f"CAIRN_VAPID_PRIVATE_KEY={private}\n# public key (browsers get it from Cairn): {public}")
     elif args.command == "make-moderator":
         print(asyncio.run(make_moderator(_settings_or_exit(), args.group, args.username)))
     return 0

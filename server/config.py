@@ -51,6 +51,18 @@ class Settings(BaseSettings):
     metrics_token: str | None = None
     # The interactive API docs at /docs. Unset: on, except in production.
     api_docs: bool | None = None
+    # Web Push (reminders): the VAPID private key, base64url (`cairn vapid-keys` makes one),
+    # and who the push services may contact about this deployment ("mailto:" or "https:").
+    # Without a key reminders are off, and `cairn check` says so.
+    vapid_private_key: str | None = None
+    vapid_subject: str = "mailto:admin@localhost"
+    # The push services devices may subscribe through (an origin each; "https://*.example"
+    # for any host under it). Nothing else is ever called, whatever a device sends.
+    push_services: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [
+        "https://fcm.googleapis.com", "https://updates.push.services.mozilla.com",
+        "https://web.push.apple.com", "https://*.notify.windows.com"])
+    # How often each process looks for reminders that are due (seconds); 0: never.
+    reminder_interval_seconds: int = Field(default=30, ge=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -68,7 +80,7 @@ class Settings(BaseSettings):
                     ) from None
         return value
 
-    @field_validator("metrics_token", "api_docs", mode="before")
+    @field_validator("metrics_token", "api_docs", "vapid_private_key", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -81,11 +93,11 @@ class Settings(BaseSettings):
                              "(for example: openssl rand -hex 24)")
         return value
 
-    @field_validator("allowed_origins", mode="before")
+    @field_validator("allowed_origins", "push_services", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
-            return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+            return [o.strip().rstrip("/").lower() for o in value.split(",") if o.strip()]
         return value
 
     @field_validator("redis_url", mode="before")

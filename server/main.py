@@ -46,6 +46,10 @@ from server.observability import AccessLog
 from server.realtime import wiring
 from server.realtime import ws as realtime_ws
 from server.realtime.hub import create_hub
+from server.reminders import api as reminders_api
+from server.reminders import pages as reminders_pages
+from server.reminders import push as reminders_push
+from server.reminders import service as reminders
 from server.roleplay import api as roleplay_api
 from server.roleplay import pages as roleplay_pages
 from server.roleplay import service as roleplay_service
@@ -214,11 +218,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         roleplay_ws.start(app.state, db)
         pruner = (asyncio.create_task(retention.run_forever(db))
                   if settings.prune_interval_minutes else None)
+        pusher = reminders_push.Pusher(settings)
+        app.state.pusher = pusher
+        reminding = (asyncio.create_task(reminders.run_forever(db, pusher))
+                     if settings.reminder_interval_seconds and pusher.ready else None)
         try:
             yield
         finally:
-            if pruner:
-                pruner.cancel()
+            for job in (pruner, reminding):
+                if job:
+                    job.cancel()
             roleplay_ws.stop(app.state)
             await hub.stop()
             await db.dispose()
@@ -261,8 +270,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             status_code=200 if ready else 503)
 
     modules = (accounts_api, groups_api, commitments_api, encouragements_api, roleplay_api,
-               moderation_api,
+               moderation_api, reminders_api,
                accounts_pages, groups_pages, commitments_pages, roleplay_pages, moderation_pages,
+               reminders_pages,
                *((docs,) if settings.api_docs_on else ()))
     for module in modules:
         app.include_router(module.router)

@@ -14,6 +14,7 @@ import random
 from server.accounts import service as accounts
 from server.db import Database, transaction
 from server.realtime import log
+from server.reminders import service as reminders
 from server.roleplay import service as roleplay
 
 logger = logging.getLogger("cairn.retention")
@@ -26,7 +27,8 @@ async def prune_once(db: Database) -> dict[str, int]:
                                  days=settings.event_retention_days)
         roleplays = await roleplay.prune(session, days=settings.roleplay_retention_days)
         sessions = await accounts.prune_sessions(session, settings)
-    return {"events": events, "roleplay": roleplays, "sessions": sessions}
+        sent = await reminders.prune(session)
+    return {"events": events, "roleplay": roleplays, "sessions": sessions, "reminders": sent}
 
 
 async def run_forever(db: Database) -> None:

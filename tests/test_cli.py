@@ -237,3 +237,16 @@ def test_demo_serves_the_sample_group(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=15)
     assert "Demo accounts" in out
     assert list(tmp_path.glob("cairn-demo-*/demo.db"))
+
+
+def test_vapid_keys_made_and_checked(sqlite_database_url: str) -> None:
+    made = cairn("vapid-keys", env={})
+    assert made.returncode == 0, made.stderr
+    private = made.stdout.split("CAIRN_VAPID_PRIVATE_KEY=", 1)[1].split()[0]
+    public = made.stdout.split("public key (browsers get it from Cairn): ", 1)[1].split()[0]
+    off = cairn("check", env={"CAIRN_DATABASE_URL": sqlite_database_url})
+    assert off.returncode == 0 and lines(off)["reminders"].startswith("ok   reminders: off: CAIRN_VAPID_PRIVATE_KEY")
+    on = cairn("check", env={"CAIRN_DATABASE_URL": sqlite_database_url, "CAIRN_VAPID_PRIVATE_KEY": private})
+    assert on.returncode == 0 and public in lines(on)["reminders"]
+    bad = cairn("check", env={"CAIRN_DATABASE_URL": sqlite_database_url, "CAIRN_VAPID_PRIVATE_KEY": "bm9wZQ"})
+    assert bad.returncode == 1 and lines(bad)["reminders"].startswith("FAIL reminders")

@@ -31,9 +31,12 @@ from server.models import (
     Event,
     Feedback,
     Group,
+    GroupReminder,
     Hidden,
     LoginFailure,
     Membership,
+    PushDevice,
+    ReminderHabits,
     Report,
     Round,
     Scenario,
@@ -79,6 +82,10 @@ async def export(session: AsyncSession, user: User) -> dict[str, Any]:
     actions = (await session.scalars(select(AuditEntry).where(AuditEntry.actor_id == uid))).all()
     sessions = (await session.scalars(select(AuthSession).where(AuthSession.user_id == uid))).all()
     saved = await roleplay.transcripts(session, user)
+    habits = await session.get(ReminderHabits, uid)
+    group_reminders = (await session.scalars(
+        select(GroupReminder).where(GroupReminder.user_id == uid))).all()
+    devices = (await session.scalars(select(PushDevice).where(PushDevice.user_id == uid))).all()
     return {
         "exported_at": _iso(clock.now()),
         "account": _row(user, "id", "username", "display_name", "timezone", "receive_only", "created_at"),
@@ -110,6 +117,12 @@ async def export(session: AsyncSession, user: User) -> dict[str, Any]:
         "scenario_cards": [_row(c, "id", "group_id", "title", "situation", "opening_line",
                                 "intensities", "created_at") for c in cards],
         "moderator_actions": [_row(a, "group_id", "action", "target", "reason", "at") for a in actions],
+        "reminders": {
+            **(_row(habits, "morning", "evening", "quiet_from", "quiet_until", "snoozed_until")
+               if habits else {"morning": None, "evening": None}),
+            "groups": [_row(g, "group_id", "nudge", "at") for g in group_reminders],
+            "devices": [_row(d, "endpoint", "created_at") for d in devices],
+        },
     }
 
 

@@ -22,10 +22,16 @@ things, so each column says what that caller may do with them. Non-members alway
 
 from __future__ import annotations
 
+import base64
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from server.reminders import service as reminders
 from tests.authz.world import CALLERS, NEW_PASSWORD, Call, Person, World
 
 Route = tuple[str, str]          # (method, path template); method "WS" for sockets
@@ -94,6 +100,23 @@ def socket(url: str) -> Builder:
     async def build(w: World, who: Person) -> Call:
         return Call("WS", w.url(url))
     return build
+
+
+PUSH_SERVICE = "https://push.example"  # the one push service the matrix's Cairn sends to
+
+
+def push_device(who: Person) -> dict[str, Any]:
+    """A browser's push subscription (keys as a browser makes them)."""
+    key = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    return {"endpoint": f"{PUSH_SERVICE}/{who.kind}/{os.urandom(6).hex()}",
+            "keys": {"p256dh": base64.urlsafe_b64encode(key).rstrip(b"=").decode(),
+                     "auth": base64.urlsafe_b64encode(os.urandom(16)).rstrip(b"=").decode()}}
+
+
+def stop_token(w: World, who: Person) -> str:
+    person = who if who.id else w.people["spare"]
+    return reminders.stop_token(w.app.state.pusher.settings, person.id)
 
 
 def _credentials(w: World, who: Person) -> dict[str, str]:
@@ -220,6 +243,22 @@ TABLE: dict[Route, Row] = {
     ("DELETE", "/api/v1/me"):                       row(401,  A,     A,     A,    A,    A,    A, api(
         "DELETE", "/api/v1/me", lambda w, who: {"password": who.password}), fresh=True),
 
+    # reminders: a member's own; the stop link works without signing in, with its token.
+    ("GET", "/api/v1/me/reminders"):                row(401,  A,     A,     A,    A,    A,    A,
+                                                        get("/api/v1/me/reminders")),
+    ("PUT", "/api/v1/me/reminders"):                row(401,  A,     A,     A,    A,    A,    A, api(
+        "PUT", "/api/v1/me/reminders", {"morning": "08:00", "evening": "20:30"})),
+    ("PUT", "/api/v1/me/reminders/groups/{gid}"):   row(401,  404,   A,     A,    404,  404,  A, api(
+        "PUT", "/api/v1/me/reminders/groups/{a}", {"morning": "off", "evening": "21:00"})),
+    ("POST", "/api/v1/me/reminders/snooze"):        row(401,  A,     A,     A,    A,    A,    A, api(
+        "POST", "/api/v1/me/reminders/snooze", {"days": 1})),
+    ("POST", "/api/v1/me/push-devices"):            row(401,  A,     A,     A,    A,    A,    A, api(
+        "POST", "/api/v1/me/push-devices", lambda w, who: push_device(who))),
+    ("POST", "/api/v1/me/push-devices/remove"):     row(401,  A,     A,     A,    A,    A,    A, api(
+        "POST", "/api/v1/me/push-devices/remove", lambda w, who: {"endpoint": push_device(who)["endpoint"]})),
+    ("POST", "/api/v1/reminders/stop"):             row(A,    A,     A,     A,    A,    A,    A, api(
+        "POST", "/api/v1/reminders/stop", lambda w, who: {"token": stop_token(w, who)})),
+
     # groups: a removed member who comes back with a valid code is told why (403 `removed`);
     # a member joining again gets the same answer as the first time.
     ("POST", "/api/v1/groups"):                     row(401,  A,     A,     A,    A,    A,    A, api(
@@ -332,6 +371,16 @@ TABLE: dict[Route, Row] = {
     # Deleting the account answers a farewell page (200) and uses up its caller.
     ("POST", "/settings/delete"):                   row(L,    A,     A,     A,    A,    A,    A, form(
         "/settings/delete", lambda w, who: {"password": who.password}), fresh=True),
+    ("GET", "/settings/reminders"):                 row(L,    A,     A,     A,    A,    A,    A,
+                                                        get("/settings/reminders")),
+    ("POST", "/settings/reminders"):                row(L,    A,     A,     A,    A,    A,    A, form(
+        "/settings/reminders", {"morning": "07:45", "evening": "", "quiet_from": "", "quiet_until": ""})),
+    ("POST", "/settings/reminders/snooze"):         row(L,    A,     A,     A,    A,    A,    A, form(
+        "/settings/reminders/snooze", {"days": "3"})),
+    ("POST", "/settings/reminders/groups/{gid}"):   row(L,    404,   A,     A,    404,  404,  A, form(
+        "/settings/reminders/groups/{a}", {"morning": "off", "evening": "usual"})),
+    ("POST", "/settings/reminders/off"):            row(L,    A,     A,     A,    A,    A,    A, form(
+        "/settings/reminders/off")),
 
     # pages: group A
     ("GET", "/groups/{gid}"):                       row(L,    404,   A,     A,    404,  404,  A, get("/groups/{a}")),

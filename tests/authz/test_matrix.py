@@ -19,6 +19,7 @@ from starlette.routing import Mount, WebSocketRoute
 from starlette.routing import Route as PlainRoute
 
 from server.main import create_app
+from server.reminders import push
 from tests import support
 from tests.authz.matrix import (
     HIDDEN_OUTCOMES,
@@ -26,6 +27,7 @@ from tests.authz.matrix import (
     IGNORED,
     OBJECT_CASES,
     OPEN,
+    PUSH_SERVICE,
     SOCKET_OUTCOMES,
     SOCKET_WRITES,
     TABLE,
@@ -90,7 +92,9 @@ def test_every_route_is_in_the_table() -> None:
 @pytest.fixture
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
     """As the shared fixture, with room for all the encouragement the cells send."""
-    application = create_app(make_settings(database_url, encouragements_per_minute=10_000))
+    application = create_app(make_settings(database_url, encouragements_per_minute=10_000,
+                                           vapid_private_key=push.new_keys()[0],
+                                           push_services=[PUSH_SERVICE], reminder_interval_seconds=0))
     async with application.router.lifespan_context(application):
         yield application
 

@@ -73,5 +73,45 @@ async function fromShell(request, path) {
 }
 
 // -- push ----------------------------------------------------------------------------------
-// Reminders by push notification will listen here ("push", "notificationclick"). Not yet:
-// nothing is subscribed, and nothing here handles a push.
+// A gentle reminder (server/reminders): "Cairn" and a neutral line, nothing anyone wrote. A tap
+// opens Cairn; "Stop these reminders" turns every reminder off at once, with the token the push
+// carried and no cookie, then says so.
+
+self.addEventListener("push", function (event) {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch (error) { data = {}; }
+  const options = {
+    body: data.body || "",
+    tag: data.tag || "cairn",
+    icon: "/static/icons/cairn-192.png",
+    data: { url: data.url || "/groups", stop: data.stop || "" },
+    actions: data.stop ? [{ action: "stop", title: "Stop these reminders" }] : [],
+  };
+  event.waitUntil(self.registration.showNotification(data.title || "Cairn", options));
+});
+
+self.addEventListener("notificationclick", function (event) {
+  const note = event.notification;
+  note.close();
+  if (event.action === "stop" && note.data && note.data.stop) {
+    event.waitUntil(fetch("/api/v1/reminders/stop", {
+      method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ token: note.data.stop }),
+    }).then(function (response) {
+      return self.registration.showNotification("Cairn", {
+        tag: "cairn-stopped",
+        body: response.ok ? "Reminders are off. You can choose them again in settings, whenever you like."
+                          : "That did not go through. You can turn reminders off in settings.",
+      });
+    }));
+    return;
+  }
+  const url = new URL((note.data && note.data.url) || "/groups", self.location.origin);
+  if (url.origin !== self.location.origin) return;
+  event.waitUntil(self.clients.matchAll({ type: "window" }).then(function (windows) {
+    for (const win of windows) {
+      if ("focus" in win) return win.focus().then(function (w) { return w.navigate ? w.navigate(url.href) : w; });
+    }
+    return self.clients.openWindow(url.href);
+  }));
+});

@@ -1,0 +1,117 @@
+"""The reminders page: gentle reminders a member chooses, for each device they want them on,
+quiet hours, a snooze, each group's own times, and one button that turns them all off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.accounts.pages import PageUser
+from server.deps import SessionDep
+from server.errors import AppError, Invalid
+from server.forms import checked_form, submit
+from server.groups import service as groups
+from server.groups.pages import local_time
+from server.models import User
+from server.models.reminders import Nudge
+from server.reminders import push
+from server.reminders import service as reminders
+from server.web import redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+PAGE = "/settings/reminders"
+
+
+async def reminders_page(request: Request, session: AsyncSession, user: User, *, status: int = 200,
+                         **context: Any) -> HTMLResponse:
+    habits = await reminders.habits_of(session, user.id)
+    context.setdefault("chosen", {"morning": habits.morning or "", "evening": habits.evening or "",
+                                  "quiet_from": habits.quiet_from or "",
+                                  "quiet_until": habits.quiet_until or ""})
+    own = await reminders.group_choices(session, user.id)
+    mine = [(group, own.get(group.id, {})) for group, _ in await groups.my_groups(session, user)]
+    resting = habits.snoozed_until is not None and habits.snoozed_until > clock.now()
+    return render(request, "accounts/reminders.html", status_code=status,
+                  resting_until=local_time(habits.snoozed_until, user.timezone)
+                  if resting and habits.snoozed_until else None,
+                  groups=mine, nudges=list(Nudge), snoozes=reminders.SNOOZES,
+                  devices=await reminders.device_count(session, user.id),
+                  push_key=push.public_key(request.app.state.pusher.settings), **context)
+
+
+@router.get(PAGE)
+async def reminders_home(request: Request, user: PageUser, session: SessionDep) -> HTMLResponse:
+    return await reminders_page(request, session, user)
+
+
+@router.post(PAGE)
+async def choose(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """The usual morning and evening times, and quiet hours. Empty is off."""
+    form = await checked_form(request)
+    chosen = {k: form.text(k)[:40] for k in ("morning", "evening", "quiet_from", "quiet_until")}
+
+    async def act() -> Response:
+        await reminders.choose(session, user, **chosen)
+        said = ("Your reminders are saved. They will be gentle."
+                if chosen["morning"] or chosen["evening"] else "Your reminders are off.")
+        return redirect(PAGE, said)
+
+    async def again(exc: AppError) -> Response:
+        return await reminders_page(request, session, user, status=exc.status, chosen=chosen,
+                                    error=exc.detail)
+
+    return await submit(session, act, again)
+
+
+@router.post(f"{PAGE}/snooze")
+async def snooze(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """Hold every reminder for a while, or end a snooze."""
+    form = await checked_form(request)
+
+    async def act() -> Response:
+        days = form.whole_number("days", "How long", 0, 7, default=0)
+        until = await reminders.snooze(session, user, days)
+        return redirect(PAGE, "Reminders are resting for a while." if until else "Reminders are back on.")
+
+    async def again(exc: AppError) -> Response:
+        return await reminders_page(request, session, user, status=exc.status, snooze_error=exc.detail)
+
+    return await submit(session, act, again)
+
+
+@router.post(PAGE + "/groups/{gid:int}")
+async def choose_for_group(gid: int, request: Request, user: PageUser, session: SessionDep) -> Response:
+    """One group's reminders: as usual, off, or at a time of its own."""
+    form = await checked_form(request)
+    group, _ = await groups.membership_of(session, gid, user.id)
+
+    async def act() -> Response:
+        for nudge in Nudge:
+            choice = form.text(nudge.value)
+            if choice == "own":
+                choice = form.text(f"{nudge.value}_at")
+                if not choice:
+                    raise Invalid("Give the group's own time, like 08:30.", code="invalid_time")
+            elif choice not in ("usual", "off"):
+                raise Invalid("Choose from the list.", code="invalid_choice")
+            await reminders.choose_for_group(session, user, gid, nudge, choice)
+        return redirect(f"{PAGE}#group-{gid}", f"Saved for {group.name}.")
+
+    async def again(exc: AppError) -> Response:
+        return await reminders_page(request, session, user, status=exc.status, group_error=exc.detail,
+                                    group_error_for=gid)
+
+    return await submit(session, act, again)
+
+
+@router.post(f"{PAGE}/off")
+async def all_off(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """Every reminder off, in one tap."""
+    await checked_form(request)
+    await reminders.stop_all(session, user.id)
+    return redirect(PAGE, "All reminders are off. You can choose them again whenever you like.")

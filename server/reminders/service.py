@@ -1,0 +1,270 @@
+"""Reminder rules: what a member chooses, the devices that receive their pushes, and sending
+each reminder that falls due exactly once, whatever the number of processes.
+
+Sending: every process looks at the clock now and then (`run_forever`). A reminder is
+claimed by inserting its row in `reminders_sent` (the primary key lets one process win), sent
+outside any transaction, then marked sent. A claim left behind by a process that stopped
+between claiming and sending is taken over once its lease has run out, so a restart misses
+nothing within schedule.GRACE; a reminder is sent twice only if a process stalls for longer
+than the lease in the middle of sending."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import random
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.config import Settings
+from server.db import Database, transaction
+from server.errors import Invalid
+from server.models import Membership, User
+from server.models.reminders import Delivery, GroupReminder, Nudge, PushDevice, ReminderHabits, ReminderSent
+from server.reminders import push, schedule
+
+logger = logging.getLogger("cairn.reminders")
+
+LEASE = dt.timedelta(minutes=2)
+# What a push says: "Cairn" and a neutral line, never anything a member wrote.
+TITLE = "Cairn"
+WORDS = {
+    Nudge.MORNING: "A gentle nudge: one small act of care for today, whenever you are ready.",
+    Nudge.EVENING: "How did today go? Checking in takes a moment, whatever the answer.",
+}
+
+
+# -- choosing ---------------------------------------------------------------------------------
+
+def local_time(raw: str | None, what: str) -> str | None:
+    """"HH:MM" as a member typed it (an empty value is off), or Invalid."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    try:
+        at = dt.time.fromisoformat(raw)
+    except ValueError:
+        at = None
+    if at is None or len(raw) != 5 or at.second or at.tzinfo:
+        raise Invalid(f"{what} should be a time like 08:30.", code="invalid_time")
+    return raw
+
+
+async def habits_of(session: AsyncSession, user_id: int) -> ReminderHabits:
+    """The member's choices (all off when they have chosen nothing)."""
+    found = await session.get(ReminderHabits, user_id)
+    return found or ReminderHabits(user_id=user_id)
+
+
+async def choose(session: AsyncSession, user: User, *, morning: str | None, evening: str | None,
+                 quiet_from: str | None, quiet_until: str | None) -> ReminderHabits:
+    values = {"morning": local_time(morning, "The morning reminder"),
+              "evening": local_time(evening, "The evening reminder"),
+              "quiet_from": local_time(quiet_from, "The start of quiet hours"),
+              "quiet_until": local_time(quiet_until, "The end of quiet hours")}
+    if (values["quiet_from"] is None) != (values["quiet_until"] is None):
+        raise Invalid("Quiet hours need a start and an end.", code="invalid_quiet_hours")
+    habits = await session.get(ReminderHabits, user.id)
+    if habits is None:
+        habits = ReminderHabits(user_id=user.id)
+        session.add(habits)
+    for name, value in values.items():
+        setattr(habits, name, value)
+    habits.updated_at = clock.now()
+    await session.flush()
+    return habits
+
+
+SNOOZES = {0: "Not snoozed", 1: "For a day", 3: "For three days", 7: "For a week"}
+
+
+async def snooze(session: AsyncSession, user: User, days: int) -> dt.datetime | None:
+    """Hold every reminder for `days` days (0 ends a snooze)."""
+    if days not in SNOOZES:
+        raise Invalid("Choose how long to snooze from the list.", code="invalid_snooze")
+    habits = await session.get(ReminderHabits, user.id)
+    if habits is None:
+        habits = ReminderHabits(user_id=user.id)
+        session.add(habits)
+    habits.snoozed_until = clock.now() + dt.timedelta(days=days) if days else None
+    habits.updated_at = clock.now()
+    await session.flush()
+    return habits.snoozed_until
+
+
+async def stop_all(session: AsyncSession, user_id: int) -> None:
+    """Every reminder off, at once (the one tap on a reminder's "Stop these reminders")."""
+    habits = await session.get(ReminderHabits, user_id)
+    if habits is not None:
+        habits.morning = habits.evening = None
+        habits.updated_at = clock.now()
+    await session.execute(delete(GroupReminder).where(GroupReminder.user_id == user_id))
+
+
+async def choose_for_group(session: AsyncSession, user: User, group_id: int, nudge: Nudge,
+                           choice: str) -> None:
+    """For one of the member's groups: "usual", "off" or a time of its own."""
+    if choice == "usual":
+        await session.execute(delete(GroupReminder).where(
+            GroupReminder.user_id == user.id, GroupReminder.group_id == group_id,
+            GroupReminder.nudge == nudge))
+        return
+    at = None if choice == "off" else local_time(choice, "The group's reminder")
+    row = await session.get(GroupReminder, (user.id, group_id, nudge.value))
+    if row is None:
+        session.add(GroupReminder(user_id=user.id, group_id=group_id, nudge=nudge.value, at=at))
+    else:
+        row.at = at
+    await session.flush()
+
+
+async def group_choices(session: AsyncSession, user_id: int) -> dict[int, dict[Nudge, str | None]]:
+    rows = (await session.scalars(select(GroupReminder).where(GroupReminder.user_id == user_id))).all()
+    found: dict[int, dict[Nudge, str | None]] = {}
+    for row in rows:
+        found.setdefault(row.group_id, {})[Nudge(row.nudge)] = row.at
+    return found
+
+
+def stop_token(settings: Settings, user_id: int) -> str:
+    """What a reminder carries to stop every reminder with one tap, without signing in."""
+    mac = hmac.new(settings.secret_key.encode(), f"stop-reminders:{user_id}".encode(), hashlib.sha256)
+    return f"{user_id}.{mac.hexdigest()}"
+
+
+def stop_token_user(settings: Settings, token: str) -> int | None:
+    who, _, _ = token.partition(".")
+    if not (who.isascii() and who.isdigit() and len(who) <= 10):
+        return None
+    return int(who) if hmac.compare_digest(stop_token(settings, int(who)), token) else None
+
+
+# -- devices ----------------------------------------------------------------------------------
+
+async def add_device(session: AsyncSession, pusher: push.Pusher, user: User, *, endpoint: str,
+                     p256dh: str, auth: str) -> PushDevice:
+    """A browser that will receive the member's reminders (the same endpoint again is the
+    same device, now the member's)."""
+    endpoint = push.accepted_endpoint(pusher.settings, endpoint.strip())
+    if not push.usable_keys(p256dh, auth):
+        raise Invalid("The device's keys are not ones a browser makes.", code="invalid_push_keys")
+    device = await session.scalar(select(PushDevice).where(PushDevice.endpoint == endpoint))
+    if device is None:
+        device = PushDevice(user_id=user.id, endpoint=endpoint, p256dh=p256dh, auth=auth)
+        session.add(device)
+    else:
+        device.user_id, device.p256dh, device.auth = user.id, p256dh, auth
+    await session.flush()
+    return device
+
+
+async def remove_device(session: AsyncSession, user: User, endpoint: str) -> None:
+    """This device no longer receives the member's reminders (if it did)."""
+    await session.execute(delete(PushDevice).where(
+        PushDevice.user_id == user.id, PushDevice.endpoint == endpoint))
+
+
+async def device_count(session: AsyncSession, user_id: int) -> int:
+    return len((await session.scalars(select(PushDevice.id).where(PushDevice.user_id == user_id))).all())
+
+
+# -- sending ----------------------------------------------------------------------------------
+
+def _time(value: str | None) -> dt.time | None:
+    return dt.time.fromisoformat(value) if value else None
+
+
+async def _habits(session: AsyncSession, user: User, chosen: ReminderHabits) -> schedule.Habits:
+    group_ids = (await session.scalars(select(Membership.group_id).where(
+        Membership.user_id == user.id, Membership.state == "active"))).all()
+    own = await group_choices(session, user.id)
+    return schedule.Habits(
+        zone=clock.zone(user.timezone),
+        usual={Nudge.MORNING: _time(chosen.morning), Nudge.EVENING: _time(chosen.evening)},
+        groups={gid: {n: _time(at) for n, at in own.get(gid, {}).items()} for gid in group_ids},
+        quiet_from=_time(chosen.quiet_from), quiet_until=_time(chosen.quiet_until),
+        snoozed_until=chosen.snoozed_until)
+
+
+async def _claim(db: Database, user_id: int, due: schedule.Due, now: dt.datetime) -> bool:
+    """Whether this process sends this reminder: the first to claim it, or the one that takes
+    over a claim whose lease ran out."""
+    key = {"user_id": user_id, "nudge": due.nudge.value, "day": due.day, "at": due.at.strftime("%H:%M")}
+    async with transaction(db) as session:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        result: Any = await session.execute(insert(ReminderSent).values(
+            **key, state=Delivery.CLAIMED.value, claimed_at=now).on_conflict_do_nothing())
+        if result.rowcount == 1:
+            return True
+        result = await session.execute(update(ReminderSent).where(
+            *(getattr(ReminderSent, k) == v for k, v in key.items()),
+            ReminderSent.state == Delivery.CLAIMED.value,
+            ReminderSent.claimed_at < now - LEASE).values(claimed_at=now))
+        return bool(result.rowcount == 1)
+
+
+async def _deliver(db: Database, pusher: push.Pusher, user_id: int, due: schedule.Due) -> None:
+    async with transaction(db, write=False) as session:
+        devices = [push.Device(d.endpoint, d.p256dh, d.auth) for d in (await session.scalars(
+            select(PushDevice).where(PushDevice.user_id == user_id))).all()]
+    payload = {"title": TITLE, "body": WORDS[due.nudge], "url": "/groups", "tag": f"cairn-{due.nudge}",
+               "stop": stop_token(pusher.settings, user_id)}
+    gone = []
+    for device in devices:
+        try:
+            await pusher.send(device, payload)
+        except push.Gone:
+            gone.append(device.endpoint)
+        except Exception:  # one device's trouble never keeps the reminder from the others
+            logger.warning("push to a device failed", exc_info=True)
+    async with transaction(db) as session:
+        if gone:
+            await session.execute(delete(PushDevice).where(PushDevice.endpoint.in_(gone)))
+        await session.execute(update(ReminderSent).where(
+            ReminderSent.user_id == user_id, ReminderSent.nudge == due.nudge.value,
+            ReminderSent.day == due.day, ReminderSent.at == due.at.strftime("%H:%M"),
+        ).values(state=Delivery.SENT.value))
+
+
+async def send_due(db: Database, pusher: push.Pusher, now: dt.datetime | None = None) -> int:
+    """Send every reminder due at `now` that no process has sent; how many this one sent."""
+    now = now or clock.now()
+    async with transaction(db, write=False) as session:
+        rows = (await session.execute(
+            select(User, ReminderHabits).join(ReminderHabits, ReminderHabits.user_id == User.id)
+            .where(User.id.in_(select(PushDevice.user_id))))).all()
+        wanted = [(user.id, schedule.due_now(await _habits(session, user, chosen), now))
+                  for user, chosen in rows]
+    sent = 0
+    for user_id, dues in wanted:
+        for due in dues:
+            if await _claim(db, user_id, due, now):
+                await _deliver(db, pusher, user_id, due)
+                sent += 1
+    return sent
+
+
+async def prune(session: AsyncSession, days: int = 7) -> int:
+    result: Any = await session.execute(delete(ReminderSent).where(
+        ReminderSent.day < (clock.now() - dt.timedelta(days=days)).date()))
+    return int(result.rowcount or 0)
+
+
+async def run_forever(db: Database, pusher: push.Pusher) -> None:
+    interval = db.settings.reminder_interval_seconds
+    while True:
+        await asyncio.sleep(interval * random.uniform(0.8, 1.2))
+        try:
+            sent = await send_due(db, pusher)
+            if sent:
+                logger.info("sent %d reminders", sent)
+        except Exception:  # a failed pass is tried again at the next one
+            logger.warning("reminder pass failed", exc_info=True)
