@@ -112,3 +112,43 @@ async def test_a_refused_permission_is_said_kindly(push_server):
         await expect(page.locator("#push-state")).to_contain_text("Reminders need your permission")
         assert (await ari.get("/api/v1/me/reminders")).json()["devices"] == 0
     assert b.errors == []
+
+
+async def test_a_push_shows_a_neutral_reminder_with_a_way_to_stop(push_server):
+    """The service worker's side of a reminder: a push delivered to it (as a push service
+    would, through the browser's DevTools protocol) becomes a notification that says Cairn
+    and the neutral line, with "Stop these reminders"."""
+    need_chromium()
+    import json
+
+    from playwright.async_api import async_playwright
+
+    from server.models.reminders import Nudge
+    from server.reminders import service as reminders
+
+    base = push_server.url
+    ari = await remote_member(base)
+    payload = {"title": reminders.TITLE, "body": reminders.WORDS[Nudge.MORNING], "url": "/groups",
+               "tag": "cairn-morning", "stop": "1.abc"}
+    async with async_playwright() as p, Browsers(p, base) as b:
+        page = await b.page(ari, PHONE)
+        await page.context.grant_permissions(["notifications"], origin=base)
+        cdp = await page.context.new_cdp_session(page)
+        registered = []
+        cdp.on("ServiceWorker.workerRegistrationUpdated",
+               lambda e: registered.extend(r for r in e["registrations"] if not r.get("isDeleted")))
+        await cdp.send("ServiceWorker.enable")
+        await page.goto(f"{base}/settings/reminders")
+        await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+        await page.wait_for_function("navigator.serviceWorker.ready.then(r => !!r.active)")
+        ids = {r["registrationId"] for r in registered if r["scopeURL"].startswith(base)}
+        assert len(ids) == 1, registered
+        await cdp.send("ServiceWorker.deliverPushMessage",
+                       {"origin": base, "registrationId": ids.pop(), "data": json.dumps(payload)})
+        shown = await page.wait_for_function("""() => navigator.serviceWorker.ready
+            .then(r => r.getNotifications())
+            .then(ns => ns.length ? ns.map(n => ({title: n.title, body: n.body, tag: n.tag,
+                                                  actions: n.actions.map(a => a.title)})) : null)""")
+        assert await shown.json_value() == [{"title": "Cairn", "body": reminders.WORDS[Nudge.MORNING],
+                                             "tag": "cairn-morning", "actions": ["Stop these reminders"]}]
+    assert b.errors == []
