@@ -6,8 +6,11 @@ restart in the middle missing none, gone devices removed, nothing private in a p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import itertools
+from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -47,36 +50,43 @@ async def device(db: Database, pusher: push.Pusher, user: User, sub) -> None:
         await service.add_device(session, pusher, user, endpoint=sub.endpoint, **sub.keys)
 
 
+@contextlib.asynccontextmanager
+async def reminding(database_url: str, **keys: Any) -> AsyncIterator[tuple[PushService, Database, push.Pusher]]:
+    """A push service on this machine, and Cairn's database and pusher sending to it."""
+    async with PushService(**keys) as ps:
+        settings = settings_for(database_url, ps)
+        db = Database(settings)
+        try:
+            yield ps, db, push.Pusher(settings)
+        finally:
+            await db.dispose()
+
+
 def utc(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
 
 
 async def test_a_reminder_arrives_signed_and_encrypted_and_says_nothing_private(database_url):
-    async with PushService(application_key=PUBLIC) as ps:
-        settings = settings_for(database_url, ps)
-        db, pusher = Database(settings), push.Pusher(settings)
-        try:
-            assert push.public_key(settings) == PUBLIC
-            ari = await member(db, "Pacific/Auckland", morning="07:30", evening="21:00")
-            phone, laptop = ps.subscribe(), ps.subscribe()
-            await device(db, pusher, ari, phone)
-            await device(db, pusher, ari, laptop)
-            # 07:30 in Auckland on 1 July (UTC+12) is 19:30 UTC the day before.
-            assert await service.send_due(db, pusher, utc("2026-06-30T19:29:59")) == 0
-            assert await service.send_due(db, pusher, utc("2026-06-30T19:30:00")) == 1
-            assert ps.refused == []
-            assert sorted(r.endpoint for r in ps.received) == sorted([phone.endpoint, laptop.endpoint])
-            for r in ps.received:
-                assert r.payload["title"] == "Cairn"
-                assert r.payload["body"] == service.WORDS[Nudge.MORNING]
-                assert "Secretname" not in str(r.payload) and "Ari" not in str(r.payload)
-                assert r.claims["sub"] == "mailto:care@cairn.example" and r.ttl == push.TTL
-            # Once: the next passes that day send nothing more until the evening.
-            assert await service.send_due(db, pusher, utc("2026-06-30T19:31:00")) == 0
-            assert await service.send_due(db, pusher, utc("2026-07-01T09:00:00")) == 1
-            assert [r.payload["body"] for r in ps.received][2:] == [service.WORDS[Nudge.EVENING]] * 2
-        finally:
-            await db.dispose()
+    async with reminding(database_url, application_key=PUBLIC) as (ps, db, pusher):
+        assert push.public_key(pusher.settings) == PUBLIC
+        ari = await member(db, "Pacific/Auckland", morning="07:30", evening="21:00")
+        phone, laptop = ps.subscribe(), ps.subscribe()
+        await device(db, pusher, ari, phone)
+        await device(db, pusher, ari, laptop)
+        # 07:30 in Auckland on 1 July (UTC+12) is 19:30 UTC the day before.
+        assert await service.send_due(db, pusher, utc("2026-06-30T19:29:59")) == 0
+        assert await service.send_due(db, pusher, utc("2026-06-30T19:30:00")) == 1
+        assert ps.refused == []
+        assert sorted(r.endpoint for r in ps.received) == sorted([phone.endpoint, laptop.endpoint])
+        for r in ps.received:
+            assert r.payload["title"] == "Cairn"
+            assert r.payload["body"] == service.WORDS[Nudge.MORNING]
+            assert "Secretname" not in str(r.payload) and "Ari" not in str(r.payload)
+            assert r.claims["sub"] == "mailto:care@cairn.example" and r.ttl == push.TTL
+        # Once: the next passes that day send nothing more until the evening.
+        assert await service.send_due(db, pusher, utc("2026-06-30T19:31:00")) == 0
+        assert await service.send_due(db, pusher, utc("2026-07-01T09:00:00")) == 1
+        assert [r.payload["body"] for r in ps.received][2:] == [service.WORDS[Nudge.EVENING]] * 2
 
 
 async def test_the_checker_refuses_a_bad_signature():
@@ -126,85 +136,68 @@ async def test_two_processes_send_each_reminder_once(database_url):
 
 
 async def test_a_restart_between_claiming_and_sending_misses_nothing(database_url):
-    async with PushService() as ps:
-        settings = settings_for(database_url, ps)
-        db, pusher = Database(settings), push.Pusher(settings)
-        try:
-            sam = await member(db, "Europe/Berlin", morning="08:00")
-            await device(db, pusher, sam, ps.subscribe())
-            due = utc("2026-07-01T06:00:00")
+    async with reminding(database_url) as (ps, db, pusher):
+        sam = await member(db, "Europe/Berlin", morning="08:00")
+        await device(db, pusher, sam, ps.subscribe())
+        due = utc("2026-07-01T06:00:00")
 
-            class Crash(BaseException):  # the process stops: nothing after it runs
-                pass
+        class Crash(BaseException):  # the process stops: nothing after it runs
+            pass
 
-            async def crash(device, payload):
-                raise Crash
+        async def crash(device, payload):
+            raise Crash
 
-            crashing = push.Pusher(settings)
-            crashing.send = crash  # type: ignore[method-assign]
-            with pytest.raises(Crash):  # the process stops after claiming, before the push went
-                await service.send_due(db, crashing, due)
-            assert ps.received == []
-            # Another process, within the lease: the claim is still someone's.
-            assert await service.send_due(db, pusher, due + service.LEASE - dt.timedelta(seconds=1)) == 0
-            # After it: taken over and sent, once.
-            assert await service.send_due(db, pusher, due + service.LEASE + dt.timedelta(seconds=1)) == 1
-            assert await service.send_due(db, pusher, due + 2 * service.LEASE + dt.timedelta(seconds=2)) == 0
-            assert len(ps.received) == 1
-            async with transaction(db, write=False) as session:
-                states = (await session.scalars(select(ReminderSent.state))).all()
-            assert states == ["sent"]
-        finally:
-            await db.dispose()
+        crashing = push.Pusher(pusher.settings)
+        crashing.send = crash  # type: ignore[method-assign]
+        with pytest.raises(Crash):  # the process stops after claiming, before the push went
+            await service.send_due(db, crashing, due)
+        assert ps.received == []
+        # Another process, within the lease: the claim is still someone's.
+        assert await service.send_due(db, pusher, due + service.LEASE - dt.timedelta(seconds=1)) == 0
+        # After it: taken over and sent, once.
+        assert await service.send_due(db, pusher, due + service.LEASE + dt.timedelta(seconds=1)) == 1
+        assert await service.send_due(db, pusher, due + 2 * service.LEASE + dt.timedelta(seconds=2)) == 0
+        assert len(ps.received) == 1
+        async with transaction(db, write=False) as session:
+            states = (await session.scalars(select(ReminderSent.state))).all()
+        assert states == ["sent"]
 
 
 async def test_a_device_the_push_service_says_is_gone_is_removed(database_url):
-    async with PushService() as ps:
-        settings = settings_for(database_url, ps)
-        db, pusher = Database(settings), push.Pusher(settings)
-        try:
-            kai = await member(db, "UTC", evening="19:00")
-            kept, old = ps.subscribe(), ps.subscribe()
-            await device(db, pusher, kai, kept)
-            await device(db, pusher, kai, old)
-            ps.gone.add(old.endpoint)
-            assert await service.send_due(db, pusher, utc("2026-07-01T19:00:00")) == 1
-            async with transaction(db, write=False) as session:
-                left = (await session.scalars(select(PushDevice.endpoint))).all()
-            assert left == [kept.endpoint]
-            assert [r.endpoint for r in ps.received] == [kept.endpoint]
-        finally:
-            await db.dispose()
+    async with reminding(database_url) as (ps, db, pusher):
+        kai = await member(db, "UTC", evening="19:00")
+        kept, old = ps.subscribe(), ps.subscribe()
+        await device(db, pusher, kai, kept)
+        await device(db, pusher, kai, old)
+        ps.gone.add(old.endpoint)
+        assert await service.send_due(db, pusher, utc("2026-07-01T19:00:00")) == 1
+        async with transaction(db, write=False) as session:
+            left = (await session.scalars(select(PushDevice.endpoint))).all()
+        assert left == [kept.endpoint]
+        assert [r.endpoint for r in ps.received] == [kept.endpoint]
 
 
 async def test_only_the_configured_push_services_are_ever_called(database_url):
-    async with PushService() as ps:
-        settings = settings_for(database_url, ps)
-        db, pusher = Database(settings), push.Pusher(settings)
-        try:
-            lee = await member(db, "UTC", morning="08:00")
-            sub = ps.subscribe()
-            async with transaction(db) as session:
-                for endpoint in ("http://127.0.0.1:6379/", "http://169.254.169.254/latest/meta-data",
-                                 "https://fcm.googleapis.com.evil.example/x", "file:///etc/passwd",
-                                 f"{ps.origin}@evil.example/push/x", "", ps.origin):
-                    with pytest.raises(Invalid):
-                        await service.add_device(session, pusher, lee, endpoint=endpoint, **sub.keys)
+    async with reminding(database_url) as (ps, db, pusher):
+        lee = await member(db, "UTC", morning="08:00")
+        sub = ps.subscribe()
+        async with transaction(db) as session:
+            for endpoint in ("http://127.0.0.1:6379/", "http://169.254.169.254/latest/meta-data",
+                             "https://fcm.googleapis.com.evil.example/x", "file:///etc/passwd",
+                             f"{ps.origin}@evil.example/push/x", "", ps.origin):
                 with pytest.raises(Invalid):
-                    await service.add_device(session, pusher, lee, endpoint=sub.endpoint, p256dh="", auth="x")
-            default = make_settings(database_url)
-            assert push.accepted_endpoint(default, "https://fcm.googleapis.com/fcm/send/abc")
-            assert push.accepted_endpoint(default, "https://wns2-par02p.notify.windows.com/w/?token=x")
+                    await service.add_device(session, pusher, lee, endpoint=endpoint, **sub.keys)
             with pytest.raises(Invalid):
-                push.accepted_endpoint(default, "https://notify.windows.com.evil.example/w")
-        finally:
-            await db.dispose()
+                await service.add_device(session, pusher, lee, endpoint=sub.endpoint, p256dh="", auth="x")
+        default = make_settings(database_url)
+        assert push.accepted_endpoint(default, "https://fcm.googleapis.com/fcm/send/abc")
+        assert push.accepted_endpoint(default, "https://wns2-par02p.notify.windows.com/w/?token=x")
+        with pytest.raises(Invalid):
+            push.accepted_endpoint(default, "https://notify.windows.com.evil.example/w")
 
 
 async def test_quiet_hours_and_a_snooze_hold_reminders(database_url):
-    async with PushService() as ps:
-        settings = settings_for(database_url, ps)
-        db, pusher = Database(settings), push.Pusher(settings)
+    async with reminding(database_url) as (ps, db, pusher):
         try:
             noa = await member(db, "UTC", morning="06:30", quiet=("22:00", "07:00"))
             await device(db, pusher, noa, ps.subscribe())
@@ -222,32 +215,26 @@ async def test_quiet_hours_and_a_snooze_hold_reminders(database_url):
             assert len(ps.received) == 2
         finally:
             clock.travel(dt.timedelta(0))
-            await db.dispose()
 
 
 async def test_a_group_keeps_its_own_time_or_is_quiet(database_url):
-    async with PushService() as ps:
-        settings = settings_for(database_url, ps)
-        db, pusher = Database(settings), push.Pusher(settings)
-        try:
-            ida = await member(db, "UTC", morning="08:00")
-            await device(db, pusher, ida, ps.subscribe())
-            async with transaction(db) as session:
-                user = await session.get(User, ida.id)
-                assert user is not None
-                groups = [Group(name=f"Circle {n}", capacity=12) for n in range(2)]
-                session.add_all(groups)
-                await session.flush()
-                session.add_all([Membership(group_id=g.id, user_id=ida.id, role="member", state="active")
-                                 for g in groups])
-                await service.choose_for_group(session, user, groups[0].id, Nudge.MORNING, "09:15")
-                await service.choose_for_group(session, user, groups[1].id, Nudge.MORNING, "off")
-            assert await service.send_due(db, pusher, utc("2026-07-01T08:00:00")) == 0
-            assert await service.send_due(db, pusher, utc("2026-07-01T09:15:00")) == 1
-            async with transaction(db) as session:
-                user = await session.get(User, ida.id)
-                assert user is not None
-                await service.stop_all(session, user.id)  # the one tap
-            assert await service.send_due(db, pusher, utc("2026-07-02T09:15:00")) == 0
-        finally:
-            await db.dispose()
+    async with reminding(database_url) as (ps, db, pusher):
+        ida = await member(db, "UTC", morning="08:00")
+        await device(db, pusher, ida, ps.subscribe())
+        async with transaction(db) as session:
+            user = await session.get(User, ida.id)
+            assert user is not None
+            groups = [Group(name=f"Circle {n}", capacity=12) for n in range(2)]
+            session.add_all(groups)
+            await session.flush()
+            session.add_all([Membership(group_id=g.id, user_id=ida.id, role="member", state="active")
+                             for g in groups])
+            await service.choose_for_group(session, user, groups[0].id, Nudge.MORNING, "09:15")
+            await service.choose_for_group(session, user, groups[1].id, Nudge.MORNING, "off")
+        assert await service.send_due(db, pusher, utc("2026-07-01T08:00:00")) == 0
+        assert await service.send_due(db, pusher, utc("2026-07-01T09:15:00")) == 1
+        async with transaction(db) as session:
+            user = await session.get(User, ida.id)
+            assert user is not None
+            await service.stop_all(session, user.id)  # the one tap
+        assert await service.send_due(db, pusher, utc("2026-07-02T09:15:00")) == 0
