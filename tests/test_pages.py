@@ -173,6 +173,7 @@ async def test_group_page_carries_hooks_for_live_updates(clients):
     words = json.loads(re.search(r'<script type="application/json" id="live-words">(.*?)</script>',
                                  page, re.S).group(1))
     assert words["live"] == "Live" and "{seconds}" in words["reconnecting"]
+    assert "role_observer" not in words  # the practice room's words stay on its own page
 
 
 # --- attackers ----------------------------------------------------------------------------------
