@@ -212,4 +212,5 @@ def calendar(plans: list[tuple[PracticePlan, Group]], now: dt.datetime, *,
     # Each zone's rules from a year back to a year past the feed's end: a short VTIMEZONE.
     cal.add_missing_timezones(first_date=(now - dt.timedelta(days=366)).date(),
                               last_date=(until + dt.timedelta(days=366)).date())
-    return cal.to_ical()
+    body: bytes = cal.to_ical()
+    return body
