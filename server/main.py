@@ -43,6 +43,8 @@ from server.models import Membership
 from server.moderation import api as moderation_api
 from server.moderation import pages as moderation_pages
 from server.observability import AccessLog
+from server.practice import api as practice_api
+from server.practice import pages as practice_pages
 from server.realtime import wiring
 from server.realtime import ws as realtime_ws
 from server.realtime.hub import create_hub
@@ -270,9 +272,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             status_code=200 if ready else 503)
 
     modules = (accounts_api, groups_api, commitments_api, encouragements_api, roleplay_api,
-               moderation_api, reminders_api,
+               moderation_api, reminders_api, practice_api,
                accounts_pages, groups_pages, commitments_pages, roleplay_pages, moderation_pages,
-               reminders_pages,
+               reminders_pages, practice_pages,
                *((docs,) if settings.api_docs_on else ()))
     for module in modules:
         app.include_router(module.router)

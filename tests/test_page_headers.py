@@ -18,7 +18,9 @@ from tests.test_pages import Browser, create_group, join, post_commitment, sign_
 
 # GET routes that answer JSON or text for programs, not pages for people (the manifest and
 # the service worker have their own checks, headers included, in tests/test_app_shell.py).
-NOT_PAGES = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/manifest.webmanifest", "/sw.js"}
+# The calendar feed answers calendar apps (tests/practice).
+NOT_PAGES = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/manifest.webmanifest", "/sw.js",
+             "/calendar/{token}.ics"}
 # The only sources the Content-Security-Policy may name: this origin, nothing, and data:
 # URLs (images).
 ALLOWED_SOURCES = {"'self'", "'none'", "data:"}

@@ -18,6 +18,7 @@ from server.groups import service as groups
 from server.groups.pages import local_time
 from server.models import User
 from server.models.reminders import Nudge
+from server.practice import service as practice
 from server.reminders import push
 from server.reminders import service as reminders
 from server.web import redirect, render
@@ -41,6 +42,7 @@ async def reminders_page(request: Request, session: AsyncSession, user: User, *,
                   if resting and habits.snoozed_until else None,
                   groups=mine, nudges=list(Nudge), snoozes=reminders.SNOOZES,
                   devices=await reminders.device_count(session, user.id),
+                  calendar=await practice.feed_of(session, user.id),
                   push_key=push.public_key(request.app.state.pusher.settings), **context)
 
 

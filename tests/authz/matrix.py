@@ -210,6 +210,36 @@ async def end_open_rooms(w: World) -> None:
     await w.end_open_rooms()
 
 
+async def _a_plan(w: World) -> int:
+    """A planned session in group A, made by its moderator for this cell."""
+    made = await w.ok(w.people["moderator"], "POST", w.url("/api/v1/groups/{a}/practice-plans"),
+                      {"starts": "18:30", "weekday": 3, "zone": "Europe/Berlin"})
+    return int(made["id"])
+
+
+async def delete_plan_api(w: World, who: Person) -> Call:
+    return Call("DELETE", w.url(f"/api/v1/groups/{{a}}/practice-plans/{await _a_plan(w)}"))
+
+
+async def delete_plan_page(w: World, who: Person) -> Call:
+    return Call("POST", w.url(f"/groups/{{a}}/practice/{await _a_plan(w)}/delete"), form={})
+
+
+async def calendar_feed(w: World, who: Person) -> Call:
+    """The feed of the caller's own link (a visitor's: the spare account's): the token is what
+    opens it, never a sign-in."""
+    from server.db import transaction
+    from server.models import User
+    from server.practice import service as practice
+
+    person = who if who.id else w.people["spare"]
+    async with transaction(w.app.state.db) as session:
+        user = await session.get(User, person.id)
+        assert user is not None
+        token = await practice.make_feed(session, user, False)
+    return Call("GET", f"/calendar/{token}.ics")
+
+
 REPORT = {"target_type": "commitment", "reason": "This worried me."}
 
 # -- the table ----------------------------------------------------------------------------------
@@ -258,6 +288,14 @@ TABLE: dict[Route, Row] = {
         "POST", "/api/v1/me/push-devices/remove", lambda w, who: {"endpoint": push_device(who)["endpoint"]})),
     ("POST", "/api/v1/reminders/stop"):             row(A,    A,     A,     A,    A,    A,    A, api(
         "POST", "/api/v1/reminders/stop", lambda w, who: {"token": stop_token(w, who)})),
+
+    # planned practice: members read, moderators plan and delete
+    ("GET", "/api/v1/groups/{gid}/practice-plans"): row(401,  404,   A,     A,    404,  404,  A,
+                                                        get("/api/v1/groups/{a}/practice-plans")),
+    ("POST", "/api/v1/groups/{gid}/practice-plans"): row(401, 404,   403,   A,    404,  404,  403, api(
+        "POST", "/api/v1/groups/{a}/practice-plans", {"starts": "19:00", "weekday": 1})),
+    ("DELETE", "/api/v1/groups/{gid}/practice-plans/{pid}"): row(401, 404, 403, A, 404, 404,  403,
+                                                                 delete_plan_api),
 
     # groups: a removed member who comes back with a valid code is told why (403 `removed`);
     # a member joining again gets the same answer as the first time.
@@ -382,6 +420,14 @@ TABLE: dict[Route, Row] = {
     ("POST", "/settings/reminders/off"):            row(L,    A,     A,     A,    A,    A,    A, form(
         "/settings/reminders/off")),
 
+    # calendar links: a member's own; the feed opens with its token alone (calendar apps
+    # cannot sign in), whoever asks.
+    ("POST", "/settings/calendar"):                 row(L,    A,     A,     A,    A,    A,    A, form(
+        "/settings/calendar", {"show_group_names": "yes"})),
+    ("POST", "/settings/calendar/stop"):            row(L,    A,     A,     A,    A,    A,    A, form(
+        "/settings/calendar/stop")),
+    ("GET", "/calendar/{token}.ics"):               row(A,    A,     A,     A,    A,    A,    A, calendar_feed),
+
     # pages: group A
     ("GET", "/groups/{gid}"):                       row(L,    404,   A,     A,    404,  404,  A, get("/groups/{a}")),
     ("GET", "/groups/{gid}/commitments/{cid}"):     row(L,    404,   A,     A,    404,  404,  A,
@@ -402,6 +448,12 @@ TABLE: dict[Route, Row] = {
                                                         get("/groups/{a}/rooms/{a_room}")),
     ("POST", "/groups/{gid}/rooms"):                row(L,    404,   403,   A,    404,  404,  403, form(
         "/groups/{a}/rooms", {"title": "Page practice"}), prepare=end_open_rooms),
+
+    ("GET", "/groups/{gid}/practice"):              row(L,    404,   A,     A,    404,  404,  A,
+                                                        get("/groups/{a}/practice")),
+    ("POST", "/groups/{gid}/practice"):             row(L,    404,   403,   A,    404,  404,  403, form(
+        "/groups/{a}/practice", {"repeat": "weekly", "weekday": "2", "starts": "18:00", "zone": "UTC"})),
+    ("POST", "/groups/{gid}/practice/{pid}/delete"): row(L,   404,   403,   A,    404,  404,  403, delete_plan_page),
 
     # pages: moderation in group A. Every member reads the log and may report (muted too);
     # the rest is the moderators'.

@@ -20,7 +20,7 @@ from starlette.routing import Route as PlainRoute
 from server.main import route_entries
 
 # GET routes that answer programs, not people.
-NOT_PAGES = {"/healthz", "/readyz", "/metrics", "/openapi.json"}
+NOT_PAGES = {"/healthz", "/readyz", "/metrics", "/openapi.json", "/calendar/{token}.ics"}
 _PARAM = re.compile(r"\{(\w+)(?::(\w+))?\}")
 
 

@@ -110,10 +110,12 @@ def build_world(base: str) -> World:
     report = _call(base, tokens["other"], "POST", f"/api/v1/groups/{gid}/reports",
                    {"target_type": "commitment", "target_id": theirs["id"], "reason": "Unkind"})
     invite = _call(base, world.token, "POST", f"/api/v1/groups/{gid}/invites", {"max_uses": 20})
+    plan = _call(base, world.token, "POST", f"/api/v1/groups/{gid}/practice-plans",
+                 {"starts": "18:30", "weekday": 3, "zone": "Europe/Berlin"})
     world.ids = {
         "gid": [gid], "cid": [mine["id"], theirs["id"]], "rid": [room["id"]],
         "uid": [me["id"], by_name[names["target"].lower()], by_name[names["other"].lower()]],
-        "code": [invite["code"]], "group_id": [gid],
+        "code": [invite["code"]], "group_id": [gid], "pid": [plan["id"]],
         "target_id": [mine["id"], theirs["id"], cheer["data"]["encouragement_id"], card["id"],
                       report["target_id"]],
     }

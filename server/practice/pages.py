@@ -1,0 +1,108 @@
+"""Pages for planned practice: a group's plans (moderators plan and delete them, members read
+them), the member's calendar link on the reminders page, and the calendar feed itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock
+from server.accounts.pages import PageUser
+from server.deps import Member, SessionDep
+from server.errors import AppError
+from server.forms import checked_form, submit
+from server.groups.pages import PageMember, PageModerator
+from server.practice import schedule
+from server.practice import service as practice
+from server.reminders.pages import PAGE as REMINDERS_PAGE
+from server.reminders.pages import reminders_page
+from server.web import redirect, render
+
+router = APIRouter(include_in_schema=False)
+
+FIELDS = ("title", "zone", "starts", "repeat", "on_date", "weekday", "minutes")
+# What the feed answers: for calendar apps, never kept by a shared cache, never indexed.
+FEED_HEADERS = {"Cache-Control": "private, no-cache", "X-Robots-Tag": "noindex"}
+
+
+async def practice_page(request: Request, session: AsyncSession, member: Member, *,
+                        status: int = 200, **context: Any) -> HTMLResponse:
+    plans = await practice.plans_of(session, member.group.id)
+    now = clock.now()
+    rows = []
+    for plan in plans:
+        upcoming = schedule.occurrences(plan, now)
+        rows.append((plan, practice.describe(plan),
+                     practice.next_label(upcoming[0], member.user.timezone, now) if upcoming else None))
+    context.setdefault("plan", {"title": "", "zone": member.user.timezone, "starts": "",
+                                "repeat": "weekly", "on_date": "", "weekday": "", "minutes": "60"})
+    return render(request, "groups/practice.html", status_code=status, group=member.group,
+                  member=member, plans=rows, weekdays=list(enumerate(practice.WEEKDAYS)),
+                  plans_max=practice.PLANS_MAX, **context)
+
+
+@router.get("/groups/{gid:int}/practice")
+async def practice_home(request: Request, member: PageMember, session: SessionDep) -> HTMLResponse:
+    """The group's planned practice sessions; moderators plan and delete them here."""
+    return await practice_page(request, session, member)
+
+
+@router.post("/groups/{gid:int}/practice")
+async def plan_practice(request: Request, member: PageModerator, session: SessionDep) -> Response:
+    """Moderators: plan a practice session, once or every week."""
+    form = await checked_form(request)
+    values = {k: form.text(k)[:200] for k in FIELDS}
+
+    async def act() -> Response:
+        minutes = form.whole_number("minutes", "The length in minutes", practice.MINUTES_MIN,
+                                    practice.MINUTES_MAX, default=practice.MINUTES_DEFAULT)
+        checked = practice.check_plan(
+            title=values["title"], zone=values["zone"], starts=values["starts"],
+            repeat=values["repeat"], on_date=values["on_date"], weekday=values["weekday"],
+            minutes=minutes, default_zone=member.user.timezone)
+        await practice.create_plan(session, member.user, member.group.id, checked)
+        return redirect(f"/groups/{member.group.id}/practice", "The practice session is planned.")
+
+    async def again(exc: AppError) -> Response:
+        return await practice_page(request, session, member, status=exc.status, plan=values,
+                                   error=exc.detail)
+
+    return await submit(session, act, again)
+
+
+@router.post("/groups/{gid:int}/practice/{pid:int}/delete")
+async def delete_practice(pid: int, request: Request, member: PageModerator,
+                          session: SessionDep) -> Response:
+    """Moderators: delete a planned session (every member's calendar drops it)."""
+    await checked_form(request)
+    await practice.delete_plan(session, member.group.id, pid)
+    return redirect(f"/groups/{member.group.id}/practice", "That planned session is deleted.")
+
+
+@router.post("/settings/calendar")
+async def make_calendar_link(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """A new private calendar link (any earlier one stops), shown once, on the reminders page."""
+    form = await checked_form(request)
+    token = await practice.make_feed(session, user, form.checked("show_group_names"))
+    link = str(request.url_for("calendar_feed", token=token))
+    return await reminders_page(request, session, user, calendar_link=link)
+
+
+@router.post("/settings/calendar/stop")
+async def stop_calendar_link(request: Request, user: PageUser, session: SessionDep) -> Response:
+    """The calendar link stops working at once."""
+    await checked_form(request)
+    await practice.stop_feed(session, user.id)
+    return redirect(f"{REMINDERS_PAGE}#calendar", "Your calendar link no longer works.")
+
+
+@router.get("/calendar/{token}.ics", name="calendar_feed")
+async def calendar_feed(token: str, session: SessionDep) -> Response:
+    """Public, for calendar apps (they cannot sign in): the member's planned practice sessions,
+    with the private token in the link; 404 alike for any token that opens nothing."""
+    feed, plans = await practice.feed_plans(session, token)
+    body = practice.calendar(plans, clock.now(), show_group_names=feed.show_group_names)
+    return Response(body, media_type="text/calendar; charset=utf-8", headers=FEED_HEADERS)
