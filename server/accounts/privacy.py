@@ -43,6 +43,7 @@ from server.models import (
     Transcript,
     User,
 )
+from server.models.practice import CalendarFeed
 from server.roleplay import service as roleplay
 
 PERSONAL_KEYS = ("text", "note", "display_name", "title", "boundary", "reason")
@@ -86,6 +87,7 @@ async def export(session: AsyncSession, user: User) -> dict[str, Any]:
     group_reminders = (await session.scalars(
         select(GroupReminder).where(GroupReminder.user_id == uid))).all()
     devices = (await session.scalars(select(PushDevice).where(PushDevice.user_id == uid))).all()
+    feed = await session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == uid))
     return {
         "exported_at": _iso(clock.now()),
         "account": _row(user, "id", "username", "display_name", "timezone", "receive_only", "created_at"),
@@ -122,6 +124,8 @@ async def export(session: AsyncSession, user: User) -> dict[str, Any]:
                if habits else {"morning": None, "evening": None}),
             "groups": [_row(g, "group_id", "nudge", "at") for g in group_reminders],
             "devices": [_row(d, "endpoint", "created_at") for d in devices],
+            # The link itself is never kept, only its hash: whether there is one, and how it reads.
+            "calendar_link": _row(feed, "show_group_names", "created_at") if feed else None,
         },
     }
 

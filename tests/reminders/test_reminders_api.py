@@ -83,6 +83,7 @@ async def test_devices_only_at_the_push_services_this_cairn_sends_to(clients: Cl
     await ari.client.put("/api/v1/me/reminders", json={"morning": "06:50"})
     mine = (await ari.client.get("/api/v1/me/export")).json()["reminders"]
     assert mine["morning"] == "06:50" and [d["endpoint"] for d in mine["devices"]] == [sub["endpoint"]]
+    assert mine["calendar_link"] is None
     again = await ari.client.post("/api/v1/me/push-devices", json=sub)  # the same device, once
     assert again.status_code == 201
     assert (await ari.client.get("/api/v1/me/reminders")).json()["devices"] == 1
