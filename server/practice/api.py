@@ -53,14 +53,14 @@ def plan_out(plan: PracticePlan, now: dt.datetime) -> PlanOut:
                    minutes=plan.minutes, next_start=upcoming[0] if upcoming else None)
 
 
-@router.get("/groups/{gid}/practice-plans", response_model=list[PlanOut])
+@router.get("/groups/{gid:int}/practice-plans", response_model=list[PlanOut])
 async def list_plans(member: GroupMember, session: SessionDep) -> list[PlanOut]:
     """The group's planned practice sessions; members only."""
     now = clock.now()
     return [plan_out(p, now) for p in await practice.plans_of(session, member.group.id)]
 
 
-@router.post("/groups/{gid}/practice-plans", status_code=status.HTTP_201_CREATED,
+@router.post("/groups/{gid:int}/practice-plans", status_code=status.HTTP_201_CREATED,
              response_model=PlanOut)
 async def create_plan(body: PlanIn, member: GroupModerator, session: SessionDep) -> PlanOut:
     """Moderators: plan a session. Exactly one of `on_date` and `weekday` (`invalid_repeat`);
@@ -76,7 +76,7 @@ async def create_plan(body: PlanIn, member: GroupModerator, session: SessionDep)
     return plan_out(plan, clock.now())
 
 
-@router.delete("/groups/{gid}/practice-plans/{pid}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/groups/{gid:int}/practice-plans/{pid:int}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_plan(pid: Id, member: GroupModerator, session: SessionDep) -> Response:
     """Moderators: delete a planned session."""
     await practice.delete_plan(session, member.group.id, pid)
