@@ -6,6 +6,7 @@ end to end in tests/reminders/test_sending.py."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from server.reminders import push
 from tests.authz.matrix import push_device
 from tests.authz.world import Person
 from tests.browser.test_foundation_browser import DESKTOP, PHONE, axe_violations, need_chromium
+from tests.browser.test_installable_browser import WORKER_ACTIVATED
 from tests.browser.test_moderation_browser import Browsers
 from tests.fixtures.servers import LiveServer
 from tests.realtime.helpers import remote_member
@@ -139,16 +141,21 @@ async def test_a_push_shows_a_neutral_reminder_with_a_way_to_stop(push_server):
                lambda e: registered.extend(r for r in e["registrations"] if not r.get("isDeleted")))
         await cdp.send("ServiceWorker.enable")
         await page.goto(f"{base}/settings/reminders")
-        await page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-        await page.wait_for_function("navigator.serviceWorker.ready.then(r => !!r.active)")
+        await page.evaluate(WORKER_ACTIVATED)  # a push reaches an activated worker only
         ids = {r["registrationId"] for r in registered if r["scopeURL"].startswith(base)}
         assert len(ids) == 1, registered
         await cdp.send("ServiceWorker.deliverPushMessage",
                        {"origin": base, "registrationId": ids.pop(), "data": json.dumps(payload)})
-        shown = await page.wait_for_function("""() => navigator.serviceWorker.ready
-            .then(r => r.getNotifications())
-            .then(ns => ns.length ? ns.map(n => ({title: n.title, body: n.body, tag: n.tag,
-                                                  actions: n.actions.map(a => a.title)})) : null)""")
-        assert await shown.json_value() == [{"title": "Cairn", "body": reminders.WORDS[Nudge.MORNING],
-                                             "tag": "cairn-morning", "actions": ["Stop these reminders"]}]
+        # Until the worker has shown it (the push is handled asynchronously in the worker).
+        shown = await asyncio.wait_for(page.evaluate("""async () => {
+            const registration = await navigator.serviceWorker.ready;
+            for (;;) {
+                const notes = await registration.getNotifications();
+                if (notes.length) return notes.map(n => ({title: n.title, body: n.body, tag: n.tag,
+                                                          actions: n.actions.map(a => a.title)}));
+                await new Promise(done => setTimeout(done, 50));
+            }
+        }"""), timeout=30)
+        assert shown == [{"title": "Cairn", "body": reminders.WORDS[Nudge.MORNING],
+                          "tag": "cairn-morning", "actions": ["Stop these reminders"]}]
     assert b.errors == []
