@@ -6,12 +6,10 @@ from __future__ import annotations
 import json
 import re
 import struct
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
 from server import app_shell
 from server.main import create_app
@@ -27,18 +25,9 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-async def shell_app(sqlite_database_url: str) -> AsyncIterator[FastAPI]:
-    """The app on SQLite: nothing here is about the database."""
-    app = create_app(make_settings(sqlite_database_url))
-    async with app.router.lifespan_context(app):
-        yield app
-
-
-@pytest.fixture
-async def shell_clients(shell_app: FastAPI) -> AsyncIterator[Clients]:
-    made = Clients(shell_app)
-    yield made
-    await made.close()
+def database_url(sqlite_database_url: str) -> str:
+    """Nothing here is about the database: the shared app and clients, on SQLite alone."""
+    return sqlite_database_url
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -78,8 +67,8 @@ def test_the_size_check_reads_the_header():
 
 # -- the manifest --------------------------------------------------------------------------------
 
-async def test_the_manifest_has_what_an_install_needs(shell_clients: Clients):
-    anon = shell_clients.anonymous()
+async def test_the_manifest_has_what_an_install_needs(clients: Clients):
+    anon = clients.anonymous()
     r = await anon.get("/manifest.webmanifest")
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/manifest+json"
@@ -106,21 +95,21 @@ async def test_the_manifest_has_what_an_install_needs(shell_clients: Clients):
             assert struct.unpack(">II", got.content[16:24]) == (width, height), icon["src"]
 
 
-async def test_every_page_links_the_manifest_and_the_icons(shell_clients: Clients):
-    page = (await shell_clients.anonymous().get("/")).text
+async def test_every_page_links_the_manifest_and_the_icons(clients: Clients):
+    page = (await clients.anonymous().get("/")).text
     assert '<link rel="manifest" href="/manifest.webmanifest">' in page
     assert '<link rel="icon" href="/static/icons/favicon-32.png" sizes="32x32" type="image/png">' in page
     assert '<link rel="apple-touch-icon" href="/static/icons/apple-touch-icon.png">' in page
     assert f'<meta name="theme-color" content="{app_shell.THEME_COLOR}">' in page
     assert 'href="data:,"' not in page
     for href in re.findall(r'<link rel="(?:icon|apple-touch-icon)" href="([^"]+)"', page):
-        assert (await shell_clients.anonymous().get(href)).status_code == 200, href
+        assert (await clients.anonymous().get(href)).status_code == 200, href
 
 
 # -- the service worker --------------------------------------------------------------------------
 
-async def test_the_service_worker_is_served_from_the_root_never_stale(shell_clients: Clients):
-    anon = shell_clients.anonymous()
+async def test_the_service_worker_is_served_from_the_root_never_stale(clients: Clients):
+    anon = clients.anonymous()
     r = await anon.get("/sw.js")
     assert r.status_code == 200
     assert r.headers["content-type"].split(";")[0] == "text/javascript"
@@ -164,15 +153,15 @@ async def test_a_new_shell_is_a_new_service_worker(sqlite_database_url, tmp_path
     assert versions[0] != versions[1]
 
 
-async def test_page_js_registers_the_worker_for_the_whole_site(shell_clients: Clients):
-    js = (await shell_clients.anonymous().get("/static/js/page.js")).text
+async def test_page_js_registers_the_worker_for_the_whole_site(clients: Clients):
+    js = (await clients.anonymous().get("/static/js/page.js")).text
     assert 'navigator.serviceWorker.register("/sw.js", { scope: "/"' in js
 
 
 # -- the offline page ----------------------------------------------------------------------------
 
-async def test_the_offline_page_is_calm_and_shows_the_crisis_lines(shell_clients: Clients):
-    anon = shell_clients.anonymous()
+async def test_the_offline_page_is_calm_and_shows_the_crisis_lines(clients: Clients):
+    anon = clients.anonymous()
     r = await anon.get("/offline")
     assert r.status_code == 200
     assert r.headers["content-type"] == "text/html; charset=utf-8"
@@ -195,10 +184,10 @@ async def test_the_offline_page_is_calm_and_shows_the_crisis_lines(shell_clients
     assert "<form" not in page and 'name="csrf-token"' not in page and "Sign in" not in page
 
 
-async def test_the_offline_page_is_the_same_for_everyone(shell_clients: Clients):
+async def test_the_offline_page_is_the_same_for_everyone(clients: Clients):
     """What the worker keeps holds no one's name, whoever's cookies came with it."""
-    anon = shell_clients.anonymous()
-    member = await sign_up(shell_clients, "quietwillow")
+    anon = clients.anonymous()
+    member = await sign_up(clients, "quietwillow")
     member.client.cookies.set(SUPPORT_COOKIE, "1")
     as_member = await member.client.get("/offline")
     as_visitor = await anon.get("/offline")
@@ -209,8 +198,8 @@ async def test_the_offline_page_is_the_same_for_everyone(shell_clients: Clients)
     assert "Signed in as Quietwillow" in (await member.client.get("/help")).text
 
 
-async def test_head_is_answered_like_get(shell_clients: Clients):
-    anon = shell_clients.anonymous()
+async def test_head_is_answered_like_get(clients: Clients):
+    anon = clients.anonymous()
     for path in ("/manifest.webmanifest", "/sw.js", "/offline"):
         r = await anon.head(path)
         assert r.status_code == 200 and r.content == b"", path
