@@ -18,7 +18,7 @@ import logging
 import random
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -173,7 +173,7 @@ async def remove_device(session: AsyncSession, user: User, endpoint: str) -> Non
 
 
 async def device_count(session: AsyncSession, user_id: int) -> int:
-    return len((await session.scalars(select(PushDevice.id).where(PushDevice.user_id == user_id))).all())
+    return await session.scalar(select(func.count(PushDevice.id)).where(PushDevice.user_id == user_id)) or 0
 
 
 # -- sending ----------------------------------------------------------------------------------
@@ -182,10 +182,8 @@ def _time(value: str | None) -> dt.time | None:
     return dt.time.fromisoformat(value) if value else None
 
 
-async def _habits(session: AsyncSession, user: User, chosen: ReminderHabits) -> schedule.Habits:
-    group_ids = (await session.scalars(select(Membership.group_id).where(
-        Membership.user_id == user.id, Membership.state == "active"))).all()
-    own = await group_choices(session, user.id)
+def _habits(user: User, chosen: ReminderHabits, group_ids: list[int],
+            own: dict[int, dict[Nudge, str | None]]) -> schedule.Habits:
     return schedule.Habits(
         zone=clock.zone(user.timezone),
         usual={Nudge.MORNING: _time(chosen.morning), Nudge.EVENING: _time(chosen.evening)},
@@ -238,11 +236,23 @@ async def send_due(db: Database, pusher: push.Pusher, now: dt.datetime | None = 
     """Send every reminder due at `now` that no process has sent; how many this one sent."""
     now = now or clock.now()
     async with transaction(db, write=False) as session:
+        # Three reads a pass, whatever the number of members: who has a device and chose
+        # something, their groups, and those groups' own times.
+        with_devices = select(PushDevice.user_id)
         rows = (await session.execute(
             select(User, ReminderHabits).join(ReminderHabits, ReminderHabits.user_id == User.id)
-            .where(User.id.in_(select(PushDevice.user_id))))).all()
-        wanted = [(user.id, schedule.due_now(await _habits(session, user, chosen), now))
-                  for user, chosen in rows]
+            .where(User.id.in_(with_devices)))).all()
+        groups: dict[int, list[int]] = {}
+        for uid, gid in (await session.execute(select(Membership.user_id, Membership.group_id).where(
+                Membership.user_id.in_(with_devices), Membership.state == "active"))).all():
+            groups.setdefault(uid, []).append(gid)
+        own: dict[int, dict[int, dict[Nudge, str | None]]] = {}
+        for row in (await session.scalars(select(GroupReminder).where(
+                GroupReminder.user_id.in_(with_devices)))).all():
+            own.setdefault(row.user_id, {}).setdefault(row.group_id, {})[Nudge(row.nudge)] = row.at
+    wanted = [(user.id, schedule.due_now(_habits(user, chosen, groups.get(user.id, []),
+                                                 own.get(user.id, {})), now))
+              for user, chosen in rows]
     sent = 0
     for user_id, dues in wanted:
         for due in dues:
