@@ -6,6 +6,7 @@ counterpart the first time it shows."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from pathlib import Path
 
@@ -98,6 +99,26 @@ async def test_one_tap_sets_a_role_and_it_never_reverts(server: LiveServer):
     assert b.watch.problems == [] and b.errors == []
 
 
+@contextlib.asynccontextmanager
+async def four_in_a_room(server: LiveServer, viewport: dict[str, int] = DESKTOP):
+    """Maya (who moderates), Sam, Cole and Olive in a room, each with a page at `viewport`,
+    and the first scenario card Sam may choose: (people, gid, rid, card, browsers, pages).
+    No page may log an error or a problem."""
+    from playwright.async_api import async_playwright
+
+    people, gid, rid = await room_of(server, ("maya", "sam", "cole", "olive"))
+    card = (await people[1].get(f"/api/v1/scenarios?group_id={gid}")).json()[0]
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            b = Browsers(browser, server.url)
+            pages = tuple([await b.page_for(x, viewport) for x in people])
+            yield people, gid, rid, card, b, pages
+        finally:
+            await browser.close()
+    assert b.watch.problems == [] and b.errors == []
+
+
 async def start_round(base: str, gid: int, rid: int, pages, sam, cole) -> None:
     """Everyone opens the room; the moderator (the first page) makes Sam the practitioner and
     Cole the counterpart, each seeing their role arrive, and starts the round."""
@@ -117,40 +138,31 @@ async def start_round(base: str, gid: int, rid: int, pages, sam, cole) -> None:
 
 async def test_the_turn_moves_on_once_the_practitioner_has_chosen(server: LiveServer):
     need_chromium()
-    from playwright.async_api import async_playwright, expect
+    from playwright.async_api import expect
 
-    people, gid, rid = await room_of(server, ("maya", "sam", "cole", "olive"))
-    mod, sam, cole, olive = people
-    card = (await sam.get(f"/api/v1/scenarios?group_id={gid}")).json()[0]
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            b = Browsers(browser, server.url)
-            m, s, c, o = [await b.page_for(x) for x in people]
-            await start_round(server.url, gid, rid, (m, s, c, o), sam, cole)
-            await expect(o.locator("#room-turn")).to_have_text("Sam is choosing a card and a boundary.")
-            await expect(o.locator("#setup-waiting")).to_contain_text("Sam is choosing a card and a boundary.")
+    async with four_in_a_room(server, DESKTOP) as (people, gid, rid, card, b, (m, s, c, o)):
+        mod, sam, cole, olive = people
+        await start_round(server.url, gid, rid, (m, s, c, o), sam, cole)
+        await expect(o.locator("#room-turn")).to_have_text("Sam is choosing a card and a boundary.")
+        await expect(o.locator("#setup-waiting")).to_contain_text("Sam is choosing a card and a boundary.")
 
-            await s.get_by_label("Scenario card").select_option(label=card["title"])
-            await s.get_by_role("button", name="Use this card").click()
-            await expect(o.locator("#card-title")).to_have_text(card["title"])
-            for page in (o, c, m):
-                await expect(page.locator("#room-turn")).to_have_text(
-                    "Sam is writing the boundary; the card is chosen.")
-            await expect(s.locator("#room-turn")).to_have_text(
-                "You are writing the boundary; the card is chosen.")
-            await expect(o.locator("#setup-waiting")).not_to_contain_text("choosing a card")
+        await s.get_by_label("Scenario card").select_option(label=card["title"])
+        await s.get_by_role("button", name="Use this card").click()
+        await expect(o.locator("#card-title")).to_have_text(card["title"])
+        for page in (o, c, m):
+            await expect(page.locator("#room-turn")).to_have_text(
+                "Sam is writing the boundary; the card is chosen.")
+        await expect(s.locator("#room-turn")).to_have_text(
+            "You are writing the boundary; the card is chosen.")
+        await expect(o.locator("#setup-waiting")).not_to_contain_text("choosing a card")
 
-            await s.get_by_label("Your boundary, in your own words").fill(BOUNDARY)
-            await s.get_by_role("button", name="State my boundary").click()
-            await expect(o.locator("#card-boundary")).to_have_text(BOUNDARY)
-            for page in (o, c, s):
-                await expect(page.locator("#room-turn")).to_have_text(
-                    "The moderator starts the rehearsal when the practitioner is ready.")
-                await expect(page.locator("#panel-setup")).not_to_contain_text("is choosing")
-        finally:
-            await browser.close()
-    assert b.watch.problems == [] and b.errors == []
+        await s.get_by_label("Your boundary, in your own words").fill(BOUNDARY)
+        await s.get_by_role("button", name="State my boundary").click()
+        await expect(o.locator("#card-boundary")).to_have_text(BOUNDARY)
+        for page in (o, c, s):
+            await expect(page.locator("#room-turn")).to_have_text(
+                "The moderator starts the rehearsal when the practitioner is ready.")
+            await expect(page.locator("#panel-setup")).not_to_contain_text("is choosing")
 
 
 async def test_the_counterparts_answer_is_labelled_for_them_the_first_time(server: LiveServer):
