@@ -61,7 +61,8 @@ class Settings(BaseSettings):
     push_services: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [
         "https://fcm.googleapis.com", "https://updates.push.services.mozilla.com",
         "https://web.push.apple.com", "https://*.notify.windows.com"])
-    # How often each process looks for reminders that are due (seconds); 0: never.
+    # How often each process looks for reminders that are due and planned practice sessions
+    # to open or close (seconds); 0: never.
     reminder_interval_seconds: int = Field(default=30, ge=0)
 
     @field_validator("trusted_proxies", mode="before")

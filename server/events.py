@@ -34,6 +34,7 @@ class Kind(StrEnum):
     ROLEPLAY_OPENED = "roleplay.opened"
     ROLEPLAY_UPDATED = "roleplay.updated"
     ROLEPLAY_ENDED = "roleplay.ended"
+    PRACTICE_CHANGED = "practice.changed"
     REPORT_CREATED = "report.created"
     SUPPORT_CONCERN = "support.concern"
     MODERATOR_CHANGED = "moderator.changed"
@@ -172,6 +173,14 @@ class RoleplayEnded(_Event):
     phase: str
 
 
+@dataclass(frozen=True, slots=True)
+class PracticeChanged(_Event):
+    """A planned practice session was planned, deleted, or will not happen today."""
+
+    KIND = Kind.PRACTICE_CHANGED
+    plan_id: int
+
+
 # -- the moderators' stream -------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -203,14 +212,14 @@ class ModeratorChanged(_Event):
 GroupEvent = (
     MemberJoined | MemberLeft | MemberRemoved | MemberRoleChanged | MemberMuted | MemberUnmuted
     | CommitmentCreated | CommitmentCheckedIn | EncouragementSent | ContentHidden
-    | RoleplayOpened | RoleplayUpdated | RoleplayEnded
+    | RoleplayOpened | RoleplayUpdated | RoleplayEnded | PracticeChanged
     | ReportCreated | SupportConcern | ModeratorChanged
 )
 
 TYPES: dict[Kind, type[GroupEvent]] = {cls.KIND: cls for cls in (
     MemberJoined, MemberLeft, MemberRemoved, MemberRoleChanged, MemberMuted, MemberUnmuted,
     CommitmentCreated, CommitmentCheckedIn, EncouragementSent, ContentHidden,
-    RoleplayOpened, RoleplayUpdated, RoleplayEnded,
+    RoleplayOpened, RoleplayUpdated, RoleplayEnded, PracticeChanged,
     ReportCreated, SupportConcern, ModeratorChanged,
 )}
 

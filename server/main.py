@@ -45,6 +45,7 @@ from server.moderation import pages as moderation_pages
 from server.observability import AccessLog
 from server.practice import api as practice_api
 from server.practice import pages as practice_pages
+from server.practice import sessions as practice_sessions
 from server.realtime import wiring
 from server.realtime import ws as realtime_ws
 from server.realtime.hub import create_hub
@@ -224,10 +225,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.pusher = pusher
         reminding = (asyncio.create_task(reminders.run_forever(db, pusher))
                      if settings.reminder_interval_seconds and pusher.ready else None)
+        practising = (asyncio.create_task(practice_sessions.run_forever(db))
+                      if settings.reminder_interval_seconds else None)
         try:
             yield
         finally:
-            for job in (pruner, reminding):
+            for job in (pruner, reminding, practising):
                 if job:
                     job.cancel()
             roleplay_ws.stop(app.state)

@@ -98,6 +98,7 @@ BEFORE: list[tuple[events.GroupEvent, dict[str, Any], str]] = [
      {"room_id": 3, "version": 4, "phase": "scene"}, "group"),
     (events.RoleplayEnded(room_id=3, version=9, phase="ended"),
      {"room_id": 3, "version": 9, "phase": "ended"}, "group"),
+    (events.PracticeChanged(plan_id=4), {"plan_id": 4}, "group"),
     (events.ReportCreated(report_id=2, target_type=TargetType.ROLEPLAY_LINE, target_id=7,
                           reason="Unkind"),
      {"report_id": 2, "target_type": "roleplay_line", "target_id": 7, "reason": "Unkind"},

@@ -120,8 +120,8 @@ async def export(session: AsyncSession, user: User) -> dict[str, Any]:
                                 "intensities", "created_at") for c in cards],
         "moderator_actions": [_row(a, "group_id", "action", "target", "reason", "at") for a in actions],
         "reminders": {
-            **(_row(habits, "morning", "evening", "quiet_from", "quiet_until", "snoozed_until")
-               if habits else {"morning": None, "evening": None}),
+            **(_row(habits, "morning", "evening", "quiet_from", "quiet_until", "practice", "snoozed_until")
+               if habits else {"morning": None, "evening": None, "practice": False}),
             "groups": [_row(g, "group_id", "nudge", "at") for g in group_reminders],
             "devices": [_row(d, "endpoint", "created_at") for d in devices],
             # The link itself is never kept, only its hash: whether there is one, and how it reads.

@@ -22,7 +22,6 @@ from server.groups import service as groups
 from server.models import User
 from server.models.commitments import PER_DAY, STEPS
 from server.moderation import service as moderation
-from server.practice import schedule as practice_schedule
 from server.practice import service as practice
 from server.roleplay import service as roleplay
 from server.web import redirect, render, render_part
@@ -199,8 +198,6 @@ async def day_page(
     my_ids = [e.commitment.id for e in entries if e.commitment.user_id == user.id]
     mine = len(my_ids)
     rooms = await roleplay.open_rooms(session, group.id)  # at most one: open_room refuses more
-    now = clock.now()
-    coming = practice_schedule.next_of(await practice.plans_of(session, group.id), now)
     # Encouragement the member received about their own commitments shown here.
     received_here: dict[int | None, list[encouragements.Received]] = {}
     if my_ids:
@@ -236,7 +233,7 @@ async def day_page(
         postable_day=abs((day - today).days) <= 1,
         steps=STEPS, text_max=commitments.TEXT_MAX, agreement=groups.AGREEMENT,
         open_room=rooms[0] if rooms else None,
-        next_practice=practice.next_label(coming[1], user.timezone, now) if coming else None,
+        **await practice.day_line(session, member),
         muted=muted, muted_until=member.membership.muted_until if muted else None,
         muted_until_label=(local_time(member.membership.muted_until, user.timezone)
                            if muted and member.membership.muted_until else ""),

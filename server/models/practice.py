@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db import Base, UTCDateTime, utcnow
+from server.db import Base, Choice, UTCDateTime, utcnow
 
 
 class PracticePlan(Base):
@@ -44,3 +44,30 @@ class CalendarFeed(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     show_group_names: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Outcome(Choice):
+    """What became of one planned session."""
+
+    OPEN = "open"  # its room opened itself; nobody has decided yet
+    HELD = "held"  # a moderator took it (joined, or opened or ended the room)
+    NOT_HELD = "not_held"  # no moderator joined in time: the room closed itself, gently
+
+
+class PracticeSession(Base):
+    """One session of a plan, from the moment its room opened itself. The unique pair (plan,
+    start) lets only one process open it; `seen_at` is when a moderator read why it did not
+    happen."""
+
+    __tablename__ = "practice_sessions"
+    __table_args__ = (UniqueConstraint("plan_id", "starts_at"),
+                      CheckConstraint(Outcome.check("outcome"), name="outcome_known"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("practice_plans.id", ondelete="CASCADE"))
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    room_id: Mapped[int | None] = mapped_column(ForeignKey("roleplay_rooms.id", ondelete="SET NULL"))
+    outcome: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    seen_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, Choice, UTCDateTime, utcnow
@@ -16,6 +16,12 @@ class Nudge(Choice):
 
     MORNING = "morning"  # choosing the day's small act of care
     EVENING = "evening"  # checking in on it
+    PRACTICE = "practice"  # a planned practice session starts soon
+
+
+# The reminders of each day, at times a member chooses (a practice reminder goes before each
+# planned session instead).
+DAILY = (Nudge.MORNING, Nudge.EVENING)
 
 
 class Delivery(Choice):
@@ -36,13 +42,15 @@ class ReminderHabits(Base):
     evening: Mapped[str | None] = mapped_column(String(5), nullable=True)
     quiet_from: Mapped[str | None] = mapped_column(String(5), nullable=True)
     quiet_until: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    # Before each planned practice session of the member's groups.
+    practice: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     snoozed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class GroupReminder(Base):
     """For one group, a reminder at another time than the member's usual one ("HH:MM"), or
-    off (None). No row: as usual."""
+    off (None). No row: as usual. The practice reminder has no time of its own: ON or off."""
 
     __tablename__ = "group_reminders"
     __table_args__ = (CheckConstraint(Nudge.check("nudge"), name="nudge_known"),)
@@ -51,6 +59,8 @@ class GroupReminder(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
     nudge: Mapped[str] = mapped_column(String(16), primary_key=True)
     at: Mapped[str | None] = mapped_column(String(5), nullable=True)
+
+    ON = "on"  # `at` of a practice reminder a group keeps on while the usual one is off
 
 
 class PushDevice(Base):

@@ -31,7 +31,9 @@ MUTE_CHOICES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 
 # The audit log in words: (what the moderator did, words after the target).
 ACTIONS = {"hide": ("hid", ""), "mute": ("paused posting for", ""), "unmute": ("let", "post again"),
            "remove": ("removed", "from the group"), "promote": ("made", "a moderator"),
-           "demote": ("made", "a member again"), "dismiss": ("dismissed", "")}
+           "demote": ("made", "a member again"), "dismiss": ("dismissed", ""),
+           "plan": ("planned a practice session:", ""), "unplan": ("deleted the planned session", ""),
+           "not_held": ("closed the room of", "as no moderator had joined")}
 _ANCHOR = re.compile(r"c[0-9]{1,10}")
 
 

@@ -79,5 +79,5 @@ async def create_plan(body: PlanIn, member: GroupModerator, session: SessionDep)
 @router.delete("/groups/{gid:int}/practice-plans/{pid:int}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_plan(pid: Id, member: GroupModerator, session: SessionDep) -> Response:
     """Moderators: delete a planned session."""
-    await practice.delete_plan(session, member.group.id, pid)
+    await practice.delete_plan(session, member.user, member.group.id, pid)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

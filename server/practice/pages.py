@@ -15,11 +15,10 @@ from server.deps import Member, SessionDep
 from server.errors import AppError
 from server.forms import checked_form, submit
 from server.groups.pages import PageMember, PageModerator
-from server.practice import schedule
+from server.practice import schedule, sessions
 from server.practice import service as practice
 from server.reminders.pages import PAGE as REMINDERS_PAGE
-from server.reminders.pages import reminders_page
-from server.web import redirect, render
+from server.web import redirect, render, render_part
 
 router = APIRouter(include_in_schema=False)
 
@@ -41,13 +40,29 @@ async def practice_page(request: Request, session: AsyncSession, member: Member,
                                 "repeat": "weekly", "on_date": "", "weekday": "", "minutes": "60"})
     return render(request, "groups/practice.html", status_code=status, group=member.group,
                   member=member, plans=rows, weekdays=list(enumerate(practice.WEEKDAYS)),
-                  plans_max=practice.PLANS_MAX, **context)
+                  plans_max=practice.PLANS_MAX, **await practice.day_line(session, member), **context)
 
 
 @router.get("/groups/{gid:int}/practice")
-async def practice_home(request: Request, member: PageMember, session: SessionDep) -> HTMLResponse:
-    """The group's planned practice sessions; moderators plan and delete them here."""
+async def practice_home(request: Request, member: PageMember, session: SessionDep,
+                        part: str | None = None) -> HTMLResponse:
+    """The group's planned practice sessions; moderators plan and delete them here.
+    `?part=line`: the day page's practice line alone, which its script fetches again when the
+    group's plans change."""
+    if part == "line":
+        return render_part(request, "groups/_practice_line.html", group=member.group, member=member,
+                           **await practice.day_line(session, member))
     return await practice_page(request, session, member)
+
+
+@router.post("/groups/{gid:int}/practice/sessions/{sid:int}/seen")
+async def practice_notice_seen(sid: int, request: Request, member: PageModerator,
+                               session: SessionDep) -> Response:
+    """Moderators: they have read why a planned session did not happen."""
+    form = await checked_form(request)
+    await sessions.mark_seen(session, member.group.id, member.user.id, sid)
+    back = "practice" if form.text("back") == "practice" else "day"
+    return redirect(f"/groups/{member.group.id}" + ("/practice" if back == "practice" else ""))
 
 
 @router.post("/groups/{gid:int}/practice")
@@ -78,7 +93,7 @@ async def delete_practice(pid: int, request: Request, member: PageModerator,
                           session: SessionDep) -> Response:
     """Moderators: delete a planned session (every member's calendar drops it)."""
     await checked_form(request)
-    await practice.delete_plan(session, member.group.id, pid)
+    await practice.delete_plan(session, member.user, member.group.id, pid)
     return redirect(f"/groups/{member.group.id}/practice", "That planned session is deleted.")
 
 
@@ -87,8 +102,12 @@ async def make_calendar_link(request: Request, user: PageUser, session: SessionD
     """A new private calendar link (any earlier one stops), shown once, on the reminders page."""
     form = await checked_form(request)
     token = await practice.make_feed(session, user, form.checked("show_group_names"))
-    link = str(request.url_for("calendar_feed", token=token))
-    return await reminders_page(request, session, user, calendar_link=link)
+    # Shown once, on the page this answer leads to: the token waits in a short-lived cookie
+    # only that page reads (and clears), so a reload neither shows it again nor makes another.
+    response = redirect(f"{REMINDERS_PAGE}#calendar", "Your new calendar link is ready.")
+    response.set_cookie(practice.NEW_LINK_COOKIE, token, max_age=120, httponly=True, samesite="strict",
+                        path=REMINDERS_PAGE, secure=request.url.scheme == "https")
+    return response
 
 
 @router.post("/settings/calendar/stop")

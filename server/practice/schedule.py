@@ -10,7 +10,7 @@ day has twice comes at its first occurrence.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from server import clock
 from server.models.practice import PracticePlan
@@ -59,3 +59,15 @@ def next_of(plans: list[PracticePlan], after: dt.datetime) -> tuple[PracticePlan
             if soonest is None or when < soonest[1]:
                 soonest = (plan, when)
     return soonest
+
+
+def starting_soon(plans: Iterable[PracticePlan], now: dt.datetime,
+                  within: dt.timedelta) -> list[tuple[int, dt.datetime]]:
+    """(group, start) of each session that has not started by `now` and starts within
+    `within` of it."""
+    found = []
+    for plan in plans:
+        for start in occurrences(plan, now, count=2, until=now + within):
+            if start > now:
+                found.append((plan.group_id, start))
+    return found

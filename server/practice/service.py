@@ -12,16 +12,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from typing import Any
 
 from icalendar import Calendar, Event
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, events
+from server.deps import Member
 from server.errors import Invalid, NotFound
 from server.models import Group, Membership, User
 from server.models.practice import CalendarFeed, PracticePlan
-from server.practice import schedule
+from server.moderation.service import audit
+from server.practice import schedule, sessions
+from server.realtime import log
 from server.reminders.service import local_time
 from server.text import storable
 
@@ -37,6 +41,8 @@ FEED_WEEKS = 8
 NEUTRAL_TITLE = "Cairn practice"
 _NO_PLAN = "We could not find that planned session."
 _NO_FEED = "We could not find that calendar."
+# Carries a new calendar link's token from the form to the one page that shows it, once.
+NEW_LINK_COOKIE = "cairn_calendar_link"
 
 
 # -- plans ------------------------------------------------------------------------------------
@@ -109,14 +115,25 @@ async def create_plan(session: AsyncSession, moderator: User, group_id: int,
     plan = PracticePlan(group_id=group_id, planned_by=moderator.id, created_at=clock.now(), **values)
     session.add(plan)
     await session.flush()
+    await _changed(session, moderator, plan, "plan")
     return plan
 
 
-async def delete_plan(session: AsyncSession, group_id: int, plan_id: int) -> None:
-    gone = await session.execute(delete(PracticePlan).where(PracticePlan.id == plan_id,
-                                                            PracticePlan.group_id == group_id))
-    if not gone.rowcount:  # type: ignore[attr-defined]
+async def delete_plan(session: AsyncSession, moderator: User, group_id: int, plan_id: int) -> None:
+    plan = await session.scalar(select(PracticePlan).where(PracticePlan.id == plan_id,
+                                                           PracticePlan.group_id == group_id))
+    if plan is None:
         raise NotFound(_NO_PLAN, code="plan_not_found")
+    await _changed(session, moderator, plan, "unplan")
+    await session.delete(plan)
+    await session.flush()
+
+
+async def _changed(session: AsyncSession, moderator: User, plan: PracticePlan, action: str) -> None:
+    """Planning is moderation: in the group's log for every member to read, and live on every
+    open page of the group."""
+    await audit(session, plan.group_id, moderator, action, f"{plan.title} ({describe(plan)})", None)
+    await log.append(session, plan.group_id, events.PracticeChanged(plan_id=plan.id), moderator)
 
 
 def describe(plan: PracticePlan) -> str:
@@ -144,6 +161,17 @@ def next_label(at: dt.datetime, timezone: str, now: dt.datetime) -> str:
     return f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
 
 
+async def day_line(session: AsyncSession, member: Member) -> dict[str, Any]:
+    """What the group's day says about practice, for this member: the next session in their
+    zone, whether today's did not happen, and (moderators) why, for those who should know."""
+    now = clock.now()
+    coming = schedule.next_of(await plans_of(session, member.group.id), now)
+    return {"next_practice": next_label(coming[1], member.user.timezone, now) if coming else None,
+            "not_today": await sessions.not_today(session, member.group.id, now),
+            "practice_notices": (await sessions.notices_for(session, member.group.id, member.user.id, now)
+                                 if member.is_moderator else [])}
+
+
 # -- calendar links ---------------------------------------------------------------------------
 
 def token_hash(token: str) -> str:
@@ -162,6 +190,11 @@ async def make_feed(session: AsyncSession, user: User, show_group_names: bool) -
                              show_group_names=show_group_names, created_at=clock.now()))
     await session.flush()
     return token
+
+
+async def is_current_feed(session: AsyncSession, user_id: int, token: str) -> bool:
+    feed = await feed_of(session, user_id)
+    return feed is not None and len(token) <= 128 and feed.token_hash == token_hash(token)
 
 
 async def stop_feed(session: AsyncSession, user_id: int) -> None:

@@ -28,6 +28,8 @@ class RemindersIn(BaseModel):
     evening: str | None = Field(default=None, pattern=TIME, description="Check in on them")
     quiet_from: str | None = Field(default=None, pattern=TIME)
     quiet_until: str | None = Field(default=None, pattern=TIME)
+    practice: bool = Field(default=False, strict=True,
+                           description="15 minutes before each planned practice session")
 
 
 class GroupRemindersIn(BaseModel):
@@ -35,6 +37,7 @@ class GroupRemindersIn(BaseModel):
 
     morning: str = Field(default="usual", pattern=r"^(usual|off|([01][0-9]|2[0-3]):[0-5][0-9])$")
     evening: str = Field(default="usual", pattern=r"^(usual|off|([01][0-9]|2[0-3]):[0-5][0-9])$")
+    practice: str = Field(default="usual", pattern=r"^(usual|on|off)$")
 
 
 class GroupRemindersOut(GroupRemindersIn):
@@ -78,7 +81,7 @@ async def reminders_out(request: Request, session: SessionDep, user_id: int) -> 
     own = await reminders.group_choices(session, user_id)
     return RemindersOut(
         morning=habits.morning, evening=habits.evening, quiet_from=habits.quiet_from,
-        quiet_until=habits.quiet_until, snoozed_until=habits.snoozed_until,
+        quiet_until=habits.quiet_until, practice=habits.practice, snoozed_until=habits.snoozed_until,
         groups=[GroupRemindersOut(group_id=gid, **{n.value: ("off" if at is None else at)
                                                    for n, at in choices.items()})
                 for gid, choices in sorted(own.items())],
@@ -97,7 +100,8 @@ async def choose_reminders(body: RemindersIn, request: Request, user: CurrentUse
                            session: SessionDep) -> RemindersOut:
     """Choose the morning and evening reminders and quiet hours (both ends, or neither)."""
     await reminders.choose(session, user, morning=body.morning, evening=body.evening,
-                           quiet_from=body.quiet_from, quiet_until=body.quiet_until)
+                           quiet_from=body.quiet_from, quiet_until=body.quiet_until,
+                           practice=body.practice)
     return await reminders_out(request, session, user.id)
 
 
@@ -108,6 +112,7 @@ async def choose_group_reminders(gid: int, body: GroupRemindersIn, request: Requ
     await groups.membership_of(session, gid, user.id)
     await reminders.choose_for_group(session, user, gid, Nudge.MORNING, body.morning)
     await reminders.choose_for_group(session, user, gid, Nudge.EVENING, body.evening)
+    await reminders.choose_for_group(session, user, gid, Nudge.PRACTICE, body.practice)
     return await reminders_out(request, session, user.id)
 
 

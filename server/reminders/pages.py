@@ -17,7 +17,7 @@ from server.forms import checked_form, submit
 from server.groups import service as groups
 from server.groups.pages import local_time
 from server.models import User
-from server.models.reminders import Nudge
+from server.models.reminders import DAILY, Nudge
 from server.practice import service as practice
 from server.reminders import push
 from server.reminders import service as reminders
@@ -33,14 +33,15 @@ async def reminders_page(request: Request, session: AsyncSession, user: User, *,
     habits = await reminders.habits_of(session, user.id)
     context.setdefault("chosen", {"morning": habits.morning or "", "evening": habits.evening or "",
                                   "quiet_from": habits.quiet_from or "",
-                                  "quiet_until": habits.quiet_until or ""})
+                                  "quiet_until": habits.quiet_until or "",
+                                  "practice": habits.practice})
     own = await reminders.group_choices(session, user.id)
     mine = [(group, own.get(group.id, {})) for group, _ in await groups.my_groups(session, user)]
     resting = habits.snoozed_until is not None and habits.snoozed_until > clock.now()
     return render(request, "accounts/reminders.html", status_code=status,
                   resting_until=local_time(habits.snoozed_until, user.timezone)
                   if resting and habits.snoozed_until else None,
-                  groups=mine, nudges=list(Nudge), snoozes=reminders.SNOOZES,
+                  groups=mine, nudges=DAILY, practice=Nudge.PRACTICE, snoozes=reminders.SNOOZES,
                   devices=await reminders.device_count(session, user.id),
                   calendar=await practice.feed_of(session, user.id),
                   push_key=push.public_key(request.app.state.pusher.settings), **context)
@@ -48,19 +49,29 @@ async def reminders_page(request: Request, session: AsyncSession, user: User, *,
 
 @router.get(PAGE)
 async def reminders_home(request: Request, user: PageUser, session: SessionDep) -> HTMLResponse:
-    return await reminders_page(request, session, user)
+    token = request.cookies.get(practice.NEW_LINK_COOKIE)
+    # A new calendar link, shown once: only while it is still the member's own link.
+    shown = token if token and await practice.is_current_feed(session, user.id, token) else None
+    response = await reminders_page(request, session, user, calendar_link=str(
+        request.url_for("calendar_feed", token=shown)) if shown else None)
+    if token:
+        response.delete_cookie(practice.NEW_LINK_COOKIE, path=PAGE)
+    return response
 
 
 @router.post(PAGE)
 async def choose(request: Request, user: PageUser, session: SessionDep) -> Response:
     """The usual morning and evening times, and quiet hours. Empty is off."""
     form = await checked_form(request)
-    chosen = {k: form.text(k)[:40] for k in ("morning", "evening", "quiet_from", "quiet_until")}
+    chosen: dict[str, Any] = {k: form.text(k)[:40]
+                              for k in ("morning", "evening", "quiet_from", "quiet_until")}
+    chosen["practice"] = form.checked("practice")
 
     async def act() -> Response:
         await reminders.choose(session, user, **chosen)
         said = ("Your reminders are saved. They will be gentle."
-                if chosen["morning"] or chosen["evening"] else "Your reminders are off.")
+                if chosen["morning"] or chosen["evening"] or chosen["practice"]
+                else "Your reminders are off.")
         return redirect(PAGE, said)
 
     async def again(exc: AppError) -> Response:
@@ -88,14 +99,18 @@ async def snooze(request: Request, user: PageUser, session: SessionDep) -> Respo
 
 @router.post(PAGE + "/groups/{gid:int}")
 async def choose_for_group(gid: int, request: Request, user: PageUser, session: SessionDep) -> Response:
-    """One group's reminders: as usual, off, or at a time of its own."""
+    """One group's reminders: as usual, off, or at a time of its own (the practice reminder:
+    as usual, on or off)."""
     form = await checked_form(request)
     group, _ = await groups.membership_of(session, gid, user.id)
 
     async def act() -> Response:
         for nudge in Nudge:
-            choice = form.text(nudge.value)
-            if choice == "own":
+            choice = form.text(nudge.value) or "usual"
+            if nudge == Nudge.PRACTICE:
+                if choice not in ("usual", "on", "off"):
+                    raise Invalid("Choose from the list.", code="invalid_choice")
+            elif choice == "own":
                 choice = form.text(f"{nudge.value}_at")
                 if not choice:
                     raise Invalid("Give the group's own time, like 08:30.", code="invalid_time")

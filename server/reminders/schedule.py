@@ -8,6 +8,10 @@ zone on that local day, so a change of the clocks moves nothing a person would n
 - a time the clocks skip that day (spring forward, 02:30 when 02:00 becomes 03:00) comes as
   late as the clocks moved (03:30), as calendars do;
 - a time the day has twice (fall back) comes at its first occurrence, once.
+
+The practice reminder is different: it goes PRACTICE_LEAD before each planned session of the
+member's groups (the sessions' starts are given), and only until the session begins; quiet
+hours and a snooze drop it rather than hold it, as a late "starts soon" would be wrong.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from server.models.reminders import Nudge
+from server.models.reminders import DAILY, Nudge
 
 # A reminder missed while no process ran (a restart, a deploy) still goes within this long.
 GRACE = dt.timedelta(hours=2)
+# How long before a planned practice session its reminder goes.
+PRACTICE_LEAD = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,9 @@ class Habits:
     # Per group the member is in: the group's own choice for a reminder ("as usual" when
     # absent). A member in no group is reminded at their usual times.
     groups: dict[int, dict[Nudge, dt.time | None]] = field(default_factory=dict)
+    # The practice reminder: overall, and per group where it differs (True on, False off).
+    practice: bool = False
+    practice_in: dict[int, bool] = field(default_factory=dict)
     quiet_from: dt.time | None = None  # quiet hours, local; may cross midnight
     quiet_until: dt.time | None = None
     snoozed_until: dt.datetime | None = None
@@ -44,6 +53,7 @@ class Due:
     day: dt.date
     at: dt.time
     when: dt.datetime  # UTC
+    group_id: int | None = None  # the group whose session a practice reminder is about
 
 
 def instant(day: dt.date, at: dt.time, zone: ZoneInfo) -> dt.datetime:
@@ -82,7 +92,7 @@ def due_on(habits: Habits, day: dt.date) -> list[Due]:
     """The member's reminders for one of their local days, held back by quiet hours (they go
     when the quiet ends) and dropped while snoozed."""
     found: list[Due] = []
-    for nudge in Nudge:
+    for nudge in DAILY:
         for at in sorted(_times(habits, nudge)):
             when = instant(day, at, habits.zone)
             when = _in_quiet_hours(habits, when) or when
@@ -100,3 +110,25 @@ def due_now(habits: Habits, now: dt.datetime) -> list[Due]:
     for day in (today - dt.timedelta(days=1), today):
         found += [d for d in due_on(habits, day) if d.when <= now < d.when + GRACE]
     return found
+
+
+def practice_due(habits: Habits, sessions: list[tuple[int, dt.datetime]],
+                 now: dt.datetime) -> list[Due]:
+    """The practice reminders that should go at `now`, for `sessions` (group, start in UTC) of
+    the member's groups: from PRACTICE_LEAD before a start until it, where the member wants
+    them for that group, not in quiet hours nor while snoozed. One per start: sessions of two
+    groups at the same moment make one push (its day and time are the start's, locally)."""
+    found: dict[dt.datetime, Due] = {}
+    for group_id, start in sorted(sessions, key=lambda s: (s[1], s[0])):
+        if not habits.practice_in.get(group_id, habits.practice):
+            continue
+        when = start - PRACTICE_LEAD
+        if not when <= now < start or start in found:
+            continue
+        if _in_quiet_hours(habits, when) or (habits.snoozed_until is not None
+                                             and when < habits.snoozed_until):
+            continue
+        local = start.astimezone(habits.zone)
+        found[start] = Due(Nudge.PRACTICE, local.date(), local.time().replace(second=0, microsecond=0),
+                           when, group_id)
+    return list(found.values())

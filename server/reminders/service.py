@@ -27,8 +27,9 @@ from server import clock
 from server.config import Settings
 from server.db import Database, transaction
 from server.errors import Invalid
-from server.models import Membership, User
-from server.models.reminders import Delivery, GroupReminder, Nudge, PushDevice, ReminderHabits, ReminderSent
+from server.models import Membership, PracticePlan, User
+from server.models.reminders import DAILY, Delivery, GroupReminder, Nudge, PushDevice, ReminderHabits, ReminderSent
+from server.practice import schedule as practice_schedule
 from server.reminders import push, schedule
 
 logger = logging.getLogger("cairn.reminders")
@@ -39,6 +40,7 @@ TITLE = "Cairn"
 WORDS = {
     Nudge.MORNING: "A gentle nudge: one small act of care for today, whenever you are ready.",
     Nudge.EVENING: "How did today go? Checking in takes a moment, whatever the answer.",
+    Nudge.PRACTICE: "A practice session starts in 15 minutes. Come as you are.",
 }
 
 
@@ -61,11 +63,12 @@ def local_time(raw: str | None, what: str) -> str | None:
 async def habits_of(session: AsyncSession, user_id: int) -> ReminderHabits:
     """The member's choices (all off when they have chosen nothing)."""
     found = await session.get(ReminderHabits, user_id)
-    return found or ReminderHabits(user_id=user_id)
+    return found or ReminderHabits(user_id=user_id, practice=False)
 
 
 async def choose(session: AsyncSession, user: User, *, morning: str | None, evening: str | None,
-                 quiet_from: str | None, quiet_until: str | None) -> ReminderHabits:
+                 quiet_from: str | None, quiet_until: str | None,
+                 practice: bool = False) -> ReminderHabits:
     values = {"morning": local_time(morning, "The morning reminder"),
               "evening": local_time(evening, "The evening reminder"),
               "quiet_from": local_time(quiet_from, "The start of quiet hours"),
@@ -78,6 +81,7 @@ async def choose(session: AsyncSession, user: User, *, morning: str | None, even
         session.add(habits)
     for name, value in values.items():
         setattr(habits, name, value)
+    habits.practice = practice
     habits.updated_at = clock.now()
     await session.flush()
     return habits
@@ -105,19 +109,26 @@ async def stop_all(session: AsyncSession, user_id: int) -> None:
     habits = await session.get(ReminderHabits, user_id)
     if habits is not None:
         habits.morning = habits.evening = None
+        habits.practice = False
         habits.updated_at = clock.now()
     await session.execute(delete(GroupReminder).where(GroupReminder.user_id == user_id))
 
 
 async def choose_for_group(session: AsyncSession, user: User, group_id: int, nudge: Nudge,
                            choice: str) -> None:
-    """For one of the member's groups: "usual", "off" or a time of its own."""
+    """For one of the member's groups: "usual", "off" or a time of its own ("on" for the
+    practice reminder, which has no time)."""
     if choice == "usual":
         await session.execute(delete(GroupReminder).where(
             GroupReminder.user_id == user.id, GroupReminder.group_id == group_id,
             GroupReminder.nudge == nudge))
         return
-    at = None if choice == "off" else local_time(choice, "The group's reminder")
+    if nudge == Nudge.PRACTICE:
+        if choice not in ("on", "off"):
+            raise Invalid("Choose as usual, on or off.", code="invalid_choice")
+        at = GroupReminder.ON if choice == "on" else None
+    else:
+        at = None if choice == "off" else local_time(choice, "The group's reminder")
     row = await session.get(GroupReminder, (user.id, group_id, nudge.value))
     if row is None:
         session.add(GroupReminder(user_id=user.id, group_id=group_id, nudge=nudge.value, at=at))
@@ -187,7 +198,11 @@ def _habits(user: User, chosen: ReminderHabits, group_ids: list[int],
     return schedule.Habits(
         zone=clock.zone(user.timezone),
         usual={Nudge.MORNING: _time(chosen.morning), Nudge.EVENING: _time(chosen.evening)},
-        groups={gid: {n: _time(at) for n, at in own.get(gid, {}).items()} for gid in group_ids},
+        groups={gid: {n: _time(at) for n, at in own.get(gid, {}).items() if n in DAILY}
+                for gid in group_ids},
+        practice=bool(chosen.practice),
+        practice_in={gid: own[gid][Nudge.PRACTICE] == GroupReminder.ON for gid in group_ids
+                     if Nudge.PRACTICE in own.get(gid, {})},
         quiet_from=_time(chosen.quiet_from), quiet_until=_time(chosen.quiet_until),
         snoozed_until=chosen.snoozed_until)
 
@@ -213,7 +228,10 @@ async def _deliver(db: Database, pusher: push.Pusher, user_id: int, due: schedul
     async with transaction(db, write=False) as session:
         devices = [push.Device(d.endpoint, d.p256dh, d.auth) for d in (await session.scalars(
             select(PushDevice).where(PushDevice.user_id == user_id))).all()]
-    payload = {"title": TITLE, "body": WORDS[due.nudge], "url": "/groups", "tag": f"cairn-{due.nudge}",
+    # A practice reminder opens the group's page, where the session's room is; it names the
+    # group by its number only.
+    url = f"/groups/{due.group_id}" if due.group_id is not None else "/groups"
+    payload = {"title": TITLE, "body": WORDS[due.nudge], "url": url, "tag": f"cairn-{due.nudge}",
                "stop": stop_token(pusher.settings, user_id)}
     gone = []
     for device in devices:
@@ -236,8 +254,8 @@ async def send_due(db: Database, pusher: push.Pusher, now: dt.datetime | None = 
     """Send every reminder due at `now` that no process has sent; how many this one sent."""
     now = now or clock.now()
     async with transaction(db, write=False) as session:
-        # Three reads a pass, whatever the number of members: who has a device and chose
-        # something, their groups, and those groups' own times.
+        # Four reads a pass, whatever the number of members: who has a device and chose
+        # something, their groups, those groups' own times, and the planned sessions.
         with_devices = select(PushDevice.user_id)
         rows = (await session.execute(
             select(User, ReminderHabits).join(ReminderHabits, ReminderHabits.user_id == User.id)
@@ -250,9 +268,15 @@ async def send_due(db: Database, pusher: push.Pusher, now: dt.datetime | None = 
         for row in (await session.scalars(select(GroupReminder).where(
                 GroupReminder.user_id.in_(with_devices)))).all():
             own.setdefault(row.user_id, {}).setdefault(row.group_id, {})[Nudge(row.nudge)] = row.at
-    wanted = [(user.id, schedule.due_now(_habits(user, chosen, groups.get(user.id, []),
-                                                 own.get(user.id, {})), now))
-              for user, chosen in rows]
+        starting = practice_schedule.starting_soon(
+            (await session.scalars(select(PracticePlan))).all(), now, schedule.PRACTICE_LEAD)
+    wanted = []
+    for user, chosen in rows:
+        mine = groups.get(user.id, [])
+        habits = _habits(user, chosen, mine, own.get(user.id, {}))
+        sessions = [(gid, start) for gid, start in starting if gid in mine]
+        wanted.append((user.id, schedule.due_now(habits, now)
+                       + schedule.practice_due(habits, sessions, now)))
     sent = 0
     for user_id, dues in wanted:
         for due in dues:

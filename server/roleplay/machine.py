@@ -180,6 +180,9 @@ class RoomState:
     previous: Roles = field(default_factory=Roles)
     saved: Saved = field(default_factory=Saved)
     last_boundary: str | None = None  # the last round's boundary, for homework after the end
+    # Why Cairn itself ended the room, when it did: "no_moderator" (a planned session nobody
+    # moderated). None when a moderator ended it.
+    closed_for: str | None = None
 
     def role_of(self, user_id: int) -> Role:
         return self.roles.role_of(user_id)
@@ -216,6 +219,7 @@ def dump(s: RoomState) -> dict[str, Any]:
         "rated": list(s.rated), "previous": s.previous.as_json(),
         "saved": {"homework": list(s.saved.homework), "transcript": list(s.saved.transcript)},
         "opened_at": iso(s.opened_at), "last_boundary": s.last_boundary,
+        "closed_for": s.closed_for,
     }
 
 
@@ -257,6 +261,7 @@ def load(data: dict[str, Any]) -> RoomState:
         previous=_roles(data.get("previous")),
         saved=Saved(list(saved.get("homework", [])), list(saved.get("transcript", []))),
         last_boundary=data.get("last_boundary"),
+        closed_for=data.get("closed_for"),
     )
 
 
@@ -322,6 +327,25 @@ def tick(state: RoomState, now: dt.datetime) -> tuple[RoomState, list[Effect]]:
     effects: list[Effect] = []
     _tick(s, now, effects)
     return s, effects
+
+
+NO_MODERATOR = "no_moderator"
+
+
+def moderated(state: RoomState) -> bool:
+    """Whether a moderator has joined the room (and so runs it)."""
+    return any(p.moderator for p in state.participants.values())
+
+
+def close_unmoderated(state: RoomState) -> tuple[RoomState, list[Effect]]:
+    """Cairn ends a planned session's room that no moderator joined: nothing said in it is
+    kept. Unchanged when a moderator has joined or the room has ended already."""
+    if state.phase == Phase.ENDED or moderated(state):
+        return state, []
+    s = copy.deepcopy(state)
+    s.phase, s.deadline, s.paused, s.lines = Phase.ENDED, None, None, []
+    s.hands, s.closed_for = [], NO_MODERATOR
+    return s, [Effect("ended", {})]
 
 
 def _tick(s: RoomState, now: dt.datetime, effects: list[Effect]) -> None:

@@ -80,9 +80,11 @@ async def create_scenario(session: AsyncSession, user: User, group_id: int, *, t
 # -- rooms ------------------------------------------------------------------------------------
 
 
-async def open_room(session: AsyncSession, moderator: User, group_id: int, title: str | None, *,
+async def open_room(session: AsyncSession, moderator: User | None, group_id: int, title: str | None, *,
                     rehearse_seconds: int = machine.REHEARSE_SECONDS,
                     scene_seconds: int = machine.SCENE_SECONDS) -> Room:
+    """A new room in the group, opened by a moderator or (None) by Cairn for a planned
+    session. Conflict when the group has a room open already."""
     title = storable((title or "").strip(), "A title") or "Boundary practice"
     if len(title) > TITLE_MAX:
         raise Invalid(f"A room title has at most {TITLE_MAX} characters.", code="invalid_title")
@@ -94,7 +96,8 @@ async def open_room(session: AsyncSession, moderator: User, group_id: int, title
         raise Conflict("This group already has a practice room open. Join that one, or end it "
                        "first.", code="room_open")
     now = clock.now()
-    room = Room(group_id=group_id, title=title, opened_by=moderator.id, phase="lobby",
+    room = Room(group_id=group_id, title=title, opened_by=moderator.id if moderator else None,
+                phase="lobby",
                 state=machine.dump(machine.new_state(now, rehearse_seconds=rehearse_seconds,
                                                      scene_seconds=scene_seconds)),
                 version=1, created_at=now)
@@ -169,6 +172,18 @@ async def tick(session: AsyncSession, room_id: int) -> Room | None:
         return None
     await _save(session, room, state, effects, None)
     return room
+
+
+async def close_unmoderated(session: AsyncSession, room_id: int) -> bool:
+    """Cairn ends a room no moderator joined (see machine.close_unmoderated); whether it did."""
+    room = await session.scalar(select(Room).where(Room.id == room_id).with_for_update())
+    if room is None:
+        return False
+    state, effects = machine.close_unmoderated(state_of(room))
+    if not effects:
+        return False
+    await _save(session, room, state, effects, None)
+    return True
 
 
 async def _save(session: AsyncSession, room: Room, state: RoomState,

@@ -148,7 +148,7 @@ def project(view: RoomView, viewer: int, is_moderator: bool,
         "cheers": dict(s.cheers) if s.cheers_shown else {},
         "cheers_held": sum(s.cheers.values()) if not s.cheers_shown else 0,
         "feedback_in": list(s.feedback_in), "attempt": s.attempt, "replayed": s.replayed,
-        "paused": None,
+        "paused": None, "closed_for": s.closed_for,
         "me": {"user_id": viewer, "is_moderator": is_moderator,
                "joined": viewer in s.participants, "removed": viewer in s.removed},
     }
@@ -233,6 +233,8 @@ def turn(s: RoomState, viewer: int) -> str:
         return "Anyone can share what came up for them."
     if phase == Phase.PAUSED:
         return "Take the time you need. A moderator resumes when everyone is ready."
+    if s.closed_for == machine.NO_MODERATOR:
+        return "No moderator could be here today, so this session will not happen."
     return "This room has ended."
 
 

@@ -454,6 +454,10 @@ TABLE: dict[Route, Row] = {
     ("POST", "/groups/{gid}/practice"):             row(L,    404,   403,   A,    404,  404,  403, form(
         "/groups/{a}/practice", {"repeat": "weekly", "weekday": "2", "starts": "18:00", "zone": "UTC"})),
     ("POST", "/groups/{gid}/practice/{pid}/delete"): row(L,   404,   403,   A,    404,  404,  403, delete_plan_page),
+    # Why a planned session did not happen: read by the moderators who were told (for anyone
+    # else, and for a session not theirs to read, it changes nothing).
+    ("POST", "/groups/{gid}/practice/sessions/{sid}/seen"): row(L, 404, 403, A,  404,  404,  403, form(
+        "/groups/{a}/practice/sessions/1/seen", {})),
 
     # pages: moderation in group A. Every member reads the log and may report (muted too);
     # the rest is the moderators'.

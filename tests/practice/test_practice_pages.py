@@ -35,9 +35,15 @@ def in_march() -> Iterator[None]:
 async def calendar_link(browser: Browser, names: bool = False) -> str:
     await browser.get("/settings/reminders")
     r = await browser.submit("/settings/calendar", {"show_group_names": "yes" if names else None})
-    assert r.status_code == 200, r.text
-    assert "Your calendar" in r.text
-    return LINK_RE.search(r.text).group(1)
+    assert r.status_code == 303, r.text
+    assert r.headers["location"] == "/settings/reminders#calendar"
+    shown = await browser.get("/settings/reminders")
+    assert "Your new calendar link is ready." in shown.text
+    token = LINK_RE.search(shown.text).group(1)
+    # Shown once: a reload shows no link, and makes no new one (the link still works).
+    again = await browser.get("/settings/reminders")
+    assert LINK_RE.search(again.text) is None and "Make a new link" in again.text
+    return token
 
 
 def page(r) -> str:

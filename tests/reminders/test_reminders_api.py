@@ -63,7 +63,14 @@ async def test_a_group_of_ones_own_can_keep_other_times(clients: Clients):
     gid = (await ari.client.post("/api/v1/groups", json={"name": "Circle"})).json()["id"]
     r = await ari.client.put(f"/api/v1/me/reminders/groups/{gid}", json={"morning": "off", "evening": "20:15"})
     assert r.status_code == 200
-    assert r.json()["groups"] == [{"group_id": gid, "morning": "off", "evening": "20:15"}]
+    assert r.json()["groups"] == [{"group_id": gid, "morning": "off", "evening": "20:15", "practice": "usual"}]
+    r = await ari.client.put(f"/api/v1/me/reminders/groups/{gid}", json={"practice": "on"})
+    assert r.json()["groups"] == [{"group_id": gid, "morning": "usual", "evening": "usual", "practice": "on"}]
+    r = await ari.client.put(f"/api/v1/me/reminders/groups/{gid}", json={"practice": "off"})
+    assert r.json()["groups"][0]["practice"] == "off"
+    for bad in ("17:00", "yes", True):
+        r = await ari.client.put(f"/api/v1/me/reminders/groups/{gid}", json={"practice": bad})
+        assert r.status_code in (400, 422), bad
     r = await ari.client.put(f"/api/v1/me/reminders/groups/{gid}", json={"morning": "usual", "evening": "usual"})
     assert r.json()["groups"] == []
     # Someone else's group, or one that is not there: the same 404.
@@ -128,6 +135,10 @@ async def test_the_reminders_page(clients: Clients):
                             {"morning": "07:45", "evening": "", "quiet_from": "", "quiet_until": ""})
     assert r.status_code == 303 and r.headers["location"] == "/settings/reminders"
     assert 'value="07:45"' in (await member.get("/settings/reminders")).text
+    assert (await member.client.get("/api/v1/me/reminders")).json()["practice"] is False
+    r = await member.submit("/settings/reminders", {"morning": "07:45", "practice": "yes"})
+    assert r.status_code == 303 and (await member.client.get("/api/v1/me/reminders")).json()["practice"] is True
+    assert 'id="r-practice" name="practice" value="yes" checked' in (await member.get("/settings/reminders")).text
     r = await member.submit("/settings/reminders", {"morning": "quarter to eight", "evening": ""})
     assert r.status_code == 422 and "should be a time like 08:30" in r.text and 'value="quarter to eight"' in r.text
     r = await member.submit("/settings/reminders", {"morning": "", "quiet_from": "22:00", "quiet_until": ""})
@@ -138,7 +149,14 @@ async def test_the_reminders_page(clients: Clients):
                             {"morning": "own", "morning_at": "09:10", "evening": "off"})
     assert r.status_code == 303
     api = (await member.client.get("/api/v1/me/reminders")).json()
-    assert api["groups"] == [{"group_id": gid, "morning": "09:10", "evening": "off"}]
+    assert api["groups"] == [{"group_id": gid, "morning": "09:10", "evening": "off", "practice": "usual"}]
+    r = await member.submit(f"/settings/reminders/groups/{gid}",
+                            {"morning": "own", "morning_at": "09:10", "evening": "off", "practice": "on"})
+    assert r.status_code == 303
+    api = (await member.client.get("/api/v1/me/reminders")).json()
+    assert api["groups"][0]["practice"] == "on"
+    r = await member.submit(f"/settings/reminders/groups/{gid}", {"practice": "always"})
+    assert r.status_code == 422 and "Choose from the list." in r.text
     r = await member.submit("/settings/reminders/snooze", {"days": "7"})
     assert r.status_code == 303 and "Resting until" in (await member.get("/settings/reminders")).text
     r = await member.submit("/settings/reminders/snooze", {"days": "5"})

@@ -30,6 +30,7 @@
       if (data.user_id === me && frame.kind === "member.muted") setMuted(data.until);
       if (data.user_id === me && frame.kind === "member.unmuted") setMuted(null);
       if (frame.kind === "commitment.created" && frame.html) markNew(data.commitment_id);
+      if (frame.kind === "practice.changed") refreshPractice();
     } else if (frame.type === "ack" || frame.type === "error") {
       var form = sending[frame.ref];
       if (!form) return;
@@ -46,6 +47,24 @@
         help.focus({ preventScroll: true });
       }
     }
+  }
+
+  // The practice line says the next session in this member's own zone: asked for again,
+  // whole, when the group's plans change (a planned, deleted or cancelled session).
+  function refreshPractice() {
+    var line = document.getElementById("practice-line");
+    if (!line) return;
+    var url = "/groups/" + day.dataset.groupId + "/practice?part=line";
+    fetch(url, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        if (!response.ok) throw new Error(String(response.status));
+        return response.text();
+      })
+      .then(function (html) {
+        var fresh = Live.parse(html).getElementById("practice-line");
+        if (fresh) line.replaceWith(fresh);
+      })
+      .catch(function () { /* the line stays as it was until the next page */ });
   }
 
   function markNew(commitmentId) {

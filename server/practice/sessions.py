@@ -1,0 +1,209 @@
+"""Planned sessions come to life. At its planned time a session's room opens itself, and any
+moderator of the group may run it. If no moderator has joined UNMODERATED_AFTER after the
+start, Cairn ends the room gently: members see that it will not happen today, and the
+planner (or, when the planner no longer moderates the group, every moderator of it) is told
+why on the group's pages until they have read it.
+
+Every process looks at the clock now and then (`run_forever`); each session opens once,
+whatever the number of processes: its row in practice_sessions (one per plan and start) is
+written in the transaction that opens the room, so a process that stops midway leaves
+nothing behind and the next pass opens it. A session whose first UNMODERATED_AFTER went by
+while no process ran is not opened late."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server import clock, events
+from server.db import Database, transaction
+from server.models import Group, Membership, Room
+from server.models.practice import Outcome, PracticePlan, PracticeSession
+from server.moderation import service as moderation
+from server.practice import schedule
+from server.realtime import log
+from server.roleplay import machine
+from server.roleplay import service as roleplay
+
+logger = logging.getLogger("cairn.practice")
+
+UNMODERATED_AFTER = dt.timedelta(minutes=15)
+# How long a moderator is told about a session that did not happen, until they have read it.
+NOTICE_DAYS = 14
+# How long after a start members see that today's session will not happen.
+NOT_TODAY_HOURS = 12
+
+
+def when_label(plan: PracticePlan, start: dt.datetime) -> str:
+    """A session's start in its plan's own zone: "Thursday 3 December, 18:30 (Europe/Berlin)"."""
+    local = start.astimezone(clock.zone(plan.zone))
+    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M} ({plan.zone})"
+
+
+# -- opening ----------------------------------------------------------------------------------
+
+async def open_due(db: Database, now: dt.datetime) -> int:
+    """Open the room of every session that has started within UNMODERATED_AFTER and is not
+    open yet; how many this process opened."""
+    async with transaction(db, write=False) as session:
+        due = [(plan.id, plan.group_id, plan.title, start)
+               for plan in (await session.scalars(select(PracticePlan))).all()
+               for start in schedule.occurrences(plan, now)
+               if start <= now < start + UNMODERATED_AFTER]
+    opened = 0
+    for plan_id, group_id, title, start in due:
+        async with transaction(db) as session:
+            opened += await _open(session, plan_id, group_id, title, start)
+    return opened
+
+
+async def _open(session: AsyncSession, plan_id: int, group_id: int, title: str,
+                start: dt.datetime) -> bool:
+    # The group's row first, as a moderator opening a room does: the two never cross.
+    await session.execute(select(Group.id).where(Group.id == group_id).with_for_update())
+    if await session.get(PracticePlan, plan_id) is None:  # deleted since it was read
+        return False
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    claimed = (await session.execute(
+        insert(PracticeSession).values(plan_id=plan_id, group_id=group_id, starts_at=start,
+                                       outcome=Outcome.OPEN.value)
+        .on_conflict_do_nothing().returning(PracticeSession.id))).scalar()
+    if claimed is None:
+        return False  # another process opened it
+    # A room a moderator opened early is this session's room.
+    already = await roleplay.open_rooms(session, group_id)
+    room = already[0] if already else await roleplay.open_room(session, None, group_id, title)
+    row = await session.get(PracticeSession, claimed)
+    assert row is not None
+    row.room_id = room.id
+    return True
+
+
+# -- deciding ---------------------------------------------------------------------------------
+
+async def close_unmoderated(db: Database, now: dt.datetime) -> int:
+    """Decide every open session UNMODERATED_AFTER past its start: held when a moderator
+    opened, joined or ended its room; otherwise its room ends and the group is told. How many
+    this process closed."""
+    async with transaction(db, write=False) as session:
+        waiting = (await session.scalars(select(PracticeSession.id).where(
+            PracticeSession.outcome == Outcome.OPEN.value,
+            PracticeSession.starts_at <= now - UNMODERATED_AFTER))).all()
+    closed = 0
+    for session_id in waiting:
+        async with transaction(db) as session:
+            closed += await _decide(session, session_id, now)
+    return closed
+
+
+async def _decide(session: AsyncSession, session_id: int, now: dt.datetime) -> bool:
+    row = await session.scalar(select(PracticeSession).where(
+        PracticeSession.id == session_id, PracticeSession.outcome == Outcome.OPEN.value)
+        .with_for_update())
+    if row is None:
+        return False  # decided by another process
+    row.decided_at = now
+    room = await session.get(Room, row.room_id) if row.room_id is not None else None
+    if room is None or room.opened_by is not None or room.phase == machine.Phase.ENDED \
+            or machine.moderated(roleplay.state_of(room)):
+        row.outcome = Outcome.HELD.value
+        return False
+    if not await roleplay.close_unmoderated(session, room.id):  # a moderator joined just now
+        row.outcome = Outcome.HELD.value
+        return False
+    row.outcome = Outcome.NOT_HELD.value
+    plan = await session.get(PracticePlan, row.plan_id)
+    assert plan is not None  # the session goes with its plan
+    await moderation.audit(session, row.group_id, None, "not_held",
+                           f"{plan.title}, {when_label(plan, row.starts_at)}",
+                           "No moderator had joined 15 minutes after the start; members were "
+                           "told it will not happen today.")
+    await log.append(session, row.group_id, events.PracticeChanged(plan_id=plan.id), None)
+    return True
+
+
+# -- telling ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Notice:
+    """A session that did not happen, as a moderator who should know reads it."""
+
+    session_id: int
+    title: str
+    when: str
+    planner: bool  # the reader planned it (else it passed to them: the planner moderates no more)
+
+
+async def notices_for(session: AsyncSession, group_id: int, user_id: int,
+                      now: dt.datetime) -> list[Notice]:
+    """Sessions of the group that did not happen and that this moderator should hear about:
+    theirs, or any whose planner no longer moderates the group (demoted, gone, deleted)."""
+    rows = (await session.execute(
+        select(PracticeSession, PracticePlan).join(PracticePlan, PracticePlan.id == PracticeSession.plan_id)
+        .where(PracticeSession.group_id == group_id, PracticeSession.outcome == Outcome.NOT_HELD.value,
+               PracticeSession.seen_at.is_(None),
+               PracticeSession.starts_at >= now - dt.timedelta(days=NOTICE_DAYS))
+        .order_by(PracticeSession.starts_at))).all()
+    if not rows:
+        return []
+    moderators = await _moderators(session, group_id)
+    if user_id not in moderators:
+        return []
+    found = []
+    for row, plan in rows:
+        planner_moderates = plan.planned_by in moderators
+        if plan.planned_by == user_id or not planner_moderates:
+            found.append(Notice(row.id, plan.title, when_label(plan, row.starts_at),
+                                planner=plan.planned_by == user_id))
+    return found
+
+
+async def _moderators(session: AsyncSession, group_id: int) -> set[int]:
+    return set((await session.scalars(select(Membership.user_id).where(
+        Membership.group_id == group_id, Membership.state == "active",
+        Membership.role == "moderator"))).all())
+
+
+async def mark_seen(session: AsyncSession, group_id: int, user_id: int, session_id: int) -> None:
+    """A moderator read why a session did not happen: nobody is told again. Only one who was
+    told may mark it (anything else changes nothing)."""
+    now = clock.now()
+    if any(n.session_id == session_id for n in await notices_for(session, group_id, user_id, now)):
+        row = await session.get(PracticeSession, session_id)
+        assert row is not None
+        row.seen_at = now
+
+
+async def not_today(session: AsyncSession, group_id: int, now: dt.datetime) -> bool:
+    """Whether a session of the group did not happen within the last NOT_TODAY_HOURS."""
+    return await session.scalar(select(PracticeSession.id).where(
+        PracticeSession.group_id == group_id, PracticeSession.outcome == Outcome.NOT_HELD.value,
+        PracticeSession.starts_at >= now - dt.timedelta(hours=NOT_TODAY_HOURS)).limit(1)) is not None
+
+
+# -- the clock --------------------------------------------------------------------------------
+
+async def run_due(db: Database, now: dt.datetime | None = None) -> tuple[int, int]:
+    """One pass: rooms opened, rooms closed."""
+    now = now or clock.now()
+    return await open_due(db, now), await close_unmoderated(db, now)
+
+
+async def run_forever(db: Database) -> None:
+    interval = db.settings.reminder_interval_seconds
+    while True:
+        await asyncio.sleep(interval * random.uniform(0.8, 1.2))
+        try:
+            opened, closed = await run_due(db)
+            if opened or closed:
+                logger.info("planned practice: %d rooms opened, %d closed unmoderated", opened, closed)
+        except Exception:  # a failed pass is tried again at the next one
+            logger.warning("planned practice pass failed", exc_info=True)
