@@ -7,7 +7,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from server.models.reminders import Nudge
-from server.reminders.schedule import GRACE, Habits, due_now, due_on, instant
+from server.reminders.schedule import GRACE, PRACTICE_LEAD, Habits, due_now, due_on, instant, practice_due
 
 BERLIN = ZoneInfo("Europe/Berlin")
 AUCKLAND = ZoneInfo("Pacific/Auckland")
@@ -87,3 +87,44 @@ def test_what_is_due_now_includes_a_reminder_missed_within_the_grace():
     assert [d.day for d in due_now(habits, at)] == [dt.date(2026, 7, 2)]
     assert len(due_now(habits, at + GRACE - dt.timedelta(seconds=1))) == 1
     assert due_now(habits, at + GRACE) == []
+
+
+# -- before a planned practice session -------------------------------------------------------
+
+P = Nudge.PRACTICE
+
+
+def test_a_practice_reminder_goes_in_the_quarter_hour_before_a_session_and_not_after():
+    habits = Habits(BERLIN, {}, practice=True)
+    start = utc("2026-07-02T16:30")  # 18:30 in Berlin
+    sessions = [(1, start)]
+    assert practice_due(habits, sessions, start - PRACTICE_LEAD - dt.timedelta(seconds=1)) == []
+    (due,) = practice_due(habits, sessions, start - PRACTICE_LEAD)
+    assert (due.nudge, due.day, due.at, due.when, due.group_id) == (
+        P, dt.date(2026, 7, 2), t("18:30"), start - PRACTICE_LEAD, 1)
+    assert practice_due(habits, sessions, start - dt.timedelta(seconds=1)) != []
+    assert practice_due(habits, sessions, start) == []  # "starts in 15 minutes" would be wrong now
+
+
+def test_each_group_may_want_it_or_not_and_one_moment_is_one_push():
+    start = utc("2026-07-02T16:30")
+    now = start - dt.timedelta(minutes=10)
+    off_but_one = Habits(BERLIN, {}, practice=False, practice_in={2: True})
+    assert [d.group_id for d in practice_due(off_but_one, [(1, start), (2, start)], now)] == [2]
+    on_but_one = Habits(BERLIN, {}, practice=True, practice_in={1: False})
+    assert [d.group_id for d in practice_due(on_but_one, [(1, start), (2, start)], now)] == [2]
+    both = Habits(BERLIN, {}, practice=True)
+    assert len(practice_due(both, [(1, start), (2, start)], now)) == 1  # the same moment: one push
+    later = start + dt.timedelta(minutes=5)
+    assert len(practice_due(both, [(1, start), (2, later)], now)) == 2
+
+
+def test_quiet_hours_and_a_snooze_drop_a_practice_reminder_rather_than_hold_it():
+    start = utc("2026-07-02T20:30")  # 22:30 in Berlin
+    now = start - dt.timedelta(minutes=10)
+    quiet = Habits(BERLIN, {}, practice=True, quiet_from=t("22:00"), quiet_until=t("07:00"))
+    assert practice_due(quiet, [(1, start)], now) == []
+    resting = Habits(BERLIN, {}, practice=True, snoozed_until=start + dt.timedelta(days=1))
+    assert practice_due(resting, [(1, start)], now) == []
+    # And the daily reminders never include it.
+    assert all(d.nudge != P for d in due_on(Habits(BERLIN, {M: t("08:00")}, practice=True), dt.date(2026, 7, 2)))

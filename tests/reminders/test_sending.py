@@ -238,3 +238,40 @@ async def test_a_group_keeps_its_own_time_or_is_quiet(database_url):
             assert user is not None
             await service.stop_all(session, user.id)  # the one tap
         assert await service.send_due(db, pusher, utc("2026-07-02T09:15:00")) == 0
+
+
+async def test_a_practice_session_of_ones_group_is_reminded_once_15_minutes_before(database_url):
+    from server.models.practice import PracticePlan
+
+    async with reminding(database_url) as (ps, db, pusher):
+        ida = await member(db, "America/New_York")
+        await device(db, pusher, ida, ps.subscribe())
+        async with transaction(db) as session:
+            user = await session.get(User, ida.id)
+            assert user is not None
+            await service.choose(session, user, morning=None, evening=None, quiet_from=None,
+                                 quiet_until=None, practice=True)
+            mine, other = Group(name="Circle", capacity=12), Group(name="Elsewhere", capacity=12)
+            session.add_all([mine, other])
+            await session.flush()
+            session.add(Membership(group_id=mine.id, user_id=ida.id, role="member", state="active"))
+            # Thursdays 18:30 in Berlin (16:30 UTC in summer); the other group's at the same time.
+            for group in (mine, other):
+                session.add(PracticePlan(group_id=group.id, title="Practice", zone="Europe/Berlin",
+                                         starts="18:30", weekday=3, minutes=60))
+        assert await service.send_due(db, pusher, utc("2026-07-02T16:14:59")) == 0
+        assert await service.send_due(db, pusher, utc("2026-07-02T16:15:00")) == 1
+        assert await service.send_due(db, pusher, utc("2026-07-02T16:20:00")) == 0  # once
+        (sent,) = ps.received
+        assert sent.payload["body"] == service.WORDS[Nudge.PRACTICE]
+        assert sent.payload["url"] == f"/groups/{mine.id}" and "Practice" not in sent.payload["title"]
+        # The day and time it is kept under are the member's own: 12:30 in New York.
+        async with transaction(db, write=False) as session:
+            row = await session.scalar(select(ReminderSent).where(ReminderSent.nudge == "practice"))
+            assert row is not None and (row.day, row.at) == (dt.date(2026, 7, 2), "12:30")
+        # Off for that group: nothing the next week.
+        async with transaction(db) as session:
+            user = await session.get(User, ida.id)
+            assert user is not None
+            await service.choose_for_group(session, user, mine.id, Nudge.PRACTICE, "off")
+        assert await service.send_due(db, pusher, utc("2026-07-09T16:15:00")) == 0
