@@ -110,6 +110,10 @@ class CommitmentCreated(_Event):
     commitment_id: int
     user_id: int
     day: str  # YYYY-MM-DD
+    # The day less its writer's own today when they posted it: 0 their today, -1 their
+    # yesterday, 1 their tomorrow. A page of the group's day shows everyone's own day that far
+    # from their today (server/commitments/days.py), so this says which page it belongs on.
+    days_from_today: int
     category: Category
     step: Step
     text: str | None

@@ -69,9 +69,11 @@ async def test_one_instant_is_a_different_day_in_auckland_and_los_angeles(client
     from_nz, from_la = await post(nz, gid), await post(la, gid)
     assert from_nz["day"] == "2026-03-07"
     assert from_la["day"] == "2026-03-06"
-    # Each one's default list is their own today.
-    assert [c["id"] for c in (await nz.get(f"/api/v1/groups/{gid}/commitments")).json()] == [from_nz["id"]]
-    assert [c["id"] for c in (await la.get(f"/api/v1/groups/{gid}/commitments")).json()] == [from_la["id"]]
+    # Each one's default list is everyone's own today; a day back is everyone's own yesterday.
+    both = {from_nz["id"], from_la["id"]}
+    assert {c["id"] for c in (await nz.get(f"/api/v1/groups/{gid}/commitments")).json()} == both
+    assert {c["id"] for c in (await la.get(f"/api/v1/groups/{gid}/commitments")).json()} == both
+    assert (await nz.get(f"/api/v1/groups/{gid}/commitments", params={"day": "2026-03-06"})).json() == []
     assert (await progress(nz))["today"] == "2026-03-07"
     assert (await progress(la))["today"] == "2026-03-06"
     # Moving to Auckland moves "today" with the member.

@@ -39,10 +39,20 @@ async def create_commitment(body: CommitmentIn, member: GroupMember,
 @router.get("/groups/{gid}/commitments", response_model=list[CommitmentOut])
 async def list_commitments(
     member: GroupMember, session: SessionDep,
-    day: Annotated[dt.date | None, Query(description="A local date; default your today.")] = None,
+    day: Annotated[dt.date | None, Query(description=(
+        "A date in your own calendar; default your today. It is N days from your today, and "
+        "the list holds each member's commitments of their own day N days from their own "
+        "today."))] = None,
 ) -> list[CommitmentOut]:
-    day = day or clock.local_today(member.user.timezone)
-    entries = await commitments.group_day(session, member.user, member.group.id, day)
+    """The group's day: everyone's *own* today by default, wherever they are.
+
+    Each commitment belongs to its writer's own local date (`day`), which may be another
+    date than yours: someone ahead of you in a zone east of yours already has tomorrow's
+    date. Asking for an earlier `day` goes back the same number of days for everyone.
+    """
+    now = clock.now()
+    day = day or clock.local_today(member.user.timezone, now)
+    entries = await commitments.group_day(session, member.user, member.group.id, day, now)
     return [entry_out(e, member.user.id) for e in entries]
 
 

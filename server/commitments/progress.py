@@ -89,3 +89,16 @@ async def _streak(
             practised = practised | older
             loaded_from = dt.date.min
     return streak
+
+
+async def feelings(session: AsyncSession, user: User, today: dt.date,
+                   days: int) -> list[tuple[dt.date, int]]:
+    """The member's own feelings noted at check-in, by their commitments' days, over `days`
+    days up to `today`: for them alone."""
+    first = today - dt.timedelta(days=days - 1)
+    rows = await session.execute(
+        select(Commitment.day, Checkin.feeling)
+        .join(Checkin, Checkin.commitment_id == Commitment.id)
+        .where(Commitment.user_id == user.id, Commitment.day >= first, Commitment.day <= today,
+               Checkin.feeling.is_not(None)))
+    return [(day, feeling) for day, feeling in rows.all() if feeling is not None]

@@ -38,7 +38,7 @@ class CommitmentOut(BaseModel):
     user_id: int
     display_name: str
     group_id: int
-    day: dt.date
+    day: dt.date = Field(description="Its writer's own local date: the day it is for.")
     category: Category
     step: Step
     text: str | None = Field(description="null when a moderator hid it (except for its author).")
@@ -93,7 +93,7 @@ class ByStep(BaseModel):
 
 
 class ProgressOut(BaseModel):
-    today: dt.date
+    today: dt.date = Field(description="Your own local date; each day is a day of your own.")
     streak: int = Field(description="Days in a row with at least one done or partly check-in.")
     rate_14d: float = Field(description="Share of the last 14 days with some practice (0 to 1).")
     days: list[DayOut]

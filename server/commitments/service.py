@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock, events
+from server.commitments import days
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.models import Checkin, Commitment, Hidden, Membership, User
 from server.models.commitments import PER_DAY, Category, CheckinStatus, Visibility
@@ -63,10 +64,10 @@ def _clean_text(text: str | None, limit: int, what: str) -> str:
     return cleaned
 
 
-def created_event(c: Commitment) -> events.CommitmentCreated:
+def created_event(c: Commitment, days_from_today: int) -> events.CommitmentCreated:
     return events.CommitmentCreated(
         commitment_id=c.id, user_id=c.user_id, day=c.day.isoformat(),
-        category=Category(c.category), step=c.step, text=c.text)
+        days_from_today=days_from_today, category=Category(c.category), step=c.step, text=c.text)
 
 
 def checked_in_event(c: Commitment, checkin: Checkin) -> events.CommitmentCheckedIn:
@@ -106,7 +107,7 @@ async def create(
     session.add(commitment)
     await session.flush()
     if visibility == "group":
-        await log.append(session, group_id, created_event(commitment), user)
+        await log.append(session, group_id, created_event(commitment, (day - today).days), user)
     await moderation.notice_crisis(session, user, group_id, text, shared=visibility == "group")
     return commitment
 
@@ -168,8 +169,21 @@ async def _entries(session: AsyncSession, viewer: User, group_id: int, *where: A
                   hidden.get(("checkin", ch.id)) if ch else None) for c, u, ch in rows.all()]
 
 
-async def group_day(session: AsyncSession, viewer: User, group_id: int, day: dt.date) -> list[Entry]:
-    return await _entries(session, viewer, group_id, Commitment.day == day)
+async def group_day(session: AsyncSession, viewer: User, group_id: int, day: dt.date,
+                    at: dt.datetime | None = None) -> list[Entry]:
+    """The group's day `day`, a date in the viewer's calendar: each member's commitments of
+    their own day as many days from their own today (server/commitments/days.py)."""
+    at = at or clock.now()
+    n = days.distance(viewer.timezone, day, at)
+    first, last = days.around(day)
+    entries = await _entries(session, viewer, group_id, Commitment.day >= first,
+                             Commitment.day <= last)
+    theirs: dict[str, dt.date | None] = {}
+    for e in entries:
+        zone = e.author.timezone
+        if zone not in theirs:
+            theirs[zone] = days.their_day(zone, n, at)
+    return [e for e in entries if e.commitment.day == theirs[e.author.timezone]]
 
 
 async def entry(session: AsyncSession, viewer: User, group_id: int, commitment_id: int) -> Entry:

@@ -4,9 +4,12 @@ check-in, encouragement, member row, notice and room banner with the same macros
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.commitments import days
 from server.commitments import service as commitments
 from server.encouragements.service import Received
 from server.events import Kind
@@ -73,6 +76,8 @@ class Card:
     received: list[ReceivedView] = field(default_factory=list)
     form_note: str | None = None  # the author's own check-in, to change it
     feeling: int | None = None
+    # The writer's weekday ("Their Tuesday") when the card's day is not the reader's.
+    their_day: str | None = None
 
 
 def _day() -> Any:
@@ -81,7 +86,9 @@ def _day() -> Any:
 
 # -- the page ---------------------------------------------------------------------------------
 
-def card_of(entry: commitments.Entry, received: list[Received]) -> Card:
+def card_of(entry: commitments.Entry, received: list[Received],
+            reader_day: dt.date | None = None) -> Card:
+    """The card as its reader sees it on their group's day `reader_day`."""
     c, ch = entry.commitment, entry.checkin
     checkin = None
     if ch is not None:
@@ -94,7 +101,8 @@ def card_of(entry: commitments.Entry, received: list[Received]) -> Card:
         private=c.visibility == "private", checkin=checkin,
         received=[received_of(r) for r in received],
         form_note=ch.note if ch and entry.own else None,
-        feeling=ch.feeling if ch and entry.own else None)
+        feeling=ch.feeling if ch and entry.own else None,
+        their_day=days.their_label(c.day, reader_day) if reader_day else None)
 
 
 def received_of(r: Received) -> ReceivedView:
@@ -125,10 +133,18 @@ def _card_of_event(shown: Shown, audience: Audience) -> Card:
 
 
 def commitment_created(shown: Shown, audience: Audience) -> list[Swap]:
+    """The card joins the group's days that show its writer's day so far from their today:
+    labelled with its weekday on a page whose own date is another."""
     card = _card_of_event(shown, audience)
-    return [swap(f'#commitments[data-day="{card.day}"]', "append",
-                 _day().entry(_reader(shown, audience), card)),
-            swap(f'#commitments-empty[data-day="{card.day}"]', "hide")]
+    reader = _reader(shown, audience)
+    # Logged before events said it: such a card was posted for its writer's today.
+    shift = int(shown.data.get("days_from_today") or 0)
+    pages = f'#commitments[data-days-from-today="{shift}"]'
+    label = days.their_weekday(dt.date.fromisoformat(card.day))
+    return [swap(f'{pages}[data-day="{card.day}"]', "append", _day().entry(reader, card)),
+            swap(f'{pages}:not([data-day="{card.day}"])', "append",
+                 _day().entry(reader, dataclasses.replace(card, their_day=label))),
+            swap(f'#commitments-empty[data-days-from-today="{shift}"]', "hide")]
 
 
 def commitment_checked_in(shown: Shown, audience: Audience) -> list[Swap]:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
 from server.accounts.pages import PageUser
+from server.commitments import days
 from server.commitments import service as commitments
 from server.deps import Member, SessionDep
 from server.encouragements import service as encouragements
@@ -190,9 +191,10 @@ async def day_page(
     # Read before the lists below: a live script resuming from here may be told of
     # something it already shows (and drop it), but never misses anything.
     last_seq, moderators_seq = group.last_seq, group.moderators_seq
-    today = clock.local_today(user.timezone)
+    now = clock.now()
+    today = clock.local_today(user.timezone, now)
     day = day or today
-    entries = await commitments.group_day(session, user, group.id, day)
+    entries = await commitments.group_day(session, user, group.id, day, now)
     people = await groups.members(session, group.id)
     invites = await groups.active_invites(session, group.id) if member.is_moderator else []
     my_ids = [e.commitment.id for e in entries if e.commitment.user_id == user.id]
@@ -220,11 +222,12 @@ async def day_page(
     context.setdefault("post", {"visibility": "group"})
     reader = live.Reader(group.id, day.isoformat(), member.is_moderator, user.receive_only, muted,
                          **_sent_back(context, my_ids, with_controls, not user.receive_only))
-    cards = [live.card_of(e, received_here.get(e.commitment.id, [])) for e in entries]
+    cards = [live.card_of(e, received_here.get(e.commitment.id, []), day) for e in entries]
     return render(
         request, "groups/day.html", status_code=status,
         group=group, member=member, last_seq=last_seq, moderators_seq=moderators_seq, today=today, day=day,
         day_label=day_name(day, today), long_date=long_date, day_url=day_url,
+        days_from_today=(day - today).days, day_rule=days.rule((day - today).days),
         previous_day=day - dt.timedelta(days=1),
         next_day=day + dt.timedelta(days=1) if day < today + dt.timedelta(days=1) else None,
         reader=reader, cards=cards, people=people,
@@ -271,15 +274,18 @@ async def card_page(cid: int, request: Request, member: PageMember, session: Ses
     if entry.own:
         received = list(reversed(await encouragements.received(session, user, limit=200,
                                                                commitment_ids=[cid])))
-    day = entry.commitment.day
+    # The reader's group's day that shows this card: its writer's own day, seen from here.
+    now = clock.now()
+    day = (days.seen_on(entry.commitment.day, entry.author.timezone, user.timezone, now)
+           or entry.commitment.day)
     wanted = open if open and _OPENABLE.fullmatch(open) else None
     reader = live.Reader(group.id, day.isoformat(), member.is_moderator, user.receive_only,
                          moderation.is_muted(member.membership),
                          open=f"c{cid}-{wanted}" if wanted else None)
-    card = live.card_of(entry, received)
+    card = live.card_of(entry, received, day)
     if part == "card":
         return render_part(request, "groups/_card.html", reader=reader, card=card)
-    today = clock.local_today(user.timezone)
+    today = clock.local_today(user.timezone, now)
     return render(request, "groups/card.html", group=group, reader=reader, card=card,
                   day_label=day_name(day, today),
                   back=f"{day_url(group.id, day, today)}#c{cid}")

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
+from server.commitments import days
 from server.deps import MAX_ID, Member, SessionDep
 from server.errors import AppError, Invalid
 from server.forms import Form, checked_form, submit
@@ -90,7 +91,7 @@ async def moderation_page(request: Request, session: AsyncSession, member: Membe
     # The reports whose hide form is on the page: an error about anything else shows on top.
     hideable = {(r.target_type, str(r.target_id)) for r, _ in open_reports
                 if (r.target_type, r.target_id) in previews and (r.target_type, r.target_id) not in hidden}
-    timezone = member.user.timezone
+    timezone, now = member.user.timezone, clock.now()
     return render(
         request, "moderation/page.html", status_code=status, group=member.group, member=member,
         open_reports=open_reports, open_count=await moderation.open_report_count(session, gid),
@@ -101,7 +102,9 @@ async def moderation_page(request: Request, session: AsyncSession, member: Membe
                                               limit=moderation.ACKNOWLEDGED_SHOWN),
         hidden=hidden, people=people, people_ids={p.id for p, _ in people},
         is_muted=moderation.is_muted, when=lambda at: group_pages.local_time(at, timezone),
-        day_url=group_pages.day_url, today=clock.local_today(timezone),
+        day_url=group_pages.day_url, today=clock.local_today(timezone, now),
+        # A commitment's own day, as the reader's group's day shows it.
+        seen_on=lambda p: days.seen_on(p.day, p.zone or timezone, timezone, now) or p.day,
         mute_choices=MUTE_CHOICES, reason_max=moderation.REASON_MAX, target_names=TARGET_NAMES,
         **context)
 

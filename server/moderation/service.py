@@ -354,7 +354,8 @@ class Preview:
 
     author: str
     text: str | None
-    day: dt.date | None = None
+    day: dt.date | None = None  # a commitment's (or its check-in's): its author's own date
+    zone: str | None = None  # its author's time zone, to find that day on a reader's page
 
 
 async def previews(session: AsyncSession, group_id: int,
@@ -374,7 +375,8 @@ async def previews(session: AsyncSession, group_id: int,
             Commitment.id.in_(ids), Commitment.group_id == group_id,
             Commitment.visibility == "group"))
         for c, u in rows.all():
-            found[(TargetType.COMMITMENT, c.id)] = Preview(name(u), c.text, c.day)
+            found[(TargetType.COMMITMENT, c.id)] = Preview(name(u), c.text, c.day,
+                                                           u.timezone if u else None)
     if ids := wanted.get(TargetType.CHECKIN):
         checkins = await session.execute(select(Checkin, Commitment, User).join(
             Commitment, Commitment.id == Checkin.commitment_id).outerjoin(
@@ -382,7 +384,8 @@ async def previews(session: AsyncSession, group_id: int,
             Checkin.id.in_(ids), Commitment.group_id == group_id,
             Commitment.visibility == "group"))
         for ch, c, u in checkins.all():
-            found[(TargetType.CHECKIN, ch.id)] = Preview(name(u), ch.note, c.day)
+            found[(TargetType.CHECKIN, ch.id)] = Preview(name(u), ch.note, c.day,
+                                                         u.timezone if u else None)
     if ids := wanted.get(TargetType.ENCOURAGEMENT):
         cheers = await session.execute(select(Encouragement, User).outerjoin(
             User, User.id == Encouragement.from_user_id).where(

@@ -44,15 +44,23 @@ async def test_only_sockets_that_ask_get_fragments_beside_the_same_data(server):
         (api_frame,), (page_frame,) = await events_until(plain, 1), await events_until(page, 1)
     assert "html" not in api_frame
     assert without_html(page_frame) == api_frame
-    (entry, empty) = page_frame["html"]
-    assert entry["swap"] == "append" and entry["target"].startswith('#commitments[data-day="')
+    (entry, labelled, empty) = page_frame["html"]
+    # Posted for Bea's today: it joins every page of a today, labelled on one whose date is
+    # not hers (its reader is in another zone).
+    day = r.json()["day"]
+    assert entry == {"target": f'#commitments[data-days-from-today="0"][data-day="{day}"]',
+                     "swap": "append", "html": entry["html"]}
+    assert labelled["target"] == f'#commitments[data-days-from-today="0"]:not([data-day="{day}"])'
+    assert labelled["html"] == entry["html"].replace(
+        "</span>\n", f'</span> <time class="their-day" datetime="{day}">Their '
+        f'{dt.date.fromisoformat(day):%A}</time>\n', 1)
     assert f'<li id="entry-{cid}">' in entry["html"] and "Water &lt;b&gt;first&lt;/b&gt;" in entry["html"]
     # Alex moderates: his card has the hide control. Its forms are drawn when opened (so no
     # form, and no token, travels with the card).
     assert f'href="/groups/{gid}/commitments/{cid}?open=hide"' in entry["html"]
     assert "<form" not in entry["html"] and "csrf_token" not in entry["html"]
-    assert empty == {"target": entry["target"].replace("#commitments", "#commitments-empty"),
-                     "swap": "hide", "html": ""}
+    assert empty == {"target": '#commitments-empty[data-days-from-today="0"]', "swap": "hide",
+                     "html": ""}
 
 
 async def test_a_replay_renders_hidden_words_as_hidden(server):
