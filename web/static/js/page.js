@@ -136,3 +136,36 @@
     find.hidden = false;
   });
 })();
+
+// A copy button (data-copy="id of the field to copy"): the field's text goes to the
+// clipboard, and the status beside it (data-copy-status) says so. Where the clipboard cannot
+// be written, the text is selected for the person to copy themselves.
+(function () {
+  "use strict";
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-copy]"), function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-copy-status"));
+    if (!field) return;
+
+    function selectIt(message) {
+      field.focus();
+      field.select();
+      status.textContent = message;
+    }
+
+    button.addEventListener("click", function () {
+      status.textContent = "";
+      if (!navigator.clipboard || !navigator.clipboard.writeText) {
+        selectIt("The link is selected: copy it with your device\u2019s copy command.");
+        return;
+      }
+      navigator.clipboard.writeText(field.value).then(function () {
+        status.textContent = "Copied";
+      }, function () {
+        selectIt("The link is selected: copy it with your device\u2019s copy command.");
+      });
+    });
+    button.hidden = false;
+  });
+})();
