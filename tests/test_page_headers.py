@@ -146,7 +146,7 @@ async def a_full_group(clients: Clients) -> tuple[Browser, Browser, dict[str, in
     r = await mod.submit(f"/groups/{gid}/rooms", {"title": "Practice"})
     assert r.status_code == 303, r.text
     rid = int(re.search(r"/rooms/(\d+)", r.headers["location"]).group(1))
-    return mod, member, {"gid": gid, "rid": rid, "cid": cid}
+    return mod, member, {"gid": gid, "rid": rid, "cid": cid, "code": code}
 
 
 async def test_every_page_sends_strict_headers_and_names_no_other_origin(app, clients):

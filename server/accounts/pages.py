@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from server import clock
+from server import zones
 from server.accounts import privacy
 from server.accounts import service as accounts
 from server.accounts.api import set_session_cookie
@@ -31,19 +31,6 @@ router = APIRouter(include_in_schema=False)
 
 # Longest password we will hash at sign-in; the API allows the same.
 PASSWORD_INPUT_MAX = 1024
-
-
-# Regions of the IANA database; the list leaves out old aliases like "US/Eastern" or "ROC".
-_TZ_REGIONS = ("Africa/", "America/", "Antarctica/", "Asia/", "Atlantic/", "Australia/",
-               "Europe/", "Indian/", "Pacific/")
-
-
-def timezone_choices(current: str = "UTC") -> list[str]:
-    """The timezones a person picks from: UTC and every Region/City, plus their own."""
-    choices = ["UTC", *(tz for tz in clock.timezones() if tz.startswith(_TZ_REGIONS))]
-    if current not in choices and clock.is_timezone(current):
-        choices.insert(1, current)
-    return choices
 
 
 # --- shared by every page route -------------------------------------------------------
@@ -117,13 +104,30 @@ async def _viewer_if_possible(request: Request) -> None:
 
 # --- sign up, sign in, sign out ---------------------------------------------------------
 
+def _signup_page(request: Request, status: int = 200, *, form: dict[str, str], next_url: str,
+                 detect: bool, error: str | None = None) -> HTMLResponse:
+    """The sign-up form. `detect`: the page's script chooses the zone this device is in (a
+    first visit; a form sent back keeps what was chosen)."""
+    return render(request, "accounts/signup.html", status_code=status, error=error, form=form,
+                  zones=zones.choices(form.get("timezone")), detect_zone=detect,
+                  zone_aliases=zones.aliases() if detect else None, next=next_url)
+
+
 @router.get("/signup")
-async def signup_page(request: Request, visitor: PageVisitor) -> Response:
-    """Public: the sign-up form."""
+async def signup_page(
+    request: Request, visitor: PageVisitor,
+    next_url: Annotated[str | None, Query(alias="next")] = None,
+) -> Response:
+    """Public: the sign-up form; `next` is where to go afterwards (local paths only)."""
     if visitor is not None:
-        return redirect("/groups")
-    return render(request, "accounts/signup.html", timezones=timezone_choices(),
-                  form={"timezone": "UTC"})
+        return redirect(safe_next(next_url))
+    return _signup_page(request, form={"timezone": zones.UTC}, next_url=_next_or_none(next_url),
+                        detect=True)
+
+
+def _next_or_none(next_url: str | None) -> str:
+    """A local path to go to after signing up, or "" for the usual welcome at /groups."""
+    return safe_next(next_url, default="")
 
 
 @router.post("/signup")
@@ -132,6 +136,7 @@ async def signup(request: Request, session: SessionDep, settings: SettingsDep) -
     form = await checked_form(request)
     values = {k: form.text(k) for k in ("username", "display_name", "timezone")}
     password = form.text("password")
+    next_url = _next_or_none(form.text("next") or None)
 
     async def act() -> Response:
         if password != form.text("password_again"):
@@ -142,14 +147,15 @@ async def signup(request: Request, session: SessionDep, settings: SettingsDep) -
             display_name=values["display_name"].strip() or None,
             timezone=values["timezone"] or "UTC")
         token = await accounts.start_session(session, settings, user)
-        response = redirect("/groups", f"Welcome to Cairn, {user.display_name}. "
-                                       "Start by creating a group or joining one with a code.")
+        response = (redirect(next_url, f"Welcome to Cairn, {user.display_name}.") if next_url
+                    else redirect("/groups", f"Welcome to Cairn, {user.display_name}. "
+                                             "Start by creating a group or joining one with a code."))
         set_session_cookie(response, request, token, settings.session_days)
         return response
 
     async def again(exc: AppError) -> Response:
-        return render(request, "accounts/signup.html", status_code=exc.status, error=exc.detail,
-                      timezones=timezone_choices(), form=values)
+        return _signup_page(request, exc.status, form=values, next_url=next_url, detect=False,
+                            error=exc.detail)
 
     return await submit(session, act, again)
 
@@ -212,7 +218,7 @@ def _settings_page(request: Request, user: User, status: int = 200, **context: A
     context.setdefault("profile", {"display_name": user.display_name, "timezone": user.timezone,
                                    "receive_only": bool(user.receive_only)})
     return render(request, "accounts/settings.html", status_code=status,
-                  timezones=timezone_choices(user.timezone), **context)
+                  zones=zones.choices(context["profile"]["timezone"]), **context)
 
 
 @router.get("/settings")

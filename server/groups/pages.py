@@ -1,4 +1,5 @@
-"""HTML pages for groups: my groups, creating and joining one, and the group's day."""
+"""HTML pages for groups: my groups, creating and joining one (with a code or an invite link),
+and the group's day."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
-from server.accounts.pages import PageUser
+from server.accounts import names
+from server.accounts.pages import PageUser, PageVisitor
 from server.commitments import days
 from server.commitments import service as commitments
 from server.deps import Member, SessionDep
@@ -158,6 +160,42 @@ async def join_group(request: Request, user: PageUser, session: SessionDep) -> R
     return await submit(session, act, again)
 
 
+# Longest code an invite link may carry; anything longer is no code of ours.
+INVITE_LINK_CODE_MAX = 64
+
+
+def invite_link(request: Request, code: str) -> str:
+    """The whole address of an invite link, to share as it is."""
+    return str(request.url_for("invite_page", code=code))
+
+
+@router.get("/invite/{code}")
+async def invite_page(code: str, request: Request, visitor: PageVisitor,
+                      session: SessionDep) -> Response:
+    """Public: an invite link. A visitor is asked to create an account or sign in, and comes
+    back here; a signed-in person reads the group agreement and joins (the form posts to
+    /groups/join, as a typed code does); a member is taken to the group. The access log names
+    the route's template, never the code."""
+    async def act() -> Response:
+        if len(code) > INVITE_LINK_CODE_MAX or not groups.normalize_code(code):
+            raise NotFound("That invite link is not one we know. Check it with whoever shared it.",
+                           code="invite_not_found")
+        group, member_already = await groups.invited_to(session, code, visitor)
+        normalized = groups.normalize_code(code)
+        if visitor is None:
+            return render(request, "groups/invite.html", next=f"/invite/{normalized}")
+        if member_already:
+            return redirect(f"/groups/{group.id}", f"You are already in {group.name}.")
+        taken = await names.taken_in_group(session, group, visitor.display_name, visitor.id)
+        return render(request, "groups/invite.html", group=group, code=normalized,
+                      agreement=groups.AGREEMENT, choose_name=taken, my_name=visitor.display_name)
+
+    async def again(exc: AppError) -> Response:
+        return render(request, "groups/invite.html", status_code=exc.status, problem=exc.detail)
+
+    return await submit(session, act, again)
+
+
 # --- the group's day --------------------------------------------------------------------
 
 def _sent_back(context: dict[str, Any], my_ids: list[int],
@@ -231,7 +269,8 @@ async def day_page(
         previous_day=day - dt.timedelta(days=1),
         next_day=day + dt.timedelta(days=1) if day < today + dt.timedelta(days=1) else None,
         reader=reader, cards=cards, people=people,
-        invites=invites, mine=mine, per_day=PER_DAY,
+        invites=invites, invite_link=lambda code: invite_link(request, code), mine=mine,
+        per_day=PER_DAY,
         can_post=abs((day - today).days) <= 1 and mine < PER_DAY,
         postable_day=abs((day - today).days) <= 1,
         steps=STEPS, text_max=commitments.TEXT_MAX, agreement=groups.AGREEMENT,

@@ -132,6 +132,35 @@ async def revoke_invite(session: AsyncSession, group: Group, code: str) -> None:
         invite.revoked_at = clock.now()
 
 
+def _refuse_spent(invite: Invite, now: dt.datetime) -> None:
+    if invite.revoked_at is not None:
+        raise Gone("That invite code was withdrawn. Ask for a new one.", code="invite_revoked")
+    if invite.expires_at <= now:
+        raise Gone("That invite code has expired. Ask for a new one.", code="invite_expired")
+    if invite.max_uses is not None and invite.uses >= invite.max_uses:
+        raise Gone("That invite code has been used up. Ask for a new one.",
+                   code="invite_used_up")
+
+
+async def invited_to(session: AsyncSession, code: str, user: User | None) -> tuple[Group, bool]:
+    """The group an invite code would let `user` join now, and whether they are in it already
+    (what an invite link shows before joining). A spent code is refused as join refuses it,
+    except to its members, as join answers them; the group's own state (full, a removed
+    person) is join's to say."""
+    invite = await session.scalar(select(Invite).where(Invite.code == normalize_code(code)))
+    if invite is None:
+        raise NotFound("That invite link is not one we know. Check it with whoever shared it.",
+                       code="invite_not_found")
+    group = await session.get(Group, invite.group_id)
+    assert group is not None
+    if user is not None and await session.scalar(select(Membership.id).where(
+            Membership.group_id == group.id, Membership.user_id == user.id,
+            Membership.state == "active")) is not None:
+        return group, True
+    _refuse_spent(invite, clock.now())
+    return group, False
+
+
 async def join(session: AsyncSession, user: User, *, code: str, accept_agreement: bool,
                display_name: str | None = None) -> Group:
     """Join with an invite code. Nobody joins under a name an active member already goes by
@@ -158,13 +187,7 @@ async def join(session: AsyncSession, user: User, *, code: str, accept_agreement
         # Already in (a retry, a second click): the same answer, whatever the code's state now.
         return group
     now = clock.now()
-    if invite.revoked_at is not None:
-        raise Gone("That invite code was withdrawn. Ask for a new one.", code="invite_revoked")
-    if invite.expires_at <= now:
-        raise Gone("That invite code has expired. Ask for a new one.", code="invite_expired")
-    if invite.max_uses is not None and invite.uses >= invite.max_uses:
-        raise Gone("That invite code has been used up. Ask for a new one.",
-                   code="invite_used_up")
+    _refuse_spent(invite, now)
     if membership is not None and membership.state == "removed":
         raise Forbidden("A moderator removed you from this group.", code="removed")
     if await member_count(session, group.id) >= group.capacity:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, zones
 from server.accounts.pages import PageUser
 from server.deps import Member, SessionDep
 from server.errors import AppError
@@ -40,7 +40,8 @@ async def practice_page(request: Request, session: AsyncSession, member: Member,
                                 "repeat": "weekly", "on_date": "", "weekday": "", "minutes": "60"})
     return render(request, "groups/practice.html", status_code=status, group=member.group,
                   member=member, plans=rows, weekdays=list(enumerate(practice.WEEKDAYS)),
-                  plans_max=practice.PLANS_MAX, **await practice.day_line(session, member), **context)
+                  zones=zones.choices(context["plan"]["zone"]), plans_max=practice.PLANS_MAX,
+                  **await practice.day_line(session, member), **context)
 
 
 @router.get("/groups/{gid:int}/practice")

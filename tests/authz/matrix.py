@@ -148,6 +148,10 @@ async def revoke_page(w: World, who: Person) -> Call:
     return Call("POST", w.url(f"/groups/{{a}}/invites/{await w.fresh_code()}/revoke"), form={})
 
 
+async def invite_link(w: World, who: Person) -> Call:
+    return Call("GET", w.url(f"/invite/{await w.fresh_code()}"))
+
+
 async def remove_api(w: World, who: Person) -> Call:
     return Call("DELETE", w.url(f"/api/v1/groups/{{a}}/members/{await w.victim()}"))
 
@@ -387,6 +391,9 @@ TABLE: dict[Route, Row] = {
                                    "password": "a long quiet meadow walk",
                                    "password_again": "a long quiet meadow walk", "timezone": "UTC"})),
     ("GET", "/login"):                              row(A,    A,     A,     A,    A,    A,    A, get("/login")),
+    # An invite link: a visitor is asked to sign up or in, anyone else sees the group's name and
+    # agreement to join (its members are taken to it); whoever holds the code may.
+    ("GET", "/invite/{code}"):                      row(A,    A,     A,     A,    A,    A,    A, invite_link),
     # Signing in ends the browser's earlier session: a fresh caller.
     ("POST", "/login"):                             row(A,    A,     A,     A,    A,    A,    A, form(
         "/login", _credentials), fresh=True),

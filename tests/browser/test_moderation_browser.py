@@ -42,9 +42,12 @@ class Browsers:
     async def __aexit__(self, *exc) -> None:
         await self.browser.close()
 
-    async def page(self, person, viewport=DESKTOP):
-        context = await self.browser.new_context(viewport=viewport)
-        await context.add_cookies([{"name": SESSION_COOKIE, "value": person.token, "url": self.base}])
+    async def page(self, person, viewport=DESKTOP, **options):
+        """A page signed in as `person`; options go to the browser context (color_scheme,
+        timezone_id, ...). None as `person`: a visitor's page."""
+        context = await self.browser.new_context(viewport=viewport, **options)
+        if person is not None:
+            await context.add_cookies([{"name": SESSION_COOKIE, "value": person.token, "url": self.base}])
         page = await context.new_page()
         self.watch.attach(page)
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))

@@ -35,7 +35,7 @@ async def test_a_moderator_plans_and_the_member_adds_it_to_their_calendar(live_s
         await mod_page.get_by_role("radio", name="Every week").check()
         await mod_page.get_by_label("Day of the week (every week)").select_option("3")
         await mod_page.get_by_label("Starts at").fill("18:30")
-        await mod_page.get_by_label("Timezone").fill("Europe/Berlin")
+        await mod_page.get_by_label("Timezone").select_option("Europe/Berlin")
         await mod_page.get_by_role("button", name="Plan this session").click()
         await expect(mod_page.locator(".flash")).to_contain_text("The practice session is planned")
         await expect(mod_page.locator("#plans")).to_contain_text("Every Thursday, 18:30 (Europe/Berlin)")

@@ -1,6 +1,6 @@
 """Smaller hardening: every 405 names the methods the path serves and HEAD is answered
 wherever GET is; settings that keep metrics, API docs and forwarded headers private; no
-query string in any log line."""
+query string or invite code in any log line."""
 
 from __future__ import annotations
 
@@ -211,7 +211,8 @@ async def test_api_docs_only_where_switched_on(sqlite_database_url: str, env: st
 
 async def test_no_query_string_reaches_the_log(sqlite_database_url: str, tmp_path: Path) -> None:
     """A real `cairn serve`, logging at info: uvicorn's own lines about sockets and Cairn's
-    request lines name paths, never what followed the `?`."""
+    request lines name paths, never what followed the `?`, and an invite link's route by its
+    template, never its code."""
     log_path = tmp_path / "server.log"
     server = LiveServer(sqlite_database_url, log_path=log_path,
                         env={"CAIRN_LOG_LEVEL": "info"}).start()
@@ -222,6 +223,10 @@ async def test_no_query_string_reaches_the_log(sqlite_database_url: str, tmp_pat
             for path in ("/healthz?secret=http-one", "/groups?secret=http-two",
                          "/api/v1/groups?token=http-three", "/nowhere?secret=http-four"):
                 await client.get(path, headers=member.headers)
+            # An invite link, opened signed out and on to signing in: the code is in its path.
+            code = group["invite_code"]
+            for path in (f"/invite/{code}", f"/login?next=/invite/{code}", f"/signup?next=/invite/{code}"):
+                assert (await client.get(path)).status_code == 200
         url = f"{server.ws_url}/ws/groups/{group['id']}?last_seq=0&secret=socket-one"
         async with websockets.connect(url, additional_headers=member.headers,
                                       open_timeout=30) as ws:
@@ -237,7 +242,8 @@ async def test_no_query_string_reaches_the_log(sqlite_database_url: str, tmp_pat
     text = log_path.read_text("utf-8")
     assert f"/ws/groups/{group['id']}" in text, "uvicorn's socket lines are missing"
     assert '"event": "request"' in text
+    assert '"route": "/invite/{code}"' in text
     for secret in ("http-one", "http-two", "http-three", "http-four", "socket-one", "socket-two",
-                   "last_seq="):
+                   "last_seq=", code):
         assert secret not in text, f"{secret} is in the log:\n{text}"
     assert not re.search(r"\?\w+=", text), text

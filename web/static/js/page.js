@@ -59,3 +59,113 @@
   }
   if (location.hash !== "#support") reveal(flash);
 })();
+
+// A zone field (the _macros.html timezone_select): the search box narrows the list to the
+// zones whose name or region has what was typed, choosing the first of them when the one
+// chosen is not among them; an empty box shows them all again. On sign-up the field starts
+// at the zone this device is in, when the list has it (browsers may say an old name of it).
+(function () {
+  "use strict";
+
+  function words(text) {
+    return text.toLowerCase().replace(/[_/\s-]+/g, " ").trim();
+  }
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-zone-field]"), function (field) {
+    var select = field.querySelector("select");
+    var find = field.querySelector("[data-zone-find]");
+    var box = find.querySelector("input");
+    var found = document.getElementById(select.id + "-found");
+    // Every option as the server listed it: [group label or null, option element].
+    var all = [];
+    Array.prototype.forEach.call(select.children, function (child) {
+      if (child.tagName === "OPTGROUP") {
+        Array.prototype.forEach.call(child.children, function (option) { all.push([child.label, option]); });
+      } else {
+        all.push([null, child]);
+      }
+    });
+
+    if (select.hasAttribute("data-zone-detect")) {
+      var here = "";
+      try { here = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { here = ""; }
+      var aliases = {};
+      try { aliases = JSON.parse(select.getAttribute("data-zone-aliases") || "{}"); } catch (e) { aliases = {}; }
+      var name = all.some(function (entry) { return entry[1].value === here; }) ? here : aliases[here];
+      if (name && name !== select.value && all.some(function (entry) { return entry[1].value === name; })) {
+        select.value = name;
+        found.textContent = "Chosen from this device: " + name + ". Change it if it is not yours.";
+      }
+    }
+
+    function show(query) {
+      var chosen = select.value;
+      var wanted = words(query);
+      var matches = wanted ? all.filter(function (entry) {
+        return words((entry[0] || "") + " " + entry[1].value + " " + entry[1].text).indexOf(wanted) !== -1;
+      }) : all;
+      var shown = matches.length ? matches : all;
+      select.textContent = "";
+      var group = null;
+      shown.forEach(function (entry) {
+        if (entry[0] === null) {
+          group = null;
+          select.appendChild(entry[1]);
+          return;
+        }
+        if (!group || group.label !== entry[0]) {
+          group = document.createElement("optgroup");
+          group.label = entry[0];
+          select.appendChild(group);
+        }
+        group.appendChild(entry[1]);
+      });
+      var keep = shown.some(function (entry) { return entry[1].value === chosen; });
+      select.value = keep ? chosen : shown[0][1].value;
+      if (!wanted) found.textContent = "";
+      else if (!matches.length) found.textContent = "No zone matches \u201c" + query.trim() + "\u201d. All are shown.";
+      else found.textContent = matches.length === 1 ? "1 zone matches: " + shown[0][1].value + "."
+        : matches.length + " zones match. The list shows only these.";
+    }
+
+    box.addEventListener("input", function () { show(box.value); });
+    // Enter in the box would send the form before the zone is looked at.
+    box.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") { event.preventDefault(); select.focus(); }
+    });
+    find.hidden = false;
+  });
+})();
+
+// A copy button (data-copy="id of the field to copy"): the field's text goes to the
+// clipboard, and the status beside it (data-copy-status) says so. Where the clipboard cannot
+// be written, the text is selected for the person to copy themselves.
+(function () {
+  "use strict";
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-copy]"), function (button) {
+    var field = document.getElementById(button.getAttribute("data-copy"));
+    var status = document.getElementById(button.getAttribute("data-copy-status"));
+    if (!field) return;
+
+    function selectIt(message) {
+      field.focus();
+      field.select();
+      status.textContent = message;
+    }
+
+    button.addEventListener("click", function () {
+      status.textContent = "";
+      if (!navigator.clipboard || !navigator.clipboard.writeText) {
+        selectIt("The link is selected: copy it with your device\u2019s copy command.");
+        return;
+      }
+      navigator.clipboard.writeText(field.value).then(function () {
+        status.textContent = "Copied";
+      }, function () {
+        selectIt("The link is selected: copy it with your device\u2019s copy command.");
+      });
+    });
+    button.hidden = false;
+  });
+})();
