@@ -10,19 +10,21 @@ Every process runs a pass every ~30 s. Two kinds are timed, each the median of -
   nothing due  a pass 30 s, 60 s, ... after a half-hour mark, when every reminder of the
                last two hours (the grace) has gone already: the common case;
   slot due     a pass on a half-hour mark, when the reminders chosen for it fall due.
-For each: the SQL statements and transactions of a pass (SQLAlchemy's events), the pushes it
-sent, and the peak of what it allocated (tracemalloc, on one more pass, untimed). Then one
-more pass of each kind with Cairn's sending steps timed one by one (the reads and the
-schedule, claiming, delivering); --profile adds cProfile's busiest functions.
+For each: the CPU time of this process (less moved by a busy machine than the wall time; with
+aiosqlite's thread, without PostgreSQL's), the SQL statements and transactions of a pass
+(SQLAlchemy's events), the pushes it sent, and the peak of what it allocated (tracemalloc, on
+one more pass, untimed). Then one more pass of each kind with Cairn's sending steps timed one
+by one (the reads, the schedule, claiming, delivering); --profile adds cProfile's busiest
+functions.
 
 The members are written straight into the database (bench.common.seed: one argon2id hash for
 all, groups of 10), spread over five time zones. Each has one push device and chosen times
 spread over the day: a quarter morning and evening, a quarter morning only, a quarter evening
 only, a quarter both with quiet hours 22:00-07:00 (what falls in them goes at 07:00); one in
 eight keeps another evening time for their group (a third of those: off there); one in fifty
-is snoozed. Times are on the half hour, so about 1/32 of the day's reminders fall on each
-mark. The pusher is a stand-in: what a real push costs (encryption, the push service's round
-trip) is not in these figures.
+is snoozed. Times are on the half hour: about 1.5 reminders a member a day, 1/48 of them on
+each mark, so a slot's pass sends to about N/32 members. The pusher is a stand-in: what a
+real push costs (encryption, the push service's round trip) is not in these figures.
 """
 
 from __future__ import annotations
@@ -161,6 +163,7 @@ def count_sql(db: Database) -> Counts:
 @dataclass
 class Pass:
     seconds: float
+    cpu: float  # this process's (with aiosqlite's thread), not PostgreSQL's
     statements: int
     transactions: int
     sent: int
@@ -168,11 +171,11 @@ class Pass:
 
 async def one_pass(db: Database, pusher: CountingPusher, counts: Counts, now: dt.datetime) -> Pass:
     statements, transactions, pushes = counts.statements, counts.transactions, pusher.sent
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     sent = await service.send_due(db, pusher, now)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert sent == pusher.sent - pushes, "one device a member: a reminder is one push"
-    return Pass(seconds, counts.statements - statements, counts.transactions - transactions, sent)
+    return Pass(seconds, cpu, counts.statements - statements, counts.transactions - transactions, sent)
 
 
 async def peak_bytes(db: Database, pusher: CountingPusher, now: dt.datetime) -> int:
@@ -313,7 +316,7 @@ def run(kind: str, members: int, passes: int, profile_top: int = 0) -> list[Resu
 
 
 def table(results: list[Result]) -> str:
-    lines = [f"{'db':8} {'members':>8}  {'pass':12} {'median ms':>10} {'min-max ms':>15} "
+    lines = [f"{'db':8} {'members':>8}  {'pass':12} {'median ms':>10} {'min-max ms':>15} {'CPU ms':>8} "
              f"{'statements':>10} {'transactions':>12} {'pushes':>7} {'peak MiB':>9}"]
     for r in results:
         seconds = sorted(p.seconds for p in r.passes)
@@ -326,6 +329,7 @@ def table(results: list[Result]) -> str:
 
         lines.append(f"{r.kind:8} {r.members:>8,}  {r.what:12} {common.median(seconds) * 1e3:>10,.1f} "
                      f"{f'{seconds[0] * 1e3:,.1f}-{seconds[-1] * 1e3:,.1f}':>15} "
+                     f"{common.median([p.cpu for p in r.passes]) * 1e3:>8,.1f} "
                      f"{spread(statements):>10} {spread(transactions):>12} {spread(sent):>7} "
                      f"{r.peak / 2**20:>9.1f}")
     return "\n".join(lines)
