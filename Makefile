@@ -59,10 +59,11 @@ icons: $(VENV)/.installed-test
 clean:
 	rm -rf $(VENV) var/*.db var/*.db-* .pytest_cache
 
-# A short fan-out and idle-memory run (a few minutes); docs/performance.md has the full
-# commands and the figures. BENCH_DB=sqlite skips PostgreSQL.
+# A short fan-out, idle-memory and reminder-pass run (a few minutes); docs/performance.md has
+# the full commands and the figures. BENCH_DB=sqlite skips PostgreSQL.
 BENCH_DB ?= sqlite,postgres
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.fanout --db $(BENCH_DB) --duration 10 --warmup 2 --drain 5 \
 		--step-duration 4 --bisect 0
 	$(BIN)/python -m bench.idle_memory --sockets 2000 --hold 11
+	$(BIN)/python -m bench.reminders --db $(BENCH_DB) --members 1000 --passes 3

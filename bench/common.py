@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -267,8 +268,10 @@ class SeededGroup:
     members: list[SeededMember]
 
 
-async def seed(database_url: str, groups: int, per_group: int) -> list[SeededGroup]:
-    """Members, groups and signed-in sessions written straight into the database.
+async def seed(database_url: str, groups: int, per_group: int,
+               timezones: Sequence[str] = ("UTC",)) -> list[SeededGroup]:
+    """Members, groups and signed-in sessions written straight into the database (member i
+    lives in timezones[i % len(timezones)]).
 
     Registering 10,000 people over HTTP would spend minutes in argon2 for nothing the
     benchmark measures, so the rows are inserted directly: every member shares one
@@ -289,7 +292,7 @@ async def seed(database_url: str, groups: int, per_group: int) -> list[SeededGro
     total = groups * per_group
     tag = uuid.uuid4().hex[:6]
     users = [{"username": f"b{tag}{i}", "display_name": f"Bench member {i}",
-              "password_hash": password_hash, "timezone": "UTC", "receive_only": False,
+              "password_hash": password_hash, "timezone": timezones[i % len(timezones)], "receive_only": False,
               "created_at": now} for i in range(total)]
     tokens = [secrets.token_urlsafe(32) for _ in range(total)]
     engine = create_async_engine(database_url)
