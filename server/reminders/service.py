@@ -254,8 +254,9 @@ async def send_due(db: Database, pusher: push.Pusher, now: dt.datetime | None = 
     """Send every reminder due at `now` that no process has sent; how many this one sent."""
     now = now or clock.now()
     async with transaction(db, write=False) as session:
-        # Four reads a pass, whatever the number of members: who has a device and chose
-        # something, their groups, those groups' own times, and the planned sessions.
+        # Five reads a pass, whatever the number of members: who has a device and chose
+        # something, their groups, those groups' own times, the planned sessions, and the
+        # reminders of the last hours already taken care of. Only what is left is claimed.
         with_devices = select(PushDevice.user_id)
         rows = (await session.execute(
             select(User, ReminderHabits).join(ReminderHabits, ReminderHabits.user_id == User.id)
@@ -270,6 +271,13 @@ async def send_due(db: Database, pusher: push.Pusher, now: dt.datetime | None = 
             own.setdefault(row.user_id, {}).setdefault(row.group_id, {})[Nudge(row.nudge)] = row.at
         starting = practice_schedule.starting_soon(
             (await session.scalars(select(PracticePlan))).all(), now, schedule.PRACTICE_LEAD)
+        # And what no process needs to claim again: sent, or claimed by a process whose lease
+        # runs. A reminder due now fell due within GRACE, so any claim of it is that recent.
+        done = {(r.user_id, r.nudge, r.day, r.at) for r in (await session.execute(
+            select(ReminderSent.user_id, ReminderSent.nudge, ReminderSent.day, ReminderSent.at)
+            .where(ReminderSent.claimed_at >= now - schedule.GRACE,
+                   (ReminderSent.state == Delivery.SENT.value)
+                   | (ReminderSent.claimed_at >= now - LEASE)))).all()}
     wanted = []
     for user, chosen in rows:
         mine = groups.get(user.id, [])
@@ -280,6 +288,8 @@ async def send_due(db: Database, pusher: push.Pusher, now: dt.datetime | None = 
     sent = 0
     for user_id, dues in wanted:
         for due in dues:
+            if (user_id, due.nudge.value, due.day, due.at.strftime("%H:%M")) in done:
+                continue
             if await _claim(db, user_id, due, now):
                 await _deliver(db, pusher, user_id, due)
                 sent += 1
