@@ -1,6 +1,7 @@
 """Planned practice in a real browser, at a phone's and a desktop's width: a moderator plans a
-weekly session without any script's help, the member sees when the next one is on the day
-page and makes their calendar link, which a calendar app can then read."""
+weekly session without any script's help, the member's open day page shows when the next one
+is as soon as it is planned, and they make their calendar link, which a calendar app can then
+read."""
 
 from __future__ import annotations
 
@@ -27,6 +28,9 @@ async def test_a_moderator_plans_and_the_member_adds_it_to_their_calendar(live_s
     async with async_playwright() as p, Browsers(p, base) as b:
         mod_page, member_page = await b.page(mo, viewport), await b.page(bo, viewport)
 
+        # The member's day is open before anything is planned: it learns of the plan live.
+        await open_day(member_page, base, gid)
+        await expect(member_page.locator("#practice-line")).not_to_contain_text("Next practice")
         await open_day(mod_page, base, gid)
         await mod_page.get_by_role("link", name="Plan practice").click()
         await mod_page.wait_for_url(f"{base}/groups/{gid}/practice")
@@ -41,7 +45,6 @@ async def test_a_moderator_plans_and_the_member_adds_it_to_their_calendar(live_s
         await expect(mod_page.locator("#plans")).to_contain_text("Every Thursday, 18:30 (Europe/Berlin)")
         assert await axe_violations(mod_page) == []
 
-        await open_day(member_page, base, gid)
         line = member_page.locator("#practice-next")
         await expect(line).to_contain_text("Next practice:")
         await expect(line).to_contain_text(re.compile(r"\d\d:30"))
