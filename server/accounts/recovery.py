@@ -234,8 +234,9 @@ class ResetNotice:
             who = f"{self.by}, a moderator of {self.group}" if self.group else self.by
         else:
             who = f"a former moderator of {self.group}" if self.group else "a former moderator"
+        # At most ~280 characters with the longest names: a flash message keeps 300.
         return (f"Your password was reset on {when} with a one-time code made for you by {who}. "
-                "If you did not ask for that, please talk with your group about it.")
+                "If that was not you, please talk with your group.")
 
 
 async def take_notice(session: AsyncSession, user: User) -> ResetNotice | None:

@@ -356,3 +356,8 @@ def test_the_notice_names_who_made_the_code_and_when(by, group, words):
     said = recovery.ResetNotice(by, group, at).words("Europe/Madrid")
     assert said.startswith("Your password was reset on Tuesday 3 March, 14:05 with a one-time code ")
     assert words in said
+
+
+def test_the_notice_fits_a_flash_message_with_the_longest_names():
+    at = dt.datetime(2026, 9, 30, 14, 5, tzinfo=dt.UTC)  # a Wednesday in September
+    assert len(recovery.ResetNotice("x" * 40, "y" * 80, at).words("UTC")) <= 300
