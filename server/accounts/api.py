@@ -49,8 +49,7 @@ async def register(body: RegisterIn, session: SessionDep) -> RegisteredOut:
     user = await accounts.register(session, username=body.username, password=body.password,
                                    display_name=body.display_name, timezone=body.timezone)
     shown = await recovery.keep(session, user, codes)
-    return RegisteredOut.model_validate({**UserOut.model_validate(user).model_dump(),
-                                         "recovery_codes": shown})
+    return RegisteredOut(**UserOut.model_validate(user).model_dump(), recovery_codes=shown)
 
 
 def _notice_out(notice: recovery.ResetNotice | None) -> ResetNoticeOut | None:

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import zones
 from server.accounts import privacy, recovery
@@ -214,7 +215,7 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
     return await submit(session, act, again)
 
 
-async def _end_this_browsers_session(request: Request, session: SessionDep) -> None:
+async def _end_this_browsers_session(request: Request, session: AsyncSession) -> None:
     """A session this browser already had ends: one browser, one live session."""
     if (old := request.cookies.get(SESSION_COOKIE)) and (found := await accounts.authenticate(
             session, old)) is not None:
@@ -284,7 +285,7 @@ async def logout(request: Request, user: OptionalUser, session: SessionDep) -> R
 
 # --- settings ---------------------------------------------------------------------------
 
-async def _settings_page(request: Request, session: SessionDep, user: User, status: int = 200,
+async def _settings_page(request: Request, session: AsyncSession, user: User, status: int = 200,
                          **context: Any) -> HTMLResponse:
     context.setdefault("profile", {"display_name": user.display_name, "timezone": user.timezone,
                                    "receive_only": bool(user.receive_only)})
