@@ -70,6 +70,9 @@ DESCRIPTIONS = {
 EXTRA: dict[tuple[str, str], tuple[str, ...]] = {
     ("post", "/api/v1/auth/register"): ("409",),
     ("post", "/api/v1/auth/login"): ("401", "429"),
+    ("post", "/api/v1/auth/recover"): ("401", "429"),
+    ("post", "/api/v1/me/recovery-codes"): ("403", "429"),
+    ("post", "/api/v1/groups/{gid}/members/{uid}/reset-code"): ("400",),
     ("post", "/api/v1/groups/join"): ("403", "404", "409", "410"),
     ("delete", "/api/v1/me"): ("403", "429"),
     ("post", "/api/v1/me/password"): ("403", "429"),

@@ -1,5 +1,5 @@
-"""Retention: prune the event log, role-play history, expired sessions and old sign-in
-failures on a schedule.
+"""Retention: prune the event log, role-play history, expired sessions, old sign-in
+failures and reset codes that expired unused, on a schedule.
 
 Every process runs the job; each pass is a set of idempotent DELETEs, so two processes
 pruning at once do no harm.
@@ -11,6 +11,7 @@ import asyncio
 import logging
 import random
 
+from server.accounts import recovery
 from server.accounts import service as accounts
 from server.db import Database, transaction
 from server.realtime import log
@@ -27,6 +28,7 @@ async def prune_once(db: Database) -> dict[str, int]:
                                  days=settings.event_retention_days)
         roleplays = await roleplay.prune(session, days=settings.roleplay_retention_days)
         sessions = await accounts.prune_sessions(session, settings)
+        await recovery.prune(session)
         sent = await reminders.prune(session)
     return {"events": events, "roleplay": roleplays, "sessions": sessions, "reminders": sent}
 

@@ -22,6 +22,9 @@ from tests.fixtures.clients import PASSWORD, Clients
 
 TOKEN_RE = re.compile(r'name="csrf_token" value="([A-Za-z0-9_-]+)"')
 INVITE_RE = re.compile(r'data-invite-code="([A-Z0-9]+)"')
+# The way on from the recovery codes shown after sign-up.
+SAVED_RE = re.compile(r'<a class="button" href="([^"]+)">I have saved them</a>')
+RECOVERY_CODE_RE = re.compile(r'<code class="recovery-code">([A-Z0-9-]+)</code>')
 _count = iter(range(1, 10_000))
 
 
@@ -63,10 +66,12 @@ async def sign_up(clients: Clients, name: str | None = None, **extra: str) -> Br
     r = await browser.submit("/signup", {"username": name, "display_name": name.title(),
                                          "password": PASSWORD, "password_again": PASSWORD,
                                          "timezone": "UTC", **extra})
-    assert r.status_code == 303, r.text
-    assert r.headers["location"].startswith("/groups")
+    # Signed in, and shown the recovery codes once before going on.
+    assert r.status_code == 200, r.text
+    assert "Your recovery codes" in r.text and SAVED_RE.search(r.text).group(1).startswith("/groups")
     assert browser.session_cookie
     browser.name = name  # type: ignore[attr-defined]
+    browser.codes = RECOVERY_CODE_RE.findall(r.text)  # type: ignore[attr-defined]
     return browser
 
 

@@ -6,9 +6,22 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from server.accounts import privacy
+from server.accounts import privacy, recovery
 from server.accounts import service as accounts
-from server.accounts.schemas import LoginIn, LoginOut, PasswordIn, ProfileIn, RegisterIn, UserOut
+from server.accounts.schemas import (
+    LoginIn,
+    LoginOut,
+    NewRecoveryCodesIn,
+    NewRecoveryCodesOut,
+    PasswordIn,
+    ProfileIn,
+    RecoverIn,
+    RecoveryCodesOut,
+    RegisteredOut,
+    RegisterIn,
+    ResetNoticeOut,
+    UserOut,
+)
 from server.csrf import SESSION_COOKIE
 from server.deps import (
     CurrentUser,
@@ -28,12 +41,21 @@ def set_session_cookie(response: Response, request: Request, token: str, days: i
     )
 
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=UserOut)
-async def register(body: RegisterIn, session: SessionDep) -> UserOut:
-    """Public: create an account. No email or real name is ever asked for."""
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=RegisteredOut)
+async def register(body: RegisterIn, session: SessionDep) -> RegisteredOut:
+    """Public: create an account. No email or real name is ever asked for; instead the answer
+    carries the member's recovery codes, this once."""
+    codes = await recovery.new_codes()
     user = await accounts.register(session, username=body.username, password=body.password,
                                    display_name=body.display_name, timezone=body.timezone)
-    return UserOut.model_validate(user)
+    shown = await recovery.keep(session, user, codes)
+    return RegisteredOut(**UserOut.model_validate(user).model_dump(), recovery_codes=shown)
+
+
+def _notice_out(notice: recovery.ResetNotice | None) -> ResetNoticeOut | None:
+    if notice is None:
+        return None
+    return ResetNoticeOut(by=notice.by or "a former moderator", group=notice.group, at=notice.at)
 
 
 @router.post("/auth/login", response_model=LoginOut)
@@ -44,8 +66,29 @@ async def login(
     """Public: sign in; answers a bearer token and sets the session cookie."""
     signed_in = await accounts.login(session, settings, username=body.username,
                                      password=body.password, address=client_address(request))
+    notice = await recovery.take_notice(session, signed_in.user)
     set_session_cookie(response, request, signed_in.token, settings.session_days)
-    return LoginOut(token=signed_in.token, user=UserOut.model_validate(signed_in.user))
+    return LoginOut(token=signed_in.token, user=UserOut.model_validate(signed_in.user),
+                    password_reset=_notice_out(notice))
+
+
+@router.post("/auth/recover", response_model=LoginOut)
+async def recover(
+    body: RecoverIn, request: Request, response: Response, session: SessionDep,
+    settings: SettingsDep,
+) -> LoginOut:
+    """Public: forgot the password? Set a new one with a recovery code or a moderator's reset
+    code, and sign in as /auth/login does. The code is spent and every other session of the
+    account ends. Tries count with failed sign-ins (429 with Retry-After when there were too
+    many); a wrong, used, expired or void code and an unknown username all answer 401
+    `bad_credentials`."""
+    done = await recovery.recover(session, settings, username=body.username, code=body.code,
+                                  new_password=body.new_password, address=client_address(request))
+    # A reset code's user may not be the member: only their own ways in take the notice.
+    notice = await recovery.take_notice(session, done.user) if done.kind == recovery.RECOVERY else None
+    set_session_cookie(response, request, done.token, settings.session_days)
+    return LoginOut(token=done.token, user=UserOut.model_validate(done.user),
+                    password_reset=_notice_out(notice))
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
@@ -80,6 +123,26 @@ async def change_password(
                                    current_password=body.current_password,
                                    new_password=body.new_password, address=client_address(request))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me/recovery-codes", response_model=RecoveryCodesOut)
+async def recovery_codes(user: CurrentUser, session: SessionDep) -> RecoveryCodesOut:
+    """How many of my recovery codes are left (never the codes: only their hashes are kept)."""
+    return RecoveryCodesOut(remaining=await recovery.remaining(session, user.id))
+
+
+@router.post("/me/recovery-codes", status_code=status.HTTP_201_CREATED,
+             response_model=NewRecoveryCodesOut)
+async def new_recovery_codes(
+    body: NewRecoveryCodesIn, request: Request, user: CurrentUser, session: SessionDep,
+    settings: SettingsDep,
+) -> NewRecoveryCodesOut:
+    """A new set of recovery codes, shown this once; the old set stops working. Needs the
+    password; wrong ones count with failed sign-ins (429 with Retry-After when there were too
+    many)."""
+    codes = await recovery.replace_codes(session, settings, user, body.password,
+                                         address=client_address(request))
+    return NewRecoveryCodesOut(recovery_codes=codes)
 
 
 class DeleteIn(BaseModel):

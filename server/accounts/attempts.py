@@ -1,7 +1,8 @@
 """Password checks slowed for guessers, never a lock-out for the owner.
 
-Signing in, changing the password and deleting the account all check a password, and all go
-through here, so one limiter counts every guess. Each check is *recorded before* the
+Signing in, changing the password, making new recovery codes and deleting the account all
+check a password, and signing in with a recovery or reset code checks a code: all go through
+here, so one limiter counts every guess at an account, whatever it guesses. Each check is *recorded before* the
 password is verified, in its own short transaction, and forgotten if it succeeds: the
 counts stay exact however many guesses arrive at once, and argon2 runs outside every
 transaction (on SQLite it would otherwise hold the write turn that every other member's
@@ -19,7 +20,9 @@ The limits, over the last `login_failure_window_minutes`:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +33,8 @@ from server.config import Settings
 from server.db import lock, transaction
 from server.errors import RateLimited
 from server.models import LoginFailure, User
+
+T = TypeVar("T")
 
 ADDRESS_FAILURES_ALLOWED = 30
 ACCOUNT_FAILURES_BEFORE_BACKOFF = 10
@@ -82,18 +87,68 @@ async def check(session: AsyncSession, settings: Settings, username: str, addres
     its own (`session` only lends its database), so the caller holds no lock while it runs
     and guesses sent at once count one another. A failure stays recorded; a match is
     forgotten by `succeeded`, in the caller's transaction."""
-    record_id, user_id, stored = await _record(session, settings, username, address)
+    record_id, (user_id, stored) = await _record(session, settings, username, address, _password)
     ok, new_hash = await passwords.verify(password, stored)
     ok = ok and user_id is not None
     if not ok:
-        async with transaction(session.info["db"]) as own:
-            await own.execute(update(LoginFailure).where(LoginFailure.id == record_id)
-                              .values(pending=False))
+        await _failed(session, record_id)
     return Check(record_id, user_id, stored, ok, new_hash)
 
 
-async def _record(session: AsyncSession, settings: Settings, username: str,
-                  address: str) -> tuple[int, int | None, str | None]:
+async def _password(own: AsyncSession, username: str) -> tuple[int | None, str | None]:
+    user = (await own.execute(select(User.id, User.password_hash)
+                              .where(User.username == username))).first()
+    return (user[0], user[1]) if user else (None, None)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A code that could let someone into an account: which kind, which row, its hash."""
+
+    kind: str
+    row_id: int
+    code_hash: str
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """A code checked: the account it was for, and the candidate it matched (None: no match)."""
+
+    record_id: int
+    user_id: int | None
+    matched: Candidate | None
+
+    @property
+    def ok(self) -> bool:
+        return self.matched is not None
+
+
+Candidates = Callable[[AsyncSession, str], Awaitable[tuple[int | None, list[Candidate]]]]
+
+
+async def check_code(session: AsyncSession, settings: Settings, username: str, address: str,
+                     code: str, candidates: Candidates, tries: int) -> CodeCheck:
+    """check() for a code instead of a password: counted by the same limiter, recorded the same
+    way, verified holding no transaction against the account's `candidates` (always `tries`
+    hashes, see passwords.match_code)."""
+    record_id, (user_id, found) = await _record(session, settings, username, address, candidates)
+    index = await passwords.match_code(code, [c.code_hash for c in found], tries)
+    matched = found[index] if index is not None and user_id is not None else None
+    if matched is None:
+        await _failed(session, record_id)
+    return CodeCheck(record_id, user_id, matched)
+
+
+async def _failed(session: AsyncSession, record_id: int) -> None:
+    async with transaction(session.info["db"]) as own:
+        await own.execute(update(LoginFailure).where(LoginFailure.id == record_id)
+                          .values(pending=False))
+
+
+async def _record(session: AsyncSession, settings: Settings, username: str, address: str,
+                  load: Callable[[AsyncSession, str], Awaitable[T]]) -> tuple[int, T]:
+    """Count the check (or refuse it), and `load` what it is checked against, under the lock
+    that makes parallel guesses at one account count one another."""
     now = clock.now()
     since = now - dt.timedelta(minutes=settings.login_failure_window_minutes)
     deepest = max(settings.login_failures_allowed, ADDRESS_FAILURES_ALLOWED,
@@ -117,14 +172,20 @@ async def _record(session: AsyncSession, settings: Settings, username: str,
         if wait := wait_seconds(tally, now, settings):
             raise RateLimited("Too many tries that did not match. Please wait a little and "
                               "try again.", retry_after=wait)
-        user = (await own.execute(select(User.id, User.password_hash)
-                                  .where(User.username == username))).first()
+        found = await load(own, username)
         record = LoginFailure(username=username, address=address[:64], at=now, pending=True)
         own.add(record)
         await own.flush()
-        return record.id, (user[0] if user else None), (user[1] if user else None)
+        return record.id, found
 
 
-async def succeeded(session: AsyncSession, checked: Check) -> None:
-    """The password matched: the check is not a failure (in the caller's transaction)."""
+async def succeeded(session: AsyncSession, checked: Check | CodeCheck) -> None:
+    """The password or code matched: the check is not a failure (in the caller's transaction)."""
     await session.execute(delete(LoginFailure).where(LoginFailure.id == checked.record_id))
+
+
+async def forget(session: AsyncSession, checked: CodeCheck) -> None:
+    """A code matched, but what came with it was refused (a weak new password): the check is
+    no failure, and the caller's transaction, about to roll back, cannot say so."""
+    async with transaction(session.info["db"]) as own:
+        await own.execute(delete(LoginFailure).where(LoginFailure.id == checked.record_id))

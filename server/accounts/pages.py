@@ -1,5 +1,6 @@
-"""HTML pages for accounts (sign up, sign in and out, settings), the landing and help pages,
-and what every page route shares: who is looking (forms are read and run by server.forms)."""
+"""HTML pages for accounts (sign up, sign in and out, a forgotten password, settings), the
+landing and help pages, and what every page route shares: who is looking (forms are read and
+run by server.forms)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import zones
-from server.accounts import privacy
+from server.accounts import privacy, recovery
 from server.accounts import service as accounts
 from server.accounts.api import set_session_cookie
 from server.csrf import SESSION_COOKIE
@@ -22,7 +24,7 @@ from server.deps import (
     current_auth_session,
     request_token,
 )
-from server.errors import AppError, BadRequest, NotSignedIn
+from server.errors import AppError, BadRequest, Forbidden, NotSignedIn
 from server.forms import checked_form, submit
 from server.models import User
 from server.web import crisis_resources, redirect, render, safe_next
@@ -142,14 +144,16 @@ async def signup(request: Request, session: SessionDep, settings: SettingsDep) -
         if password != form.text("password_again"):
             raise BadRequest("The two passwords are not the same. Please type them again.",
                              code="passwords_differ")
+        codes = await recovery.new_codes()
         user = await accounts.register(
             session, username=values["username"], password=password,
             display_name=values["display_name"].strip() or None,
             timezone=values["timezone"] or "UTC")
+        shown = await recovery.keep(session, user, codes)
         token = await accounts.start_session(session, settings, user)
-        response = (redirect(next_url, f"Welcome to Cairn, {user.display_name}.") if next_url
-                    else redirect("/groups", f"Welcome to Cairn, {user.display_name}. "
-                                             "Start by creating a group or joining one with a code."))
+        remember_viewer(request, user)
+        # The codes are shown in this answer, never kept to show later: the welcome follows.
+        response = recovery_codes_page(request, shown, next_url or "/groups", welcome=True)
         set_session_cookie(response, request, token, settings.session_days)
         return response
 
@@ -158,6 +162,17 @@ async def signup(request: Request, session: SessionDep, settings: SettingsDep) -
                             error=exc.detail)
 
     return await submit(session, act, again)
+
+
+def recovery_codes_page(request: Request, codes: list[str], next_url: str, *,
+                        welcome: bool) -> HTMLResponse:
+    """The recovery codes, shown this once (after sign-up, or a new set from Settings); never
+    kept by a browser's cache. Its only way on is a link, so nothing on it is a form signed
+    with a session the browser gets only with this answer."""
+    response = render(request, "accounts/recovery_codes.html", codes=codes, next=next_url,
+                      welcome=welcome)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("/login")
@@ -186,17 +201,73 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
             raise NotSignedIn("That username and password do not match.", code="bad_credentials")
         signed_in = await accounts.login(session, settings, username=username,
                                          password=password, address=client_address(request))
-        # A session this browser already had ends: one browser, one live session.
-        if (old := request.cookies.get(SESSION_COOKIE)) and (found := await accounts.authenticate(
-                session, old)) is not None:
-            await accounts.end_session(session, found[1])
-        response = RedirectResponse(next_url, status_code=303)
+        await _end_this_browsers_session(request, session)
+        notice = await recovery.take_notice(session, signed_in.user)
+        response = (redirect(next_url, notice.words(signed_in.user.timezone)) if notice
+                    else RedirectResponse(next_url, status_code=303))
         set_session_cookie(response, request, signed_in.token, settings.session_days)
         return response
 
     async def again(exc: AppError) -> Response:
         return render(request, "accounts/login.html", status_code=exc.status, error=exc.detail,
                       username=username[:64], next=next_url)
+
+    return await submit(session, act, again)
+
+
+async def _end_this_browsers_session(request: Request, session: AsyncSession) -> None:
+    """A session this browser already had ends: one browser, one live session."""
+    if (old := request.cookies.get(SESSION_COOKIE)) and (found := await accounts.authenticate(
+            session, old)) is not None:
+        await accounts.end_session(session, found[1])
+
+
+# The fewest recovery codes left before the page after a recovery suggests a new set.
+FEW_CODES = 2
+
+
+@router.get("/forgot")
+async def forgot_page(request: Request, visitor: PageVisitor) -> HTMLResponse:
+    """Public: forgot your password? A recovery code or a moderator's reset code lets you set a
+    new one."""
+    return render(request, "accounts/forgot.html", username="")
+
+
+@router.post("/forgot")
+async def forgot(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
+    """Public: set a new password with a recovery code or a reset code, and sign in; the code
+    is spent and every other session of the account ends."""
+    form = await checked_form(request)
+    username, code, new = form.text("username").strip(), form.text("code"), form.text("new_password")
+
+    async def act() -> Response:
+        if not username or not code.strip() or not new:
+            raise BadRequest("Please fill in your username, a code and a new password.",
+                             code="fields_required")
+        if new != form.text("new_password_again"):
+            raise BadRequest("The two new passwords are not the same. Please type them again.",
+                             code="passwords_differ")
+        done = await recovery.recover(session, settings, username=username, code=code[:64],
+                                      new_password=new, address=client_address(request))
+        await _end_this_browsers_session(request, session)
+        # A reset code's user may not be the member: only their own ways in take the notice.
+        notice = (await recovery.take_notice(session, done.user)
+                  if done.kind == recovery.RECOVERY else None)
+        left = await recovery.remaining(session, done.user.id)
+        if notice is not None:
+            message = notice.words(done.user.timezone)
+        else:
+            message = "Your new password is set and you are signed in. Any other devices were signed out."
+            if left <= FEW_CODES:
+                message += (f" You have {left} recovery code{'' if left == 1 else 's'} left: "
+                            "you can make a new set here.")
+        response = redirect("/settings#recovery-codes" if left <= FEW_CODES else "/groups", message)
+        set_session_cookie(response, request, done.token, settings.session_days)
+        return response
+
+    async def again(exc: AppError) -> Response:
+        return render(request, "accounts/forgot.html", status_code=exc.status, error=exc.detail,
+                      username=username[:64])
 
     return await submit(session, act, again)
 
@@ -214,16 +285,18 @@ async def logout(request: Request, user: OptionalUser, session: SessionDep) -> R
 
 # --- settings ---------------------------------------------------------------------------
 
-def _settings_page(request: Request, user: User, status: int = 200, **context: Any) -> HTMLResponse:
+async def _settings_page(request: Request, session: AsyncSession, user: User, status: int = 200,
+                         **context: Any) -> HTMLResponse:
     context.setdefault("profile", {"display_name": user.display_name, "timezone": user.timezone,
                                    "receive_only": bool(user.receive_only)})
     return render(request, "accounts/settings.html", status_code=status,
-                  zones=zones.choices(context["profile"]["timezone"]), **context)
+                  zones=zones.choices(context["profile"]["timezone"]),
+                  codes_left=await recovery.remaining(session, user.id), **context)
 
 
 @router.get("/settings")
-async def settings_page(request: Request, user: PageUser) -> HTMLResponse:
-    return _settings_page(request, user)
+async def settings_page(request: Request, user: PageUser, session: SessionDep) -> HTMLResponse:
+    return await _settings_page(request, session, user)
 
 
 @router.post("/settings")
@@ -240,7 +313,8 @@ async def save_settings(request: Request, user: PageUser, session: SessionDep) -
         return redirect("/settings", "Your settings are saved.")
 
     async def again(exc: AppError) -> Response:
-        return _settings_page(request, user, exc.status, profile=profile, profile_error=exc.detail)
+        return await _settings_page(request, session, user, exc.status, profile=profile,
+                                    profile_error=exc.detail)
 
     return await submit(session, act, again)
 
@@ -264,7 +338,29 @@ async def change_password(request: Request, user: PageUser, session: SessionDep,
         return redirect("/settings", "Your password is changed. Any other devices were signed out.")
 
     async def again(exc: AppError) -> Response:
-        return _settings_page(request, user, exc.status, security_error=exc.detail)
+        return await _settings_page(request, session, user, exc.status, security_error=exc.detail)
+
+    return await submit(session, act, again)
+
+
+@router.post("/settings/recovery-codes")
+async def new_recovery_codes(request: Request, user: PageUser, session: SessionDep,
+                             settings: SettingsDep) -> Response:
+    """A new set of recovery codes, with the password, shown this once; the old set stops
+    working."""
+    form = await checked_form(request)
+    password = form.text("password")
+
+    async def act() -> Response:
+        if len(password) > PASSWORD_INPUT_MAX:
+            raise Forbidden("That password is not right, so no new codes were made. Your codes "
+                            "are as they were.", code="bad_credentials")
+        codes = await recovery.replace_codes(session, settings, user, password,
+                                             address=client_address(request))
+        return recovery_codes_page(request, codes, "/settings#recovery-codes", welcome=False)
+
+    async def again(exc: AppError) -> Response:
+        return await _settings_page(request, session, user, exc.status, recovery_error=exc.detail)
 
     return await submit(session, act, again)
 
@@ -287,6 +383,6 @@ async def delete_account(request: Request, user: PageUser, session: SessionDep,
         return response
 
     async def again(exc: AppError) -> Response:
-        return _settings_page(request, user, exc.status, delete_error=exc.detail)
+        return await _settings_page(request, session, user, exc.status, delete_error=exc.detail)
 
     return await submit(session, act, again)

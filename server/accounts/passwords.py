@@ -1,4 +1,5 @@
-"""Password hashing (argon2id) and the rules a new password must meet."""
+"""Password hashing (argon2id) and the rules a new password must meet; the hashing of
+recovery and reset codes."""
 
 from __future__ import annotations
 
@@ -50,14 +51,21 @@ def _weakness(password: str, words: tuple[str, ...]) -> str | None:
         "Try a few unrelated words together.") if part)
 
 
-async def problem(password: str, *words: str) -> str | None:
-    """Why a new password is refused, or None if it is fine. `words`: the member's own
-    (username first, then display name), which a password should not lean on. Judged by zxcvbn, in a
-    worker thread under the same cap as hashing (it can take a few hundred milliseconds)."""
+def length_problem(password: str) -> str | None:
+    """What problem() says first, at no cost: the password is too short or too long."""
     if len(password) < MIN_LENGTH:
         return f"Use at least {MIN_LENGTH} characters."
     if len(password) > MAX_LENGTH:
         return f"Use at most {MAX_LENGTH} characters."
+    return None
+
+
+async def problem(password: str, *words: str) -> str | None:
+    """Why a new password is refused, or None if it is fine. `words`: the member's own
+    (username first, then display name), which a password should not lean on. Judged by zxcvbn, in a
+    worker thread under the same cap as hashing (it can take a few hundred milliseconds)."""
+    if reason := length_problem(password):
+        return reason
     if words and words[0] and words[0].lower() in password.lower():
         return "Your password should not contain your username."
     return await _hashing(_weakness, password, words)
@@ -90,3 +98,47 @@ async def verify(password: str, password_hash: str | None) -> tuple[bool, str | 
         await _hashing(context.verify, password, _DUMMY_HASH)
         return False, None
     return await _hashing(context.verify_and_update, password, password_hash)
+
+
+# Recovery and reset codes (server/accounts/recovery.py) are argon2id hashes too, but lighter:
+# 2 MiB and one pass, about 1.5 ms each against 35 ms for a password. A password may be a
+# guessable phrase, and its hash must make each offline guess dear; a code is ~49 bits drawn
+# at random, so even at this cost a stolen database yields a code only after about 2**48
+# guesses of 1.5 ms (thousands of CPU-years) per account. The full cost would make every
+# sign-up spend ten password hashes on its codes, and every try of a code eleven. A fast
+# unkeyed hash (the sha256 kept of 256-bit session tokens) would give a stolen database the
+# codes in hours; a hash keyed with CAIRN_SECRET_KEY would lock everyone out of their codes
+# the day the secret is changed.
+code_context = CryptContext(
+    schemes=["argon2"],
+    argon2__type="ID",
+    argon2__memory_cost=2 * 1024,
+    argon2__rounds=1,
+    argon2__parallelism=1,
+)
+_DUMMY_CODE_HASH = code_context.hash("NOTACODE00")
+
+
+def _hash_all(codes: list[str]) -> list[str]:
+    return [code_context.hash(code) for code in codes]
+
+
+def _first_match(code: str, hashes: list[str]) -> int | None:
+    found = None
+    for i, stored in enumerate(hashes):  # all of them: the time says nothing of where it was
+        if code_context.verify(code, stored) and found is None:
+            found = i
+    return found
+
+
+async def hash_codes(codes: list[str]) -> list[str]:
+    """The codes' hashes, made in one worker thread under the hashing cap."""
+    return await _hashing(_hash_all, codes)
+
+
+async def match_code(code: str, hashes: list[str], tries: int) -> int | None:
+    """Which of `hashes` the code matches (its index), or None. Always `tries` checks, the
+    missing ones against a dummy hash, so how long it takes says nothing about whether the
+    account exists or how many codes it has."""
+    padded = [*hashes[:tries], *[_DUMMY_CODE_HASH] * max(0, tries - len(hashes))]
+    return await _hashing(_first_match, code, padded)

@@ -1,7 +1,7 @@
 """A member's own data: export all of it as JSON, or delete the account for good.
 
-Deletion happens in one transaction. What is personal goes: the account, sessions,
-memberships, commitments and check-ins, rounds practised, transcripts. What the member
+Deletion happens in one transaction. What is personal goes: the account, sessions, recovery
+and reset codes, memberships, commitments and check-ins, rounds practised, transcripts. What the member
 shared with others stays only without them: encouragement keeps its kind but loses its
 words, feedback and reports say "a former member", the event log forgets their name
 and words, so a replay never sends them again, and the group's audit log keeps what was
@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
-from server.accounts import attempts
+from server.accounts import attempts, recovery
 from server.accounts import service as accounts
 from server.config import Settings
 from server.errors import Forbidden
@@ -35,7 +35,9 @@ from server.models import (
     Hidden,
     LoginFailure,
     Membership,
+    PasswordReset,
     PushDevice,
+    RecoveryCode,
     ReminderHabits,
     Report,
     Round,
@@ -92,6 +94,8 @@ async def export(session: AsyncSession, user: User) -> dict[str, Any]:
         "exported_at": _iso(clock.now()),
         "account": _row(user, "id", "username", "display_name", "timezone", "receive_only", "created_at"),
         "sessions": [_row(s, "created_at", "expires_at") for s in sessions],
+        # Only hashes of the codes are kept, and only how many are left is theirs to know.
+        "recovery_codes_remaining": await recovery.remaining(session, uid),
         "memberships": [{**_row(m, "group_id", "role", "state", "joined_at", "ended_at", "muted_until"),
                          "group_name": name} for m, name in memberships],
         "commitments": [{**_row(c, "id", "group_id", "day", "category", "text", "visibility",
@@ -170,6 +174,8 @@ async def delete_account(session: AsyncSession, settings: Settings, user: User, 
                           .values(text=None, from_user_id=None))
     await session.execute(delete(LoginFailure).where(LoginFailure.username == user.username))
     await accounts.end_sessions(session, uid)
+    await session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == uid))
+    await session.execute(delete(PasswordReset).where(PasswordReset.user_id == uid))
     await session.execute(delete(Transcript).where(Transcript.user_id == uid))
     await session.execute(delete(Round).where(Round.practitioner_id == uid))
     await session.execute(delete(Commitment).where(Commitment.user_id == uid))

@@ -1,6 +1,6 @@
 """Every ORM table, imported here so Alembic sees the whole schema."""
 
-from server.models.accounts import AuthSession, LoginFailure, User
+from server.models.accounts import AuthSession, LoginFailure, PasswordReset, RecoveryCode, User
 from server.models.commitments import Checkin, Commitment
 from server.models.encouragements import Encouragement
 from server.models.events import Event
@@ -14,4 +14,5 @@ __all__ = [
     "AuthSession", "Checkin", "Commitment", "Encouragement", "Event", "Group", "Invite", "LoginFailure",
     "Membership", "User", "AuditEntry", "Hidden", "Report", "Feedback", "Room", "Round", "Scenario", "Transcript",
     "GroupReminder", "PushDevice", "ReminderHabits", "ReminderSent", "CalendarFeed", "PracticePlan", "PracticeSession",
+    "PasswordReset", "RecoveryCode",
 ]

@@ -1,4 +1,5 @@
-"""Members' accounts, their server-side sessions, and failed sign-in attempts."""
+"""Members' accounts, their server-side sessions, failed sign-in attempts, and the codes that
+let a member back in without their password (recovery codes, a moderator's reset code)."""
 
 from __future__ import annotations
 
@@ -51,3 +52,36 @@ class LoginFailure(Base):
     # A check still being verified (its row is deleted if the password matches).
     pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecoveryCode(Base):
+    """One of a member's recovery codes, made at sign-up or from Settings and shown to them
+    once: only its argon2id hash is kept (server/accounts/passwords.py says why that hash).
+    Using it deletes it, so each works once."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PasswordReset(Base):
+    """A one-time reset code a moderator made for a member of their group, shown once to the
+    moderator to pass on in person; only its hash is kept. It works until `expires_at`, once,
+    and only while the member is in the group and its maker still moderates it. Once used it
+    stays until the member is told, at their next sign-in, who made it and when it was used."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # None once the group or the moderator is gone: an unused code then works no more, and a
+    # used one still tells the member, naming "a former moderator".
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="SET NULL"))
+    made_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    code_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -175,6 +175,25 @@ async def set_role(uid: Id, body: RoleIn, moderator: GroupModerator, session: Se
                      joined_at=membership.joined_at)
 
 
+class ResetCodeOut(BaseModel):
+    code: str = Field(description="The one-time code, shown this once: give it to the member in "
+                                  "person. With their username and a new password, it signs them in "
+                                  "(POST /api/v1/auth/recover).")
+    expires_at: dt.datetime = Field(description="It works until then, once, while the member is in the "
+                                                "group and you moderate it.")
+
+
+@router.post("/groups/{gid}/members/{uid}/reset-code", status_code=status.HTTP_201_CREATED,
+             response_model=ResetCodeOut)
+async def make_reset_code(uid: Id, moderator: GroupModerator, session: SessionDep) -> ResetCodeOut:
+    """Make a one-time password reset code for a member of the group who cannot sign in
+    (moderators; not for themselves). Using it ends every session of the member, and their
+    next sign-in tells them who made it. It replaces an unused one made for them before. The
+    audit log records that a moderator made one, without naming the member."""
+    made = await moderation.make_reset_code(session, moderator.user, moderator.group.id, uid)
+    return ResetCodeOut(code=made.code, expires_at=made.expires_at)
+
+
 def _worry_out(notice: moderation.WorryNotice) -> WorryOut:
     w = notice.worry
     acknowledged = None

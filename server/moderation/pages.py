@@ -1,6 +1,6 @@
 """HTML pages for moderation: reporting from the group's day, the moderators' page (worry
-notices, reports a page at a time, hiding, muting, roles, removal) and the group's audit log
-that every member can read."""
+notices, reports a page at a time, hiding, muting, roles, removal, password reset codes) and
+the group's audit log that every member can read."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
+from server.accounts import recovery
 from server.commitments import days
 from server.deps import MAX_ID, Member, SessionDep
 from server.errors import AppError, Invalid
@@ -34,7 +35,8 @@ ACTIONS = {"hide": ("hid", ""), "mute": ("paused posting for", ""), "unmute": ("
            "remove": ("removed", "from the group"), "promote": ("made", "a moderator"),
            "demote": ("made", "a member again"), "dismiss": ("dismissed", ""),
            "plan": ("planned a practice session:", ""), "unplan": ("deleted the planned session", ""),
-           "not_held": ("closed the room of", "as no moderator had joined")}
+           "not_held": ("closed the room of", "as no moderator had joined"),
+           "reset_code": ("made a password reset code for", "")}
 _ANCHOR = re.compile(r"c[0-9]{1,10}")
 
 
@@ -106,7 +108,7 @@ async def moderation_page(request: Request, session: AsyncSession, member: Membe
         # A commitment's own day, as the reader's group's day shows it.
         seen_on=lambda p: days.seen_on(p.day, p.zone or timezone, timezone, now) or p.day,
         mute_choices=MUTE_CHOICES, reason_max=moderation.REASON_MAX, target_names=TARGET_NAMES,
-        **context)
+        reset_minutes=recovery.RESET_MINUTES, **context)
 
 
 @router.get("/groups/{gid:int}/moderation")
@@ -276,6 +278,29 @@ async def set_role(uid: int, request: Request, member: group_pages.PageModerator
         if uid == member.user.id:
             return redirect(f"/groups/{member.group.id}", message)
         return _to_members(member, message)
+
+    async def again(exc: AppError) -> Response:
+        return await moderation_page(request, session, member, status=exc.status,
+                                     member_error=exc.detail, member_for=uid)
+
+    return await submit(session, act, again)
+
+
+@router.post("/groups/{gid:int}/members/{uid:int}/reset-code")
+async def make_reset_code(uid: int, request: Request, member: group_pages.PageModerator,
+                          session: SessionDep) -> Response:
+    """Moderators: a one-time password reset code for a member who cannot sign in, shown this
+    once (never kept by a browser's cache) to give them in person."""
+    await checked_form(request)
+
+    async def act() -> Response:
+        made = await moderation.make_reset_code(session, member.user, member.group.id, uid)
+        person = await session.get(User, uid)
+        response = render(request, "moderation/reset_code.html", group=member.group, member=member,
+                          person=person, code=made.code,
+                          until=group_pages.local_time(made.expires_at, member.user.timezone))
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     async def again(exc: AppError) -> Response:
         return await moderation_page(request, session, member, status=exc.status,

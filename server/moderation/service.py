@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from server import clock, events
+from server.accounts import recovery
 from server.errors import AppError, BadRequest, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from server.events import Kind
 from server.models import (
@@ -553,6 +554,20 @@ async def set_role(session: AsyncSession, moderator: User | None, group_id: int,
         user_id=user_id, role=Role(role), reason=None), moderator)
     await moderators_changed(session, group_id, user_id, role == Role.MODERATOR)
     return membership
+
+
+async def make_reset_code(session: AsyncSession, moderator: User, group_id: int,
+                          user_id: int) -> recovery.ResetCode:
+    """A one-time code for a member of the group to set a new password with, shown once to the
+    moderator to give them in person (server/accounts/recovery.py). The audit log says a
+    moderator made one, and never for whom: a forgotten password is nobody else's business."""
+    if user_id == moderator.id:
+        raise BadRequest("This is for a member who cannot sign in. To change your own password, "
+                         "use Settings.", code="reset_self")
+    _, member = await _active(session, group_id, user_id)
+    made = await recovery.make_reset_code(session, member, group_id, moderator)
+    await audit(session, group_id, moderator, "reset_code", "a member", None)
+    return made
 
 
 # -- the audit log ----------------------------------------------------------------------------

@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from server.reminders import service as reminders
-from tests.authz.world import CALLERS, NEW_PASSWORD, Call, Person, World
+from tests.authz.world import ANONYMOUS, CALLERS, NEW_PASSWORD, Call, Person, World
 
 Route = tuple[str, str]          # (method, path template); method "WS" for sockets
 Outcome = str | int
@@ -123,6 +123,23 @@ def _credentials(w: World, who: Person) -> dict[str, str]:
     """Sign in as the caller (a visitor signs in to a spare account)."""
     person = who if who.token else w.people["spare"]
     return {"username": person.username, "password": person.password}
+
+
+async def _recovery_code(w: World) -> dict[str, str]:
+    """A way back into a new account made for this cell: its username and a recovery code."""
+    name = w.new_username()
+    made = await w.ok(ANONYMOUS, "POST", "/api/v1/auth/register",
+                      {"username": name, "password": "a long quiet meadow walk"})
+    return {"username": name, "code": made["recovery_codes"][0], "new_password": NEW_PASSWORD}
+
+
+async def recover_api(w: World, who: Person) -> Call:
+    return Call("POST", "/api/v1/auth/recover", json=await _recovery_code(w))
+
+
+async def recover_page(w: World, who: Person) -> Call:
+    fields = await _recovery_code(w)
+    return Call("POST", "/forgot", form={**fields, "new_password_again": NEW_PASSWORD})
 
 
 def _own_commitment(w: World, who: Person) -> int:
@@ -266,6 +283,8 @@ TABLE: dict[Route, Row] = {
         "POST", "/api/v1/auth/login", _credentials)),
     ("POST", "/api/v1/auth/logout"):                row(401,  A,     A,     A,    A,    A,    A, api(
         "POST", "/api/v1/auth/logout"), fresh=True),
+    # A forgotten password: a recovery code of an account made for the cell, whoever sends it.
+    ("POST", "/api/v1/auth/recover"):               row(A,    A,     A,     A,    A,    A,    A, recover_api),
     ("GET", "/api/v1/me"):                          row(401,  A,     A,     A,    A,    A,    A, get("/api/v1/me")),
     ("PATCH", "/api/v1/me"):                        row(401,  A,     A,     A,    A,    A,    A, api(
         "PATCH", "/api/v1/me", lambda w, who: {"display_name": f"{who.kind} again"})),
@@ -274,6 +293,10 @@ TABLE: dict[Route, Row] = {
         lambda w, who: {"current_password": who.password, "new_password": NEW_PASSWORD}), fresh=True),
     ("GET", "/api/v1/me/export"):                   row(401,  A,     A,     A,    A,    A,    A,
                                                         get("/api/v1/me/export")),
+    ("GET", "/api/v1/me/recovery-codes"):           row(401,  A,     A,     A,    A,    A,    A,
+                                                        get("/api/v1/me/recovery-codes")),
+    ("POST", "/api/v1/me/recovery-codes"):          row(401,  A,     A,     A,    A,    A,    A, api(
+        "POST", "/api/v1/me/recovery-codes", lambda w, who: {"password": who.password})),
     ("DELETE", "/api/v1/me"):                       row(401,  A,     A,     A,    A,    A,    A, api(
         "DELETE", "/api/v1/me", lambda w, who: {"password": who.password}), fresh=True),
 
@@ -368,6 +391,8 @@ TABLE: dict[Route, Row] = {
         "DELETE", "/api/v1/groups/{a}/members/{target}/mute")),
     ("PATCH", "/api/v1/groups/{gid}/members/{uid}"): row(401, 404,   403,   A,    404,  404,  403, api(
         "PATCH", "/api/v1/groups/{a}/members/{target}", {"role": "member"})),
+    ("POST", "/api/v1/groups/{gid}/members/{uid}/reset-code"): row(401, 404, 403, A, 404, 404, 403, api(
+        "POST", "/api/v1/groups/{a}/members/{target}/reset-code")),
     ("GET", "/api/v1/groups/{gid}/worries"):        row(401,  404,   403,   A,    404,  404,  403,
                                                         get("/api/v1/groups/{a}/worries")),
     ("POST", "/api/v1/groups/{gid}/worries/{wid}/acknowledge"): row(401, 404, 403, A, 404, 404, 403,
@@ -399,6 +424,11 @@ TABLE: dict[Route, Row] = {
         "/login", _credentials), fresh=True),
     ("POST", "/logout"):                            row(A,    A,     A,     A,    A,    A,    A, form(
         "/logout"), fresh=True),
+    # A forgotten password: a recovery code of an account made for the cell; it signs the
+    # browser in to that account, ending the caller's session there.
+    ("GET", "/forgot"):                             row(A,    A,     A,     A,    A,    A,    A, get("/forgot")),
+    ("POST", "/forgot"):                            row(A,    A,     A,     A,    A,    A,    A, recover_page,
+                                                        fresh=True),
 
     # pages: signed in
     ("GET", "/settings"):                           row(L,    A,     A,     A,    A,    A,    A, get("/settings")),
@@ -407,6 +437,8 @@ TABLE: dict[Route, Row] = {
     ("POST", "/settings/password"):                 row(L,    A,     A,     A,    A,    A,    A, form(
         "/settings/password", lambda w, who: {"current_password": who.password, "new_password": NEW_PASSWORD,
                                               "new_password_again": NEW_PASSWORD}), fresh=True),
+    ("POST", "/settings/recovery-codes"):           row(L,    A,     A,     A,    A,    A,    A, form(
+        "/settings/recovery-codes", lambda w, who: {"password": who.password})),
     ("GET", "/groups"):                             row(L,    A,     A,     A,    A,    A,    A, get("/groups")),
     ("POST", "/groups"):                            row(L,    A,     A,     A,    A,    A,    A, form(
         "/groups", {"name": "A page circle", "description": "", "capacity": "5"})),
@@ -482,6 +514,8 @@ TABLE: dict[Route, Row] = {
         "/groups/{a}/members/{target}/unmute")),
     ("POST", "/groups/{gid}/members/{uid}/role"):   row(L,    404,   403,   A,    404,  404,  403, form(
         "/groups/{a}/members/{target}/role", {"role": "member"})),
+    ("POST", "/groups/{gid}/members/{uid}/reset-code"): row(L, 404,  403,   A,    404,  404,  403, form(
+        "/groups/{a}/members/{target}/reset-code")),
 
     # sockets: a muted member still reads; a removed member is no longer a member
     ("WS", "/ws/groups/{gid}"):                     row(4401, 4404,  OPEN,  OPEN, 4404, 4404, OPEN,
@@ -588,6 +622,10 @@ def _object_cases() -> list[Case]:
                 Case(f"unmute {person} on A's page", who, form(f"/groups/{{a}}/members/{{{person}}}/unmute")),
                 Case(f"make {person} a moderator on A's page", who, form(
                     f"/groups/{{a}}/members/{{{person}}}/role", {"role": "moderator"})),
+                Case(f"make a reset code for {person} under A", who, api(
+                    "POST", f"/api/v1/groups/{{a}}/members/{{{person}}}/reset-code")),
+                Case(f"make a reset code for {person} on A's page", who, form(
+                    f"/groups/{{a}}/members/{{{person}}}/reset-code")),
             ]
     cases.append(Case("B's room socket", "moderator", socket("/ws/roleplays/{b_room}"), expect=4404))
     return cases

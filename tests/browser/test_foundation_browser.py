@@ -59,12 +59,16 @@ class Watch:
 
 
 async def sign_up(page, base: str, username: str, display_name: str) -> None:
+    from playwright.async_api import expect
+
     await page.goto(f"{base}/signup")
     await page.get_by_label("Username").fill(username)
     await page.get_by_label("Display name").fill(display_name)
     await page.get_by_label("Password", exact=True).fill(PASSWORD)
     await page.get_by_label("Password again").fill(PASSWORD)
     await page.get_by_role("button", name="Create my account").click()
+    await expect(page.get_by_role("heading", name="Your recovery codes")).to_be_visible()
+    await page.get_by_role("link", name="I have saved them").click()
     await page.wait_for_url(f"{base}/groups*")
 
 

@@ -93,6 +93,8 @@ async def test_an_invite_link_into_berlin_and_the_dark_theme(live_server):
         await new.get_by_label("Password", exact=True).fill(PASSWORD)
         await new.get_by_label("Password again").fill(PASSWORD)
         await new.get_by_role("button", name="Create my account").click()
+        await expect(new.locator(".recovery-code")).to_have_count(10)
+        await new.get_by_role("link", name="I have saved them").click()
         await new.wait_for_url(link)
         await expect(new.get_by_role("heading", name="Join Live circle")).to_be_visible()
         await expect(new.locator("#agreement")).to_contain_text("What is shared here stays here.")

@@ -69,11 +69,11 @@ async def test_every_cookie_signed_unsafe_route_needs_the_token(clients):
         r = await browser.request(method, url, **body)
         assert r.status_code == 403, (method, url, r.status_code, r.text[:200])
         assert "csrf_failed" in r.text or "This form has expired" in r.text, (method, url)
-    # Only sign-up and sign-in act without a signed-in member (their forms check the token
-    # where they are read; see below), and a reminder's one-tap stop, which its own token
-    # authorises (tests/reminders/test_reminders_api.py), never a cookie.
+    # Only sign-up, sign-in and a forgotten password act without a signed-in member (their
+    # forms check the token where they are read; see below), and a reminder's one-tap stop,
+    # which its own token authorises (tests/reminders/test_reminders_api.py), never a cookie.
     assert public == {"/api/v1/auth/register", "/api/v1/auth/login", "/signup", "/login",
-                      "/api/v1/reminders/stop"}, public
+                      "/api/v1/auth/recover", "/forgot", "/api/v1/reminders/stop"}, public
 
     # Nothing was done: the group and the session are as they were.
     me = await browser.get("/api/v1/me")
