@@ -1,4 +1,4 @@
-"""The `cairn` command: serve, migrate, demo."""
+"""The `cairn` command: serve, migrate, backup, restore, demo and the operator's checks."""
 
 from __future__ import annotations
 
@@ -38,6 +38,21 @@ def migrate(database_url: str | None = None) -> None:
     command.upgrade(_alembic_config(database_url), "head")
 
 
+def wait_for_database() -> None:
+    """Wait for the configured database to answer (CAIRN_DATABASE_WAIT_SECONDS); exit with 1
+    and one clear error line when it does not."""
+    import logging
+
+    from server.startup import DatabaseUnreachable
+    from server.startup import wait_for_database as wait
+
+    try:
+        asyncio.run(wait(_settings_or_exit()))
+    except DatabaseUnreachable as exc:
+        logging.getLogger("cairn.startup").error("cannot start: %s", exc)
+        raise SystemExit(1) from None
+
+
 def serve(host: str, port: int, *, migrate_first: bool = True, workers: int = 1) -> None:
     import uvicorn
 
@@ -45,6 +60,7 @@ def serve(host: str, port: int, *, migrate_first: bool = True, workers: int = 1)
 
     level = os.environ.get("CAIRN_LOG_LEVEL", "info")
     configure_logging(level)
+    wait_for_database()
     if migrate_first:
         migrate()
     # Forwarded headers are the app's to judge (CAIRN_TRUSTED_PROXIES), not uvicorn's.
@@ -233,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         serve(args.host, args.port, migrate_first=not args.no_migrate)
     elif args.command == "migrate":
+        wait_for_database()
         migrate()
     elif args.command == "demo":
         demo(args.host, args.port)
