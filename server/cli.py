@@ -38,7 +38,7 @@ def migrate(database_url: str | None = None) -> None:
     command.upgrade(_alembic_config(database_url), "head")
 
 
-def wait_for_database() -> None:
+def wait_for_database(doing: str = "start") -> None:
     """Wait for the configured database to answer (CAIRN_DATABASE_WAIT_SECONDS); exit with 1
     and one clear error line when it does not."""
     import logging
@@ -49,7 +49,7 @@ def wait_for_database() -> None:
     try:
         asyncio.run(wait(_settings_or_exit()))
     except DatabaseUnreachable as exc:
-        logging.getLogger("cairn.startup").error("cannot start: %s", exc)
+        logging.getLogger("cairn.startup").error("cannot %s: %s", doing, exc)
         raise SystemExit(1) from None
 
 
@@ -254,6 +254,7 @@ def backup_or_restore(args: argparse.Namespace) -> int:
     from server import backup
 
     settings = _settings_or_exit()
+    wait_for_database("back up" if args.command == "backup" else "restore")
     try:
         if args.command == "backup":
             asyncio.run(backup.backup(settings, args.path))
@@ -261,7 +262,6 @@ def backup_or_restore(args: argparse.Namespace) -> int:
             print(f"backed up the database to {args.path} ({size / 1024:,.0f} KiB); keep it "
                   "encrypted and off this server")
             return 0
-        wait_for_database()
         found = asyncio.run(backup.restore(settings, args.path, replace=args.replace))
     except backup.BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         serve(args.host, args.port, migrate_first=not args.no_migrate)
     elif args.command == "migrate":
-        wait_for_database()
+        wait_for_database("migrate")
         migrate()
     elif args.command == "demo":
         demo(args.host, args.port)
