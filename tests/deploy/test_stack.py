@@ -20,6 +20,7 @@ import pytest
 
 from tests.deploy.containers import need_compose, podman, run, wait_until
 from tests.deploy.test_proxy_topology import (
+    Member,
     Reader,
     Writers,
     next_frame,
@@ -28,6 +29,7 @@ from tests.deploy.test_proxy_topology import (
     start_group,
 )
 from tests.deploy.test_proxy_topology import wait_until as async_wait_until
+from tests.fixtures.clients import PASSWORD
 from tests.fixtures.databases import ROOT
 from tests.fixtures.servers import free_port
 
@@ -222,6 +224,90 @@ async def test_a_rolling_restart_of_one_app_loses_and_repeats_nothing(stack: Sta
     assert cheers == writers.ok, figures  # each 201 is one event; no failed post left one
     for r in readers:
         assert r.seqs == committed, figures  # every event once, in order
+
+
+async def test_a_backup_restored_as_the_guide_says(stack: Stack, tmp_path: Path) -> None:
+    """docs/deploy.md's backup and restore in compose: pg_dump and pg_restore in the database
+    container, then Cairn migrates; what came after the backup is gone, the deletion made
+    since is made again from the log, everyone signs in again, and an open page's seq from
+    before the restore makes it reload (a new database epoch)."""
+    a, b, leaving = await sign_up(stack), await sign_up(stack), await sign_up(stack)
+    gid = await start_group(stack, a, b, leaving)
+    async with open_socket(stack, a, gid) as ws:
+        before = await next_frame(ws)
+    dump = tmp_path / "cairn.dump"
+    await asyncio.to_thread(back_up, stack, dump)
+    # After the backup: a cheer, and an account deleted.
+    async with httpx.AsyncClient(base_url=stack.proxy.origin, verify=stack.proxy.tls(),
+                                 timeout=15) as c:
+        r = await c.post(f"/api/v1/groups/{gid}/encouragements", headers=b.headers,
+                         json={"kind": "with_you", "text": "after the backup"})
+        assert r.status_code == 201
+        r = await c.request("DELETE", "/api/v1/me", headers=leaving.headers,
+                            json={"password": PASSWORD})
+        assert r.status_code == 204
+    deleted = [json.loads(line)["user_id"] for app in ("app1", "app2")
+               for line in stack.logs(app).splitlines() if '"account.deleted"' in line]
+    assert deleted == [leaving.id]
+
+    said = await asyncio.to_thread(restore_as_the_guide_says, stack, dump, deleted)
+    assert f"account {leaving.id}: deleted, with its personal data" in said
+
+    # The cheer after the backup is gone; the deletion made again is the group's next event.
+    assert stack.psql(f"SELECT kind FROM events WHERE group_id = {gid} AND seq > "
+                      f"{before['last_seq']} ORDER BY seq") == "member.left"
+    assert stack.psql(f"SELECT count(*) FROM users WHERE id = {leaving.id}") == "0"
+    async with httpx.AsyncClient(base_url=stack.proxy.origin, verify=stack.proxy.tls(),
+                                 timeout=15) as c:
+        assert (await c.get("/api/v1/me", headers=a.headers)).status_code == 401
+    a = await sign_in(stack, a)
+    # A page that had seen the cheer made after the backup: its seq now names the leaving.
+    seen = before["last_seq"] + 1
+    async with open_socket(stack, a, gid, last_seq=seen) as ws:
+        by_seqs_alone = await next_frame(ws)
+    assert (by_seqs_alone["recovered"], by_seqs_alone["missed"]) == (True, 0)  # would skip it
+    assert by_seqs_alone["epoch"] != before["epoch"]
+    async with open_socket(stack, a, gid, last_seq=seen, epoch=before["epoch"]) as ws:
+        assert (await next_frame(ws))["recovered"] is False  # so the page reloads
+
+
+def back_up(stack: Stack, dump: Path) -> None:
+    """docs/deploy.md: pg_dump in the database container, so the tools are the server's."""
+    with dump.open("wb") as out:
+        subprocess.run(["podman", "exec", stack.container("postgres"), "pg_dump", "-U", "cairn",
+                        "-d", "cairn", "--format=custom"], stdout=out, check=True, env=stack.env,
+                       timeout=120)
+
+
+def restore_as_the_guide_says(stack: Stack, dump: Path, deleted: list[int]) -> str:
+    """docs/deploy.md's restore in compose, then the deletions since the backup made again
+    before the apps start; what `cairn delete-account` said."""
+    postgres = stack.container("postgres")
+    stack.run("stop", "app1", "app2")
+    podman("exec", postgres, "dropdb", "-U", "cairn", "cairn")
+    podman("exec", postgres, "createdb", "-U", "cairn", "-O", "cairn", "cairn")
+    with dump.open("rb") as given:
+        subprocess.run(["podman", "exec", "-i", postgres, "pg_restore", "-U", "cairn", "-d",
+                        "cairn", "--no-owner", "--no-acl", "--exit-on-error",
+                        "--single-transaction"], stdin=given, check=True, env=stack.env,
+                       timeout=120)
+    stack.run("run", "--rm", "--no-deps", "app1", "cairn", "migrate")
+    podman("exec", postgres, "psql", "-U", "cairn", "-d", "cairn", "-c", "DELETE FROM sessions")
+    said = stack.run("run", "--rm", "--no-deps", "app1", "cairn", "delete-account",
+                     *[f"--user-id={uid}" for uid in deleted]).stdout
+    stack.run("start", "app1", "app2")
+    wait_until(lambda: stack.healthy("app1") and stack.healthy("app2"), "apps back", timeout=90)
+    podman("exec", stack.container("proxy"), "nginx", "-s", "reload")
+    return said
+
+
+async def sign_in(stack: Stack, member: Member) -> Member:
+    async with httpx.AsyncClient(base_url=stack.proxy.origin, verify=stack.proxy.tls(),
+                                 timeout=15) as c:
+        r = await c.post("/api/v1/auth/login", json={"username": member.user["username"],
+                                                      "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        return Member(r.json()["user"], r.json()["token"], r.headers["set-cookie"])
 
 
 def test_down_removes_everything_it_made(stack: Stack) -> None:
