@@ -12,13 +12,17 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 RUN python -m venv /opt/venv
 WORKDIR /app
 
-# Every dependency, setuptools included, pinned by version and hash; only wheels, so no
-# compiler runs and nothing unpinned is fetched. http-ece alone is published only as source:
-# pure Python, built with the venv's own setuptools (no build isolation: nothing else is
-# fetched). Regenerate the lock as docs/deploy.md says.
+# Every dependency, setuptools included, pinned by version and hash (regenerate the lock as
+# docs/deploy.md says); wheels only, so no compiler runs and nothing unpinned is fetched.
+# http-ece alone is published only as source: pure Python, built afterwards by the pinned
+# setuptools just installed (no build isolation: nothing else is fetched).
 COPY requirements.lock ./
-RUN pip install --require-hashes --only-binary=:all: --no-binary=http-ece --no-build-isolation \
-        --no-deps -r requirements.lock
+RUN awk 'BEGIN { out = "wheels.lock" } \
+         /^[a-z0-9]/ { out = ($0 ~ /^http-ece==/) ? "sources.lock" : "wheels.lock" } \
+         { print > out }' requirements.lock \
+    && pip install --require-hashes --only-binary=:all: --no-deps -r wheels.lock \
+    && pip install --require-hashes --no-binary=:all: --no-build-isolation --use-pep517 \
+        --no-deps -r sources.lock
 
 # Cairn reads its templates, static files and migrations beside the package, so it is
 # installed in place (editable) from /app, where the image below has the same files. Then

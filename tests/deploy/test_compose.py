@@ -297,12 +297,19 @@ def test_the_image_installs_only_hash_pinned_wheels():
     installs = [rest for word, rest in dockerfile_instructions()
                 if word == "RUN" and "pip install" in rest]
     assert installs
-    for rest in installs:
-        for command in re.findall(r"pip install[^&;]*", rest):
-            from_lock = "--require-hashes" in command and "-r requirements.lock" in command
-            local_only = "--no-index" in command and "--no-deps" in command
-            assert from_lock or local_only, f"unpinned install: {command}"
-    assert any("--require-hashes" in r and "--only-binary=:all:" in r for r in installs)
+    commands = [c for rest in installs for c in re.findall(r"pip install[^&;]*", rest)]
+    for command in commands:
+        from_lock = "--require-hashes" in command and re.search(r"-r \S+\.lock\b", command)
+        local_only = "--no-index" in command and "--no-deps" in command
+        assert from_lock or local_only, f"unpinned install: {command}"
+        if "--no-binary" in command:  # built from source: with the pinned setuptools only
+            assert "--no-build-isolation" in command, command
+    assert any("--only-binary=:all:" in c for c in commands)
+    # The locks installed are requirements.lock, split: wheels, and the few sources.
+    split = [rest for word, rest in dockerfile_instructions() if word == "RUN" and "awk" in rest]
+    assert len(split) == 1 and "requirements.lock" in split[0]
+    locks = set(re.findall(r"-r (\S+\.lock)\b", " ".join(commands)))
+    assert locks <= {"wheels.lock", "sources.lock", "requirements.lock"}, locks
     ignored = (ROOT / ".dockerignore").read_text("utf-8").split()
     assert {".env", ".git", ".venv", "var"} <= set(ignored)
 
