@@ -1,4 +1,4 @@
-"""The `cairn` command: serve, migrate, demo."""
+"""The `cairn` command: serve, migrate, backup, restore, demo and the operator's checks."""
 
 from __future__ import annotations
 
@@ -38,6 +38,21 @@ def migrate(database_url: str | None = None) -> None:
     command.upgrade(_alembic_config(database_url), "head")
 
 
+def wait_for_database(doing: str = "start") -> None:
+    """Wait for the configured database to answer (CAIRN_DATABASE_WAIT_SECONDS); exit with 1
+    and one clear error line when it does not."""
+    import logging
+
+    from server.startup import DatabaseUnreachable
+    from server.startup import wait_for_database as wait
+
+    try:
+        asyncio.run(wait(_settings_or_exit()))
+    except DatabaseUnreachable as exc:
+        logging.getLogger("cairn.startup").error("cannot %s: %s", doing, exc)
+        raise SystemExit(1) from None
+
+
 def serve(host: str, port: int, *, migrate_first: bool = True, workers: int = 1) -> None:
     import uvicorn
 
@@ -45,6 +60,7 @@ def serve(host: str, port: int, *, migrate_first: bool = True, workers: int = 1)
 
     level = os.environ.get("CAIRN_LOG_LEVEL", "info")
     configure_logging(level)
+    wait_for_database()
     if migrate_first:
         migrate()
     # Forwarded headers are the app's to judge (CAIRN_TRUSTED_PROXIES), not uvicorn's.
@@ -211,6 +227,52 @@ async def make_moderator(settings: Settings, group_id: int, username: str) -> st
         await db.dispose()
 
 
+async def delete_accounts(settings: Settings, user_ids: list[int]) -> list[str]:
+    """Delete accounts as their members did (after a restore, those the log says were deleted
+    since the backup); one line each."""
+    from server.accounts import privacy
+    from server.db import Database, transaction
+    from server.models import User
+
+    said = []
+    db = Database(settings)
+    try:
+        for uid in user_ids:
+            async with transaction(db) as session:
+                user = await session.get(User, uid)
+                if user is None:
+                    said.append(f"account {uid}: not in this database, nothing to delete")
+                    continue
+                await privacy.erase(session, user)
+            said.append(f"account {uid}: deleted, with its personal data")
+    finally:
+        await db.dispose()
+    return said
+
+
+def backup_or_restore(args: argparse.Namespace) -> int:
+    from server import backup
+
+    settings = _settings_or_exit()
+    wait_for_database("back up" if args.command == "backup" else "restore")
+    try:
+        if args.command == "backup":
+            asyncio.run(backup.backup(settings, args.path))
+            size = args.path.stat().st_size
+            print(f"backed up the database to {args.path} ({size / 1024:,.0f} KiB); keep it "
+                  "encrypted and off this server")
+            return 0
+        found = asyncio.run(backup.restore(settings, args.path, replace=args.replace))
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {args.path}: {found.line()}.\n"
+          "Every member signs in again, and open pages reload once as they reconnect. "
+          "Whatever was written or deleted after the backup was taken is not in it: "
+          "docs/deploy.md says how to delete again what members deleted since.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cairn", description="Run and look after Cairn.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -224,6 +286,19 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="apply the Alembic migrations to the configured database")
     sub.add_parser("prune", help="apply the retention settings now (event log, role-play "
                    "history, sessions)")
+    bp = sub.add_parser("backup", help="write a consistent backup of the database to a file, "
+                        "while Cairn serves")
+    bp.add_argument("path", type=Path, help="the backup file to write (replaced if it exists)")
+    rp = sub.add_parser("restore", help="restore a backup into the configured database (stop "
+                        "every app process first)")
+    rp.add_argument("path", type=Path, help="a file written by `cairn backup` (or pg_dump "
+                    "--format=custom)")
+    rp.add_argument("--replace", action="store_true",
+                    help="drop everything in the database first (otherwise it must be empty)")
+    da = sub.add_parser("delete-account", help="delete accounts and their personal data, as "
+                        "their members did (after a restore: those deleted since the backup)")
+    da.add_argument("--user-id", type=int, action="append", required=True, dest="user_ids",
+                    help="an account's id, from an `account.deleted` log line; repeat for more")
     sub.add_parser("check", help="check the configuration and that the database and Redis answer")
     sub.add_parser("vapid-keys", help="make a key pair for reminders by Web Push")
     mm = sub.add_parser("make-moderator", help="make a member a moderator of their group")
@@ -233,11 +308,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         serve(args.host, args.port, migrate_first=not args.no_migrate)
     elif args.command == "migrate":
+        wait_for_database("migrate")
         migrate()
     elif args.command == "demo":
         demo(args.host, args.port)
     elif args.command == "prune":
         print(asyncio.run(prune(_settings_or_exit())))
+    elif args.command in ("backup", "restore"):
+        return backup_or_restore(args)
+    elif args.command == "delete-account":
+        for line in asyncio.run(delete_accounts(_settings_or_exit(), args.user_ids)):
+            print(line)
     elif args.command == "check":
         results = asyncio.run(check(_settings_or_exit()))
         for what, ok, detail in results:

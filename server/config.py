@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     # A deployment's own crisis lines (JSON shaped like server/data/crisis_resources.json).
     crisis_resources_file: str | None = None
     db_pool_size: int = Field(default=20, ge=1)
+    # How long `cairn serve` and `cairn migrate` wait for PostgreSQL to answer at start-up,
+    # trying again with backoff; 0: one try.
+    database_wait_seconds: int = Field(default=60, ge=0)
     # Addresses or networks (CIDR) of the reverse proxies whose X-Forwarded-For and
     # X-Forwarded-Proto are believed; from anyone else those headers change nothing.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -205,6 +206,26 @@ async def lock(session: AsyncSession, key: str) -> None:
                               {"key": key})
     else:
         await session.execute(text("SELECT 1").execution_options(**{LOCKS: True}))
+
+
+# Which life of the database this is. A restore from a backup starts a new one, so a client
+# whose last_seq came from after the backup does not skip the events written since the
+# restore under the same numbers. PostgreSQL: the cluster, the database and the events
+# table's own identity, which every restore (pg_restore creates the tables anew) changes by
+# itself. SQLite: the file's user_version, which `cairn backup` and `cairn restore` set anew.
+_POSTGRES_EPOCH = ("SELECT (SELECT system_identifier FROM pg_control_system()), "
+                   "(SELECT oid FROM pg_database WHERE datname = current_database()), "
+                   "to_regclass('events')::oid")
+
+
+async def epoch(session: AsyncSession) -> str:
+    """The database's epoch: 16 hex digits, the same for every process, new after a restore."""
+    if session.get_bind().dialect.name == "postgresql":
+        row = (await session.execute(text(_POSTGRES_EPOCH))).one()
+        seed = "postgresql:" + ":".join(str(v) for v in row)
+    else:
+        seed = f"sqlite:{await session.scalar(text('PRAGMA user_version'))}"
+    return hashlib.sha256(seed.encode()).hexdigest()[:16]
 
 
 class Database:

@@ -19,6 +19,7 @@ from server import clock
 from server.accounts import attempts, recovery
 from server.accounts import service as accounts
 from server.config import Settings
+from server.db import after_commit
 from server.errors import Forbidden
 from server.events import Kind
 from server.groups import service as groups
@@ -46,6 +47,7 @@ from server.models import (
     User,
 )
 from server.models.practice import CalendarFeed
+from server.observability import log_event
 from server.roleplay import service as roleplay
 
 PERSONAL_KEYS = ("text", "note", "display_name", "title", "boundary", "reason")
@@ -143,7 +145,15 @@ async def delete_account(session: AsyncSession, settings: Settings, user: User, 
         raise Forbidden("That password is not right; your account was not deleted.",
                         code="bad_credentials")
     await attempts.succeeded(session, checked)
+    await erase(session, user)
+
+
+async def erase(session: AsyncSession, user: User) -> None:
+    """The deletion itself (also `cairn delete-account`, to delete again after a restore what
+    the backup still held). One log line says it happened, by id only: what an operator needs
+    to do it again."""
     uid = user.id
+    after_commit(session, lambda: log_event("account.deleted", user_id=uid))
     for group, membership in await groups.my_groups(session, user):
         await groups.leave(session, user, group, membership)
     # The event log forgets their name and words.

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, db
 from server.accounts import names
 from server.accounts.pages import PageUser, PageVisitor
 from server.commitments import days
@@ -229,6 +229,7 @@ async def day_page(
     # Read before the lists below: a live script resuming from here may be told of
     # something it already shows (and drop it), but never misses anything.
     last_seq, moderators_seq = group.last_seq, group.moderators_seq
+    epoch = await db.epoch(session)  # which database those seqs belong to (a restore changes it)
     now = clock.now()
     today = clock.local_today(user.timezone, now)
     day = day or today
@@ -263,7 +264,8 @@ async def day_page(
     cards = [live.card_of(e, received_here.get(e.commitment.id, []), day) for e in entries]
     return render(
         request, "groups/day.html", status_code=status,
-        group=group, member=member, last_seq=last_seq, moderators_seq=moderators_seq, today=today, day=day,
+        group=group, member=member, last_seq=last_seq, moderators_seq=moderators_seq, epoch=epoch,
+        today=today, day=day,
         day_label=day_name(day, today), long_date=long_date, day_url=day_url,
         days_from_today=(day - today).days, day_rule=days.rule((day - today).days),
         previous_day=day - dt.timedelta(days=1),

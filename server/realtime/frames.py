@@ -36,10 +36,11 @@ class Resume:
         return {"last_seq": self.last_seq, "recovered": self.recovered, "missed": self.missed}
 
 
-def welcome(group_id: int, group: Resume, moderators: Resume | None) -> str:
+def welcome(group_id: int, group: Resume, moderators: Resume | None, epoch: str) -> str:
     """The shared stream's position at the top level; the moderators' stream, for a
-    moderator only, under "moderators"."""
-    frame: dict[str, Any] = {"type": "welcome", "group_id": group_id, **group.frame_part()}
+    moderator only, under "moderators"; the database's epoch, which seqs belong to."""
+    frame: dict[str, Any] = {"type": "welcome", "group_id": group_id, **group.frame_part(),
+                             "epoch": epoch}
     if moderators is not None:
         frame["moderators"] = moderators.frame_part()
     return json.dumps(frame)

@@ -25,6 +25,7 @@ from server import clock
 from server.config import Settings
 from server.csrf import SESSION_COOKIE, same_origin
 from server.db import Database, transaction
+from server.db import epoch as db_epoch
 from server.deps import MAX_ID
 from server.errors import AppError, NotFound
 from server.models import AuthSession, Group, Membership, User
@@ -313,6 +314,8 @@ class Admitted:
     # The oldest seq still kept of each stream the client asked to resume (last_seq,
     # moderators_seq), None when the stream keeps nothing.
     oldest: dict[str, int | None]
+    # The database's epoch (server.db.epoch): seqs from another epoch mean nothing here.
+    epoch: str
 
 
 async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
@@ -366,13 +369,18 @@ async def _standing(session: AsyncSession, websocket: WebSocket, resolve: Resolv
             oldest[stream] = await log.oldest(session, membership.group_id, stream)
     role, last, moderators_last = standing
     return Admitted(user, auth.token_hash, auth.expires_at, membership.group_id,
-                    role == "moderator", last, moderators_last, oldest)
+                    role == "moderator", last, moderators_last, oldest, await db_epoch(session))
 
 
-def resume_point(last: int, asked: int | None, oldest: int | None) -> tuple[int, Resume]:
+def resume_point(last: int, asked: int | None, oldest: int | None,
+                 same_epoch: bool = True) -> tuple[int, Resume]:
     """(the seq to replay from, what the welcome says) for one stream."""
     if asked is None:
         return last, Resume(last, True, 0)
+    if not same_epoch:
+        # The database was restored from a backup since the client's seq: the same numbers
+        # now name other events. Nothing to replay; the client reloads.
+        return last, Resume(last, False, 0)
     oldest = last + 1 if oldest is None else oldest
     if asked <= last and asked + 1 >= oldest:
         return asked, Resume(last, True, last - asked)
@@ -450,10 +458,13 @@ async def group_socket(websocket: WebSocket, gid: int) -> None:
     if admitted is None:
         return
     db: Database = websocket.app.state.db
+    asked_epoch = websocket.query_params.get("epoch")
+    same_epoch = asked_epoch in (None, "", admitted.epoch)  # a client that sends none: as before
     start, shared = resume_point(admitted.last, parse_seq(websocket, "last_seq"),
-                                 admitted.oldest.get(GROUP))
+                                 admitted.oldest.get(GROUP), same_epoch)
     mod_start, moderators = resume_point(admitted.moderators_last, parse_seq(websocket, "moderators_seq"),
-                                         admitted.oldest.get(MODERATORS))
+                                         admitted.oldest.get(MODERATORS), same_epoch)
+    epoch = admitted.epoch
     await websocket.accept()
     sock = GroupSocket(websocket, db, admitted.user.id, gid, delivered=start,
                        moderators=mod_start if admitted.is_moderator else admitted.moderators_last,
@@ -465,7 +476,8 @@ async def group_socket(websocket: WebSocket, gid: int) -> None:
     del admitted  # an idle socket does not keep the signed-in user's row
 
     async def first_frames() -> None:
-        await websocket.send_text(frames.welcome(gid, shared, moderators if is_moderator else None))
+        await websocket.send_text(frames.welcome(gid, shared, moderators if is_moderator else None,
+                                                 epoch))
         await sock.fill(GROUP)
         await sock.fill(MODERATORS)
 

@@ -261,8 +261,9 @@ def test_the_proxy_terminates_tls_and_keeps_metrics_private():
 
 def test_the_image_is_slim_runs_as_a_user_and_serves():
     steps = dockerfile_instructions()
-    (base,) = [rest for word, rest in steps if word == "FROM"]
-    assert re.fullmatch(r"python:3\.11-slim(-\w+)?", base)
+    bases = [rest.split()[0] for word, rest in steps if word == "FROM"]
+    assert bases and all(re.fullmatch(r"python:3\.11-slim(-\w+)?", base) for base in bases)
+    assert len(set(bases)) == 1, "the build stage and the image must share their Python"
     users = [rest for word, rest in steps if word == "USER"]
     assert users and users[-1] not in ("root", "0"), "the app must not run as root"
     (command,) = [json.loads(rest) for word, rest in steps if word == "CMD"]
@@ -278,7 +279,7 @@ def test_the_image_holds_every_file_cairn_reads_beside_its_package():
     each such path the code names must be copied into the image."""
     copied = set()
     for word, rest in dockerfile_instructions():
-        if word == "COPY":
+        if word == "COPY" and not rest.startswith("--from="):  # from the build stage
             *sources, _ = rest.split()
             copied |= {src.rstrip("/") for src in sources if not src.startswith("--")}
     for src in copied:
@@ -296,12 +297,19 @@ def test_the_image_installs_only_hash_pinned_wheels():
     installs = [rest for word, rest in dockerfile_instructions()
                 if word == "RUN" and "pip install" in rest]
     assert installs
-    for rest in installs:
-        for command in re.findall(r"pip install[^&;]*", rest):
-            from_lock = "--require-hashes" in command and "-r requirements.lock" in command
-            local_only = "--no-index" in command and "--no-deps" in command
-            assert from_lock or local_only, f"unpinned install: {command}"
-    assert any("--require-hashes" in r and "--only-binary=:all:" in r for r in installs)
+    commands = [c for rest in installs for c in re.findall(r"pip install[^&;]*", rest)]
+    for command in commands:
+        from_lock = "--require-hashes" in command and re.search(r"-r \S+\.lock\b", command)
+        local_only = "--no-index" in command and "--no-deps" in command
+        assert from_lock or local_only, f"unpinned install: {command}"
+        if "--no-binary" in command:  # built from source: with the pinned setuptools only
+            assert "--no-build-isolation" in command, command
+    assert any("--only-binary=:all:" in c for c in commands)
+    # The locks installed are requirements.lock, split: wheels, and the few sources.
+    split = [rest for word, rest in dockerfile_instructions() if word == "RUN" and "awk" in rest]
+    assert len(split) == 1 and "requirements.lock" in split[0]
+    locks = set(re.findall(r"-r (\S+\.lock)\b", " ".join(commands)))
+    assert locks <= {"wheels.lock", "sources.lock", "requirements.lock"}, locks
     ignored = (ROOT / ".dockerignore").read_text("utf-8").split()
     assert {".env", ".git", ".venv", "var"} <= set(ignored)
 

@@ -281,10 +281,11 @@ async def start_group(topology: Topology, moderator: Member, *members: Member) -
     return group["id"]
 
 
-def open_socket(topology: Topology, member: Member, gid: int, last_seq: int | None = None, **kw):
+def open_socket(topology: Topology, member: Member, gid: int, last_seq: int | None = None,
+                epoch: str | None = None, **kw):
     url = f"{topology.proxy.ws_origin}/ws/groups/{gid}"
     if last_seq is not None:
-        url += f"?last_seq={last_seq}"
+        url += f"?last_seq={last_seq}" + (f"&epoch={epoch}" if epoch else "")
     kw.setdefault("additional_headers", member.headers)
     return websockets.connect(url, ssl=topology.proxy.tls(), open_timeout=10, **kw)
 

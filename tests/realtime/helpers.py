@@ -42,8 +42,9 @@ class RemoteMember:
             return await c.patch(path, json=json_body, headers=self.headers)
 
     def socket(self, ws_base: str, group_id: int, last_seq: int | None = None,
-               fragments: bool = False, **kw: Any):
+               fragments: bool = False, epoch: str | None = None, **kw: Any):
         query = [f"last_seq={last_seq}"] if last_seq is not None else []
+        query += [f"epoch={epoch}"] if epoch else []
         query += ["fragments=1"] if fragments else []
         url = f"{ws_base}/ws/groups/{group_id}" + ("?" + "&".join(query) if query else "")
         return websockets.connect(url, additional_headers=self.headers, open_timeout=10, **kw)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -44,12 +45,14 @@ async def test_welcome_live_events_and_encouragement(server):
     gid = group["id"]
     async with a.socket(server.ws_url, gid) as wa, b.socket(server.ws_url, gid) as wb:
         welcome = await next_frame(wa)
+        epoch = welcome["epoch"]
+        assert re.fullmatch(r"[0-9a-f]{16}", epoch)
         # a moderates: the moderators' own stream is announced beside the shared one.
         assert welcome == {"type": "welcome", "group_id": gid, "last_seq": 1,
-                           "recovered": True, "missed": 0,
+                           "recovered": True, "missed": 0, "epoch": epoch,
                            "moderators": {"last_seq": 0, "recovered": True, "missed": 0}}
         assert await next_frame(wb) == {"type": "welcome", "group_id": gid, "last_seq": 1,
-                                        "recovered": True, "missed": 0}
+                                        "recovered": True, "missed": 0, "epoch": epoch}
         r = await b.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "nap"})
         cid = r.json()["id"]
         created = await next_frame(wa)
@@ -128,6 +131,33 @@ async def test_resume_from_before_retention_says_not_recovered(server):
         welcome = await next_frame(wa)
         assert welcome["recovered"] is True and welcome["missed"] == 2
         assert [f["seq"] for f in await events_until(wa, 2)] == [3, 4]
+
+
+async def test_a_seq_from_before_a_restore_is_not_resumed(server):
+    """A restore starts a new database epoch: a client that saw seqs the restored database
+    reuses for other events reloads instead of skipping them."""
+    (a, b), group = await _circle(server)
+    gid = group["id"]
+    async with a.socket(server.ws_url, gid) as wa:
+        before = await next_frame(wa)
+    page = await a.get(f"/groups/{gid}")
+    assert f'data-epoch="{before["epoch"]}"' in page.text
+    db = server.database_url.split("///", 1)[1]
+    with sqlite3.connect(db) as conn:  # what `cairn restore` does to the restored file
+        conn.execute("PRAGMA user_version = 7")
+    async with a.socket(server.ws_url, gid, last_seq=before["last_seq"],
+                        epoch=before["epoch"]) as wa:
+        welcome = await next_frame(wa)
+        assert welcome["epoch"] != before["epoch"]
+        assert (welcome["recovered"], welcome["missed"]) == (False, 0)
+        await b.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "live"})
+        assert (await next_frame(wa))["seq"] == before["last_seq"] + 1  # live from now on
+    async with a.socket(server.ws_url, gid, last_seq=before["last_seq"],
+                        epoch=welcome["epoch"]) as wa:  # the new epoch: resumed as usual
+        again = await next_frame(wa)
+        assert (again["recovered"], again["missed"]) == (True, 1)
+    async with a.socket(server.ws_url, gid, last_seq=before["last_seq"]) as wa:
+        assert (await next_frame(wa))["recovered"] is True  # no epoch sent: seqs alone
 
 
 async def test_refusals_carry_the_contract_close_codes(server):

@@ -20,6 +20,7 @@
     cursors: day.dataset.moderator === "true"
       ? { group: Number(day.dataset.lastSeq || 0), moderators: Number(day.dataset.moderatorsSeq || 0) }
       : { group: Number(day.dataset.lastSeq || 0) },
+    epoch: day.dataset.epoch || null,
     status: document.getElementById("live-status"),
     onFrame: onFrame,
   });

@@ -208,11 +208,13 @@
 
   // -- the connection -----------------------------------------------------------------------
 
-  // options: path ("/ws/groups/7"), cursors ({group: n, moderators: n}, optional),
+  // options: path ("/ws/groups/7"), cursors ({group: n, moderators: n}, optional), epoch
+  // (the database's epoch the cursors belong to, optional),
   // status (the element that says how the connection is), onFrame(frame), onOpen(),
   // onClosed(code). Returns {send(command) -> whether it went}.
   function open(options) {
     var cursors = options.cursors || null;
+    var epoch = options.epoch || null;
     var status = options.status || null;
     var socket = null;
     var attempt = 0;
@@ -237,6 +239,7 @@
           if (cursors[stream] === null || cursors[stream] === undefined) return;
           query.push((stream === "group" ? "last_seq" : stream + "_seq") + "=" + cursors[stream]);
         });
+        if (epoch) query.push("epoch=" + encodeURIComponent(epoch));
       }
       return scheme + "://" + location.host + options.path + "?" + query.join("&");
     }
@@ -320,12 +323,15 @@
     function handle(frame) {
       switch (frame.type) {
         case "welcome":
-          if (!frame.recovered) { // too long away to replay: the page is drawn afresh
+          // Too long away to replay, or the database was restored from a backup since (a new
+          // epoch): the page is drawn afresh.
+          if (!frame.recovered) {
             setStatus(say("catching_up_page"), "catching-up");
             stopped = true;
             location.reload();
             return;
           }
+          if (frame.epoch) epoch = frame.epoch;
           catchingUpTo = frame.last_seq;
           if (frame.missed > 0 && cursors && cursors.group < catchingUpTo) {
             setStatus(say("catching_up", { count: frame.missed }), "catching-up");
