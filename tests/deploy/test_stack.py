@@ -186,7 +186,14 @@ def restart(stack: Stack, service: str) -> None:
     and have nginx look up its address again."""
     podman("restart", "-t", "30", stack.container(service), timeout=120)
     wait_until(lambda: stack.healthy(service), f"{service} healthy again", timeout=90)
-    podman("exec", stack.container("proxy"), "nginx", "-s", "reload")
+    reload_proxy(stack)
+
+
+def reload_proxy(stack: Stack) -> None:
+    """nginx looks up the apps' addresses again. Just after an app starts, the network's
+    name server may not know it yet, and nginx refuses the reload: asked again until it can."""
+    wait_until(lambda: run("podman", "exec", stack.container("proxy"), "nginx", "-s", "reload",
+                           check=False).returncode == 0, "nginx to find the apps", timeout=60)
 
 
 async def test_a_rolling_restart_of_one_app_loses_and_repeats_nothing(stack: Stack,
@@ -297,7 +304,7 @@ def restore_as_the_guide_says(stack: Stack, dump: Path, deleted: list[int]) -> s
                      *[f"--user-id={uid}" for uid in deleted]).stdout
     stack.run("start", "app1", "app2")
     wait_until(lambda: stack.healthy("app1") and stack.healthy("app2"), "apps back", timeout=90)
-    podman("exec", stack.container("proxy"), "nginx", "-s", "reload")
+    reload_proxy(stack)
     return said
 
 
