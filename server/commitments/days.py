@@ -32,15 +32,10 @@ def distance(zone: str, day: dt.date, at: dt.datetime) -> int:
     return (day - clock.local_today(zone, at)).days
 
 
-def their_day(zone: str, days_from_today: int, at: dt.datetime) -> dt.date | None:
-    """A member's own day that many days from their today."""
-    return plus(clock.local_today(zone, at), days_from_today)
-
-
-def seen_on(day: dt.date, author_zone: str, reader_zone: str, at: dt.datetime) -> dt.date | None:
+def seen_on(day: dt.date, author_zone: str, reader_zone: str, at: dt.datetime) -> dt.date:
     """The date in the reader's calendar whose group's day shows a commitment of its author's
-    `day`."""
-    return their_day(reader_zone, distance(author_zone, day, at), at)
+    `day` (a commitment's day lies near its writer's today, so this never leaves the calendar)."""
+    return clock.local_today(reader_zone, at) + dt.timedelta(days=distance(author_zone, day, at))
 
 
 def around(day: dt.date) -> tuple[dt.date, dt.date]:

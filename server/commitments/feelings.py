@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 DAYS = 30
+# The words of each feeling, as the pages say them (web/templates/_labels.html: keep the two alike).
 NAMES = {1: "Very low", 2: "Low", 3: "Okay", 4: "Good", 5: "Very good"}
 FILL = "#5d7a91"  # a presentation attribute, so the bars have it before the stylesheet
 STEP, BAR = 11, 8  # one day's column, and its bar
@@ -37,16 +38,13 @@ class Trend:
     bars: list[Bar]
     ticks: list[tuple[float, int]]  # (y, feeling) for the scale on the left
     first: dt.date
-    last: dt.date
     width: int
     height: int
     baseline: float
     noted: int  # days with a feeling
     summary: str
-
-    @property
-    def bar_width(self) -> int:
-        return BAR
+    left: int = LEFT  # where the columns begin, right of the scale
+    bar: int = BAR  # a bar's width
 
 
 def _when(day: dt.date) -> str:
@@ -85,16 +83,16 @@ def build(today: dt.date, feelings: Sequence[tuple[dt.date, int]]) -> Trend:
     first = today - dt.timedelta(days=DAYS - 1)
     by_day: dict[dt.date, list[int]] = {}
     for day, feeling in sorted(feelings):
-        if first <= day <= today and feeling in NAMES:
+        if first <= day <= today:
             by_day.setdefault(day, []).append(feeling)
     bars = []
-    for day, noted in sorted(by_day.items()):
+    for day, noted in by_day.items():  # in order of days, as they were added
         average = sum(noted) / len(noted)
         y = _y(average)
         bars.append(Bar(day, LEFT + (day - first).days * STEP, round(y, 1),
                         round(TOP + PLOT - y, 1), round(average, 1),
                         f"{_when(day)}: {_words(noted)}"))
     return Trend(
-        bars=bars, ticks=[(round(_y(t), 1), t) for t in TICKS], first=first, last=today,
+        bars=bars, ticks=[(round(_y(t), 1), t) for t in TICKS], first=first,
         width=LEFT + DAYS * STEP, height=TOP + PLOT + BOTTOM, baseline=TOP + PLOT,
         noted=len(by_day), summary=_summary(by_day, first))

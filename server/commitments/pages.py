@@ -151,10 +151,8 @@ async def encourage(request: Request, member: group_pages.PageMember, session: S
 async def my_progress(request: Request, user: PageUser, session: SessionDep) -> HTMLResponse:
     """My streak, 14-day rate, practice by step, heatmap, how I felt (for me alone), role-play
     growth and the encouragement I received."""
-    today = clock.local_today(user.timezone)
-    p = await progress_service.progress(session, user, heatmap.span(today))
-    felt = feelings.build(today, await progress_service.feelings(session, user, today,
-                                                                 feelings.DAYS))
+    p = await progress_service.progress(session, user, heatmap.span(clock.local_today(user.timezone)))
+    felt = feelings.build(p.today, p.feelings)
     group_names = {g.id: g.name for g, _ in await groups.my_groups(session, user)}
     received = await encouragements.received(session, user, limit=30)
     zone = clock.zone(user.timezone)
@@ -167,6 +165,5 @@ async def my_progress(request: Request, user: PageUser, session: SessionDep) -> 
         rate_days=progress_service.RATE_DAYS, kinds=KINDS, received=received,
         group_names=group_names, growth=growth.build(rounds), style_names=growth.STYLE_NAMES,
         style_fills=growth.FILLS, felt=felt, feeling_fill=feelings.FILL,
-        feeling_names=feelings.NAMES,
         local_date=lambda at: group_pages.long_date(at.astimezone(clock.zone(user.timezone)).date()),
     )

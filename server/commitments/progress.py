@@ -40,6 +40,8 @@ class Progress:
     rate_14d: float
     days: list[Day]
     by_step: dict[str, int] = field(default_factory=dict)
+    # (day, feeling) of each check-in that noted one: for the member's own page alone.
+    feelings: list[tuple[dt.date, int]] = field(default_factory=list)
 
 
 async def progress(session: AsyncSession, user: User, days: int = 28) -> Progress:
@@ -48,13 +50,16 @@ async def progress(session: AsyncSession, user: User, days: int = 28) -> Progres
     span = max(days, RATE_DAYS)
     first = today - dt.timedelta(days=span - 1)
     rows = (await session.execute(
-        select(Commitment.day, Commitment.category, Checkin.status)
+        select(Commitment.day, Commitment.category, Checkin.status, Checkin.feeling)
         .join(Checkin, Checkin.commitment_id == Commitment.id)
         .where(Commitment.user_id == user.id, Commitment.day >= first, Commitment.day <= today)
     )).all()
     by_day = {first + dt.timedelta(days=i): Day(first + dt.timedelta(days=i)) for i in range(span)}
     by_step: dict[str, int] = dict.fromkeys(STEPS, 0)
-    for day, category, status in rows:
+    felt = []
+    for day, category, status, feeling in rows:
+        if feeling is not None:
+            felt.append((day, feeling))
         cell = by_day[day]
         setattr(cell, status, getattr(cell, status) + 1)
         if status != "not_today" and day > today - dt.timedelta(days=days):
@@ -64,7 +69,8 @@ async def progress(session: AsyncSession, user: User, days: int = 28) -> Progres
     recent = [today - dt.timedelta(days=i) for i in range(RATE_DAYS)]
     rate = round(sum(1 for d in recent if d in practised) / RATE_DAYS, 2)
     shown = sorted(by_day.values(), key=lambda c: c.day)[-days:]
-    return Progress(today=today, streak=streak, rate_14d=rate, days=shown, by_step=by_step)
+    return Progress(today=today, streak=streak, rate_14d=rate, days=shown, by_step=by_step,
+                    feelings=felt)
 
 
 async def _streak(
@@ -89,16 +95,3 @@ async def _streak(
             practised = practised | older
             loaded_from = dt.date.min
     return streak
-
-
-async def feelings(session: AsyncSession, user: User, today: dt.date,
-                   days: int) -> list[tuple[dt.date, int]]:
-    """The member's own feelings noted at check-in, by their commitments' days, over `days`
-    days up to `today`: for them alone."""
-    first = today - dt.timedelta(days=days - 1)
-    rows = await session.execute(
-        select(Commitment.day, Checkin.feeling)
-        .join(Checkin, Checkin.commitment_id == Commitment.id)
-        .where(Commitment.user_id == user.id, Commitment.day >= first, Commitment.day <= today,
-               Checkin.feeling.is_not(None)))
-    return [(day, feeling) for day, feeling in rows.all() if feeling is not None]

@@ -170,20 +170,14 @@ async def _entries(session: AsyncSession, viewer: User, group_id: int, *where: A
 
 
 async def group_day(session: AsyncSession, viewer: User, group_id: int, day: dt.date,
-                    at: dt.datetime | None = None) -> list[Entry]:
+                    at: dt.datetime) -> list[Entry]:
     """The group's day `day`, a date in the viewer's calendar: each member's commitments of
     their own day as many days from their own today (server/commitments/days.py)."""
-    at = at or clock.now()
     n = days.distance(viewer.timezone, day, at)
     first, last = days.around(day)
     entries = await _entries(session, viewer, group_id, Commitment.day >= first,
                              Commitment.day <= last)
-    theirs: dict[str, dt.date | None] = {}
-    for e in entries:
-        zone = e.author.timezone
-        if zone not in theirs:
-            theirs[zone] = days.their_day(zone, n, at)
-    return [e for e in entries if e.commitment.day == theirs[e.author.timezone]]
+    return [e for e in entries if days.distance(e.author.timezone, e.commitment.day, at) == n]
 
 
 async def entry(session: AsyncSession, viewer: User, group_id: int, commitment_id: int) -> Entry:

@@ -4,9 +4,8 @@ check-in, encouragement, member row, notice and room banner with the same macros
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from server.commitments import days
@@ -86,8 +85,7 @@ def _day() -> Any:
 
 # -- the page ---------------------------------------------------------------------------------
 
-def card_of(entry: commitments.Entry, received: list[Received],
-            reader_day: dt.date | None = None) -> Card:
+def card_of(entry: commitments.Entry, received: list[Received], reader_day: dt.date) -> Card:
     """The card as its reader sees it on their group's day `reader_day`."""
     c, ch = entry.commitment, entry.checkin
     checkin = None
@@ -102,7 +100,7 @@ def card_of(entry: commitments.Entry, received: list[Received],
         received=[received_of(r) for r in received],
         form_note=ch.note if ch and entry.own else None,
         feeling=ch.feeling if ch and entry.own else None,
-        their_day=days.their_label(c.day, reader_day) if reader_day else None)
+        their_day=days.their_label(c.day, reader_day))
 
 
 def received_of(r: Received) -> ReceivedView:
@@ -143,7 +141,7 @@ def commitment_created(shown: Shown, audience: Audience) -> list[Swap]:
     label = days.their_weekday(dt.date.fromisoformat(card.day))
     return [swap(f'{pages}[data-day="{card.day}"]', "append", _day().entry(reader, card)),
             swap(f'{pages}:not([data-day="{card.day}"])', "append",
-                 _day().entry(reader, dataclasses.replace(card, their_day=label))),
+                 _day().entry(reader, replace(card, their_day=label))),
             swap(f'#commitments-empty[data-days-from-today="{shift}"]', "hide")]
 
 

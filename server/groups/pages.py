@@ -317,8 +317,7 @@ async def card_page(cid: int, request: Request, member: PageMember, session: Ses
                                                                commitment_ids=[cid])))
     # The reader's group's day that shows this card: its writer's own day, seen from here.
     now = clock.now()
-    day = (days.seen_on(entry.commitment.day, entry.author.timezone, user.timezone, now)
-           or entry.commitment.day)
+    day = days.seen_on(entry.commitment.day, entry.author.timezone, user.timezone, now)
     wanted = open if open and _OPENABLE.fullmatch(open) else None
     reader = live.Reader(group.id, day.isoformat(), member.is_moderator, user.receive_only,
                          moderation.is_muted(member.membership),

@@ -106,7 +106,7 @@ async def moderation_page(request: Request, session: AsyncSession, member: Membe
         is_muted=moderation.is_muted, when=lambda at: group_pages.local_time(at, timezone),
         day_url=group_pages.day_url, today=clock.local_today(timezone, now),
         # A commitment's own day, as the reader's group's day shows it.
-        seen_on=lambda p: days.seen_on(p.day, p.zone or timezone, timezone, now) or p.day,
+        seen_on=lambda p: days.seen_on(p.day, p.zone or timezone, timezone, now),
         mute_choices=MUTE_CHOICES, reason_max=moderation.REASON_MAX, target_names=TARGET_NAMES,
         reset_minutes=recovery.RESET_MINUTES, **context)
 
