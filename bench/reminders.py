@@ -190,7 +190,7 @@ async def peak_bytes(db: Database, pusher: CountingPusher, now: dt.datetime) -> 
 
 @dataclass
 class Steps:
-    """Wall time of a pass by Cairn's sending steps (the rest: its three reads, the schedule)."""
+    """Wall time of a pass by Cairn's sending steps (the rest: its reads, the habits and the schedule)."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     calls: dict[str, int] = field(default_factory=dict)
@@ -239,13 +239,13 @@ LABELS = {"_habits": "building habits", "due_now": "the schedule", "_claim": "cl
 
 
 async def step_line(db: Database, pusher: CountingPusher, now: dt.datetime) -> str:
-    """One pass's wall time by step; what is left is its three reads (and the loop around)."""
+    """One pass's wall time by step; what is left is its reads and the schedule (and the loop around)."""
     with timed_steps(STEPS) as steps:
         started = time.perf_counter()
         await service.send_due(db, pusher, now)
         total = time.perf_counter() - started
     rest = total - sum(steps.seconds.values())
-    parts = [f"{total * 1e3:,.0f} ms: the three reads {rest * 1e3:,.0f}"]
+    parts = [f"{total * 1e3:,.0f} ms: the reads and the schedule {rest * 1e3:,.0f}"]
     parts += [f"{LABELS[name]} {steps.seconds.get(name, 0) * 1e3:,.0f} ({steps.calls.get(name, 0):,}x)"
               for _, name in STEPS]
     return ", ".join(parts)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -196,6 +197,13 @@ def _writes(statement: str, context: Any) -> bool:
         return True
     compiled = getattr(context, "compiled", None)
     return getattr(getattr(compiled, "statement", None), "_for_update_arg", None) is not None
+
+
+def insert_into(session: AsyncSession, table: Any) -> Any:
+    """An INSERT into `table` for the session's database, which knows ON CONFLICT (PostgreSQL
+    and SQLite spell it alike)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
 async def lock(session: AsyncSession, key: str) -> None:

@@ -7,10 +7,9 @@ pruning at once do no harm.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 
+from server import jobs
 from server.accounts import recovery
 from server.accounts import service as accounts
 from server.db import Database, transaction
@@ -34,12 +33,7 @@ async def prune_once(db: Database) -> dict[str, int]:
 
 
 async def run_forever(db: Database) -> None:
-    interval = db.settings.prune_interval_minutes * 60
-    while True:
-        # Jitter keeps several processes from pruning in lockstep.
-        await asyncio.sleep(interval * random.uniform(0.8, 1.2))
-        try:
-            removed = await prune_once(db)
-            logger.info("pruned %s", removed)
-        except Exception:  # a failed pass is retried at the next interval
-            logger.warning("retention pass failed", exc_info=True)
+    async def prune() -> str:
+        return f"pruned {await prune_once(db)}"
+
+    await jobs.every(db.settings.prune_interval_minutes * 60, prune, logger, "retention pass")

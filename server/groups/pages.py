@@ -277,7 +277,7 @@ async def day_page(
         postable_day=abs((day - today).days) <= 1,
         steps=STEPS, text_max=commitments.TEXT_MAX, agreement=groups.AGREEMENT,
         open_room=rooms[0] if rooms else None,
-        **await practice.day_line(session, member),
+        **await practice.day_line(session, member, await practice.plans_of(session, group.id)),
         muted=muted, muted_until=member.membership.muted_until if muted else None,
         muted_until_label=(local_time(member.membership.muted_until, user.timezone)
                            if muted and member.membership.muted_until else ""),

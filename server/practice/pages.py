@@ -41,7 +41,7 @@ async def practice_page(request: Request, session: AsyncSession, member: Member,
     return render(request, "groups/practice.html", status_code=status, group=member.group,
                   member=member, plans=rows, weekdays=list(enumerate(practice.WEEKDAYS)),
                   zones=zones.choices(context["plan"]["zone"]), plans_max=practice.PLANS_MAX,
-                  **await practice.day_line(session, member), **context)
+                  **await practice.day_line(session, member, plans), **context)
 
 
 @router.get("/groups/{gid:int}/practice")
@@ -52,7 +52,8 @@ async def practice_home(request: Request, member: PageMember, session: SessionDe
     group's plans change."""
     if part == "line":
         return render_part(request, "groups/_practice_line.html", group=member.group, member=member,
-                           **await practice.day_line(session, member))
+                           **await practice.day_line(session, member, await practice.plans_of(
+                               session, member.group.id)))
     return await practice_page(request, session, member)
 
 
@@ -62,8 +63,8 @@ async def practice_notice_seen(sid: int, request: Request, member: PageModerator
     """Moderators: they have read why a planned session did not happen."""
     form = await checked_form(request)
     await sessions.mark_seen(session, member.group.id, member.user.id, sid)
-    back = "practice" if form.text("back") == "practice" else "day"
-    return redirect(f"/groups/{member.group.id}" + ("/practice" if back == "practice" else ""))
+    back = "/practice" if form.text("back") == "practice" else ""
+    return redirect(f"/groups/{member.group.id}{back}")
 
 
 @router.post("/groups/{gid:int}/practice")

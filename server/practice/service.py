@@ -161,13 +161,16 @@ def next_label(at: dt.datetime, timezone: str, now: dt.datetime) -> str:
     return f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
 
 
-async def day_line(session: AsyncSession, member: Member) -> dict[str, Any]:
-    """What the group's day says about practice, for this member: the next session in their
-    zone, whether today's did not happen, and (moderators) why, for those who should know."""
+async def day_line(session: AsyncSession, member: Member,
+                   plans: list[PracticePlan]) -> dict[str, Any]:
+    """What the group's day says about practice, for this member: the next session of the
+    group's `plans` in their zone, whether today's did not happen, and (moderators) why, for
+    those who should know."""
     now = clock.now()
-    coming = schedule.next_of(await plans_of(session, member.group.id), now)
+    coming = schedule.next_of(plans, now)
     return {"next_practice": next_label(coming[1], member.user.timezone, now) if coming else None,
             "not_today": await sessions.not_today(session, member.group.id, now),
+            "unmoderated_minutes": sessions.UNMODERATED_MINUTES,
             "practice_notices": (await sessions.notices_for(session, member.group.id, member.user.id, now)
                                  if member.is_moderator else [])}
 
@@ -190,11 +193,6 @@ async def make_feed(session: AsyncSession, user: User, show_group_names: bool) -
                              show_group_names=show_group_names, created_at=clock.now()))
     await session.flush()
     return token
-
-
-async def is_current_feed(session: AsyncSession, user_id: int, token: str) -> bool:
-    feed = await feed_of(session, user_id)
-    return feed is not None and len(token) <= 128 and feed.token_hash == token_hash(token)
 
 
 async def stop_feed(session: AsyncSession, user_id: int) -> None:

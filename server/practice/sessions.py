@@ -12,30 +12,26 @@ while no process ran is not opened late."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
-import random
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock, events
-from server.db import Database, transaction
-from server.models import Group, Membership, Room
+from server import clock, events, jobs
+from server.db import Database, insert_into, transaction
+from server.models import Group, Membership
 from server.models.practice import Outcome, PracticePlan, PracticeSession
 from server.moderation import service as moderation
 from server.practice import schedule
 from server.realtime import log
-from server.roleplay import machine
 from server.roleplay import service as roleplay
 
 logger = logging.getLogger("cairn.practice")
 
-UNMODERATED_AFTER = dt.timedelta(minutes=15)
+UNMODERATED_MINUTES = 15
+UNMODERATED_AFTER = dt.timedelta(minutes=UNMODERATED_MINUTES)
 # How long a moderator is told about a session that did not happen, until they have read it.
 NOTICE_DAYS = 14
 # How long after a start members see that today's session will not happen.
@@ -71,9 +67,8 @@ async def _open(session: AsyncSession, plan_id: int, group_id: int, title: str,
     await session.execute(select(Group.id).where(Group.id == group_id).with_for_update())
     if await session.get(PracticePlan, plan_id) is None:  # deleted since it was read
         return False
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     claimed = (await session.execute(
-        insert(PracticeSession).values(plan_id=plan_id, group_id=group_id, starts_at=start,
+        insert_into(session, PracticeSession).values(plan_id=plan_id, group_id=group_id, starts_at=start,
                                        outcome=Outcome.OPEN.value)
         .on_conflict_do_nothing().returning(PracticeSession.id))).scalar()
     if claimed is None:
@@ -111,12 +106,8 @@ async def _decide(session: AsyncSession, session_id: int, now: dt.datetime) -> b
     if row is None:
         return False  # decided by another process
     row.decided_at = now
-    room = await session.get(Room, row.room_id) if row.room_id is not None else None
-    if room is None or room.opened_by is not None or room.phase == machine.Phase.ENDED \
-            or machine.moderated(roleplay.state_of(room)):
-        row.outcome = Outcome.HELD.value
-        return False
-    if not await roleplay.close_unmoderated(session, room.id):  # a moderator joined just now
+    # Decided under the room's own lock: a moderator who joins at the last moment is seen.
+    if row.room_id is None or not await roleplay.close_unmoderated(session, row.room_id):
         row.outcome = Outcome.HELD.value
         return False
     row.outcome = Outcome.NOT_HELD.value
@@ -124,8 +115,8 @@ async def _decide(session: AsyncSession, session_id: int, now: dt.datetime) -> b
     assert plan is not None  # the session goes with its plan
     await moderation.audit(session, row.group_id, None, "not_held",
                            f"{plan.title}, {when_label(plan, row.starts_at)}",
-                           "No moderator had joined 15 minutes after the start; members were "
-                           "told it will not happen today.")
+                           f"No moderator had joined {UNMODERATED_MINUTES} minutes after the start; "
+                           "members were told it will not happen today.")
     await log.append(session, row.group_id, events.PracticeChanged(plan_id=plan.id), None)
     return True
 
@@ -198,12 +189,10 @@ async def run_due(db: Database, now: dt.datetime | None = None) -> tuple[int, in
 
 
 async def run_forever(db: Database) -> None:
-    interval = db.settings.reminder_interval_seconds
-    while True:
-        await asyncio.sleep(interval * random.uniform(0.8, 1.2))
-        try:
-            opened, closed = await run_due(db)
-            if opened or closed:
-                logger.info("planned practice: %d rooms opened, %d closed unmoderated", opened, closed)
-        except Exception:  # a failed pass is tried again at the next one
-            logger.warning("planned practice pass failed", exc_info=True)
+    async def practise() -> str | None:
+        opened, closed = await run_due(db)
+        return (f"planned practice: {opened} rooms opened, {closed} closed unmoderated"
+                if opened or closed else None)
+
+    await jobs.every(db.settings.reminder_interval_seconds, practise, logger,
+                     "planned practice pass")

@@ -13,7 +13,7 @@ from server.deps import CurrentUser, SessionDep, SettingsDep
 from server.errors import Invalid
 from server.groups import service as groups
 from server.models.reminders import Nudge
-from server.reminders import push
+from server.reminders import push, schedule
 from server.reminders import service as reminders
 
 router = APIRouter(prefix="/api/v1", tags=["reminders"])
@@ -29,7 +29,8 @@ class RemindersIn(BaseModel):
     quiet_from: str | None = Field(default=None, pattern=TIME)
     quiet_until: str | None = Field(default=None, pattern=TIME)
     practice: bool = Field(default=False, strict=True,
-                           description="15 minutes before each planned practice session")
+                           description=f"{schedule.PRACTICE_LEAD_MINUTES} minutes before "
+                                       "each planned practice session")
 
 
 class GroupRemindersIn(BaseModel):

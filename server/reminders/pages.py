@@ -19,7 +19,7 @@ from server.groups.pages import local_time
 from server.models import User
 from server.models.reminders import DAILY, Nudge
 from server.practice import service as practice
-from server.reminders import push
+from server.reminders import push, schedule
 from server.reminders import service as reminders
 from server.web import redirect, render
 
@@ -29,8 +29,11 @@ PAGE = "/settings/reminders"
 
 
 async def reminders_page(request: Request, session: AsyncSession, user: User, *, status: int = 200,
-                         **context: Any) -> HTMLResponse:
+                         new_link: str | None = None, **context: Any) -> HTMLResponse:
+    """new_link: the token of a calendar link just made, shown once while it is still the
+    member's own link."""
     habits = await reminders.habits_of(session, user.id)
+    calendar = await practice.feed_of(session, user.id)
     context.setdefault("chosen", {"morning": habits.morning or "", "evening": habits.evening or "",
                                   "quiet_from": habits.quiet_from or "",
                                   "quiet_until": habits.quiet_until or "",
@@ -42,18 +45,18 @@ async def reminders_page(request: Request, session: AsyncSession, user: User, *,
                   resting_until=local_time(habits.snoozed_until, user.timezone)
                   if resting and habits.snoozed_until else None,
                   groups=mine, nudges=DAILY, practice=Nudge.PRACTICE, snoozes=reminders.SNOOZES,
-                  devices=await reminders.device_count(session, user.id),
-                  calendar=await practice.feed_of(session, user.id),
+                  practice_lead=schedule.PRACTICE_LEAD_MINUTES,
+                  devices=await reminders.device_count(session, user.id), calendar=calendar,
+                  calendar_link=str(request.url_for("calendar_feed", token=new_link))
+                  if new_link and calendar and calendar.token_hash == practice.token_hash(new_link)
+                  else None,
                   push_key=push.public_key(request.app.state.pusher.settings), **context)
 
 
 @router.get(PAGE)
 async def reminders_home(request: Request, user: PageUser, session: SessionDep) -> HTMLResponse:
     token = request.cookies.get(practice.NEW_LINK_COOKIE)
-    # A new calendar link, shown once: only while it is still the member's own link.
-    shown = token if token and await practice.is_current_feed(session, user.id, token) else None
-    response = await reminders_page(request, session, user, calendar_link=str(
-        request.url_for("calendar_feed", token=shown)) if shown else None)
+    response = await reminders_page(request, session, user, new_link=token)
     if token:
         response.delete_cookie(practice.NEW_LINK_COOKIE, path=PAGE)
     return response
@@ -107,14 +110,12 @@ async def choose_for_group(gid: int, request: Request, user: PageUser, session: 
     async def act() -> Response:
         for nudge in Nudge:
             choice = form.text(nudge.value) or "usual"
-            if nudge == Nudge.PRACTICE:
-                if choice not in ("usual", "on", "off"):
-                    raise Invalid("Choose from the list.", code="invalid_choice")
-            elif choice == "own":
+            daily = nudge != Nudge.PRACTICE  # the practice reminder's choices, the service checks
+            if daily and choice == "own":
                 choice = form.text(f"{nudge.value}_at")
                 if not choice:
                     raise Invalid("Give the group's own time, like 08:30.", code="invalid_time")
-            elif choice not in ("usual", "off"):
+            elif daily and choice not in ("usual", "off"):
                 raise Invalid("Choose from the list.", code="invalid_choice")
             await reminders.choose_for_group(session, user, gid, nudge, choice)
         return redirect(f"{PAGE}#group-{gid}", f"Saved for {group.name}.")

@@ -25,7 +25,8 @@ from server.models.reminders import DAILY, Nudge
 # A reminder missed while no process ran (a restart, a deploy) still goes within this long.
 GRACE = dt.timedelta(hours=2)
 # How long before a planned practice session its reminder goes.
-PRACTICE_LEAD = dt.timedelta(minutes=15)
+PRACTICE_LEAD_MINUTES = 15
+PRACTICE_LEAD = dt.timedelta(minutes=PRACTICE_LEAD_MINUTES)
 
 
 @dataclass(frozen=True)

@@ -10,22 +10,18 @@ than the lease in the middle of sending."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import hashlib
 import hmac
 import logging
-import random
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, jobs
 from server.config import Settings
-from server.db import Database, transaction
+from server.db import Database, insert_into, transaction
 from server.errors import Invalid
 from server.models import Membership, PracticePlan, User
 from server.models.reminders import DAILY, Delivery, GroupReminder, Nudge, PushDevice, ReminderHabits, ReminderSent
@@ -40,7 +36,8 @@ TITLE = "Cairn"
 WORDS = {
     Nudge.MORNING: "A gentle nudge: one small act of care for today, whenever you are ready.",
     Nudge.EVENING: "How did today go? Checking in takes a moment, whatever the answer.",
-    Nudge.PRACTICE: "A practice session starts in 15 minutes. Come as you are.",
+    Nudge.PRACTICE: f"A practice session starts in {schedule.PRACTICE_LEAD_MINUTES} "
+                    "minutes. Come as you are.",
 }
 
 
@@ -125,7 +122,7 @@ async def choose_for_group(session: AsyncSession, user: User, group_id: int, nud
         return
     if nudge == Nudge.PRACTICE:
         if choice not in ("on", "off"):
-            raise Invalid("Choose as usual, on or off.", code="invalid_choice")
+            raise Invalid("Choose from the list.", code="invalid_choice")
         at = GroupReminder.ON if choice == "on" else None
     else:
         at = None if choice == "off" else local_time(choice, "The group's reminder")
@@ -212,8 +209,7 @@ async def _claim(db: Database, user_id: int, due: schedule.Due, now: dt.datetime
     over a claim whose lease ran out."""
     key = {"user_id": user_id, "nudge": due.nudge.value, "day": due.day, "at": due.at.strftime("%H:%M")}
     async with transaction(db) as session:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        result: Any = await session.execute(insert(ReminderSent).values(
+        result: Any = await session.execute(insert_into(session, ReminderSent).values(
             **key, state=Delivery.CLAIMED.value, claimed_at=now).on_conflict_do_nothing())
         if result.rowcount == 1:
             return True
@@ -303,12 +299,8 @@ async def prune(session: AsyncSession, days: int = 7) -> int:
 
 
 async def run_forever(db: Database, pusher: push.Pusher) -> None:
-    interval = db.settings.reminder_interval_seconds
-    while True:
-        await asyncio.sleep(interval * random.uniform(0.8, 1.2))
-        try:
-            sent = await send_due(db, pusher)
-            if sent:
-                logger.info("sent %d reminders", sent)
-        except Exception:  # a failed pass is tried again at the next one
-            logger.warning("reminder pass failed", exc_info=True)
+    async def remind() -> str | None:
+        sent = await send_due(db, pusher)
+        return f"sent {sent} reminders" if sent else None
+
+    await jobs.every(db.settings.reminder_interval_seconds, remind, logger, "reminder pass")

@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, or_, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock, events
 from server.commitments import service as commitments
+from server.db import insert_into
 from server.errors import Conflict, Invalid, NotFound
 from server.groups import service as groups
 from server.models import Feedback, Group, Membership, Room, Round, Scenario, Transcript, User
@@ -34,12 +33,11 @@ _NO_ROOM = "We could not find that room."
 
 async def sync_builtin_cards(session: AsyncSession) -> None:
     """Make the table's built-in cards match scenarios.py (idempotent; safe on every process)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     for card in CARDS:
         values = {"builtin_key": card.key, "title": card.title, "situation": card.situation,
                   "opening_line": card.opening_line, "intensities": list(card.intensities),
                   "group_id": None, "created_at": clock.now()}
-        statement = insert(Scenario).values(**values)
+        statement = insert_into(session, Scenario).values(**values)
         await session.execute(statement.on_conflict_do_update(
             index_elements=["builtin_key"],
             set_={k: statement.excluded[k] for k in ("title", "situation", "opening_line",
@@ -175,9 +173,10 @@ async def tick(session: AsyncSession, room_id: int) -> Room | None:
 
 
 async def close_unmoderated(session: AsyncSession, room_id: int) -> bool:
-    """Cairn ends a room no moderator joined (see machine.close_unmoderated); whether it did."""
+    """Cairn ends a room no moderator opened or joined (see machine.close_unmoderated);
+    whether it did. A moderator's room, or one ended already, is left as it is."""
     room = await session.scalar(select(Room).where(Room.id == room_id).with_for_update())
-    if room is None:
+    if room is None or room.opened_by is not None:
         return False
     state, effects = machine.close_unmoderated(state_of(room))
     if not effects:
