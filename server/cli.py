@@ -38,7 +38,7 @@ def migrate(database_url: str | None = None) -> None:
     command.upgrade(_alembic_config(database_url), "head")
 
 
-def wait_for_database(doing: str = "start") -> None:
+def wait_for_database(doing: str = "start", settings: Settings | None = None) -> None:
     """Wait for the configured database to answer (CAIRN_DATABASE_WAIT_SECONDS); exit with 1
     and one clear error line when it does not."""
     import logging
@@ -47,7 +47,7 @@ def wait_for_database(doing: str = "start") -> None:
     from server.startup import wait_for_database as wait
 
     try:
-        asyncio.run(wait(_settings_or_exit()))
+        asyncio.run(wait(settings or _settings_or_exit()))
     except DatabaseUnreachable as exc:
         logging.getLogger("cairn.startup").error("cannot %s: %s", doing, exc)
         raise SystemExit(1) from None
@@ -254,7 +254,7 @@ def backup_or_restore(args: argparse.Namespace) -> int:
     from server import backup
 
     settings = _settings_or_exit()
-    wait_for_database("back up" if args.command == "backup" else "restore")
+    wait_for_database("back up" if args.command == "backup" else "restore", settings)
     try:
         if args.command == "backup":
             asyncio.run(backup.backup(settings, args.path))

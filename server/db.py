@@ -248,6 +248,9 @@ class Database:
         self.doorbell: Callable[[int, str, int, Any], Any] | None = None
         # Told after a commit that ended sessions: (user id, their token hashes).
         self.sessions_ended: Callable[[int, list[str]], Any] | None = None
+        # The database's epoch (`epoch()`), read once when the app starts: a restore is made
+        # with every app process stopped, so it cannot change under a running one.
+        self.epoch = ""
 
     def session(self, *, write: bool = False) -> AsyncSession:
         session = self.sessions(execution_options={WRITE: True} if write else None)

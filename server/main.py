@@ -31,6 +31,7 @@ from server.commitments import pages as commitments_pages
 from server.config import ROOT, Settings, get_settings
 from server.csrf import RequestOrigin
 from server.db import Database, transaction
+from server.db import epoch as db_epoch
 from server.encouragements import api as encouragements_api
 from server.encouragements import live as encouragements_live
 from server.errors import AppError, NotSignedIn, TooLarge, Unavailable
@@ -218,6 +219,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await hub.start()
         async with transaction(db) as session:
             await roleplay_service.sync_builtin_cards(session)
+            db.epoch = await db_epoch(session)
         roleplay_ws.start(app.state, db)
         pruner = (asyncio.create_task(retention.run_forever(db))
                   if settings.prune_interval_minutes else None)

@@ -40,7 +40,7 @@ def _not_yet(exc: BaseException) -> bool:
         if one is None or id(one) in seen:
             continue
         seen.add(id(one))
-        if isinstance(one, OSError | TimeoutError) or type(one).__name__ in _NOT_YET_NAMES:
+        if isinstance(one, OSError) or type(one).__name__ in _NOT_YET_NAMES:
             return True
         todo += [one.__cause__, one.__context__, getattr(one, "orig", None)]
     return False

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import subprocess
 import sys
 import time
@@ -18,12 +17,7 @@ from sqlalchemy.engine import make_url
 from server.config import Settings
 from server.startup import DatabaseUnreachable, wait_for_database
 from tests.fixtures.databases import POSTGRES_ADMIN_URL, ROOT, need_postgres, sqlite_url
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.fixtures.servers import free_port
 
 
 def postgres_at(port: int, database: str | None = None) -> str:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock, db
+from server import clock
 from server.accounts import names
 from server.accounts.pages import PageUser, PageVisitor
 from server.commitments import days
@@ -229,7 +229,7 @@ async def day_page(
     # Read before the lists below: a live script resuming from here may be told of
     # something it already shows (and drop it), but never misses anything.
     last_seq, moderators_seq = group.last_seq, group.moderators_seq
-    epoch = await db.epoch(session)  # which database those seqs belong to (a restore changes it)
+    epoch = request.app.state.db.epoch  # which database those seqs belong to (a restore changes it)
     now = clock.now()
     today = clock.local_today(user.timezone, now)
     day = day or today

@@ -25,7 +25,6 @@ from server import clock
 from server.config import Settings
 from server.csrf import SESSION_COOKIE, same_origin
 from server.db import Database, transaction
-from server.db import epoch as db_epoch
 from server.deps import MAX_ID
 from server.errors import AppError, NotFound
 from server.models import AuthSession, Group, Membership, User
@@ -314,8 +313,6 @@ class Admitted:
     # The oldest seq still kept of each stream the client asked to resume (last_seq,
     # moderators_seq), None when the stream keeps nothing.
     oldest: dict[str, int | None]
-    # The database's epoch (server.db.epoch): seqs from another epoch mean nothing here.
-    epoch: str
 
 
 async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
@@ -369,7 +366,7 @@ async def _standing(session: AsyncSession, websocket: WebSocket, resolve: Resolv
             oldest[stream] = await log.oldest(session, membership.group_id, stream)
     role, last, moderators_last = standing
     return Admitted(user, auth.token_hash, auth.expires_at, membership.group_id,
-                    role == "moderator", last, moderators_last, oldest, await db_epoch(session))
+                    role == "moderator", last, moderators_last, oldest)
 
 
 def resume_point(last: int, asked: int | None, oldest: int | None,
@@ -458,13 +455,14 @@ async def group_socket(websocket: WebSocket, gid: int) -> None:
     if admitted is None:
         return
     db: Database = websocket.app.state.db
+    # The database's epoch (server.db.epoch): seqs from another epoch mean nothing here.
+    epoch = db.epoch
     asked_epoch = websocket.query_params.get("epoch")
-    same_epoch = asked_epoch in (None, "", admitted.epoch)  # a client that sends none: as before
+    same_epoch = asked_epoch in (None, "", epoch)  # a client that sends none: as before
     start, shared = resume_point(admitted.last, parse_seq(websocket, "last_seq"),
                                  admitted.oldest.get(GROUP), same_epoch)
     mod_start, moderators = resume_point(admitted.moderators_last, parse_seq(websocket, "moderators_seq"),
                                          admitted.oldest.get(MODERATORS), same_epoch)
-    epoch = admitted.epoch
     await websocket.accept()
     sock = GroupSocket(websocket, db, admitted.user.id, gid, delivered=start,
                        moderators=mod_start if admitted.is_moderator else admitted.moderators_last,

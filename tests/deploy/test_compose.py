@@ -17,13 +17,13 @@ from packaging.utils import canonicalize_name
 from server.cli import WS_OPTIONS
 from tests.deploy.common import (
     APP_SERVICES,
-    DOCKERFILE,
     ENV_EXAMPLE,
     LOCK_FILE,
     NGINX_CONF,
     Directive,
     app_environment,
     compose,
+    dockerfile_instructions,
     interpolate,
     parse_nginx,
     read_env_file,
@@ -166,17 +166,6 @@ def test_a_value_set_in_the_environment_wins(monkeypatch):
 
 
 # -- health checks that really run ------------------------------------------------------------
-
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text("utf-8"))
-    out = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("#"):
-            word, _, rest = line.partition(" ")
-            out.append((word.upper(), rest.strip()))
-    return out
-
 
 def dockerfile_healthcheck() -> list[str]:
     (rest,) = [rest for word, rest in dockerfile_instructions() if word == "HEALTHCHECK"]

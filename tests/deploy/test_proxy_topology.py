@@ -6,6 +6,7 @@ processes loses and duplicates nothing."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -17,9 +18,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -343,15 +345,25 @@ def test_both_apps_migrate_once_and_serve_through_the_proxy(topology):
                                                  timeout=5).text
 
 
-async def test_sockets_through_the_proxy_get_live_events(topology):
+@contextlib.asynccontextmanager
+async def a_cheer_arrives_live(topology: Any) -> AsyncIterator[tuple[Member, Member, int, Any, Any, dict]]:
+    """Two new members of a new group, each with a socket through the proxy (this topology's
+    or compose's); the second's cheer arrives live on the first's socket. Yields them, the
+    group, both sockets and the cheer's frame."""
     a, b = await sign_up(topology), await sign_up(topology)
     gid = await start_group(topology, a, b)
     async with open_socket(topology, a, gid) as wa, open_socket(topology, b, gid) as wb:
         assert (await next_frame(wa))["type"] == "welcome"
         assert (await next_frame(wb))["type"] == "welcome"
         await wb.send(json.dumps({"type": "encourage", "kind": "proud", "to_user_id": a.id}))
-        by_socket = await next_frame(wa)
-        assert by_socket["kind"] == "encouragement.sent" and by_socket["data"]["to_user_id"] == a.id
+        cheer = await next_frame(wa)
+        assert cheer["kind"] == "encouragement.sent" and cheer["data"]["to_user_id"] == a.id
+        assert cheer["actor"]["id"] == b.id
+        yield a, b, gid, wa, wb, cheer
+
+
+async def test_sockets_through_the_proxy_get_live_events(topology):
+    async with a_cheer_arrives_live(topology) as (a, b, gid, wa, wb, by_socket):
         async with client(topology) as c:
             r = await c.post(f"/api/v1/groups/{gid}/encouragements",
                              json={"kind": "with_you", "text": "through nginx"}, headers=a.headers)

@@ -143,8 +143,10 @@ async def test_a_seq_from_before_a_restore_is_not_resumed(server):
     page = await a.get(f"/groups/{gid}")
     assert f'data-epoch="{before["epoch"]}"' in page.text
     db = server.database_url.split("///", 1)[1]
+    server.stop()  # a restore is made with the app stopped
     with sqlite3.connect(db) as conn:  # what `cairn restore` does to the restored file
         conn.execute("PRAGMA user_version = 7")
+    server.start()
     async with a.socket(server.ws_url, gid, last_seq=before["last_seq"],
                         epoch=before["epoch"]) as wa:
         welcome = await next_frame(wa)
