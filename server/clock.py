@@ -27,8 +27,10 @@ def is_timezone(name: str) -> bool:
     return name in _timezones()
 
 
-def timezones() -> list[str]:
-    return sorted(_timezones())
+def local_time(at: dt.datetime, timezone: str) -> str:
+    """A moment in someone's own timezone, as a person says it: "Tuesday 4 March, 14:30"."""
+    local = at.astimezone(zone(timezone))
+    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
 
 
 _cache: set[str] = set()

@@ -45,10 +45,8 @@ def set_session_cookie(response: Response, request: Request, token: str, days: i
 async def register(body: RegisterIn, session: SessionDep) -> RegisteredOut:
     """Public: create an account. No email or real name is ever asked for; instead the answer
     carries the member's recovery codes, this once."""
-    codes = await recovery.new_codes()
-    user = await accounts.register(session, username=body.username, password=body.password,
-                                   display_name=body.display_name, timezone=body.timezone)
-    shown = await recovery.keep(session, user, codes)
+    user, shown = await recovery.register(session, username=body.username, password=body.password,
+                                          display_name=body.display_name, timezone=body.timezone)
     return RegisteredOut(**UserOut.model_validate(user).model_dump(), recovery_codes=shown)
 
 
@@ -84,11 +82,9 @@ async def recover(
     `bad_credentials`."""
     done = await recovery.recover(session, settings, username=body.username, code=body.code,
                                   new_password=body.new_password, address=client_address(request))
-    # A reset code's user may not be the member: only their own ways in take the notice.
-    notice = await recovery.take_notice(session, done.user) if done.kind == recovery.RECOVERY else None
     set_session_cookie(response, request, done.token, settings.session_days)
     return LoginOut(token=done.token, user=UserOut.model_validate(done.user),
-                    password_reset=_notice_out(notice))
+                    password_reset=_notice_out(done.notice))
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)

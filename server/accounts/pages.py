@@ -144,12 +144,10 @@ async def signup(request: Request, session: SessionDep, settings: SettingsDep) -
         if password != form.text("password_again"):
             raise BadRequest("The two passwords are not the same. Please type them again.",
                              code="passwords_differ")
-        codes = await recovery.new_codes()
-        user = await accounts.register(
+        user, shown = await recovery.register(
             session, username=values["username"], password=password,
             display_name=values["display_name"].strip() or None,
             timezone=values["timezone"] or "UTC")
-        shown = await recovery.keep(session, user, codes)
         token = await accounts.start_session(session, settings, user)
         remember_viewer(request, user)
         # The codes are shown in this answer, never kept to show later: the welcome follows.
@@ -250,9 +248,7 @@ async def forgot(request: Request, session: SessionDep, settings: SettingsDep) -
         done = await recovery.recover(session, settings, username=username, code=code[:64],
                                       new_password=new, address=client_address(request))
         await _end_this_browsers_session(request, session)
-        # A reset code's user may not be the member: only their own ways in take the notice.
-        notice = (await recovery.take_notice(session, done.user)
-                  if done.kind == recovery.RECOVERY else None)
+        notice = done.notice
         left = await recovery.remaining(session, done.user.id)
         if notice is not None:
             message = notice.words(done.user.timezone)

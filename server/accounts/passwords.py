@@ -18,15 +18,14 @@ MAX_LENGTH = 256
 
 T = TypeVar("T")
 
+def _argon2id(memory_kib: int, rounds: int) -> CryptContext:
+    return CryptContext(schemes=["argon2"], argon2__type="ID", argon2__memory_cost=memory_kib,
+                        argon2__rounds=rounds, argon2__parallelism=1)
+
+
 # OWASP's minimum for argon2id: 19 MiB of memory, 2 iterations, parallelism 1.
 # Raising these makes older hashes "need update", and they are rehashed at sign-in.
-context = CryptContext(
-    schemes=["argon2"],
-    argon2__type="ID",
-    argon2__memory_cost=19 * 1024,
-    argon2__rounds=2,
-    argon2__parallelism=1,
-)
+context = _argon2id(19 * 1024, 2)
 
 # Verified against when the username is unknown, so both paths cost the same time.
 _DUMMY_HASH = context.hash("not-a-real-password-at-all")
@@ -109,13 +108,7 @@ async def verify(password: str, password_hash: str | None) -> tuple[bool, str | 
 # unkeyed hash (the sha256 kept of 256-bit session tokens) would give a stolen database the
 # codes in hours; a hash keyed with CAIRN_SECRET_KEY would lock everyone out of their codes
 # the day the secret is changed.
-code_context = CryptContext(
-    schemes=["argon2"],
-    argon2__type="ID",
-    argon2__memory_cost=2 * 1024,
-    argon2__rounds=1,
-    argon2__parallelism=1,
-)
+code_context = _argon2id(2 * 1024, 1)
 _DUMMY_CODE_HASH = code_context.hash("NOTACODE00")
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -91,6 +92,14 @@ async def keep(session: AsyncSession, user: User, codes: NewCodes) -> list[str]:
     return codes.shown
 
 
+async def register(session: AsyncSession, **fields: Any) -> tuple[User, list[str]]:
+    """A new account (server.accounts.service.register's fields) with its recovery codes, to
+    show this once."""
+    codes = await new_codes()  # before anything is written
+    user = await accounts.register(session, **fields)
+    return user, await keep(session, user, codes)
+
+
 async def remaining(session: AsyncSession, user_id: int) -> int:
     return await session.scalar(select(func.count(RecoveryCode.id))
                                 .where(RecoveryCode.user_id == user_id)) or 0
@@ -160,7 +169,7 @@ async def prune(session: AsyncSession) -> None:
 class Recovered:
     user: User
     token: str
-    kind: str  # RECOVERY or RESET
+    notice: ResetNotice | None  # a reset the member had not been told of
 
 
 async def _candidates(own: AsyncSession, username: str) -> tuple[int | None, list[attempts.Candidate]]:
@@ -188,8 +197,8 @@ async def recover(session: AsyncSession, settings: Settings, *, username: str, c
         raise NotSignedIn(MISMATCH, code="bad_credentials")
     checked = await attempts.check_code(session, settings, username, address, code, _candidates,
                                         CANDIDATES)
-    user = await session.get(User, checked.user_id) if checked.matched is not None else None
-    if user is None or checked.matched is None:
+    user = await session.get(User, checked.user_id) if checked.ok else None
+    if user is None or checked.matched is None:  # no match, or the account went meanwhile
         raise NotSignedIn(MISMATCH, code="bad_credentials")
     # Judged only now that the code matched: how it is judged (by the member's own names)
     # would otherwise tell whether the username exists.
@@ -197,12 +206,16 @@ async def recover(session: AsyncSession, settings: Settings, *, username: str, c
         await attempts.forget(session, checked)
         raise Invalid(reason, code="weak_password")
     new_hash = await passwords.hash_password(new_password)
-    if not await _spend(session, checked.matched):  # someone else used it meanwhile
+    if not await _spend(session, checked.matched):  # someone else used it meanwhile: no guess
+        await attempts.forget(session, checked)
         raise NotSignedIn(MISMATCH, code="bad_credentials")
     await attempts.succeeded(session, checked)
     user.password_hash = new_hash
     await accounts.end_sessions(session, user.id)
-    return Recovered(user, await accounts.start_session(session, settings, user), checked.matched.kind)
+    token = await accounts.start_session(session, settings, user)
+    # A reset code's user may not be the member: only their own ways in take the notice.
+    notice = await take_notice(session, user) if checked.matched.kind == RECOVERY else None
+    return Recovered(user, token, notice)
 
 
 async def _spend(session: AsyncSession, matched: attempts.Candidate) -> bool:
@@ -228,8 +241,7 @@ class ResetNotice:
     at: dt.datetime
 
     def words(self, timezone: str) -> str:
-        local = self.at.astimezone(clock.zone(timezone))
-        when = f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
+        when = clock.local_time(self.at, timezone)
         if self.by:
             who = f"{self.by}, a moderator of {self.group}" if self.group else self.by
         else:

@@ -76,12 +76,6 @@ def parse_day(raw: str | None) -> dt.date | None:
     return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
 
 
-def local_time(at: dt.datetime, timezone: str) -> str:
-    """A moment in the member's own timezone, as a person says it: "Tuesday 4 March, 14:30"."""
-    local = at.astimezone(clock.zone(timezone))
-    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
-
-
 def day_url(gid: int, day: dt.date | None, today: dt.date | None = None) -> str:
     if day is None or day == today:
         return f"/groups/{gid}"
@@ -177,11 +171,9 @@ async def invite_page(code: str, request: Request, visitor: PageVisitor,
     /groups/join, as a typed code does); a member is taken to the group. The access log names
     the route's template, never the code."""
     async def act() -> Response:
-        if len(code) > INVITE_LINK_CODE_MAX or not groups.normalize_code(code):
-            raise NotFound("That invite link is not one we know. Check it with whoever shared it.",
-                           code="invite_not_found")
-        group, member_already = await groups.invited_to(session, code, visitor)
-        normalized = groups.normalize_code(code)
+        # A code no invite could have finds nothing, as an unknown one does.
+        normalized = groups.normalize_code(code) if len(code) <= INVITE_LINK_CODE_MAX else ""
+        group, member_already = await groups.invited_to(session, normalized, visitor)
         if visitor is None:
             return render(request, "groups/invite.html", next=f"/invite/{normalized}")
         if member_already:
@@ -190,10 +182,10 @@ async def invite_page(code: str, request: Request, visitor: PageVisitor,
         return render(request, "groups/invite.html", group=group, code=normalized,
                       agreement=groups.AGREEMENT, choose_name=taken, my_name=visitor.display_name)
 
-    async def again(exc: AppError) -> Response:
+    try:  # it only reads: nothing to roll back
+        return await act()
+    except AppError as exc:
         return render(request, "groups/invite.html", status_code=exc.status, problem=exc.detail)
-
-    return await submit(session, act, again)
 
 
 # --- the group's day --------------------------------------------------------------------
@@ -279,7 +271,7 @@ async def day_page(
         open_room=rooms[0] if rooms else None,
         **await practice.day_line(session, member, await practice.plans_of(session, group.id)),
         muted=muted, muted_until=member.membership.muted_until if muted else None,
-        muted_until_label=(local_time(member.membership.muted_until, user.timezone)
+        muted_until_label=(clock.local_time(member.membership.muted_until, user.timezone)
                            if muted and member.membership.muted_until else ""),
         mute_reason=member.membership.mute_reason if muted else None,
         open_reports=open_reports, needs_care=needs_care, **context,

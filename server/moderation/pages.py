@@ -103,7 +103,7 @@ async def moderation_page(request: Request, session: AsyncSession, member: Membe
         acknowledged=await moderation.worries(session, gid, acknowledged=True,
                                               limit=moderation.ACKNOWLEDGED_SHOWN),
         hidden=hidden, people=people, people_ids={p.id for p, _ in people},
-        is_muted=moderation.is_muted, when=lambda at: group_pages.local_time(at, timezone),
+        is_muted=moderation.is_muted, when=lambda at: clock.local_time(at, timezone),
         day_url=group_pages.day_url, today=clock.local_today(timezone, now),
         # A commitment's own day, as the reader's group's day shows it.
         seen_on=lambda p: days.seen_on(p.day, p.zone or timezone, timezone, now),
@@ -139,7 +139,7 @@ async def audit_page(request: Request, member: group_pages.PageMember,
     timezone = member.user.timezone
     return render(request, "moderation/audit.html", group=member.group, member=member,
                   entries=await moderation.audit_log(session, member.group.id), actions=ACTIONS,
-                  when=lambda at: group_pages.local_time(at, timezone))
+                  when=lambda at: clock.local_time(at, timezone))
 
 
 @router.post("/groups/{gid:int}/reports")
@@ -236,7 +236,7 @@ async def mute(uid: int, request: Request, member: group_pages.PageModerator,
         membership = await moderation.mute(session, member.user, member.group.id, uid,
                                            minutes=minutes, reason=values["reason"])
         assert membership.muted_until is not None  # just set
-        until = group_pages.local_time(membership.muted_until, member.user.timezone)
+        until = clock.local_time(membership.muted_until, member.user.timezone)
         return _to_members(member, f"{await _name(session, uid)} can read but not post until {until}.")
 
     async def again(exc: AppError) -> Response:
@@ -298,7 +298,7 @@ async def make_reset_code(uid: int, request: Request, member: group_pages.PageMo
         person = await session.get(User, uid)
         response = render(request, "moderation/reset_code.html", group=member.group, member=member,
                           person=person, code=made.code,
-                          until=group_pages.local_time(made.expires_at, member.user.timezone))
+                          until=clock.local_time(made.expires_at, member.user.timezone))
         response.headers["Cache-Control"] = "no-store"
         return response
 

@@ -40,8 +40,7 @@ NOT_TODAY_HOURS = 12
 
 def when_label(plan: PracticePlan, start: dt.datetime) -> str:
     """A session's start in its plan's own zone: "Thursday 3 December, 18:30 (Europe/Berlin)"."""
-    local = start.astimezone(clock.zone(plan.zone))
-    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M} ({plan.zone})"
+    return f"{clock.local_time(start, plan.zone)} ({plan.zone})"
 
 
 # -- opening ----------------------------------------------------------------------------------

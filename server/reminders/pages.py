@@ -15,7 +15,6 @@ from server.deps import SessionDep
 from server.errors import AppError, Invalid
 from server.forms import checked_form, submit
 from server.groups import service as groups
-from server.groups.pages import local_time
 from server.models import User
 from server.models.reminders import DAILY, Nudge
 from server.practice import service as practice
@@ -42,7 +41,7 @@ async def reminders_page(request: Request, session: AsyncSession, user: User, *,
     mine = [(group, own.get(group.id, {})) for group, _ in await groups.my_groups(session, user)]
     resting = habits.snoozed_until is not None and habits.snoozed_until > clock.now()
     return render(request, "accounts/reminders.html", status_code=status,
-                  resting_until=local_time(habits.snoozed_until, user.timezone)
+                  resting_until=clock.local_time(habits.snoozed_until, user.timezone)
                   if resting and habits.snoozed_until else None,
                   groups=mine, nudges=DAILY, practice=Nudge.PRACTICE, snoozes=reminders.SNOOZES,
                   practice_lead=schedule.PRACTICE_LEAD_MINUTES,

@@ -127,6 +127,8 @@ async def test_a_wrong_code_and_an_unknown_username_answer_alike(clients):
     support.assert_error(await recover(clients, "sam", sam.codes[0], "short"), 422, "weak_password")
     assert await still_signed_in(sam.member)
     assert await remaining(sam.member) == 10
+    # Had those counted as guesses, the limiter would now hold Sam's own sign-in back.
+    assert (await sign_in(clients, "sam", PASSWORD)).status_code == 200
 
 
 async def test_a_weak_new_password_keeps_the_code_and_counts_no_failure(clients):

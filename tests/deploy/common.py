@@ -35,6 +35,14 @@ def serve_names() -> set[str]:
     return set(re.findall(r"os\.environ\.get\(\"(CAIRN_[A-Z0-9_]+)\"", source))
 
 
+def suite_switch_names() -> set[str]:
+    """The CAIRN_TEST_ names the suite itself reads (which services and checks it runs)."""
+    found: set[str] = set()
+    for path in (ROOT / "tests").rglob("*.py"):
+        found |= set(re.findall(r"\bCAIRN_TEST_[A-Z0-9_]*[A-Z0-9]", path.read_text("utf-8")))
+    return found
+
+
 def compose() -> dict[str, Any]:
     return yaml.safe_load(COMPOSE_FILE.read_text("utf-8"))
 
