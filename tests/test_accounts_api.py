@@ -329,6 +329,7 @@ async def test_password_change_ends_the_other_sessions(clients):
     assert (await login(c, "changer", "a brand new phrase")).status_code == 200
 
 
+@pytest.mark.real_hashing
 async def test_argon2id_parameters_meet_owasp_minimum(clients, app):
     assert (await register(clients.anonymous(), "hashed")).status_code == 201
     stored = await stored_hash(app, "hashed")
@@ -339,6 +340,7 @@ async def test_argon2id_parameters_meet_owasp_minimum(clients, app):
     assert PASSWORD not in stored
 
 
+@pytest.mark.real_hashing
 async def test_an_old_hash_is_upgraded_at_sign_in(clients, app):
     c = clients.anonymous()
     assert (await register(c, "oldtimer")).status_code == 201

@@ -12,10 +12,6 @@ def _every_answer_keeps_the_contract(clients):
     yield from support.watch(clients)
 
 
-@pytest.fixture(autouse=True)
-def _fast_sign_ups(monkeypatch):
-    support.cheap_hashing(monkeypatch)
-
 
 def assert_contract_error(r, status: int, code: str | None = None) -> None:
     assert r.status_code == status, f"{r.status_code} {r.text}"

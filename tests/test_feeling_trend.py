@@ -50,8 +50,7 @@ def test_no_feelings_yet_is_said_kindly():
 
 
 @pytest.fixture
-def watched(clients, monkeypatch):
-    support.cheap_hashing(monkeypatch)
+def watched(clients):
     yield from support.watch(clients)
 
 

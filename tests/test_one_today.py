@@ -22,10 +22,6 @@ def _every_answer_keeps_the_contract(clients):
     yield from support.watch(clients)
 
 
-@pytest.fixture(autouse=True)
-def _fast_sign_ups(monkeypatch):
-    support.cheap_hashing(monkeypatch)
-
 
 @pytest.fixture
 def at():

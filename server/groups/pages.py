@@ -182,10 +182,10 @@ async def invite_page(code: str, request: Request, visitor: PageVisitor,
         return render(request, "groups/invite.html", group=group, code=normalized,
                       agreement=groups.AGREEMENT, choose_name=taken, my_name=visitor.display_name)
 
-    try:  # it only reads: nothing to roll back
-        return await act()
-    except AppError as exc:
+    async def again(exc: AppError) -> Response:
         return render(request, "groups/invite.html", status_code=exc.status, problem=exc.detail)
+
+    return await submit(session, act, again)
 
 
 # --- the group's day --------------------------------------------------------------------

@@ -235,8 +235,7 @@ async def b_untouched(world: World) -> list[str]:
 
 @pytest.mark.slow
 async def test_authorization_matrix(clients: Clients, live: LiveServer, recorder: support.Recorder,
-                                    monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
-    support.cheap_hashing(monkeypatch)
+                                    database_url: str) -> None:
     started = time.monotonic()
     world = World(clients.app, clients.transport)
     failures: list[str] = []

@@ -55,7 +55,6 @@ from sqlalchemy import select
 from server import clock
 from server.db import transaction
 from server.models import Event
-from tests import support
 from tests.realtime.helpers import PASSWORD, next_frame, settle, until_closed
 
 G, M = "group", "moderators"
@@ -1119,10 +1118,6 @@ class Run:
 
 # -- the test -------------------------------------------------------------------------------------
 
-
-@pytest.fixture(autouse=True)
-def _fast_sign_ups(monkeypatch):
-    support.cheap_hashing(monkeypatch)
 
 
 @pytest.fixture
