@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from server.app_shell import OFFLINE_PAGE, SHELL
+from server.app_shell import OFFLINE_PAGE, shell
 from tests.browser.test_foundation_browser import PHONE, SCREENSHOTS, axe_violations, need_chromium
 from tests.browser.test_moderation_browser import Browsers, commit, open_day
 from tests.realtime.helpers import remote_group, remote_member
@@ -136,7 +136,7 @@ async def test_cairn_installs_works_offline_and_keeps_no_ones_words(live_server)
 
         # Nothing the worker keeps holds the member's name or words: only the shell is kept.
         entries = await page.evaluate(EVERY_CACHED_ENTRY)
-        assert {e["url"] for e in entries} == {base + path for path in (*SHELL, OFFLINE_PAGE)}
+        assert {e["url"] for e in entries} == {base + path for path in (*shell(), OFFLINE_PAGE)}
         assert all(e["served_from"] == e["url"] for e in entries)
         assert len({e["cache"] for e in entries}) == 1 and entries[0]["cache"].startswith("cairn-shell-")
         for entry in entries:
