@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from server.app_shell import OFFLINE_PAGE, shell
+from server.assets import static_url
 from tests.browser.test_foundation_browser import PHONE, SCREENSHOTS, axe_violations, need_chromium
 from tests.browser.test_moderation_browser import Browsers, commit, open_day
 from tests.realtime.helpers import remote_group, remote_member
@@ -150,6 +151,9 @@ async def test_cairn_installs_works_offline_and_keeps_no_ones_words(live_server)
         await page.goto(f"{base}/groups/{gid}")
         await expect(page.get_by_role("heading", name="You are offline", level=1)).to_be_visible()
         assert page.url == f"{base}/groups/{gid}"
+        # Its style sheet, by the hashed name, came from the worker's cache.
+        sheets = await page.evaluate("[...document.styleSheets].map(s => [s.href, s.cssRules.length])")
+        assert [href for href, rules in sheets if rules] == [base + static_url("css/cairn.css")], sheets
         lines = page.locator("#lines")
         await expect(lines.get_by_role("heading", name="Crisis lines")).to_be_visible()
         await expect(lines.locator('a[href="tel:116123"]').first).to_be_visible()
