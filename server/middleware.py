@@ -137,7 +137,7 @@ class Compression:
     The CSRF token, the one secret a page repeats, is masked afresh in every answer
     (server/csrf.py), so compression cannot be used to guess it (BREACH)."""
 
-    def __init__(self, app: ASGIApp, minimum_size: int = 500, level: int = 6) -> None:
+    def __init__(self, app: ASGIApp, minimum_size: int = 500, level: int = 4) -> None:
         self.app = app
         self.gzip = GZipMiddleware(app, minimum_size=minimum_size, compresslevel=level)
 
