@@ -1,6 +1,6 @@
 """Cairn as an installable app: the web app manifest, the service worker and the offline page.
 
-The service worker (web/templates/sw.js) keeps only the app shell: SHELL below and the
+The service worker (web/templates/sw.js) keeps only the app shell: shell() below and the
 offline page, which is rendered for nobody in particular (no session is read, no cookie
 set), so no cached answer can hold a member's name or words.
 """
@@ -13,12 +13,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from server.config import ROOT
+from server.assets import PREFIX, static_url
 from server.web import crisis_resources, templates
 
 router = APIRouter(include_in_schema=False)
 
-STATIC = ROOT / "web" / "static"
 OFFLINE_PAGE = "/offline"
 
 # The palette of web/static/css/cairn.css (:root): the header's surface for the browser's
@@ -33,22 +32,33 @@ ICONS = (
     ("cairn-maskable-192.png", 192, "maskable"),
     ("cairn-maskable-512.png", 512, "maskable"),
 )
-# What pages load, kept by the service worker so pages open fast and the offline page can show.
-SHELL = (
-    "/static/css/cairn.css",
-    "/static/css/room.css",
-    "/static/js/page.js",
-    "/static/js/live.js",
-    "/static/js/day.js",
-    "/static/js/room.js",
-    "/static/icons/cairn.svg",
-    "/static/icons/favicon-32.png",
-    "/static/icons/apple-touch-icon.png",
-    "/static/icons/cairn-192.png",
-    "/static/icons/cairn-512.png",
-    "/static/icons/cairn-maskable-192.png",
-    "/static/icons/cairn-maskable-512.png",
+# What pages load, kept by the service worker so pages open fast and the offline page can show:
+# style sheets and scripts by the hashed names pages load them by (server/assets.py), so each
+# release's worker keeps that release's files; icons by the plain names the manifest and the
+# pages give them.
+SHELL_FILES = (
+    "css/cairn.css",
+    "css/room.css",
+    "js/page.js",
+    "js/live.js",
+    "js/day.js",
+    "js/room.js",
 )
+SHELL_ICONS = (
+    "icons/cairn.svg",
+    "icons/favicon-32.png",
+    "icons/apple-touch-icon.png",
+    "icons/cairn-192.png",
+    "icons/cairn-512.png",
+    "icons/cairn-maskable-192.png",
+    "icons/cairn-maskable-512.png",
+)
+
+
+def shell() -> list[str]:
+    """The addresses the worker keeps, the offline page aside."""
+    return ([static_url(name) for name in SHELL_FILES]
+            + [PREFIX + name for name in SHELL_ICONS])
 
 
 def manifest() -> dict[str, Any]:
@@ -99,11 +109,11 @@ async def offline_page(request: Request) -> HTMLResponse:
 
 def shell_version(request: Request, worker: str) -> str:
     """A digest of everything the worker keeps, and of the worker itself: a change to any
-    of them makes a new worker, which replaces the old cache."""
+    of them makes a new worker, which replaces the old cache. Each file's content is in
+    its hashed name, computed once at start-up."""
     digest = hashlib.sha256(worker.encode())
-    for path in SHELL:
-        digest.update(path.encode() + b"\0")
-        digest.update((STATIC / path.removeprefix("/static/")).read_bytes())
+    for name in (*SHELL_FILES, *SHELL_ICONS):
+        digest.update(static_url(name).encode() + b"\0")
     digest.update(offline_html(request).encode())
     return digest.hexdigest()[:16]
 
@@ -113,7 +123,7 @@ def worker_source(request: Request) -> str:
     template = templates.env.get_template("sw.js")
 
     def render(version: str) -> str:
-        return template.render(version=version, offline_page=OFFLINE_PAGE, kept=[*SHELL, OFFLINE_PAGE])
+        return template.render(version=version, offline_page=OFFLINE_PAGE, kept=[*shell(), OFFLINE_PAGE])
 
     return render(shell_version(request, render("")))
 

@@ -7,6 +7,8 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from server.assets import static_url
+
 router = APIRouter(include_in_schema=False)
 
 PAGE = """<!doctype html>
@@ -15,13 +17,13 @@ PAGE = """<!doctype html>
 <link rel="stylesheet" href="/static/swagger/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="/static/swagger/swagger-ui-bundle.js"></script>
-<script src="/static/js/docs.js"></script></body></html>"""
+<script src="{docs_js}"></script></body></html>"""
 
 
 @router.get("/docs")
 async def api_docs() -> HTMLResponse:
     """Public: the API documentation."""
-    return HTMLResponse(PAGE)
+    return HTMLResponse(PAGE.format(docs_js=static_url("js/docs.js")))
 
 
 def mount_assets(app: FastAPI) -> None:

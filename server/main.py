@@ -13,7 +13,6 @@ from fastapi import FastAPI, Request
 from fastapi import routing as fastapi_routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,9 +25,10 @@ from server import app_shell, docs, observability, openapi, retention
 from server.accounts import api as accounts_api
 from server.accounts import pages as accounts_pages
 from server.accounts import service as accounts_service
+from server.assets import assets
 from server.commitments import api as commitments_api
 from server.commitments import pages as commitments_pages
-from server.config import ROOT, Settings, get_settings
+from server.config import Settings, get_settings
 from server.csrf import RequestOrigin
 from server.db import Database, transaction
 from server.db import epoch as db_epoch
@@ -39,7 +39,7 @@ from server.groups import api as groups_api
 from server.groups import live as groups_live
 from server.groups import pages as groups_pages
 from server.groups import service as groups_service
-from server.middleware import BodyLimit, BodyTooLarge, SecurityHeaders
+from server.middleware import BodyLimit, BodyTooLarge, Compression, SecurityHeaders
 from server.models import Membership
 from server.moderation import api as moderation_api
 from server.moderation import pages as moderation_pages
@@ -245,6 +245,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     _install_error_handlers(app)
+    # Innermost: HEAD (below) answers with the headers of the compressed GET.
+    app.add_middleware(Compression)
     app.add_middleware(HeadLikeGet)
     app.add_middleware(RequestOrigin)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -289,7 +291,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(roleplay_ws.router)
     if settings.api_docs_on:
         docs.mount_assets(app)  # before /static, which would otherwise shadow /static/swagger
-    app.mount("/static", StaticFiles(directory=str(ROOT / "web" / "static")), name="static")
+    app.mount("/static", assets(), name="static")
     return app
 
 

@@ -1,11 +1,12 @@
-"""ASGI middleware: security headers (and Secure cookies over https) on every answer, and a
-cap on request bodies."""
+"""ASGI middleware: security headers (and Secure cookies over https) on every answer, a cap
+on request bodies, and compression."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable
 
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -124,3 +125,24 @@ async def _refuse(send: Send) -> None:
         (b"connection", b"close"),
     ] + SECURITY_HEADERS})
     await send({"type": "http.response.body", "body": body})
+
+
+class Compression:
+    """gzip for answers of `minimum_size` bytes or more, to clients that accept it: pages,
+    style sheets, scripts, JSON. Starlette's GZipMiddleware does the work: it leaves alone
+    what is already compressed (images, answers with a Content-Encoding), partial content
+    and event streams, flushes each piece of a streamed answer as it goes, and adds
+    `Vary: Accept-Encoding`. Behind the proxy, nginx compresses instead (deploy/nginx.conf).
+
+    The CSRF token, the one secret a page repeats, is masked afresh in every answer
+    (server/csrf.py), so compression cannot be used to guess it (BREACH)."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int = 500, level: int = 4) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size, compresslevel=level)
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not awaited: see SecurityHeaders.
+        if scope["type"] != "http":
+            return self.app(scope, receive, send)
+        return self.gzip(scope, receive, send)

@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from server import csrf
+from server.assets import static_url
 from server.config import ROOT
 from server.moderation import crisis
 
@@ -26,6 +27,8 @@ CSRF_FIELD = csrf.FIELD
 ResponseT = TypeVar("ResponseT", bound=Response)
 
 templates = Jinja2Templates(directory=str(ROOT / "web" / "templates"))
+# Style sheets and scripts by their content-hashed names (server/assets.py).
+templates.env.globals["static_url"] = static_url
 
 
 @functools.cache

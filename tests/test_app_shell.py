@@ -120,7 +120,7 @@ async def test_the_service_worker_is_served_from_the_root_never_stale(clients: C
     source = r.text
     version = re.search(r'const VERSION = "([0-9a-f]{16})";', source).group(1)
     shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", source).group(1))
-    assert shell == [*app_shell.SHELL, "/offline"]
+    assert shell == [*app_shell.shell(), "/offline"]
     # Everything it keeps is there for anyone, and is no page of a member's.
     for path in shell:
         assert path.startswith("/static/") or path == "/offline", path

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from server import clock
+from server.assets import static_url
 from server.config import Settings
 from server.db import Database
 from server.deps import SESSION_COOKIE
@@ -172,8 +173,8 @@ async def test_group_page_carries_hooks_for_live_updates(clients):
     assert card.startswith(f'<li id="entry-{cid}">') and "<html" not in card
     assert f'<div class="card-form" id="c{cid}-encourage">' in card and f'data-encourage-for="{cid}"' in card
     assert '<button type="submit" name="kind" value="proud"' in card
-    assert '<script src="/static/js/live.js" defer></script>' in page
-    assert '<script src="/static/js/day.js" defer></script>' in page
+    assert f'<script src="{static_url("js/live.js")}" defer></script>' in page
+    assert f'<script src="{static_url("js/day.js")}" defer></script>' in page
     # The live script's words come from the page, in a data block the CSP need not allow.
     words = json.loads(re.search(r'<script type="application/json" id="live-words">(.*?)</script>',
                                  page, re.S).group(1))

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from server.app_shell import OFFLINE_PAGE, SHELL
+from server.app_shell import OFFLINE_PAGE, shell
+from server.assets import static_url
 from tests.browser.test_foundation_browser import PHONE, SCREENSHOTS, axe_violations, need_chromium
 from tests.browser.test_moderation_browser import Browsers, commit, open_day
 from tests.realtime.helpers import remote_group, remote_member
@@ -136,7 +137,7 @@ async def test_cairn_installs_works_offline_and_keeps_no_ones_words(live_server)
 
         # Nothing the worker keeps holds the member's name or words: only the shell is kept.
         entries = await page.evaluate(EVERY_CACHED_ENTRY)
-        assert {e["url"] for e in entries} == {base + path for path in (*SHELL, OFFLINE_PAGE)}
+        assert {e["url"] for e in entries} == {base + path for path in (*shell(), OFFLINE_PAGE)}
         assert all(e["served_from"] == e["url"] for e in entries)
         assert len({e["cache"] for e in entries}) == 1 and entries[0]["cache"].startswith("cairn-shell-")
         for entry in entries:
@@ -150,6 +151,9 @@ async def test_cairn_installs_works_offline_and_keeps_no_ones_words(live_server)
         await page.goto(f"{base}/groups/{gid}")
         await expect(page.get_by_role("heading", name="You are offline", level=1)).to_be_visible()
         assert page.url == f"{base}/groups/{gid}"
+        # Its style sheet, by the hashed name, came from the worker's cache.
+        sheets = await page.evaluate("[...document.styleSheets].map(s => [s.href, s.cssRules.length])")
+        assert [href for href, rules in sheets if rules] == [base + static_url("css/cairn.css")], sheets
         lines = page.locator("#lines")
         await expect(lines.get_by_role("heading", name="Crisis lines")).to_be_visible()
         await expect(lines.locator('a[href="tel:116123"]').first).to_be_visible()

@@ -246,6 +246,19 @@ def test_the_proxy_terminates_tls_and_keeps_metrics_private():
     assert server.value("client_max_body_size") == "1m"
 
 
+def test_the_proxy_compresses_text_and_finds_either_releases_static_files():
+    server = tls_server()
+    assert server.value("gzip") == "on" and server.value("gzip_vary") == "on"
+    assert server.value("gzip_proxied") == "any"
+    types = set(server.one("gzip_types").args)  # text/html: always, when gzip is on
+    assert {"text/css", "text/javascript", "application/javascript", "application/json"} <= types
+    # Cairn is asked for plain answers: the proxy compresses them on its own core.
+    assert server.headers()["accept-encoding"] == ""
+    static = server.one("location", "/static/")
+    assert static.value("proxy_pass") == "http://cairn" and not static.find("proxy_set_header")
+    assert "http_404" in static.one("proxy_next_upstream").args
+
+
 # -- the image --------------------------------------------------------------------------------
 
 def test_the_image_is_slim_runs_as_a_user_and_serves():

@@ -326,6 +326,14 @@ def test_both_apps_migrate_once_and_serve_through_the_proxy(topology):
         assert landing.status_code == 200 and "text/html" in landing.headers["content-type"]
         assert landing.headers["strict-transport-security"].startswith("max-age=")
         assert landing.headers["x-content-type-options"] == "nosniff"  # Cairn's own headers pass
+        # The proxy compresses pages and style sheets (Cairn is asked for them plain), and
+        # passes on how long a style sheet by its hashed name may be kept.
+        assert landing.headers["content-encoding"] == "gzip"
+        assert "accept-encoding" in landing.headers["vary"].lower()
+        sheet = c.get(re.search(r'<link rel="stylesheet" href="([^"]+)"', landing.text).group(1))
+        assert sheet.status_code == 200 and sheet.headers["content-encoding"] == "gzip"
+        assert sheet.headers["etag"].startswith('W/"')  # nginx's mark: it compressed, not Cairn
+        assert sheet.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert c.get("/metrics").status_code == 404
         before = [app.proxied_requests() for app in topology.apps]
         for _ in range(8):

@@ -12,6 +12,7 @@ import pytest
 from fastapi import FastAPI
 from markupsafe import escape
 
+from server.assets import static_url
 from server.db import transaction
 from server.models import User
 from server.roleplay import growth
@@ -59,7 +60,7 @@ async def test_the_room_page_is_for_the_groups_members(clients: Clients):
     r = await member.get(f"/groups/{group['id']}/rooms/{rid}")
     assert r.status_code == 200
     assert "Tuesday practice" in r.text and 'id="room-timer"' in r.text
-    assert 'id="timeout-button"' in r.text and "/static/js/room.js" in r.text
+    assert 'id="timeout-button"' in r.text and static_url("js/room.js") in r.text
     assert "Gathering" in r.text  # the phase, drawn on the server
     assert frame_of(r.text)["room_id"] == rid
     # Only moderators get the moderator's controls shown.

@@ -7,7 +7,10 @@
 // while offline is held by the page itself (live.js) and sent when the connection is back.
 //
 // The server writes VERSION from the shell's own bytes: any change to them is a new worker,
-// which fetches the new shell and deletes the old caches.
+// which fetches the new shell and deletes the old caches. Style sheets and scripts are kept
+// under the names pages load them by, which carry a hash of their content: a new release's
+// page asks for names an old worker does not keep, and gets them from the network until the
+// new worker, which keeps them, takes over.
 "use strict";
 
 const VERSION = {{ version|tojson }};
