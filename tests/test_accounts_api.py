@@ -14,19 +14,10 @@ from server.models import User
 from tests import support
 from tests.fixtures.clients import PASSWORD
 
+pytestmark = pytest.mark.usefixtures("contract_kept")
+
 USER_KEYS = {"id", "username", "display_name", "timezone", "created_at"}
 SECRET_WORDS = ("password", "hash", "token")
-
-
-@pytest.fixture(autouse=True)
-def _every_answer_keeps_the_contract(clients):
-    yield from support.watch(clients)
-
-
-@pytest.fixture
-def travel():
-    yield support.travel_to
-    support.reset_clock()
 
 
 async def register(client, username, password=PASSWORD, **extra):

@@ -6,11 +6,7 @@ import pytest
 
 from tests import support
 
-
-@pytest.fixture(autouse=True)
-def _every_answer_keeps_the_contract(clients):
-    yield from support.watch(clients)
-
+pytestmark = pytest.mark.usefixtures("contract_kept")
 
 
 def assert_contract_error(r, status: int, code: str | None = None) -> None:
@@ -74,7 +70,6 @@ async def test_other_client_mistakes_are_4xx_with_the_same_shape(clients):
     support.assert_error(await m.post("/api/v1/groups/join", {"invite_code": "X"}), 400, "agreement_required")
     r = support.assert_error(await m.post("/api/v1/groups", {"capacity": 99}), 422)
     assert r["detail"]
-
 
 
 async def test_ids_out_of_every_range_are_4xx(clients):

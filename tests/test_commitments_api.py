@@ -11,6 +11,8 @@ from sqlalchemy import select
 from server.models import Event
 from tests import support
 
+pytestmark = pytest.mark.usefixtures("contract_kept")
+
 # The contract's table of the three steps, written out again on purpose.
 STEP_OF = {
     "rest": "care", "sleep": "care", "play": "care", "water": "care", "movement": "care",
@@ -24,12 +26,6 @@ KINDS = ("proud", "rest_counts", "boundary_matters", "worth_it", "with_you")
 NOW = support.utc(2026, 3, 10, 12, 0)  # a Tuesday noon in UTC: the same date nearly everywhere
 TODAY = NOW.date()
 YESTERDAY, TOMORROW = TODAY - dt.timedelta(days=1), TODAY + dt.timedelta(days=1)
-
-
-@pytest.fixture(autouse=True)
-def _every_answer_keeps_the_contract(clients):
-    yield from support.watch(clients)
-
 
 
 @pytest.fixture(autouse=True)

@@ -19,12 +19,6 @@ SETTINGS = Settings(database_url="sqlite+aiosqlite://", env="test", secret_key="
 NOW = support.utc(2026, 3, 7, 12, 0)
 
 
-@pytest.fixture
-def travel():
-    yield support.travel_to
-    support.reset_clock()
-
-
 def from_address(clients: Clients, address: str) -> httpx.AsyncClient:
     """A client whose requests come from `address` (as a trusted proxy would name it)."""
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=clients.app, client=(address, 4000)),

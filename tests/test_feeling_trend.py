@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
 from sqlalchemy import select
 
 from server.commitments import feelings
@@ -49,23 +48,12 @@ def test_no_feelings_yet_is_said_kindly():
     assert trend.summary.startswith("No feelings noted in the last 30 days.")
 
 
-@pytest.fixture
-def watched(clients):
-    yield from support.watch(clients)
-
-
-@pytest.fixture
-def at():
-    yield support.travel_to
-    support.reset_clock()
-
-
 def section(html):
     return re.search(r'<section class="panel" id="feelings".*?</section>', html, re.S).group(0)
 
 
-async def test_only_its_owner_sees_the_trend(app, clients, watched, at):
-    at(support.utc(2026, 2, 8, 12, 0))
+async def test_only_its_owner_sees_the_trend(app, clients, contract_kept, travel):
+    travel(support.utc(2026, 2, 8, 12, 0))
     jude = await clients.member("jude")  # moderates the group
     ari = await clients.member("ari")
     gid = (await clients.group(jude, ari))["id"]
@@ -82,7 +70,7 @@ async def test_only_its_owner_sees_the_trend(app, clients, watched, at):
 
     await felt(5, day="2026-02-07")  # the day before the last thirty days
     for day, feeling in ((3, 2), (8, 1), (9, 4)):
-        at(support.utc(2026, 3, day, 12, 0))
+        travel(support.utc(2026, 3, day, 12, 0))
         cid = await felt(feeling, note="A heavy day")
 
     mine = section((await ari.get("/me/progress")).text)

@@ -9,19 +9,9 @@ import pytest
 
 from tests import support
 
+pytestmark = pytest.mark.usefixtures("contract_kept")
+
 MEMBER_KEYS = {"user_id", "display_name", "role"}
-
-
-@pytest.fixture(autouse=True)
-def _every_answer_keeps_the_contract(clients):
-    yield from support.watch(clients)
-
-
-
-@pytest.fixture
-def travel():
-    yield support.travel_to
-    support.reset_clock()
 
 
 async def several(clients, n):

@@ -13,20 +13,10 @@ from server.models import Event, User
 from server.realtime.fragments import LiveEvent
 from tests import support
 
+pytestmark = pytest.mark.usefixtures("contract_kept")
+
 KIRITIMATI, PAGO_PAGO = "Pacific/Kiritimati", "Pacific/Pago_Pago"  # UTC+14 and UTC-11, no DST
 utc = support.utc
-
-
-@pytest.fixture(autouse=True)
-def _every_answer_keeps_the_contract(clients):
-    yield from support.watch(clients)
-
-
-
-@pytest.fixture
-def at():
-    yield support.travel_to
-    support.reset_clock()
 
 
 async def post(member, gid, day=None, text="A walk at lunch"):
@@ -100,8 +90,8 @@ async def appended(app, gid, cid, viewer, html, *, moderator=False):
     return found[0] if found else None
 
 
-async def test_a_writer_at_utc_plus_14_is_in_a_utc_readers_today(app, clients, at):
-    at(utc(2026, 3, 10, 12, 30))  # Tuesday 12:30 in UTC; Wednesday the 11th, 02:30 in Kiritimati
+async def test_a_writer_at_utc_plus_14_is_in_a_utc_readers_today(app, clients, travel):
+    travel(utc(2026, 3, 10, 12, 30))  # Tuesday 12:30 in UTC; Wednesday the 11th, 02:30 in Kiritimati
     jude = await clients.member("jude")
     ari = await clients.member("ari", timezone=KIRITIMATI)
     gid = (await clients.group(jude, ari))["id"]
@@ -177,8 +167,8 @@ async def test_a_writer_at_utc_plus_14_is_in_a_utc_readers_today(app, clients, a
     assert (await jude.get("/api/v1/me/progress")).json()["today"] == "2026-03-10"
 
 
-async def test_a_writer_at_utc_minus_11_is_in_a_utc_plus_14_readers_today(app, clients, at):
-    at(utc(2026, 3, 10, 20, 0))  # Tuesday 09:00 in Pago Pago; Wednesday the 11th, 10:00 in Kiritimati
+async def test_a_writer_at_utc_minus_11_is_in_a_utc_plus_14_readers_today(app, clients, travel):
+    travel(utc(2026, 3, 10, 20, 0))  # Tuesday 09:00 in Pago Pago; Wednesday the 11th, 10:00 in Kiritimati
     ari = await clients.member("ari", timezone=KIRITIMATI)
     sam = await clients.member("sam", timezone=PAGO_PAGO)
     gid = (await clients.group(ari, sam))["id"]
@@ -204,7 +194,7 @@ async def test_a_writer_at_utc_minus_11_is_in_a_utc_plus_14_readers_today(app, c
     assert (p["today"], p["streak"], p["days"][0]["partly"]) == ("2026-03-10", 1, 1)
 
     # 25 hours apart: for an hour a day their dates are two days apart, and still one today.
-    at(utc(2026, 3, 11, 10, 30))  # Tuesday 23:30 in Pago Pago; Thursday the 12th, 00:30 in Kiritimati
+    travel(utc(2026, 3, 11, 10, 30))  # Tuesday 23:30 in Pago Pago; Thursday the 12th, 00:30 in Kiritimati
     late = await post(sam, gid, text="Bed by midnight")
     assert late["day"] == "2026-03-10"
     assert await listed(ari, gid) == {theirs["id"]: "2026-03-10", late["id"]: "2026-03-10"}
@@ -219,8 +209,8 @@ async def test_a_writer_at_utc_minus_11_is_in_a_utc_plus_14_readers_today(app, c
     assert (p["today"], p["streak"]) == ("2026-03-10", 1)
 
 
-async def test_the_ends_of_the_calendar_are_empty_days(clients, at):
-    at(utc(2026, 3, 10, 12, 0))
+async def test_the_ends_of_the_calendar_are_empty_days(clients, travel):
+    travel(utc(2026, 3, 10, 12, 0))
     ari = await clients.member("ari", timezone=KIRITIMATI)
     sam = await clients.member("sam", timezone=PAGO_PAGO)
     gid = (await clients.group(ari, sam))["id"]

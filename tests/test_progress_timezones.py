@@ -8,21 +8,10 @@ import pytest
 
 from tests import support
 
+pytestmark = pytest.mark.usefixtures("contract_kept")
+
 AUCKLAND, LOS_ANGELES = "Pacific/Auckland", "America/Los_Angeles"
 utc = support.utc
-
-
-@pytest.fixture(autouse=True)
-def _every_answer_keeps_the_contract(clients):
-    yield from support.watch(clients)
-
-
-
-@pytest.fixture
-def at():
-    """at(instant): place server "now" at that UTC instant; the real clock is back afterwards."""
-    yield support.travel_to
-    support.reset_clock()
 
 
 async def post(member, gid, category="rest", **extra):
@@ -56,8 +45,8 @@ def assert_consecutive(p):
     assert days[-1].isoformat() == p["today"]
 
 
-async def test_one_instant_is_a_different_day_in_auckland_and_los_angeles(clients, at):
-    at(utc(2026, 3, 7, 0, 30))  # 13:30 on the 7th in Auckland; 16:30 on the 6th in Los Angeles
+async def test_one_instant_is_a_different_day_in_auckland_and_los_angeles(clients, travel):
+    travel(utc(2026, 3, 7, 0, 30))  # 13:30 on the 7th in Auckland; 16:30 on the 6th in Los Angeles
     nz = await clients.member(timezone=AUCKLAND)
     la = await clients.member(timezone=LOS_ANGELES)
     g = await clients.group(nz, la)
@@ -78,8 +67,8 @@ async def test_one_instant_is_a_different_day_in_auckland_and_los_angeles(client
     assert (await progress(la))["today"] == "2026-03-07"
 
 
-async def test_auckland_midnight(clients, at):
-    at(utc(2026, 3, 7, 10, 59))  # 23:59 NZDT on the 7th
+async def test_auckland_midnight(clients, travel):
+    travel(utc(2026, 3, 7, 10, 59))  # 23:59 NZDT on the 7th
     nz = await clients.member(timezone=AUCKLAND)
     g = await clients.group(nz)
     gid = g["id"]
@@ -88,7 +77,7 @@ async def test_auckland_midnight(clients, at):
     r = await nz.post(f"/api/v1/groups/{gid}/commitments",
                       {"category": "rest", "text": "x", "day": "2026-03-09"})
     support.assert_error(r, 422, "invalid_day")
-    at(utc(2026, 3, 7, 11, 1))  # 00:01 NZDT on the 8th
+    travel(utc(2026, 3, 7, 11, 1))  # 00:01 NZDT on the 8th
     assert (await post(nz, gid))["day"] == "2026-03-08"
     assert (await post(nz, gid, day="2026-03-09"))["day"] == "2026-03-09"
     r = await nz.post(f"/api/v1/groups/{gid}/commitments",
@@ -96,18 +85,18 @@ async def test_auckland_midnight(clients, at):
     support.assert_error(r, 422, "invalid_day")
 
 
-async def test_los_angeles_midnight(clients, at):
-    at(utc(2026, 3, 7, 7, 59))  # 23:59 PST on the 6th
+async def test_los_angeles_midnight(clients, travel):
+    travel(utc(2026, 3, 7, 7, 59))  # 23:59 PST on the 6th
     la = await clients.member(timezone=LOS_ANGELES)
     g = await clients.group(la)
     assert (await post(la, g["id"]))["day"] == "2026-03-06"
     assert (await progress(la))["today"] == "2026-03-06"
-    at(utc(2026, 3, 7, 8, 1))  # 00:01 PST on the 7th
+    travel(utc(2026, 3, 7, 8, 1))  # 00:01 PST on the 7th
     assert (await post(la, g["id"]))["day"] == "2026-03-07"
     assert (await progress(la))["today"] == "2026-03-07"
 
 
-async def test_streak_rate_days_and_steps(clients, at):
+async def test_streak_rate_days_and_steps(clients, travel):
     la = await clients.member(timezone=LOS_ANGELES)
     g = await clients.group(la)
     gid = g["id"]
@@ -127,13 +116,13 @@ async def test_streak_rate_days_and_steps(clients, at):
         [("partly", "closeness")],                          # 02-27
     ]
     for i, day in enumerate(plan):
-        at(noon(i))
+        travel(noon(i))
         for status, category in day:
             assert (await practise(la, gid, status, category))["day"] == (
                 first + dt.timedelta(days=i)).isoformat()
 
     # 02-28, before checking anything in: today not done yet does not break the streak.
-    at(noon(8))
+    travel(noon(8))
     p = await progress(la)
     assert p["today"] == "2026-02-28"
     assert p["streak"] == 2
@@ -165,31 +154,31 @@ async def test_streak_rate_days_and_steps(clients, at):
     assert p["by_step"]["protect"] == 2
 
     # The early check-in counts on its own day, once that day has come.
-    at(noon(10))
+    travel(noon(10))
     p = await progress(la)
     assert (p["today"], p["streak"]) == ("2026-03-02", 4)
     assert cells(p)["2026-03-01"] == (1, 0, 0)
     # A day later, with nothing done yesterday: the streak is over.
-    at(noon(11))
+    travel(noon(11))
     p = await progress(la)
     assert (p["today"], p["streak"]) == ("2026-03-03", 0)
     assert cells(p)["2026-03-02"] == (0, 0, 0)
 
 
-async def test_rate_counts_only_the_last_14_days(clients, at):
-    at(utc(2026, 1, 1, 12, 0))
+async def test_rate_counts_only_the_last_14_days(clients, travel):
+    travel(utc(2026, 1, 1, 12, 0))
     m = await clients.member()
     g = await clients.group(m)
     await practise(m, g["id"])
-    at(utc(2026, 1, 14, 12, 0))  # the 1st is the oldest of the last fourteen days
+    travel(utc(2026, 1, 14, 12, 0))  # the 1st is the oldest of the last fourteen days
     p = await progress(m)
     assert (p["rate_14d"], p["streak"]) == (pytest.approx(1 / 14, abs=0.006), 0)
-    at(utc(2026, 1, 15, 12, 0))
+    travel(utc(2026, 1, 15, 12, 0))
     assert (await progress(m))["rate_14d"] == 0
 
 
-async def test_progress_window(clients, at):
-    at(utc(2026, 3, 20, 12, 0))
+async def test_progress_window(clients, travel):
+    travel(utc(2026, 3, 20, 12, 0))
     m = await clients.member(timezone=AUCKLAND)
     for days in (1, 7, 14, 60):
         p = await progress(m, days=days)
@@ -200,8 +189,8 @@ async def test_progress_window(clients, at):
     support.assert_error(await clients.anonymous().get("/api/v1/me/progress"), 401)
 
 
-async def test_los_angeles_spring_forward_neither_skips_nor_doubles_a_day(clients, at):
-    at(utc(2026, 3, 7, 20, 0))  # noon PST, Saturday the 7th
+async def test_los_angeles_spring_forward_neither_skips_nor_doubles_a_day(clients, travel):
+    travel(utc(2026, 3, 7, 20, 0))  # noon PST, Saturday the 7th
     la = await clients.member(timezone=LOS_ANGELES)
     g = await clients.group(la)
     gid = g["id"]
@@ -214,7 +203,7 @@ async def test_los_angeles_spring_forward_neither_skips_nor_doubles_a_day(client
         (utc(2026, 3, 9, 7, 30), "2026-03-09"),   # 00:30 PDT (still the 8th at a fixed UTC-8)
     ]
     for instant, local_day in moments:
-        at(instant)
+        travel(instant)
         assert (await practise(la, gid))["day"] == local_day, instant
     p = await progress(la, days=7)
     assert p["today"] == "2026-03-09"
@@ -224,8 +213,8 @@ async def test_los_angeles_spring_forward_neither_skips_nor_doubles_a_day(client
     assert p["streak"] == 3
 
 
-async def test_auckland_autumn_change_neither_skips_nor_doubles_a_day(clients, at):
-    at(utc(2026, 4, 4, 10, 30))  # 23:30 NZDT, Saturday the 4th
+async def test_auckland_autumn_change_neither_skips_nor_doubles_a_day(clients, travel):
+    travel(utc(2026, 4, 4, 10, 30))  # 23:30 NZDT, Saturday the 4th
     nz = await clients.member(timezone=AUCKLAND)
     g = await clients.group(nz)
     gid = g["id"]
@@ -237,7 +226,7 @@ async def test_auckland_autumn_change_neither_skips_nor_doubles_a_day(clients, a
         (utc(2026, 4, 5, 12, 30), "2026-04-06"),  # 00:30 NZST
     ]
     for instant, local_day in moments:
-        at(instant)
+        travel(instant)
         assert (await practise(nz, gid))["day"] == local_day, instant
     p = await progress(nz, days=5)
     assert p["today"] == "2026-04-06"

@@ -16,20 +16,11 @@ from server.models import PasswordReset, RecoveryCode
 from tests import support
 from tests.fixtures.clients import PASSWORD, Clients, Member
 
+pytestmark = pytest.mark.usefixtures("contract_kept")
+
 NEW = "a slow boat up the river"
 NEWER = "seven green kites at dawn"
 CODE_RE = re.compile(r"^[A-HJKMNP-Z2-9]{5}-[A-HJKMNP-Z2-9]{5}$")
-
-
-@pytest.fixture(autouse=True)
-def _every_answer_keeps_the_contract(clients):
-    yield from support.watch(clients)
-
-
-@pytest.fixture
-def travel():
-    yield support.travel_on
-    support.reset_clock()
 
 
 @dataclass
@@ -156,7 +147,7 @@ async def test_code_guesses_count_with_sign_in_failures(clients, travel):
         assert 1 <= int(r.headers["Retry-After"]) <= 15 * 60 + 1
         lockout = lockout or body["detail"]
         assert body["detail"] == lockout  # the same words either way
-    travel(dt.timedelta(minutes=15, seconds=1))
+    support.travel_on(dt.timedelta(minutes=15, seconds=1))
     assert (await sign_in(clients, "kim", PASSWORD)).status_code == 200
 
 
@@ -269,7 +260,7 @@ async def test_a_reset_code_expires_and_a_new_one_replaces_the_old(clients, trav
     support.assert_error(await recover(clients, "ash", first), 401, "bad_credentials")
     # A code made for one member is nothing for another.
     support.assert_error(await recover(clients, "bob", second), 401, "bad_credentials")
-    travel(dt.timedelta(minutes=30, seconds=5))
+    support.travel_on(dt.timedelta(minutes=30, seconds=5))
     support.assert_error(await recover(clients, "ash", second), 401, "bad_credentials")
     assert (await sign_in(clients, "ash", PASSWORD)).status_code == 200
     assert (await sign_in(clients, "bob", PASSWORD)).status_code == 200
