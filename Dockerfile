@@ -53,6 +53,8 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY alembic ./alembic
 COPY server ./server
 COPY web ./web
+# Each language's messages, compiled from its .po file once, here, never at request time.
+RUN pybabel compile --directory server/locale --domain messages --statistics
 
 USER cairn
 
