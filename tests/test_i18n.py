@@ -222,5 +222,8 @@ def test_plural_messages_follow_each_languages_plural_rules(tmp_path: Path) -> N
         "Los recordatorios llegan a 1 dispositivo.", "Los recordatorios llegan a 2 dispositivos.",
         "Los recordatorios llegan a 0 dispositivos.",
         "Los recordatorios llegan a 1000000 de dispositivos."]
+    counted = templates.env.from_string(
+        '{{ npgettext("members", "%(num)s member", "%(num)s members", n) }}')
+    assert [counted.render(n=n, **found.template_words("en")) for n in (1, 4)] == ["1 member", "4 members"]
     # Outside a request (fragments rendered once for many readers), templates read in English.
     assert page.render(n=3) == "Reminders go to 3 devices."
