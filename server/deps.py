@@ -112,6 +112,7 @@ async def get_optional_user(request: Request, session: SessionDep) -> User | Non
     if request.method not in SAFE_METHODS and not request.headers.get("authorization"):
         await _check_csrf(request)  # the cookie signed it: prove it came from Cairn's page
     request.state.auth_session = found[1]
+    request.state.member_language = found[0].language  # server/i18n.py: their pages, their errors
     return found[0]
 
 

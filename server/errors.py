@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.i18n import N_
+
 
 class AppError(Exception):
     """A failure a client can cause or fix; never a 500."""
@@ -31,15 +33,15 @@ class BadRequest(AppError):
 
 
 class NotSignedIn(AppError):
-    status, code, detail = 401, "not_signed_in", "Please sign in first."
+    status, code, detail = 401, "not_signed_in", N_("Please sign in first.")
 
 
 class Forbidden(AppError):
-    status, code, detail = 403, "forbidden", "You are not allowed to do that."
+    status, code, detail = 403, "forbidden", N_("You are not allowed to do that.")
 
 
 class NotFound(AppError):
-    status, code, detail = 404, "not_found", "We could not find that."
+    status, code, detail = 404, "not_found", N_("We could not find that.")
 
 
 class Conflict(AppError):

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from server import app_shell, docs, observability, openapi, retention
+from server import app_shell, docs, i18n, observability, openapi, retention
 from server.accounts import api as accounts_api
 from server.accounts import pages as accounts_pages
 from server.accounts import service as accounts_service
@@ -79,7 +79,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
         if _wants_json(request):
-            return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+            body = {**exc.body(), "detail": i18n.translate(request, exc.detail)}
+            return JSONResponse(body, status_code=exc.status, headers=exc.headers)
         return _error_page(request, exc)
 
     @app.exception_handler(RequestValidationError)
@@ -99,14 +100,15 @@ def _install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else "That did not work."
         if exc.status_code == 404:
-            detail = "We could not find that."
+            detail = i18n.N_("We could not find that.")
         err = AppError(detail, code=code)
         err.status = exc.status_code
         headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
             headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         if _wants_json(request):
-            return JSONResponse(err.body(), status_code=exc.status_code, headers=headers)
+            body = {**err.body(), "detail": i18n.translate(request, err.detail)}
+            return JSONResponse(body, status_code=exc.status_code, headers=headers)
         page = render(request, "error.html", status_code=exc.status_code, error=err)
         page.headers.update(headers or {})
         return page
@@ -244,6 +246,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="A private place for small codependency recovery groups.",
     )
     app.state.settings = settings
+    app.state.catalogues = i18n.load()  # every language's compiled messages, read once
     _install_error_handlers(app)
     # Innermost: HEAD (below) answers with the headers of the compressed GET.
     app.add_middleware(Compression)

@@ -12,7 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from server import csrf
+from server import csrf, i18n
 from server.assets import static_url
 from server.config import ROOT
 from server.moderation import crisis
@@ -29,6 +29,12 @@ ResponseT = TypeVar("ResponseT", bound=Response)
 templates = Jinja2Templates(directory=str(ROOT / "web" / "templates"))
 # Style sheets and scripts by their content-hashed names (server/assets.py).
 templates.env.globals["static_url"] = static_url
+# Messages in {% trans %} and _() read in the request's language: render() passes that
+# language's gettext functions in the context (server/i18n.py). What is rendered outside a
+# request (a fragment for many readers, the offline page) reads in English.
+templates.env.add_extension("jinja2.ext.i18n")
+templates.env.policies["ext.i18n.trimmed"] = True
+templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 
 @functools.cache
@@ -63,8 +69,16 @@ def _with_csrf_cookie(request: Request, response: ResponseT) -> ResponseT:
     return response
 
 
+def _in_language(request: Request, context: dict[str, Any]) -> None:
+    """The request's language (for <html lang>) and its gettext functions for the templates."""
+    language = i18n.language_of(request)
+    context["language"] = language
+    context.update(i18n.catalogues(request).template_words(language))
+
+
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     context.setdefault("user", getattr(request.state, "page_user", None))
+    _in_language(request, context)
     context["csrf_token"] = csrf_token(request)
     flash = request.cookies.get(FLASH_COOKIE)
     context["flash"] = unquote(flash)[:300] if flash else None
@@ -85,6 +99,7 @@ def render_part(request: Request, template: str, **context: Any) -> HTMLResponse
     """A piece of a page fetched by the page's script: the page's token for its forms, and the
     flash and help notices left for the next whole page."""
     context["csrf_token"] = csrf_token(request)
+    _in_language(request, context)
     return _with_csrf_cookie(request, templates.TemplateResponse(request, template, context))
 
 

@@ -21,6 +21,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     receive_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The language pages and error messages are shown in (a code from server/i18n.py).
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

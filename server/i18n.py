@@ -1,0 +1,156 @@
+"""The languages Cairn speaks: which it knows, which it offers, and which one a request reads.
+
+Messages are written in English in the code and templates, extracted into
+server/locale/messages.pot and translated in server/locale/<code>/LC_MESSAGES/messages.po
+(docs/translating.md). The compiled .mo files are built before Cairn runs (the Makefile,
+the Dockerfile) and read once at start-up, never at request time.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from babel.core import negotiate_locale
+from fastapi import Request
+from jinja2 import Environment
+
+SOURCE = "en"
+DOMAIN = "messages"
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str
+    # Offered to members only once every message is translated and read through.
+    complete: bool
+
+
+# Every language Cairn knows. Spanish is being translated: it is not offered yet, so its
+# catalogue may be partial (untranslated messages read in English).
+LANGUAGES: dict[str, Language] = {
+    "en": Language("en", complete=True),
+    "es": Language("es", complete=False),
+}
+
+
+class MissingCatalogue(Exception):
+    """A language marked complete has no compiled catalogue: `make` (or `pybabel compile`)
+    was not run. Raised at start-up, so Cairn never serves half a language."""
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is written; it is translated where it is shown
+    (`Catalogues.gettext`), in the reader's language."""
+    return message
+
+
+def catalogue_path(code: str, directory: Path | None = None) -> Path:
+    return (directory or LOCALE_DIR) / code / "LC_MESSAGES" / f"{DOMAIN}.mo"
+
+
+def _template_callables(translations: _gettext.NullTranslations) -> dict[str, Callable[..., Any]]:
+    """Jinja's "newstyle" gettext functions (autoescaped, %(name)s formatting) bound to one
+    language. Made once per language on an environment of their own, and passed in each
+    render's context, so the shared templates environment is never changed per request."""
+    env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
+    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    words = {name: cast(Callable[..., Any], env.globals[name])
+             for name in ("gettext", "ngettext", "pgettext", "npgettext")}
+    return {**words, "_": words["gettext"]}
+
+
+@dataclass
+class Catalogues:
+    """The compiled translations of every language Cairn knows, and which are offered."""
+
+    offered: tuple[str, ...]
+    translations: dict[str, _gettext.NullTranslations]
+    _template_words: dict[str, dict[str, Callable[..., Any]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._template_words = {code: _template_callables(t) for code, t in self.translations.items()}
+
+    def for_language(self, code: str) -> _gettext.NullTranslations:
+        return self.translations.get(code) or self.translations[SOURCE]
+
+    def template_words(self, code: str) -> dict[str, Callable[..., Any]]:
+        """gettext, ngettext, pgettext, npgettext and _ for a template render in `code`."""
+        return self._template_words.get(code) or self._template_words[SOURCE]
+
+    def gettext(self, code: str, message: str) -> str:
+        return self.for_language(code).gettext(message)
+
+    def negotiate(self, accept_language: str | None) -> str:
+        """The offered language the browser's Accept-Language prefers, else the source."""
+        preferred = _preferences(accept_language or "")
+        chosen = negotiate_locale(preferred, list(self.offered), sep="-", aliases={})
+        return chosen.lower().split("-")[0] if chosen else SOURCE
+
+
+def _preferences(header: str) -> list[str]:
+    """Accept-Language's tags, most wanted first ("es-MX,es;q=0.9,en;q=0.5"); q=0 is a no."""
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")[:32]):
+        tag, *params = (p.strip() for p in part.split(";"))
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if tag and tag != "*" and quality > 0 and len(tag) <= 35:
+            weighted.append((-quality, position, tag))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+def load(directory: Path | None = None,
+         languages: Iterable[Language] | None = None) -> Catalogues:
+    """Read every known language's compiled catalogue, once, at start-up.
+
+    A language marked complete must have one (MissingCatalogue otherwise); one still being
+    translated without it reads in the source language.
+    """
+    known = list(languages if languages is not None else LANGUAGES.values())
+    translations: dict[str, _gettext.NullTranslations] = {SOURCE: _gettext.NullTranslations()}
+    for language in known:
+        if language.code == SOURCE:
+            continue
+        path = catalogue_path(language.code, directory)
+        if path.is_file():
+            with path.open("rb") as mo:
+                translations[language.code] = _gettext.GNUTranslations(mo)
+        elif language.complete:
+            raise MissingCatalogue(
+                f"The {language.code!r} language is marked complete, but its compiled catalogue "
+                f"{path.name} is missing from {path.parent}: run `make` (or `pybabel compile "
+                f"-d server/locale -D {DOMAIN}`) before starting Cairn.")
+    offered = tuple(language.code for language in known if language.complete)
+    return Catalogues(offered=offered, translations=translations)
+
+
+SOURCE_ONLY = Catalogues(offered=(SOURCE,), translations={SOURCE: _gettext.NullTranslations()})
+
+
+def catalogues(request: Request) -> Catalogues:
+    return getattr(request.app.state, "catalogues", None) or SOURCE_ONLY
+
+
+def language_of(request: Request) -> str:
+    """The language a request reads: the member's own setting if signed in (and that language
+    is offered), else what their browser's Accept-Language prefers among the offered ones,
+    else English."""
+    found = catalogues(request)
+    own = getattr(request.state, "member_language", None)
+    return own if own in found.offered else found.negotiate(request.headers.get("accept-language"))
+
+
+def translate(request: Request, message: str) -> str:
+    """A message marked with N_ (or any message in the catalogue), in the request's language."""
+    return catalogues(request).gettext(language_of(request), message)
