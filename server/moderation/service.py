@@ -438,8 +438,8 @@ async def reported(session: AsyncSession, group_id: int,
     rows = list(rows)
     now = await previews(session, group_id, [(r.target_type, r.target_id) for r in rows])
     gone = {r.author_id for r in rows if (r.target_type, r.target_id) not in now and r.author_id}
-    names = dict((await session.execute(select(User.id, User.display_name).where(
-        User.id.in_(gone)))).tuples().all()) if gone else {}
+    names: dict[int, str] = {uid: name for uid, name in (await session.execute(
+        select(User.id, User.display_name).where(User.id.in_(gone)))).all()} if gone else {}
     out = {}
     for r in rows:
         p = now.get((r.target_type, r.target_id))
