@@ -178,7 +178,7 @@ def commitment_withdrawn(shown: Shown, audience: Audience) -> list[Swap]:
 
 def _not_editable(cid: Any) -> list[Swap]:
     """Someone responded to the author's commitment: its words stay as they are now."""
-    return [swap(f"#c{cid}-edit-link", "remove"), swap(f"#c{cid}-edit", "remove")]
+    return [swap(f'#c{cid} a[href$="?open=edit"]', "remove"), swap(f"#c{cid}-edit", "remove")]
 
 
 def encouragement_sent(shown: Shown, audience: Audience) -> list[Swap]:
