@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -146,7 +146,7 @@ async def check_in(
 
 
 async def readable(session: AsyncSession, user: User, commitment_id: int, *,
-                   lock: str | None = None) -> Commitment:
+                   lock: Literal["share", "update"] | None = None) -> Commitment:
     """A commitment the member may see: in one of their groups, shared or their own.
 
     `lock` "share" holds it (FOR KEY SHARE) until the caller's transaction ends, for what is
