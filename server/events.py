@@ -16,6 +16,8 @@ from server.models.moderation import TargetType
 
 # The two streams of a group's events (see server/models/events.py).
 GROUP, MODERATORS = "group", "moderators"
+# What an event about words says once they are gone from it; sent only when true.
+FLAGS = ("hidden", "withdrawn")
 
 
 class Kind(StrEnum):
@@ -29,6 +31,8 @@ class Kind(StrEnum):
     MEMBER_UNMUTED = "member.unmuted"
     COMMITMENT_CREATED = "commitment.created"
     COMMITMENT_CHECKED_IN = "commitment.checked_in"
+    COMMITMENT_EDITED = "commitment.edited"
+    COMMITMENT_WITHDRAWN = "commitment.withdrawn"
     ENCOURAGEMENT_SENT = "encouragement.sent"
     CONTENT_HIDDEN = "content.hidden"
     ROLEPLAY_OPENED = "roleplay.opened"
@@ -48,10 +52,12 @@ class _Event:
     STREAM: ClassVar[str] = GROUP
 
     def data(self) -> dict[str, Any]:
-        """The data as stored and sent: plain JSON values, `hidden` only when it is true."""
+        """The data as stored and sent: plain JSON values, `hidden` and `withdrawn` only when
+        they are true."""
         out = {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        if out.get("hidden") is False:
-            del out["hidden"]
+        for flag in FLAGS:
+            if out.get(flag) is False:
+                del out[flag]
         return out
 
 
@@ -102,7 +108,8 @@ class MemberUnmuted(_Event):
 
 
 # Events about words a moderator can hide carry `hidden: true` and null words once hidden
-# (moderation.service.withhold, the one rule).
+# (moderation.service.withhold, the one rule); events about a commitment its author withdrew
+# carry `withdrawn: true` and null words (commitments.service.withdraw).
 
 @dataclass(frozen=True, slots=True)
 class CommitmentCreated(_Event):
@@ -118,6 +125,7 @@ class CommitmentCreated(_Event):
     step: Step
     text: str | None
     hidden: bool = False
+    withdrawn: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +141,28 @@ class CommitmentCheckedIn(_Event):
     status: str  # done, partly or not_today; a check-in's feeling is never sent
     note: str | None
     hidden: bool = False
+    withdrawn: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentEdited(_Event):
+    """Its author changed a commitment's words (only until someone responded to it)."""
+
+    KIND = Kind.COMMITMENT_EDITED
+    commitment_id: int
+    user_id: int
+    text: str | None
+    hidden: bool = False
+    withdrawn: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CommitmentWithdrawn(_Event):
+    """Its author withdrew a commitment: it is gone, with its check-in."""
+
+    KIND = Kind.COMMITMENT_WITHDRAWN
+    commitment_id: int
+    user_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,15 +245,16 @@ class ModeratorChanged(_Event):
 
 GroupEvent = (
     MemberJoined | MemberLeft | MemberRemoved | MemberRoleChanged | MemberMuted | MemberUnmuted
-    | CommitmentCreated | CommitmentCheckedIn | EncouragementSent | ContentHidden
+    | CommitmentCreated | CommitmentCheckedIn | CommitmentEdited | CommitmentWithdrawn
+    | EncouragementSent | ContentHidden
     | RoleplayOpened | RoleplayUpdated | RoleplayEnded | PracticeChanged
     | ReportCreated | SupportConcern | ModeratorChanged
 )
 
 TYPES: dict[Kind, type[GroupEvent]] = {cls.KIND: cls for cls in (
     MemberJoined, MemberLeft, MemberRemoved, MemberRoleChanged, MemberMuted, MemberUnmuted,
-    CommitmentCreated, CommitmentCheckedIn, EncouragementSent, ContentHidden,
-    RoleplayOpened, RoleplayUpdated, RoleplayEnded, PracticeChanged,
+    CommitmentCreated, CommitmentCheckedIn, CommitmentEdited, CommitmentWithdrawn,
+    EncouragementSent, ContentHidden, RoleplayOpened, RoleplayUpdated, RoleplayEnded, PracticeChanged,
     ReportCreated, SupportConcern, ModeratorChanged,
 )}
 

@@ -28,9 +28,9 @@ PROTOCOL = Path(__file__).resolve().parents[1] / "docs" / "protocol.md"
 ROW = re.compile(r"^\| `([a-z_]+\.[a-z_]+)` \| `\{([^}]*)\}`", re.M)
 
 
-def _documented() -> tuple[dict[str, tuple[str, list[str]]], set[str]]:
+def _documented() -> tuple[dict[str, tuple[str, list[str]]], set[str], set[str]]:
     """{kind: (stream, fields)} from the protocol's two tables, and the kinds it says can carry
-    `hidden`."""
+    `hidden` and `withdrawn`."""
     text = PROTOCOL.read_text()
     start = text.index("**event**")
     split = text.index("In the `moderators` stream:", start)
@@ -40,18 +40,23 @@ def _documented() -> tuple[dict[str, tuple[str, list[str]]], set[str]]:
         for kind, fields in ROW.findall(part):
             assert kind not in found, f"{kind} is documented twice"
             found[kind] = (stream, [f.strip() for f in fields.split(",")])
-    hiding = re.search(r"The three kinds about words a moderator can hide \(([^)]*)\)", text)
-    assert hiding is not None
-    return found, set(re.findall(r"`([a-z_.]+)`", hiding.group(1)))
+    hiding = re.search(r"The kinds about words a moderator can hide \(([^)]*)\)", text)
+    withdrawing = re.search(r"The kinds about a commitment's words \(([^)]*)\) carry `withdrawn: true`", text)
+    assert hiding is not None and withdrawing is not None
+    return found, *(set(re.findall(r"`([a-z_.]+)`", m.group(1))) for m in (hiding, withdrawing))
 
 
 def test_the_protocol_documents_every_kind_and_its_fields_exactly():
-    documented, can_hide = _documented()
-    typed = {kind.value: (cls.STREAM, [f.name for f in dataclasses.fields(cls) if f.name != "hidden"])
+    documented, can_hide, can_withdraw = _documented()
+    typed = {kind.value: (cls.STREAM, [f.name for f in dataclasses.fields(cls) if f.name not in events.FLAGS])
              for kind, cls in events.TYPES.items()}
     assert documented == typed
-    assert can_hide == {kind.value for kind, cls in events.TYPES.items()
-                        if "hidden" in {f.name for f in dataclasses.fields(cls)}}
+
+    def carrying(flag: str) -> set[str]:
+        return {kind.value for kind, cls in events.TYPES.items()
+                if flag in {f.name for f in dataclasses.fields(cls)}}
+
+    assert can_hide == carrying("hidden") and can_withdraw == carrying("withdrawn")
     assert set(events.TYPES) == set(Kind)
 
 
@@ -82,6 +87,11 @@ BEFORE: list[tuple[events.GroupEvent, dict[str, Any], str]] = [
      {"commitment_id": 88, "user_id": 5, "day": "2026-11-28", "category": "boundary",
       "step": "protect", "text": "Say no", "checkin_id": 9, "status": "partly", "note": None},
      "group"),
+    # Newer than the types: their frames as the protocol documents them.
+    (events.CommitmentEdited(commitment_id=88, user_id=5, text="Drink water, slowly"),
+     {"commitment_id": 88, "user_id": 5, "text": "Drink water, slowly"}, "group"),
+    (events.CommitmentWithdrawn(commitment_id=88, user_id=5),
+     {"commitment_id": 88, "user_id": 5}, "group"),
     (events.EncouragementSent(encouragement_id=12, kind=Cheer.PROUD, text="Proud of you",
                               commitment_id=88, to_user_id=5),
      {"encouragement_id": 12, "kind": "proud", "text": "Proud of you", "commitment_id": 88,

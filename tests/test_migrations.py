@@ -213,3 +213,44 @@ def test_sqlite_never_hands_out_an_id_twice(tmp_path: Path) -> None:
     asyncio.run(_write(url, lambda conn: ids.append(_next_user_id_after_deleting_the_newest(conn))))
     [(deleted, given)] = ids
     assert deleted == 4 and given == 5
+
+
+# --- 0013: reports keep the words they are about -------------------------------------------------
+
+REPORTED = {
+    **{k: SEED[k] for k in ("users", "groups", "memberships")},
+    "commitments": [
+        {"id": 1, "group_id": 1, "user_id": 2, "day": NOW.date(), "category": "rest", "text": "a walk",
+         "visibility": "group", "created_at": NOW},
+        {"id": 2, "group_id": 1, "user_id": 2, "day": NOW.date(), "category": "rest", "text": "only mine",
+         "visibility": "private", "created_at": NOW}],
+    "checkins": [{"id": 1, "commitment_id": 1, "status": "done", "note": "felt good", "at": NOW}],
+    "encouragements": [{"id": 1, "group_id": 1, "from_user_id": 3, "to_user_id": 2, "commitment_id": 1,
+                        "kind": "proud", "text": "well done", "created_at": NOW}],
+    "reports": [{"id": i, "group_id": 1, "reporter_id": 3, "target_type": kind, "target_id": target,
+                 "reason": "Please look.", "status": "open", "created_at": NOW}
+                for i, (kind, target) in enumerate((("commitment", 1), ("commitment", 2), ("checkin", 1),
+                                                    ("encouragement", 1), ("commitment", 9)), start=1)],
+}
+
+
+def _seed_reports(conn) -> None:
+    meta = MetaData()
+    meta.reflect(conn)
+    for table, rows in REPORTED.items():
+        conn.execute(meta.tables[table].insert(), rows)
+
+
+def test_0013_gives_older_reports_the_words_they_were_about(empty_database_url: str) -> None:
+    url = empty_database_url
+    migrate(url, "0012")
+    asyncio.run(_write(url, _seed_reports))
+    migrate(url, "0013")
+    kept = inspect_db(url, lambda conn: [(r["id"], r["reported_words"], r["author_id"])
+                                         for r in _rows(conn, "reports")])
+    # Shared words and their author; private words never; nothing for what is gone.
+    assert kept == [(1, "a walk", 2), (2, None, None), (3, "felt good", 2), (4, "well done", 3), (5, None, None)]
+    command.downgrade(alembic_config(url), "0012")
+    assert inspect_db(url, lambda conn: [r["reason"] for r in _rows(conn, "reports")]) == ["Please look."] * 5
+    migrate(url)
+    assert revision_in_db(url) == [head()]

@@ -526,6 +526,66 @@ async def test_encouragement_and_receive_only(clients):
     assert re.search(r'name="receive_only" value="yes" checked', settings)
 
 
+async def test_the_card_offers_edit_while_it_can_and_withdraw_after_asking(clients):
+    """Its author's card: Edit while nobody has responded, Withdraw after asking (without
+    JavaScript; the API's rules are in tests/test_edit_withdraw.py)."""
+    a, b = await sign_up(clients), await sign_up(clients)
+    gid, code = await create_group(a)
+    assert (await join(b, code)).status_code == 303
+    r = await b.submit(f"/groups/{gid}/commitments", {"category": "rest", "text": "Nap after lunch",
+                                                      "visibility": "group"})
+    cid = int(r.headers["location"].rsplit("#c", 1)[1])
+    day = (await b.get(f"/groups/{gid}")).text
+    card = _card(day, cid)
+    assert f'/commitments/{cid}?open=edit"' in card and f'/commitments/{cid}?open=withdraw"' in card
+    assert "card-form" not in card
+    # Others get neither.
+    assert "?open=edit" not in _card((await a.get(f"/groups/{gid}")).text, cid)
+    assert "?open=withdraw" not in _card((await a.get(f"/groups/{gid}")).text, cid)
+    assert f'id="c{cid}-edit"' not in (await a.get(f"/groups/{gid}/commitments/{cid}?open=edit")).text
+
+    # The form, opened without JavaScript: the words to change, ready.
+    form = (await b.get(f"/groups/{gid}/commitments/{cid}?open=edit")).text
+    assert f'action="/groups/{gid}/commitments/{cid}/edit"' in form and ">Nap after lunch</textarea>" in form
+    r = await b.submit(f"/groups/{gid}/commitments/{cid}/edit", {"text": ""})
+    assert r.status_code == 422 and "Write a few words" in _card(r.text, cid) and f'id="c{cid}-edit"' in r.text
+    r = await b.submit(f"/groups/{gid}/commitments/{cid}/edit", {"text": "Nap after lunch, phone away"})
+    assert r.status_code == 303 and r.headers["location"] == f"/groups/{gid}#c{cid}"
+    day = (await b.get(r.headers["location"])).text
+    assert "Your new words are saved." in day and "Nap after lunch, phone away" in _card(day, cid)
+    # Missing the token: refused, nothing changed.
+    r = await b.submit(f"/groups/{gid}/commitments/{cid}/edit", {"text": "Sneaky"}, csrf="")
+    assert r.status_code == 403
+
+    # Once cheered, the words stay: no Edit, and a late form says why, kindly, on top.
+    assert (await a.submit(f"/groups/{gid}/encourage", {"kind": "proud", "commitment_id": str(cid)})
+            ).status_code == 303
+    assert "?open=edit" not in _card((await b.get(f"/groups/{gid}")).text, cid)
+    assert f'id="c{cid}-edit"' not in (await b.get(f"/groups/{gid}/commitments/{cid}?open=edit")).text
+    r = await b.submit(f"/groups/{gid}/commitments/{cid}/edit", {"text": "Later words"})
+    assert r.status_code == 409 and "already responded to this commitment" in r.text
+    assert "Later words" not in r.text
+
+    # Withdrawing asks first, gently, and can be kept.
+    ask = (await b.get(f"/groups/{gid}/commitments/{cid}?open=withdraw")).text
+    assert "Withdraw this commitment? It will no longer show to your group." in ask
+    assert "Keep it</a>" in ask and f'action="/groups/{gid}/commitments/{cid}/withdraw"' in ask
+    assert (await a.submit(f"/groups/{gid}/commitments/{cid}/withdraw", {})).status_code == 403
+    r = await b.submit(f"/groups/{gid}/commitments/{cid}/withdraw", {})
+    assert r.status_code == 303 and r.headers["location"] == f"/groups/{gid}"
+    day = (await b.get(r.headers["location"])).text
+    assert "Your commitment is withdrawn." in day and f'id="c{cid}"' not in day
+    assert 'data-days-from-today="0">Nothing shared for this day yet.' in day  # shown, not hidden
+    assert "Nap after lunch" not in (await a.get(f"/groups/{gid}")).text
+    assert (await b.submit(f"/groups/{gid}/commitments/{cid}/withdraw", {})).status_code == 404
+
+
+def _card(page: str, cid: int) -> str:
+    found = re.search(rf'<li id="entry-{cid}">.*?</article>\s*</li>', page, re.S)
+    assert found, f"no card {cid}"
+    return found.group(0)
+
+
 async def test_progress_page_draws_the_heatmap(clients):
     a = await sign_up(clients)
     gid, _ = await create_group(a)

@@ -3,7 +3,8 @@
 Deletion happens in one transaction. What is personal goes: the account, sessions, recovery
 and reset codes, memberships, commitments and check-ins, rounds practised, transcripts. What the member
 shared with others stays only without them: encouragement keeps its kind but loses its
-words, feedback and reports say "a former member", the event log forgets their name
+words, feedback and reports say "a former member" (a report about their words keeps none of
+them), the event log forgets their name
 and words, so a replay never sends them again, and the group's audit log keeps what was
 done but names them "a former member" or "a former moderator", without the reasons they gave.
 """
@@ -171,6 +172,9 @@ async def erase(session: AsyncSession, user: User) -> None:
     # the authors, without their words.
     await session.execute(update(Report).where(Report.reporter_id == uid).values(
         reason=FORMER_REPORTER, reporter_id=None))
+    # Reports about their words stay for the moderators, without the words.
+    await session.execute(update(Report).where(Report.author_id == uid).values(
+        reported_words=None, author_id=None))
     await session.execute(update(Hidden).where(Hidden.hidden_by == uid).values(
         reason=FORMER_MODERATOR_HID, hidden_by=None))
     await roleplay.forget_member(session, uid)

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 
 from server import clock
 from server.commitments import progress as progress_service
 from server.commitments import service as commitments
 from server.commitments.schemas import (
     CheckinIn,
+    CommitmentEdit,
     CommitmentIn,
     CommitmentOut,
     DayOut,
@@ -65,6 +66,28 @@ async def check_in(cid: Id, body: CheckinIn, user: CurrentUser,
     out = commitment_out(c, user.display_name, checkin, user.id)
     out.support = moderation.pending_support(session)
     return out
+
+
+@router.patch("/commitments/{cid}", response_model=CommitmentOut)
+async def edit_commitment(cid: Id, body: CommitmentEdit, user: CurrentUser,
+                          session: SessionDep) -> CommitmentOut:
+    """Change the words of your own commitment, until someone has responded to it: once
+    anyone has cheered it, reported it or a moderator hid it, its words stay as they are
+    (409 `commitment_locked`; you can still withdraw it). The group sees the new words live
+    (`commitment.edited`)."""
+    c = await commitments.edit(session, user, cid, text=body.text)
+    out = commitment_out(c, user.display_name, await commitments.checkin_for(session, c.id), user.id)
+    out.support = moderation.pending_support(session)
+    return out
+
+
+@router.delete("/commitments/{cid}", status_code=status.HTTP_204_NO_CONTENT)
+async def withdraw_commitment(cid: Id, user: CurrentUser, session: SessionDep) -> Response:
+    """Withdraw your own commitment, at any time: it goes from every view with its check-in
+    (`commitment.withdrawn`). Encouragement you received about it stays yours; a report about it
+    keeps, for the moderators, the words that were reported."""
+    await commitments.withdraw(session, user, cid)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.get("/me/progress", response_model=ProgressOut)

@@ -8,18 +8,20 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock
 from server.accounts.pages import PageUser
 from server.commitments import feelings, heatmap
 from server.commitments import progress as progress_service
 from server.commitments import service as commitments
-from server.deps import MAX_ID, SessionDep, SettingsDep
+from server.deps import MAX_ID, Member, SessionDep, SettingsDep
 from server.encouragements import service as encouragements
 from server.errors import AppError, Invalid, NotFound
 from server.forms import checked_form, submit
 from server.groups import pages as group_pages
 from server.groups import service as groups
+from server.models import Commitment
 from server.models.commitments import Category
 from server.models.encouragements import KINDS, Cheer
 from server.moderation import service as moderation
@@ -80,15 +82,20 @@ async def post_commitment(request: Request, member: group_pages.PageMember,
     return await submit(session, act, again)
 
 
+async def _in_group(session: AsyncSession, member: Member, cid: int) -> Commitment:
+    """A commitment of this group the member may see; the 404 page for any other."""
+    commitment = await commitments.readable(session, member.user, cid)
+    if commitment.group_id != member.group.id:
+        raise NotFound("We could not find that commitment.", code="commitment_not_found")
+    return commitment
+
+
 @router.post("/groups/{gid:int}/commitments/{cid:int}/checkin")
 async def check_in(cid: int, request: Request, member: group_pages.PageMember,
                    session: SessionDep) -> Response:
     """Check in on your own commitment: done, partly or not today."""
     form = await checked_form(request)
-    commitment = await commitments.readable(session, member.user, cid)
-    if commitment.group_id != member.group.id:
-        raise NotFound("We could not find that commitment.", code="commitment_not_found")
-    day = commitment.day
+    day = (await _in_group(session, member, cid)).day
     values = {k: form.text(k) for k in ("status", "note", "feeling")}
 
     async def act() -> Response:
@@ -109,6 +116,50 @@ async def check_in(cid: int, request: Request, member: group_pages.PageMember,
         return await group_pages.day_page(request, session, member, day, status=exc.status,
                                           checkin=values, checkin_for=cid,
                                           checkin_error=exc.detail)
+
+    return await submit(session, act, again)
+
+
+@router.post("/groups/{gid:int}/commitments/{cid:int}/edit")
+async def edit(cid: int, request: Request, member: group_pages.PageMember,
+               session: SessionDep) -> Response:
+    """New words for your own commitment, while nobody has responded to it."""
+    form = await checked_form(request)
+    day = (await _in_group(session, member, cid)).day
+    values = {"text": form.text("text")}
+
+    async def act() -> Response:
+        await commitments.edit(session, member.user, cid, text=values["text"])
+        today = clock.local_today(member.user.timezone)
+        support = moderation.pending_support(session)
+        return group_pages.with_anchor(
+            redirect(group_pages.day_url(member.group.id, day, today), "Your new words are saved.",
+                     support=support),
+            _landing(support, f"c{cid}"))
+
+    async def again(exc: AppError) -> Response:
+        return await group_pages.day_page(request, session, member, day, status=exc.status,
+                                          edit=values, edit_for=cid, edit_error=exc.detail)
+
+    return await submit(session, act, again)
+
+
+@router.post("/groups/{gid:int}/commitments/{cid:int}/withdraw")
+async def withdraw(cid: int, request: Request, member: group_pages.PageMember,
+                   session: SessionDep) -> Response:
+    """Withdraw your own commitment (its card's form asks first)."""
+    await checked_form(request)
+    day = (await _in_group(session, member, cid)).day
+
+    async def act() -> Response:
+        await commitments.withdraw(session, member.user, cid)
+        today = clock.local_today(member.user.timezone)
+        return redirect(group_pages.day_url(member.group.id, day, today),
+                        "Your commitment is withdrawn. Plans change, and that is all right.")
+
+    async def again(exc: AppError) -> Response:
+        return await group_pages.day_page(request, session, member, day, status=exc.status,
+                                          withdraw_error=exc.detail)
 
     return await submit(session, act, again)
 

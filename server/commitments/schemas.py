@@ -19,6 +19,12 @@ class CommitmentIn(BaseModel):
     visibility: Visibility = Visibility.GROUP
 
 
+class CommitmentEdit(BaseModel):
+    text: str = Field(min_length=1, max_length=TEXT_MAX, examples=["Drink water with each meal"],
+                      description="The new words. They can change until someone has cheered the "
+                                  "commitment, reported it, or a moderator hid it.")
+
+
 class CheckinIn(BaseModel):
     status: CheckinStatus
     note: str | None = Field(default=None, max_length=NOTE_MAX)

@@ -1,10 +1,11 @@
-"""Commitment rules: posting up to three a day per group, checking in, the group's day."""
+"""Commitment rules: posting up to three a day per group, checking in, changing the words until
+someone has responded to them, withdrawing, the group's day."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,8 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import clock, events
 from server.commitments import days
 from server.errors import Conflict, Forbidden, Invalid, NotFound
-from server.models import Checkin, Commitment, Hidden, Membership, User
+from server.events import Kind
+from server.models import Checkin, Commitment, Encouragement, Hidden, Membership, Report, User
 from server.models.commitments import PER_DAY, Category, CheckinStatus, Visibility
+from server.models.moderation import TargetType
 from server.moderation import service as moderation
 from server.realtime import log
 from server.text import storable
@@ -121,7 +124,7 @@ async def check_in(
     if feeling is not None and not 1 <= feeling <= 5:
         raise Invalid("Feeling is a number from 1 to 5.", code="invalid_feeling")
     note = _clean_text(note, NOTE_MAX, "A note") or None
-    commitment = await readable(session, user, commitment_id)
+    commitment = await readable(session, user, commitment_id, lock="share")
     if commitment.user_id != user.id:
         raise Forbidden("Only the person who made a commitment can check in on it.",
                         code="not_author")
@@ -142,17 +145,109 @@ async def check_in(
     return commitment, checkin
 
 
-async def readable(session: AsyncSession, user: User, commitment_id: int) -> Commitment:
-    """A commitment the member may see: in one of their groups, shared or their own."""
-    commitment = await session.scalar(
-        select(Commitment).join(Membership, Membership.group_id == Commitment.group_id)
-        .where(Commitment.id == commitment_id, Membership.user_id == user.id,
-               Membership.state == "active",
-               or_(Commitment.visibility == "group", Commitment.user_id == user.id))
-    )
+async def readable(session: AsyncSession, user: User, commitment_id: int, *,
+                   lock: Literal["share", "update"] | None = None) -> Commitment:
+    """A commitment the member may see: in one of their groups, shared or their own.
+
+    `lock` "share" holds it (FOR KEY SHARE) until the caller's transaction ends, for what is
+    written about it: a withdrawal waits for that, or came first and leaves a 404 here, never
+    a row that refers to nothing. "update" holds it against everything written about it (FOR
+    UPDATE), to change or withdraw it. SQLite's writers take turns anyway."""
+    query = (select(Commitment).join(Membership, Membership.group_id == Commitment.group_id)
+             .where(Commitment.id == commitment_id, Membership.user_id == user.id,
+                    Membership.state == "active",
+                    or_(Commitment.visibility == "group", Commitment.user_id == user.id)))
+    if lock is not None:
+        query = query.with_for_update(read=lock == "share", key_share=lock == "share", of=Commitment)
+    commitment = await session.scalar(query)
     if commitment is None:
         raise NotFound("We could not find that commitment.", code="commitment_not_found")
     return commitment
+
+
+# -- changing the words, withdrawing ------------------------------------------------------------
+
+LOCKED = ("Others in the group have already responded to this commitment, so its words stay as "
+          "they are. You can still withdraw it, and post new words if you like.")
+
+
+async def locked_ids(session: AsyncSession, commitments: list[Commitment]) -> set[int]:
+    """Which of these commitments keep their words: someone has cheered one, reported it, or a
+    moderator hid it. The one rule, said the same way whichever it was: whether a report was
+    made is the moderators' to know."""
+    if not commitments:
+        return set()
+    ids = [c.id for c in commitments]
+    authors = list({c.user_id for c in commitments})
+    cheered = select(Encouragement.commitment_id).where(
+        Encouragement.to_user_id.in_(authors), Encouragement.commitment_id.in_(ids))
+    reported = select(Report.target_id).where(
+        Report.group_id.in_(list({c.group_id for c in commitments})),
+        Report.target_type == TargetType.COMMITMENT, Report.target_id.in_(ids))
+    hidden = select(Hidden.target_id).where(Hidden.target_type == TargetType.COMMITMENT,
+                                            Hidden.target_id.in_(ids))
+    found = await session.scalars(cheered.union(reported, hidden))
+    return {cid for cid in found if cid is not None}
+
+
+async def _own(session: AsyncSession, user: User, commitment_id: int) -> Commitment:
+    """The member's own commitment, held against a cheer, a report or a hide until this
+    transaction ends (their inserts take FOR KEY SHARE, which FOR UPDATE waits for and
+    blocks): whatever comes first is seen by the other."""
+    commitment = await readable(session, user, commitment_id, lock="update")
+    if commitment.user_id != user.id:
+        raise Forbidden("Only the person who made a commitment can change or withdraw it.",
+                        code="not_author")
+    return commitment
+
+
+# The events whose words a replay would send again, and which change with the commitment's.
+_ABOUT_IT = (Kind.COMMITMENT_CREATED, Kind.COMMITMENT_CHECKED_IN, Kind.COMMITMENT_EDITED)
+
+
+async def edit(session: AsyncSession, user: User, commitment_id: int, *, text: str) -> Commitment:
+    """New words for the member's own commitment, until someone has responded to it (409
+    commitment_locked). The events already logged about it take the new words, so a replay
+    tells what it says now."""
+    text = _clean_text(text, TEXT_MAX, "A commitment")
+    if not text:
+        raise Invalid("Write a few words about what you will do.", code="text_required")
+    commitment = await _own(session, user, commitment_id)
+    await moderation.require_unmuted(session, commitment.group_id, user.id)
+    if await locked_ids(session, [commitment]):
+        raise Conflict(LOCKED, code="commitment_locked")
+    if text == commitment.text:
+        return commitment
+    commitment.text = text
+    await session.flush()
+    shared = commitment.visibility == "group"
+    if shared:
+        for event in await log.about(session, commitment.group_id, _ABOUT_IT, "commitment_id",
+                                     commitment.id):
+            event.data = {**event.data, "text": text}
+        await log.append(session, commitment.group_id, events.CommitmentEdited(
+            commitment_id=commitment.id, user_id=user.id, text=text), user)
+    await moderation.notice_crisis(session, user, commitment.group_id, text, shared=shared)
+    return commitment
+
+
+async def withdraw(session: AsyncSession, user: User, commitment_id: int) -> None:
+    """The member takes back their own commitment, at any time (muted too): it goes, with its
+    check-in, from every view. Encouragement about it stays with its receiver; the events
+    already logged about it keep no words (a replay does not bring it back); a report about it
+    keeps the words it was about, for the moderators."""
+    commitment = await _own(session, user, commitment_id)
+    group_id, shared = commitment.group_id, commitment.visibility == "group"
+    if shared:
+        for event in await log.about(session, group_id, _ABOUT_IT, "commitment_id", commitment.id):
+            event.data = {**event.data, "text": None, "withdrawn": True,
+                          **({"note": None} if "note" in event.data else {})}
+    # The database takes its check-in along and lets encouragement about it stay (the keys say so).
+    await session.delete(commitment)
+    await session.flush()
+    if shared:
+        await log.append(session, group_id, events.CommitmentWithdrawn(
+            commitment_id=commitment_id, user_id=user.id), user)
 
 
 async def _entries(session: AsyncSession, viewer: User, group_id: int, *where: Any) -> list[Entry]:

@@ -34,7 +34,7 @@ async def send(
     if text is not None and len(text) > TEXT_MAX:
         raise Invalid(f"A note can be at most {TEXT_MAX} characters.", code="text_too_long")
     if commitment_id is not None:
-        commitment = await commitments.readable(session, sender, commitment_id)
+        commitment = await commitments.readable(session, sender, commitment_id, lock="share")
         if commitment.group_id != group_id or commitment.visibility != "group":
             raise NotFound("We could not find that commitment.", code="commitment_not_found")
         to_user_id = to_user_id if to_user_id is not None else commitment.user_id

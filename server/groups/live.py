@@ -37,6 +37,7 @@ class Reader:
     values: dict[str, Any] | None = None
     error: str | None = None
     kinds: dict[str, str] = field(default_factory=lambda: KIND_NAMES)
+    text_max: int = commitments.TEXT_MAX
     note_max: int = commitments.NOTE_MAX
     encouragement_max: int = ENCOURAGEMENT_MAX
 
@@ -77,6 +78,8 @@ class Card:
     feeling: int | None = None
     # The writer's weekday ("Their Tuesday") when the card's day is not the reader's.
     their_day: str | None = None
+    # Its author may still change its words: nobody has responded to it yet.
+    editable: bool = False
 
 
 def _day() -> Any:
@@ -85,8 +88,10 @@ def _day() -> Any:
 
 # -- the page ---------------------------------------------------------------------------------
 
-def card_of(entry: commitments.Entry, received: list[Received], reader_day: dt.date) -> Card:
-    """The card as its reader sees it on their group's day `reader_day`."""
+def card_of(entry: commitments.Entry, received: list[Received], reader_day: dt.date, *,
+            locked: bool = True) -> Card:
+    """The card as its reader sees it on their group's day `reader_day`; `locked`: its words
+    stay as they are (commitments.locked_ids), so its author is not offered to edit them."""
     c, ch = entry.commitment, entry.checkin
     checkin = None
     if ch is not None:
@@ -100,7 +105,7 @@ def card_of(entry: commitments.Entry, received: list[Received], reader_day: dt.d
         received=[received_of(r) for r in received],
         form_note=ch.note if ch and entry.own else None,
         feeling=ch.feeling if ch and entry.own else None,
-        their_day=days.their_label(c.day, reader_day))
+        their_day=days.their_label(c.day, reader_day), editable=entry.own and not locked)
 
 
 def received_of(r: Received) -> ReceivedView:
@@ -125,14 +130,20 @@ def _card_of_event(shown: Shown, audience: Audience) -> Card:
     if d.get("checkin_id"):
         hidden_note = bool(d.get("hidden")) and d.get("text") is not None and d.get("note") is None
         checkin = CheckinView(d["checkin_id"], d["status"], d.get("note"), hidden_note)
+    own = audience.relation == "subject"
+    # A card drawn from its creation has had no response yet; one that has since gets
+    # its Edit taken away by the event that responded (encouragement_sent, content_hidden).
     return Card(id=d["commitment_id"], user_id=d["user_id"], day=d["day"], step=d["step"],
-                category=d["category"], author=_name(shown), own=audience.relation == "subject",
-                text=d.get("text"), checkin=checkin)
+                category=d["category"], author=_name(shown), own=own,
+                text=d.get("text"), checkin=checkin, editable=own and d.get("text") is not None)
 
 
 def commitment_created(shown: Shown, audience: Audience) -> list[Swap]:
     """The card joins the group's days that show its writer's day so far from their today:
-    labelled with its weekday on a page whose own date is another."""
+    labelled with its weekday on a page whose own date is another. Not once withdrawn (a
+    replay of an older event)."""
+    if shown.data.get("withdrawn"):
+        return []
     card = _card_of_event(shown, audience)
     reader = _reader(shown, audience)
     # Logged before events said it: such a card was posted for its writer's today.
@@ -146,8 +157,28 @@ def commitment_created(shown: Shown, audience: Audience) -> list[Swap]:
 
 
 def commitment_checked_in(shown: Shown, audience: Audience) -> list[Swap]:
+    if shown.data.get("withdrawn"):
+        return []
     card = _card_of_event(shown, audience)
     return [swap(f"#c{card.id}-checkin", "replace", _day().checkin(_reader(shown, audience), card))]
+
+
+def commitment_edited(shown: Shown, audience: Audience) -> list[Swap]:
+    """The card's new words (none once hidden or withdrawn since: a replay)."""
+    d = shown.data
+    if d.get("text") is None:
+        return []
+    return [swap(f"#c{d['commitment_id']}-text", "replace", _day().words(d["commitment_id"], d["text"]))]
+
+
+def commitment_withdrawn(shown: Shown, audience: Audience) -> list[Swap]:
+    """The card goes from every page that shows it (day.js says when the day is empty)."""
+    return [swap(f"#entry-{shown.data['commitment_id']}", "remove")]
+
+
+def _not_editable(cid: Any) -> list[Swap]:
+    """Someone responded to the author's commitment: its words stay as they are now."""
+    return [swap(f'#c{cid} a[href$="?open=edit"]', "remove"), swap(f"#c{cid}-edit", "remove")]
 
 
 def encouragement_sent(shown: Shown, audience: Audience) -> list[Swap]:
@@ -163,7 +194,7 @@ def encouragement_sent(shown: Shown, audience: Audience) -> list[Swap]:
                             d.get("text"), bool(d.get("hidden")))
         swaps += [swap(f"#c{cid}-cheers", "append",
                        _day().received_item(_reader(shown, audience), item, cid)),
-                  swap(f"#c{cid}-received", "show")]
+                  swap(f"#c{cid}-received", "show"), *_not_editable(cid)]
     return swaps
 
 
@@ -198,7 +229,8 @@ def content_hidden(shown: Shown, audience: Audience) -> list[Swap]:
     own = audience.relation == "subject"
     if kind == "commitment":
         if own:
-            return [swap(f"#c{tid}-text", "after", _day().hidden_for_author(reader, f"c{tid}-hidden"))]
+            return [swap(f"#c{tid}-text", "after", _day().hidden_for_author(reader, f"c{tid}-hidden")),
+                    *_not_editable(tid)]
         return [swap(f"#c{tid}-text", "replace", _day().hidden_text(tid)),
                 swap(f"#c{tid}-checkin .note", "remove"),
                 swap(f"#c{tid}-controls", "remove"),
@@ -261,6 +293,7 @@ def muted(shown: Shown, audience: Audience) -> list[Swap]:
 
 RENDERERS = {
     Kind.COMMITMENT_CREATED: commitment_created, Kind.COMMITMENT_CHECKED_IN: commitment_checked_in,
+    Kind.COMMITMENT_EDITED: commitment_edited, Kind.COMMITMENT_WITHDRAWN: commitment_withdrawn,
     Kind.ENCOURAGEMENT_SENT: encouragement_sent, Kind.MEMBER_JOINED: member_joined,
     Kind.MEMBER_LEFT: member_gone, Kind.MEMBER_REMOVED: member_gone,
     Kind.MEMBER_ROLE_CHANGED: role_changed, Kind.MEMBER_MUTED: muted, Kind.MEMBER_UNMUTED: muted,

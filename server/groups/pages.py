@@ -190,15 +190,19 @@ async def invite_page(code: str, request: Request, visitor: PageVisitor,
 
 # --- the group's day --------------------------------------------------------------------
 
-def _sent_back(context: dict[str, Any], my_ids: list[int],
+def _sent_back(context: dict[str, Any], my_ids: list[int], editable: set[int],
                with_controls: dict[tuple[str, str], int], can_cheer: bool) -> dict[str, Any]:
     """A card's form that came back with an error, drawn open on its card with what was typed
-    (live.Reader's open, values and error); nothing when its card is not on the page."""
+    (live.Reader's open, values and error); nothing when its card is not on the page, or no
+    longer has that form (words that can no longer be edited)."""
     checkin_for, encourage_for = context.get("checkin_for"), context.get("encourage_for")
     report_for, hide_for = context.get("report_for"), context.get("hide_for")
     if checkin_for in my_ids:
         return {"open": f"c{checkin_for}-check-in", "values": context.get("checkin"),
                 "error": context.get("checkin_error")}
+    if context.get("edit_for") in editable:
+        return {"open": f"c{context['edit_for']}-edit", "values": context.get("edit"),
+                "error": context.get("edit_error")}
     if can_cheer and ("commitment", str(encourage_for)) in with_controls:
         return {"open": f"c{encourage_for}-encourage", "values": context.get("encourage"),
                 "error": context.get("encourage_error")}
@@ -230,6 +234,7 @@ async def day_page(
     invites = await groups.active_invites(session, group.id) if member.is_moderator else []
     my_ids = [e.commitment.id for e in entries if e.commitment.user_id == user.id]
     mine = len(my_ids)
+    locked = await commitments.locked_ids(session, [e.commitment for e in entries if e.own])
     rooms = await roleplay.open_rooms(session, group.id)  # at most one: open_room refuses more
     # Encouragement the member received about their own commitments shown here.
     received_here: dict[int | None, list[encouragements.Received]] = {}
@@ -252,8 +257,10 @@ async def day_page(
     needs_care = await moderation.open_worry_count(session, group.id) if member.is_moderator else 0
     context.setdefault("post", {"visibility": "group"})
     reader = live.Reader(group.id, day.isoformat(), member.is_moderator, user.receive_only, muted,
-                         **_sent_back(context, my_ids, with_controls, not user.receive_only))
-    cards = [live.card_of(e, received_here.get(e.commitment.id, []), day) for e in entries]
+                         **_sent_back(context, my_ids, set(my_ids) - locked, with_controls,
+                                      not user.receive_only))
+    cards = [live.card_of(e, received_here.get(e.commitment.id, []), day,
+                          locked=e.commitment.id in locked) for e in entries]
     return render(
         request, "groups/day.html", status_code=status,
         group=group, member=member, last_seq=last_seq, moderators_seq=moderators_seq, epoch=epoch,
@@ -289,10 +296,10 @@ async def group_day(request: Request, member: PageMember, session: SessionDep,
     return await day_page(request, session, member, wanted)
 
 
-# What a card's page may open: a form of the card's ("encourage", "check-in", "report", "hide")
-# or about a cheer's note on it ("report-encouragement-12"). The card draws it only where it has
-# that form.
-_OPENABLE = re.compile(r"(encourage|check-in|report|hide)(-encouragement-[0-9]{1,10})?")
+# What a card's page may open: a form of the card's ("encourage", "check-in", "edit", "withdraw",
+# "report", "hide") or about a cheer's note on it ("report-encouragement-12"). The card draws it
+# only where it has that form.
+_OPENABLE = re.compile(r"(encourage|check-in|edit|withdraw|report|hide)(-encouragement-[0-9]{1,10})?")
 
 
 @router.get("/groups/{gid:int}/commitments/{cid:int}")
@@ -303,10 +310,11 @@ async def card_page(cid: int, request: Request, member: PageMember, session: Ses
     for the day's script to take the form from."""
     user, group = member.user, member.group
     entry = await commitments.entry(session, user, group.id, cid)
-    received = []
+    received, locked = [], True
     if entry.own:
         received = list(reversed(await encouragements.received(session, user, limit=200,
                                                                commitment_ids=[cid])))
+        locked = bool(await commitments.locked_ids(session, [entry.commitment]))
     # The reader's group's day that shows this card: its writer's own day, seen from here.
     now = clock.now()
     day = days.seen_on(entry.commitment.day, entry.author.timezone, user.timezone, now)
@@ -314,7 +322,7 @@ async def card_page(cid: int, request: Request, member: PageMember, session: Ses
     reader = live.Reader(group.id, day.isoformat(), member.is_moderator, user.receive_only,
                          moderation.is_muted(member.membership),
                          open=f"c{cid}-{wanted}" if wanted else None)
-    card = live.card_of(entry, received, day)
+    card = live.card_of(entry, received, day, locked=locked)
     if part == "card":
         return render_part(request, "groups/_card.html", reader=reader, card=card)
     today = clock.local_today(user.timezone, now)

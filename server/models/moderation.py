@@ -36,6 +36,9 @@ class ReportStatus(Choice):
 
 
 class Report(Base):
+    """A member's report of something in the group, for its moderators, with the words it was
+    about as they were then."""
+
     __tablename__ = "reports"
     __table_args__ = (
         Index("ix_reports_group_status", "group_id", "status"),
@@ -48,6 +51,12 @@ class Report(Base):
     target_type: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
+    # The words as they were when reported, kept for the moderators: a later edit or withdrawal
+    # cannot change what was reported. None when there were none to keep (a private thing, a
+    # check-in without a note), and once their author deletes their account.
+    reported_words: Mapped[str | None] = mapped_column(Text)
+    # Whose words they are (None once that member deletes their account).
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[str] = mapped_column(String(16), default=ReportStatus.OPEN.value)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))

@@ -38,6 +38,11 @@ class ReportOut(BaseModel):
     target_type: TargetType
     target_id: int
     reason: str
+    reported_words: str | None = Field(description=(
+        "The words it was about as they were when it was reported (a commitment's, a check-in "
+        "note, an encouragement note, a scenario card, a line said in a room), kept whatever their "
+        "author did with them since; null when there were none to keep (a private thing, a check-in "
+        "without a note) and once their author deleted their account."))
     status: ReportStatus
     reporter: str
     created_at: dt.datetime
@@ -109,8 +114,9 @@ async def report(body: ReportIn, member: GroupMember, session: SessionDep) -> Re
                                   target_id=body.target_id, reason=body.reason,
                                   room_id=body.room_id)
     return ReportOut(id=row.id, group_id=row.group_id, target_type=TargetType(row.target_type),
-                     target_id=row.target_id, reason=row.reason, status=ReportStatus(row.status),
-                     reporter=member.user.display_name, created_at=row.created_at)
+                     target_id=row.target_id, reason=row.reason, reported_words=row.reported_words,
+                     status=ReportStatus(row.status), reporter=member.user.display_name,
+                     created_at=row.created_at)
 
 
 REPORTS_LINK = {"Link": {
@@ -136,8 +142,9 @@ async def reports(
                                              ("limit", limit)) if v is not None})
         response.headers["Link"] = f'</api/v1/groups/{moderator.group.id}/reports?{query}>; rel="next"'
     return [ReportOut(id=r.id, group_id=r.group_id, target_type=TargetType(r.target_type),
-                      target_id=r.target_id, reason=r.reason, status=ReportStatus(r.status),
-                      reporter=_name(u, "a former member"), created_at=r.created_at)
+                      target_id=r.target_id, reason=r.reason, reported_words=r.reported_words,
+                      status=ReportStatus(r.status), reporter=_name(u, "a former member"),
+                      created_at=r.created_at)
             for r, u in page.reports]
 
 

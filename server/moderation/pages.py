@@ -86,8 +86,9 @@ async def moderation_page(request: Request, session: AsyncSession, member: Membe
     page = await moderation.reports(session, gid, ReportStatus.OPEN, before=before)
     open_reports = page.reports
     resolved = (await moderation.reports(session, gid, ReportStatus.RESOLVED)).reports
-    previews = await moderation.previews(
-        session, gid, [(r.target_type, r.target_id) for r, _ in open_reports + resolved])
+    reported = await moderation.reported(session, gid, [r for r, _ in open_reports + resolved])
+    previews = {(r.target_type, r.target_id): reported[r.id].now for r, _ in open_reports + resolved
+                if reported[r.id].now is not None}
     hidden = await moderation.hidden_in(session, gid)
     people = await groups.members(session, gid)
     # The reports whose hide form is on the page: an error about anything else shows on top.
@@ -97,7 +98,8 @@ async def moderation_page(request: Request, session: AsyncSession, member: Membe
     return render(
         request, "moderation/page.html", status_code=status, group=member.group, member=member,
         open_reports=open_reports, open_count=await moderation.open_report_count(session, gid),
-        report_page=page, before=before, resolved=resolved, previews=previews, hideable=hideable,
+        report_page=page, before=before, resolved=resolved, previews=previews, reported=reported,
+        hideable=hideable,
         open_ids={r.id for r, _ in open_reports},
         worries=await moderation.worries(session, gid),
         acknowledged=await moderation.worries(session, gid, acknowledged=True,

@@ -21,7 +21,6 @@ from server.models import (
     Checkin,
     Commitment,
     Encouragement,
-    Event,
     Hidden,
     Membership,
     Report,
@@ -203,7 +202,10 @@ async def _content(session: AsyncSession, viewer: User, group_id: int, target_ty
             query = query.join(Checkin, Checkin.commitment_id == Commitment.id).where(Checkin.id == target_id)
         else:
             query = query.where(Commitment.id == target_id)
-        c = await session.scalar(query.where(Commitment.group_id == group_id))
+        # Held (FOR KEY SHARE) until the report or the hide is written: an edit of the words
+        # (FOR UPDATE) waits for it, and then sees it; a withdrawal before it leaves nothing here.
+        c = await session.scalar(query.where(Commitment.group_id == group_id).with_for_update(
+            read=True, key_share=True, of=Commitment))
         if c is None or (c.visibility == "private" and c.user_id != viewer.id):
             raise missing
         return c.user_id, f"{target_type} #{target_id}"
@@ -260,9 +262,14 @@ async def report(session: AsyncSession, reporter: User, group_id: int, *, target
     await _within_report_limit(session, reporter, group_id)
     if target_type == TargetType.ROLEPLAY_LINE:
         target_id = (await _reported_line(session, reporter, group_id, room_id, target_id)).id
-    await _content(session, reporter, group_id, target_type, target_id)
+    author_id, _ = await _content(session, reporter, group_id, target_type, target_id)
+    # The words as the group reads them now, kept with the report: whatever their author does
+    # with them later, the moderators read what was reported. Private words are never kept.
+    shown = (await previews(session, group_id, [(target_type, target_id)])).get((target_type, target_id))
     row = Report(group_id=group_id, reporter_id=reporter.id, target_type=target_type,
-                 target_id=target_id, reason=_reason(reason), status=ReportStatus.OPEN, created_at=clock.now())
+                 target_id=target_id, reason=_reason(reason), status=ReportStatus.OPEN,
+                 reported_words=shown.text if shown else None, author_id=author_id,
+                 created_at=clock.now())
     session.add(row)
     await session.flush()
     await log.append(session, group_id, events.ReportCreated(
@@ -408,6 +415,39 @@ async def previews(session: AsyncSession, group_id: int,
     return found
 
 
+@dataclass(frozen=True)
+class Reported:
+    """What a report is about, as moderators read it: the words as they were reported (kept on
+    the report), whose they are, and the thing as it is now (None once it is gone: withdrawn by
+    its author, or gone with their account)."""
+
+    words: str | None
+    author: str | None
+    now: Preview | None
+
+    @property
+    def changed(self) -> bool:
+        """It reads otherwise now (a check-in's note written again)."""
+        return (self.now is not None and self.now.text is not None and self.words is not None
+                and self.now.text != self.words)
+
+
+async def reported(session: AsyncSession, group_id: int,
+                   rows: Iterable[Report]) -> dict[int, Reported]:
+    """Each report's words as reported and its thing as it is now, by report id."""
+    rows = list(rows)
+    now = await previews(session, group_id, [(r.target_type, r.target_id) for r in rows])
+    gone = {r.author_id for r in rows if (r.target_type, r.target_id) not in now and r.author_id}
+    names: dict[int, str] = {uid: name for uid, name in (await session.execute(
+        select(User.id, User.display_name).where(User.id.in_(gone)))).all()} if gone else {}
+    out = {}
+    for r in rows:
+        p = now.get((r.target_type, r.target_id))
+        author = p.author if p else names.get(r.author_id) if r.author_id else None
+        out[r.id] = Reported(r.reported_words, author, p)
+    return out
+
+
 async def hide(session: AsyncSession, moderator: User, group_id: int, *, target_type: str,
                target_id: int, reason: str) -> Hidden:
     author_id, label = await _content(session, moderator, group_id, target_type, target_id)
@@ -447,7 +487,8 @@ WITHHELD = {TargetType.COMMITMENT: ("text", "note"), TargetType.CHECKIN: ("note"
             TargetType.ENCOURAGEMENT: ("text",)}
 # Which field names the thing, in which events' data.
 _ABOUT = {TargetType.COMMITMENT: ("commitment_id", (Kind.COMMITMENT_CREATED,
-                                                    Kind.COMMITMENT_CHECKED_IN)),
+                                                    Kind.COMMITMENT_CHECKED_IN,
+                                                    Kind.COMMITMENT_EDITED)),
           TargetType.CHECKIN: ("checkin_id", (Kind.COMMITMENT_CHECKED_IN,)),
           TargetType.ENCOURAGEMENT: ("encouragement_id", (Kind.ENCOURAGEMENT_SENT,))}
 E = TypeVar("E", bound=events.GroupEvent)
@@ -478,11 +519,8 @@ async def _scrub_events(session: AsyncSession, group_id: int, target_type: str, 
     if TargetType.of(target_type) not in WITHHELD:
         return
     key, kinds = _ABOUT[TargetType(target_type)]
-    events = (await session.scalars(select(Event).where(
-        Event.group_id == group_id, Event.kind.in_(kinds)))).all()
-    for event in events:
-        if event.data.get(key) == target_id:
-            event.data = withhold(event.data, target_type)
+    for event in await log.about(session, group_id, kinds, key, target_id):
+        event.data = withhold(event.data, target_type)
 
 
 async def hidden_in(session: AsyncSession, group_id: int) -> dict[tuple[str, int], Hidden]:

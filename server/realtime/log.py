@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import delete, func, select, update
@@ -67,6 +67,15 @@ async def since(
         .order_by(Event.seq).limit(limit)
     )
     return [(e, u) for e, u in rows.all()]
+
+
+async def about(session: AsyncSession, group_id: int, kinds: Collection[str], key: str,
+                value: int) -> list[Event]:
+    """The kept events of these kinds whose data names `value` under `key`: what a replay
+    would send again about one thing, to revise once that thing changes or goes."""
+    rows = (await session.scalars(select(Event).where(
+        Event.group_id == group_id, Event.kind.in_(list(kinds))))).all()
+    return [event for event in rows if event.data.get(key) == value]
 
 
 async def read_since(db: Any, group_id: int, seq: int, limit: int = 500,

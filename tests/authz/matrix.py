@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from server.reminders import service as reminders
-from tests.authz.world import ANONYMOUS, CALLERS, NEW_PASSWORD, Call, Person, World
+from tests.authz.world import ANONYMOUS, CALLERS, IN_A, NEW_PASSWORD, Call, Person, World
 
 Route = tuple[str, str]          # (method, path template); method "WS" for sockets
 Outcome = str | int
@@ -155,6 +155,45 @@ async def checkin_api(w: World, who: Person) -> Call:
 async def checkin_page(w: World, who: Person) -> Call:
     return Call("POST", w.url(f"/groups/{{a}}/commitments/{_own_commitment(w, who)}/checkin"),
                 form={"status": "done", "feeling": "4"})
+
+
+async def _fresh_commitment(w: World, who: Person) -> int:
+    """A new shared commitment in A that nobody has responded to: the caller's own where they
+    are (or were) in A, written straight into the database (a muted or removed member cannot
+    post), else a member's. A cell that edits or withdraws it uses up nothing another needs."""
+    import datetime as dt
+
+    from server import clock
+    from server.db import transaction
+    from server.models import Commitment
+
+    owner = who if who.kind in IN_A else w.people["member"]
+    async with transaction(w.app.state.db) as session:
+        made = Commitment(group_id=w.ids["a"], user_id=owner.id, day=dt.date.fromisoformat(w.yesterday),
+                          category="rest", text=f"rest a while ({owner.username})", visibility="group",
+                          created_at=clock.now())
+        session.add(made)
+        await session.flush()
+        return made.id
+
+
+async def edit_api(w: World, who: Person) -> Call:
+    return Call("PATCH", f"/api/v1/commitments/{await _fresh_commitment(w, who)}",
+                json={"text": "rest a little longer"})
+
+
+async def withdraw_api(w: World, who: Person) -> Call:
+    return Call("DELETE", f"/api/v1/commitments/{await _fresh_commitment(w, who)}")
+
+
+async def edit_page(w: World, who: Person) -> Call:
+    return Call("POST", w.url(f"/groups/{{a}}/commitments/{await _fresh_commitment(w, who)}/edit"),
+                form={"text": "rest a little longer"})
+
+
+async def withdraw_page(w: World, who: Person) -> Call:
+    return Call("POST", w.url(f"/groups/{{a}}/commitments/{await _fresh_commitment(w, who)}/withdraw"),
+                form={})
 
 
 async def revoke_api(w: World, who: Person) -> Call:
@@ -353,6 +392,10 @@ TABLE: dict[Route, Row] = {
                                                         get("/api/v1/groups/{a}/commitments")),
     # On the caller's own commitment in A where they have one (the removed member too).
     ("POST", "/api/v1/commitments/{cid}/checkin"):  row(401,  404,   A,     A,    404,  404,  M, checkin_api),
+    # On a new commitment of the caller's own in A where they have one; withdrawing is never
+    # refused to its author while they are in the group, muted or not.
+    ("PATCH", "/api/v1/commitments/{cid}"):         row(401,  404,   A,     A,    404,  404,  M, edit_api),
+    ("DELETE", "/api/v1/commitments/{cid}"):        row(401,  404,   A,     A,    404,  404,  A, withdraw_api),
     ("GET", "/api/v1/me/progress"):                 row(401,  A,     A,     A,    A,    A,    A,
                                                         get("/api/v1/me/progress", days=14)),
     ("POST", "/api/v1/groups/{gid}/encouragements"): row(401, 404,   A,     A,    404,  404,  M, api(
@@ -480,6 +523,8 @@ TABLE: dict[Route, Row] = {
     ("POST", "/groups/{gid}/commitments"):          row(L,    404,   A,     A,    404,  404,  M, form(
         "/groups/{a}/commitments", {"category": "sleep", "text": "In bed by eleven.", "visibility": "group"})),
     ("POST", "/groups/{gid}/commitments/{cid}/checkin"): row(L, 404, A,     A,    404,  404,  M, checkin_page),
+    ("POST", "/groups/{gid}/commitments/{cid}/edit"): row(L,  404,   A,     A,    404,  404,  M, edit_page),
+    ("POST", "/groups/{gid}/commitments/{cid}/withdraw"): row(L, 404, A,    A,    404,  404,  A, withdraw_page),
     ("POST", "/groups/{gid}/encourage"):            row(L,    404,   A,     A,    404,  404,  M, form(
         "/groups/{a}/encourage",
         lambda w, who: {"kind": "worth_it", "commitment_id": str(w.someone_elses_commitment(who))})),
@@ -559,6 +604,10 @@ def _object_cases() -> list[Case]:
                  else "check in on B's commitment (control: the bridge sees it, not theirs)", who,
                  api("POST", "/api/v1/commitments/{b_cid}/checkin", {"status": "not_today"}),
                  expect=404 if who == "member" else 403),
+            *[Case(f"{label} B's commitment" if who == "member"
+                   else f"{label} B's commitment (control: the bridge sees it, not theirs)", who,
+                   api(method, "/api/v1/commitments/{b_cid}", body), expect=404 if who == "member" else 403)
+              for label, method, body in (("edit", "PATCH", {"text": "Other words"}), ("withdraw", "DELETE", None))],
             Case("encourage B's commitment under A", who, api(
                 "POST", "/api/v1/groups/{a}/encouragements", lambda w, _: {
                     "kind": "proud", "commitment_id": w.ids["b_cid"]})),
@@ -573,6 +622,9 @@ def _object_cases() -> list[Case]:
             Case("B's room page under A", who, get("/groups/{a}/rooms/{b_room}")),
             Case("check in on B's commitment on A's page", who, form(
                 "/groups/{a}/commitments/{b_cid}/checkin", {"status": "not_today"})),
+            Case("edit B's commitment on A's page", who, form(
+                "/groups/{a}/commitments/{b_cid}/edit", {"text": "Other words"})),
+            Case("withdraw B's commitment on A's page", who, form("/groups/{a}/commitments/{b_cid}/withdraw")),
             Case("encourage B's commitment on A's page", who, form(
                 "/groups/{a}/encourage", lambda w, _: {"kind": "proud", "commitment_id": str(w.ids["b_cid"])})),
             *[Case(f"report B's {kind} on A's page", who, form(
@@ -584,11 +636,24 @@ def _object_cases() -> list[Case]:
         Case("B's group socket", "member", socket("/ws/groups/{b}"), expect=4404),
         Case("check in on own B commitment on A's page", "bridge", form(
             "/groups/{a}/commitments/{bridge_b_cid}/checkin", {"status": "done"})),
+        Case("edit own B commitment on A's page", "bridge", form(
+            "/groups/{a}/commitments/{bridge_b_cid}/edit", {"text": "Other words"})),
+        Case("withdraw own B commitment on A's page", "bridge", form(
+            "/groups/{a}/commitments/{bridge_b_cid}/withdraw")),
         # Same group, someone else's or a private thing.
         Case("check in on a member's private commitment", "moderator", api(
             "POST", "/api/v1/commitments/{a_private}/checkin", {"status": "done"})),
         Case("check in on someone else's shared commitment (control: visible, not theirs)", "moderator", api(
             "POST", "/api/v1/commitments/{a_member_cid}/checkin", {"status": "done"}), expect=403),
+        Case("edit a member's private commitment", "moderator", api(
+            "PATCH", "/api/v1/commitments/{a_private}", {"text": "Other words"})),
+        Case("withdraw a member's private commitment", "moderator", api("DELETE", "/api/v1/commitments/{a_private}")),
+        Case("edit someone else's shared commitment (control: visible, not theirs)", "moderator", api(
+            "PATCH", "/api/v1/commitments/{a_member_cid}", {"text": "Other words"}), expect=403),
+        Case("withdraw someone else's shared commitment (control: visible, not theirs)", "moderator", api(
+            "DELETE", "/api/v1/commitments/{a_member_cid}"), expect=403),
+        Case("withdraw a member's private commitment on A's page", "moderator", form(
+            "/groups/{a}/commitments/{a_private}/withdraw")),
         Case("report a private commitment", "moderator", api(
             "POST", "/api/v1/groups/{a}/reports", _target("commitment", "a_private"))),
         Case("hide a private commitment", "moderator", api(

@@ -1,6 +1,7 @@
 """The group's day on a phone: the day's commitments start on the first screen (the posting
 form and the moderator's practice-room opener are folded until asked for), the members, with
-how many are here now, are one tap away, and a card's forms are drawn only when opened."""
+how many are here now, are one tap away, and a card's forms (its author's Edit and Withdraw
+too) are drawn only when opened."""
 
 from __future__ import annotations
 
@@ -98,6 +99,19 @@ async def test_a_full_day_is_light_and_each_form_is_drawn_when_opened(live_serve
         await expect(card.get_by_label("What worries you about it?")).to_be_visible()
         assert await not_reloaded(page)
         await shoot(page, f"day-form-opened-{viewport['width']}")
+
+        # Its author's card: Edit opens the words ready to change; Withdraw asks first, and
+        # "Keep it" folds the question away again, all in place.
+        mine = page.locator(f"#c{cids[3]}")
+        await mine.get_by_role("link", name="Edit").click()
+        await expect(mine.get_by_label("What you will do")).to_be_focused()
+        await mine.get_by_role("link", name="Withdraw").click()
+        asked = mine.get_by_text("Withdraw this commitment? It will no longer show to your group.")
+        await expect(asked).to_be_visible()
+        await shoot(page, f"day-own-card-opened-{viewport['width']}")
+        await mine.get_by_role("link", name="Keep it").click()
+        await expect(mine.get_by_role("button", name="Withdraw it")).to_be_hidden()
+        assert await not_reloaded(page)
 
         # Without JavaScript the link opens the card's own page with the form open and ready.
         context = await b.browser.new_context(viewport=viewport, java_script_enabled=False)

@@ -41,6 +41,10 @@ class RemoteMember:
         async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as c:
             return await c.patch(path, json=json_body, headers=self.headers)
 
+    async def delete(self, path: str) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as c:
+            return await c.delete(path, headers=self.headers)
+
     def socket(self, ws_base: str, group_id: int, last_seq: int | None = None,
                fragments: bool = False, epoch: str | None = None, **kw: Any):
         query = [f"last_seq={last_seq}"] if last_seq is not None else []

@@ -216,6 +216,57 @@ async def test_a_hidden_note_stays_hidden_when_its_author_checks_in_again(inproc
     assert "second words" not in json.dumps(day)
 
 
+# -- changed and withdrawn words ------------------------------------------------------------------
+
+
+def events_in(frames: list[dict]) -> list[dict]:
+    return [f for f in frames if f["type"] == "event"]
+
+
+async def test_changed_and_withdrawn_words_arrive_live_and_a_replay_tells_only_what_is_there_now(inprocess_server):
+    server = inprocess_server
+    mod, member, gid = await circle(server)
+    r = await member.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "first words"})
+    cid = r.json()["id"]
+    await member.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "words that stay"})
+    async with mod.socket(server.ws_url, gid, fragments=True) as page, member.socket(server.ws_url, gid) as own:
+        await next_frame(page), await next_frame(own)
+        r = await member.patch(f"/api/v1/commitments/{cid}", {"text": "second words"})
+        assert r.status_code == 200, r.text
+        r = await member.post(f"/api/v1/commitments/{cid}/checkin", {"status": "done", "note": "a note"})
+        assert r.status_code == 200, r.text
+        [edited, _] = events_in(await settle(page))
+        # Replayed now, the older event says the words as they are now.
+        async with mod.socket(server.ws_url, gid, last_seq=0) as again:
+            await next_frame(again)
+            replayed = json.dumps(await settle(again))
+        assert "second words" in replayed and "first words" not in replayed
+        r = await member.delete(f"/api/v1/commitments/{cid}")
+        assert r.status_code == 204, r.text
+        [withdrawn] = events_in(await settle(page))
+        mine = events_in(await settle(own))
+    assert [f["kind"] for f in mine] == ["commitment.edited", "commitment.checked_in", "commitment.withdrawn"]
+    assert edited["data"] == {"commitment_id": cid, "user_id": member.id, "text": "second words"}
+    assert edited["html"] == [{"target": f"#c{cid}-text", "swap": "replace",
+                               "html": f'<p class="text" id="c{cid}-text">second words</p>'}]
+    assert withdrawn["kind"] == "commitment.withdrawn" and withdrawn["data"] == {"commitment_id": cid,
+                                                                               "user_id": member.id}
+    assert withdrawn["html"] == [{"target": f"#entry-{cid}", "swap": "remove", "html": ""}]
+
+    # Withdrawn: a replay from the start keeps no words of it, and draws no card for it.
+    async with mod.socket(server.ws_url, gid, last_seq=0, fragments=True) as again:
+        await next_frame(again)
+        replayed = events_in(await settle(again))
+    text = json.dumps(replayed)
+    assert "words that stay" in text
+    assert not any(words in text for words in ("first words", "second words", "a note"))
+    about = [f for f in replayed if f["data"].get("commitment_id") == cid]
+    assert [f["kind"] for f in about] == ["commitment.created", "commitment.edited", "commitment.checked_in",
+                                          "commitment.withdrawn"]
+    for frame in about[:3]:
+        assert frame["data"]["withdrawn"] is True and frame["data"]["text"] is None and "html" not in frame
+
+
 # -- narrower audiences leave no trace; private words tell nobody ----------------------------------
 
 

@@ -2,15 +2,17 @@
 
 Hypothesis draws a script: a list of actions by four members of one group (sign in and out
 on two devices, a new password, post shared and private commitments on three days, check in,
-encourage, report, hide, mute, remove, promote and demote, leave, join, delete the account,
-reconnect with or without a replay from seq 0, read pages). Each action runs against a real
+change a commitment's words, withdraw one, encourage, report, hide, mute, remove, promote and
+demote, leave, join, delete the account, reconnect with or without a replay from seq 0, read
+pages). Each action runs against a real
 server while a model says what each member may see. After every action a ping barrier reads
 every open socket to the end of what the server has sent, and every frame is held against the
 model as it stands after that action:
 
   R1  no words of a private commitment or check-in in any frame, nor in a page of anyone else;
   R2  no hidden words in any frame (hiding nulls them in every event, for the author too), nor
-      in a page of anyone but their author, who alone is told why it was hidden;
+      in a page of anyone but their author, who alone is told why it was hidden (and the
+      moderators, in the words a report kept);
   R3  no moderators-stream frame unless its reader moderates at that point of the stream (live)
       or now (replay); no words in that stream but a report's reason; no report reason anywhere
       else; a welcome mentions the moderators' stream to moderators only;
@@ -18,7 +20,10 @@ model as it stands after that action:
       after the event that ended it; a refused socket gets no frame at all;
   R5  after an account is deleted, no frame or page carries its display name or its words;
   R6  the event log, the answers' status codes and the pages agree with the model;
-  R7  every socket gets every shared event it may see, in order, live and on replay.
+  R7  every socket gets every shared event it may see, in order, live and on replay;
+  R8  no words of a withdrawn commitment or its check-in, nor a commitment's words since
+      changed, in any frame (live or replayed) or page, its author's too; only the words a
+      report kept stay, for the moderators.
 
 Every text written carries a unique marker word, so a frame is checked by the markers in it.
 
@@ -115,6 +120,15 @@ class Encourage(NamedTuple):
     worrying: bool
 
 
+class Edit(NamedTuple):
+    pick: int  # the commitment; its author changes its words
+    worrying: bool
+
+
+class Withdraw(NamedTuple):
+    pick: int  # the commitment; its author withdraws it
+
+
 class Report(NamedTuple):
     who: int
     pick: int
@@ -174,6 +188,7 @@ _WEIGHTED = (
     (st.builds(Look, who), 1),
     (st.builds(CheckIn, pick, st.sampled_from(("done", "partly", "not_today")), st.booleans(), rarely), 3),
     (st.builds(Encourage, who, pick, st.booleans(), rarely), 2),
+    (st.builds(Edit, pick, rarely), 2),
     (st.builds(Reconnect, who, device, st.booleans()), 2),
     (st.builds(SignIn, who, device), 2),
     (st.builds(Report, who, pick), 2),
@@ -185,6 +200,7 @@ _WEIGHTED = (
     (st.builds(NewPassword, who, device), 1),
     (st.builds(Remove, who, who), 1),
     (st.builds(Leave, who), 1),
+    (st.builds(Withdraw, pick), 1),
     (st.builds(DeleteAccount, who), 1),
 )
 ACTIONS = st.sampled_from([s for s, weight in _WEIGHTED for _ in range(weight)]).flatmap(lambda s: s)
@@ -206,6 +222,13 @@ ROLES_CHANGE_UNDER_OPEN_SOCKETS = [
 # signs the second out, and deletes the account; every old token is refused.
 SESSIONS_END = [SignIn(2, 1), NewPassword(2, 1), Reconnect(2, 0, True), SignIn(2, 0), SignOut(2, 1),
                 DeleteAccount(1), Reconnect(2, 0, False)]
+# Member 2 changes their words and checks in; once cheered the words stay; member 1 reports
+# member 3's words and a moderator hides member 2's; both withdraw theirs, and then nothing more
+# can be done with them. A replay and the pages keep none of their words; the moderators'
+# reports keep what was reported.
+WORDS_CHANGE_AND_GO = [Edit(0, False), CheckIn(0, "done", True, False), Encourage(0, 1, True, False),
+                       Edit(0, False), Report(1, 1), Hide(0, 0), Withdraw(0), Withdraw(1),
+                       Reconnect(0, 0, True), Look(0), Report(1, 0), Edit(0, False), Withdraw(0)]
 
 
 # -- the model ------------------------------------------------------------------------------------
@@ -265,11 +288,18 @@ class Item:
     parent: Item | None = None   # a check-in's commitment
     checkin: Item | None = None  # a commitment's check-in
     to: int | None = None        # whom an encouragement went to
+    withdrawn: bool = False      # a commitment (and so its check-in) its author withdrew
+    responded: bool = False      # a commitment someone cheered or reported: its words stay
+
+    @property
+    def gone(self) -> bool:
+        return (self.parent or self).withdrawn
 
 
 @dataclass(frozen=True)
 class Word:
-    kind: str  # text, note, cheer, reason (a report's), hide_reason, mute_reason, name, lost
+    kind: str  # text, note, cheer, reason (a report's), hide_reason, mute_reason, name, lost,
+    # old (a commitment's words since changed)
     owner: int
     item: Item | None = None
 
@@ -660,10 +690,15 @@ class Run:
             self.problem("R5", f"a deleted member's {word.kind} ({word.owner}); {at}")
         if word.kind == "lost":
             self.problem("R6", f"words of a refused request; {at}")
+        elif word.kind == "old":
+            self.problem("R8", f"words since changed; {at}")
         elif word.kind in ("text", "note", "cheer"):
             item = word.item
             private = word.kind != "cheer" and not item.shared
             theirs = item.author == p.slot
+            kept = where == "reports"  # the words a report was about, for the moderators
+            if item.gone and not kept:
+                self.problem("R8", f"words of a withdrawn commitment; {at}")
             if where == "frame":
                 if stream == M:
                     self.problem("R3", f"content words in the moderators' stream; {at}")
@@ -674,7 +709,7 @@ class Run:
             else:
                 if private and not theirs:
                     self.problem("R1", f"someone else's private words; {at}")
-                if self.withheld(word) and not theirs:
+                if self.withheld(word) and not theirs and not kept:
                     self.problem("R2", f"someone else's hidden words; {at}")
         elif word.kind == "reason":
             if where != "reports" and (where != "frame" or stream != M):
@@ -739,13 +774,14 @@ class Run:
         self.explored.pages += 1
         gone = {q.slot for q in self.people if q.deleted}
         want = {c.id: c for c in self.items if c.kind == "commitment" and c.day == day
-                and c.author not in gone and (c.shared or c.author == p.slot)}
+                and c.author not in gone and (c.shared or c.author == p.slot) and not c.withdrawn}
         every = {c.id: c for c in self.items if c.kind == "commitment"}
         for e in entries:
             c = want.get(e["id"])
             if c is None:
                 known = every.get(e["id"])
-                rule = "R6" if known is None else "R5" if known.author in gone else "R1"
+                rule = ("R6" if known is None else "R5" if known.author in gone
+                        else "R8" if known.withdrawn else "R1")
                 self.problem(rule, f"{p.slot}'s page of {day} shows {e}")
                 continue
             theirs, checkin = c.author == p.slot, c.checkin
@@ -858,7 +894,8 @@ class Run:
         day = (clock.local_today("UTC") + dt.timedelta(days=a.day)).isoformat()
         word = self.mark("lost", p.slot)
         text = f"Rest a while {word}" + (f", {WORRY}" if a.worrying else "")
-        posted = sum(1 for c in self.items if c.kind == "commitment" and c.author == p.slot and c.day == day)
+        posted = sum(1 for c in self.items if c.kind == "commitment" and c.author == p.slot and c.day == day
+                     and not c.withdrawn)
         expect = 404 if not p.active else 403 if p.muted else 409 if posted >= 3 else 201
         r = await self.api("POST", f"/api/v1/groups/{self.gid}/commitments", p.tokens[d], {
             "category": "rest", "text": text, "day": day, "visibility": "group" if a.shared else "private"},
@@ -896,7 +933,7 @@ class Run:
             return False
         word = self.mark("lost", p.slot) if a.note else None
         note_ = f"Felt it {word}" + (f", {WORRY}" if a.worrying else "") if word else None
-        expect = 404 if not p.active else 403 if p.muted else 200
+        expect = 404 if not p.active or c.withdrawn else 403 if p.muted else 200
         r = await self.api("POST", f"/api/v1/commitments/{c.id}/checkin", p.tokens[d],
                            {"status": a.status, "note": note_}, expect=expect)
         if expect != 200:
@@ -925,13 +962,15 @@ class Run:
         target = targets[a.pick % len(targets)]
         word = self.mark("lost", p.slot) if a.text else None
         text = f"With you {word}" + (f", {WORRY}" if a.worrying else "") if word else None
-        expect = (404 if not p.active or (target and not self.people[target.author].active)
+        expect = (404 if not p.active or (target and (target.withdrawn or not self.people[target.author].active))
                   else 403 if p.muted else 429 if p.cheers >= 20 else 201)
         r = await self.api("POST", f"/api/v1/groups/{self.gid}/encouragements", p.tokens[d], {
             "kind": "with_you", "text": text, "commitment_id": target.id if target else None}, expect=expect)
         if expect != 201:
             return True
         p.cheers += 1
+        if target is not None:
+            target.responded = True
         cheer = Item("encouragement", r.json()["data"]["encouragement_id"], p.slot, True, text=text,
                      to=target.author if target else None)
         self.items.append(cheer)
@@ -940,6 +979,60 @@ class Run:
         self.expect(G, "encouragement.sent", p)
         if a.worrying and a.text:
             self.expect(M, "support.concern", p)
+        return True
+
+    def own_commitment(self, pick_: int) -> Item | None:
+        """A commitment whose author is still here to act on it, withdrawn ones too."""
+        own = [c for c in self.items if c.kind == "commitment" and not self.people[c.author].deleted]
+        return own[pick_ % len(own)] if own else None
+
+    async def on_Edit(self, a: Edit) -> bool:
+        c = self.own_commitment(a.pick)
+        if c is None:
+            return False
+        p = self.acts(self.people[c.author])
+        self.detail = f"member {p.slot}"
+        d = p.device()
+        if d is None:
+            return False
+        word = self.mark("lost", p.slot)
+        text = f"Rest longer {word}" + (f", {WORRY}" if a.worrying else "")
+        locked = c.responded or c.hidden
+        expect = 404 if not p.active or c.withdrawn else 403 if p.muted else 409 if locked else 200
+        r = await self.api("PATCH", f"/api/v1/commitments/{c.id}", p.tokens[d], {"text": text}, expect=expect)
+        if expect != 200:
+            if expect == 409:
+                self.seen("edit refused: someone responded")
+            return True
+        for old in MARK.findall(c.text or ""):
+            self.words[old] = Word("old", p.slot, c)
+        c.text = text
+        self.bind(word, "text", c)
+        self.check_support(r.json(), a.worrying, c.shared)
+        if c.shared:
+            self.expect(G, "commitment.edited", p)
+            if a.worrying:
+                self.expect(M, "support.concern", p)
+        return True
+
+    async def on_Withdraw(self, a: Withdraw) -> bool:
+        c = self.own_commitment(a.pick)
+        if c is None:
+            return False
+        p = self.acts(self.people[c.author])
+        self.detail = f"member {p.slot}"
+        d = p.device()
+        if d is None:
+            return False
+        expect = 404 if not p.active or c.withdrawn else 204
+        await self.api("DELETE", f"/api/v1/commitments/{c.id}", p.tokens[d], expect=expect)
+        if expect == 204:
+            if c.hidden or c.responded or c.checkin:
+                self.seen("withdrew " + ("hidden" if c.hidden else "responded to" if c.responded
+                                         else "checked in") + " words")
+            c.withdrawn = True
+            if c.shared:
+                self.expect(G, "commitment.withdrawn", p)
         return True
 
     def visible_to(self, p: Person) -> list[Item]:
@@ -961,10 +1054,13 @@ class Run:
             return False
         target = targets[a.pick % len(targets)]
         reason = f"Please look {self.mark('reason', p.slot, target)}"
-        expect = 404 if not p.active else 429 if p.reports >= REPORTS_PER_HOUR else 201
+        expect = (404 if not p.active else 429 if p.reports >= REPORTS_PER_HOUR
+                  else 404 if target.gone else 201)
         await self.api("POST", f"/api/v1/groups/{self.gid}/reports", p.tokens[d], {
             "target_type": target.kind, "target_id": target.id, "reason": reason}, expect=expect)
         if expect == 201:
+            if target.kind == "commitment":
+                target.responded = True
             p.reports += 1
             self.expect(M, "report.created", p)
         return True
@@ -978,7 +1074,8 @@ class Run:
         target = targets[a.pick % len(targets)]
         reason = f"Not kind {self.mark('hide_reason', m.slot, target)}"
         private = target.kind != "encouragement" and not target.shared
-        expect = 404 if private and target.author != m.slot else 409 if target.hidden else 201
+        expect = (404 if (private and target.author != m.slot) or target.gone
+                  else 409 if target.hidden else 201)
         await self.api("POST", f"/api/v1/groups/{self.gid}/hidden", m.tokens[m.device()], {
             "target_type": target.kind, "target_id": target.id, "reason": reason}, expect=expect)
         if expect == 201:
@@ -1135,6 +1232,7 @@ def explored(request: pytest.FixtureRequest):
 @example(script=A_WORRIED_MEMBER_GOES)
 @example(script=ROLES_CHANGE_UNDER_OPEN_SOCKETS)
 @example(script=SESSIONS_END)
+@example(script=WORDS_CHANGE_AND_GO)
 async def test_every_frame_and_page_a_member_receives_is_theirs_to_see(inprocess_server, explored, script):
     # One server for every example: each example makes its own members and group.
     run = Run(inprocess_server, explored)

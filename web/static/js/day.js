@@ -1,7 +1,7 @@
 // The group's day, live: the shared core (live.js) keeps the socket and swaps in what the
 // server renders; this file adds what is the page's own: a card's forms opened in place,
 // cheers sent over the socket (with help shown at once if the sender's words call for it),
-// muting, and dismissing notices.
+// muting, dismissing notices, and the day said empty when its last card is withdrawn.
 (function () {
   "use strict";
 
@@ -31,6 +31,7 @@
       if (data.user_id === me && frame.kind === "member.muted") setMuted(data.until);
       if (data.user_id === me && frame.kind === "member.unmuted") setMuted(null);
       if (frame.kind === "commitment.created" && frame.html) markNew(data.commitment_id);
+      if (frame.kind === "commitment.withdrawn") sayIfEmpty();
       if (frame.kind === "practice.changed") refreshPractice();
     } else if (frame.type === "ack" || frame.type === "error") {
       var form = sending[frame.ref];
@@ -66,6 +67,12 @@
         if (fresh) line.replaceWith(fresh);
       })
       .catch(function () { /* the line stays as it was until the next page */ });
+  }
+
+  function sayIfEmpty() {
+    var list = document.getElementById("commitments");
+    var empty = document.getElementById("commitments-empty");
+    if (list && empty && !list.querySelector("li")) empty.hidden = false;
   }
 
   function markNew(commitmentId) {
@@ -161,6 +168,14 @@
   Array.prototype.forEach.call(document.querySelectorAll("#day .card-form"), function (panel) {
     var link = openerOf(panel);
     if (link) link.setAttribute("aria-expanded", "true");
+  });
+
+  // "Keep it" under a question a form asks (withdraw?) folds the form away again.
+  document.addEventListener("click", function (event) {
+    var keep = event.target.closest && event.target.closest("#day .card-form [data-keep]");
+    if (!keep || event.button !== 0) return;
+    event.preventDefault();
+    close(keep.closest(".card-form"));
   });
 
   document.addEventListener("click", function (event) {
