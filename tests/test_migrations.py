@@ -215,7 +215,7 @@ def test_sqlite_never_hands_out_an_id_twice(tmp_path: Path) -> None:
     assert deleted == 4 and given == 5
 
 
-# --- 0013: reports keep the words they are about -------------------------------------------------
+# --- 0014: reports keep the words they are about -------------------------------------------------
 
 REPORTED = {
     **{k: SEED[k] for k in ("users", "groups", "memberships")},
@@ -241,16 +241,16 @@ def _seed_reports(conn) -> None:
         conn.execute(meta.tables[table].insert(), rows)
 
 
-def test_0013_gives_older_reports_the_words_they_were_about(empty_database_url: str) -> None:
+def test_0014_gives_older_reports_the_words_they_were_about(empty_database_url: str) -> None:
     url = empty_database_url
-    migrate(url, "0012")
-    asyncio.run(_write(url, _seed_reports))
     migrate(url, "0013")
+    asyncio.run(_write(url, _seed_reports))
+    migrate(url, "0014")
     kept = inspect_db(url, lambda conn: [(r["id"], r["reported_words"], r["author_id"])
                                          for r in _rows(conn, "reports")])
     # Shared words and their author; private words never; nothing for what is gone.
     assert kept == [(1, "a walk", 2), (2, None, None), (3, "felt good", 2), (4, "well done", 3), (5, None, None)]
-    command.downgrade(alembic_config(url), "0012")
+    command.downgrade(alembic_config(url), "0013")
     assert inspect_db(url, lambda conn: [r["reason"] for r in _rows(conn, "reports")]) == ["Please look."] * 5
     migrate(url)
     assert revision_in_db(url) == [head()]

@@ -1,8 +1,8 @@
 """reports keep the words they are about
 
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-01 09:00:00.000000
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-11-30 12:00:00.000000
 
 A member can now edit a commitment until someone has responded to it, and withdraw it at any
 time, so a report keeps a copy of the words it was about (`reported_words`) and whose they are
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0013'
-down_revision: str | None = '0012'
+revision: str = '0014'
+down_revision: str | None = '0013'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
