@@ -234,9 +234,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
-            for job in (pruner, reminding, practising):
-                if job:
-                    job.cancel()
+            jobs = [job for job in (pruner, reminding, practising) if job]
+            for job in jobs:
+                job.cancel()
+            # A pass cut short rolls back and gives its connection back before the pool closes.
+            await asyncio.gather(*jobs, return_exceptions=True)
             roleplay_ws.stop(app.state)
             await hub.stop()
             await db.dispose()
