@@ -71,6 +71,8 @@ class Catalogues:
     offered: tuple[str, ...]
     translations: dict[str, _gettext.NullTranslations]
     _template_words: dict[str, dict[str, Callable[..., Any]]] = field(default_factory=dict)
+    # Template modules made in one language (server.web.macros), by (template, language).
+    modules: dict[tuple[str, str], Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._template_words = {code: _template_callables(t) for code, t in self.translations.items()}
@@ -136,6 +138,19 @@ def load(directory: Path | None = None,
 
 
 SOURCE_ONLY = Catalogues(offered=(SOURCE,), translations={SOURCE: _gettext.NullTranslations()})
+
+
+_installed: list[Catalogues] = []
+
+
+def install(found: Catalogues) -> None:
+    """The catalogues this process renders with where no request is at hand (a live fragment
+    for many readers); the app installs what it loaded at start-up."""
+    _installed[:] = [found]
+
+
+def installed() -> Catalogues:
+    return _installed[0] if _installed else SOURCE_ONLY
 
 
 def catalogues(request: Request) -> Catalogues:

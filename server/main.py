@@ -249,6 +249,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.catalogues = i18n.load()  # every language's compiled messages, read once
+    i18n.install(app.state.catalogues)
     _install_error_handlers(app)
     # Innermost: HEAD (below) answers with the headers of the compressed GET.
     app.add_middleware(Compression)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -11,8 +10,9 @@ from urllib.parse import quote, unquote
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
-from server import csrf, i18n
+from server import csrf, formats, i18n
 from server.assets import static_url
 from server.config import ROOT
 from server.moderation import crisis
@@ -37,11 +37,45 @@ templates.env.policies["ext.i18n.trimmed"] = True
 templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
 
 
-@functools.cache
-def macros(template: str) -> Any:
-    """A template's macros, to render a fragment once for many readers: its forms carry an
-    empty CSRF token, which the page that places the fragment fills with its own."""
-    return templates.env.get_template(template).make_module({"csrf_token": ""})
+def _in_reader_language(format_: Callable[..., str]) -> Callable[..., str]:
+    """A server/formats.py function as a template global, in the render's language."""
+    @pass_context
+    def in_language(context: Any, value: Any, *args: Any) -> str:
+        return format_(value, *args, context.get("language") or i18n.SOURCE)
+    return in_language
+
+
+# Dates, weekdays, months, times, durations and numbers as the reader's language says them:
+# {{ day_label(d) }}, {{ short_day(d) }}, {{ weekday(d) }}, {{ month_name(d) }},
+# {{ time_label(t) }}, {{ ago(delta) }}, {{ number(n) }}; moment(at, timezone).
+templates.env.globals.update({
+    "day_label": _in_reader_language(formats.day),
+    "short_day": _in_reader_language(formats.short_day),
+    "day_of_month": _in_reader_language(formats.day_of_month),
+    "weekday": _in_reader_language(lambda d, language: formats.weekday(d, language)),
+    "short_weekday": _in_reader_language(
+        lambda d, language: formats.weekday(d, language, "abbreviated")),
+    "month_name": _in_reader_language(lambda d, language: formats.month(d, language)),
+    "short_month": _in_reader_language(
+        lambda d, language: formats.month(d, language, "abbreviated")),
+    "time_label": _in_reader_language(formats.time_of_day),
+    "moment": _in_reader_language(formats.moment),
+    "ago": _in_reader_language(formats.ago),
+    "number": _in_reader_language(formats.number),
+})
+
+
+def macros(template: str, language: str = i18n.SOURCE) -> Any:
+    """A template's macros in one language, to render a fragment once for many readers of it:
+    its forms carry an empty CSRF token, which the page that places the fragment fills with
+    its own. Made once per template and language from the installed catalogues."""
+    found = i18n.installed()
+    key = (template, language)
+    module = found.modules.get(key)
+    if module is None:
+        module = found.modules[key] = templates.env.get_template(template).make_module(
+            {"csrf_token": "", "language": language, **found.template_words(language)})
+    return module
 
 
 def _nonce(request: Request) -> str:

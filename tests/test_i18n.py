@@ -4,6 +4,7 @@ asks for (only once that language is offered), and plural forms follow each lang
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from sqlalchemy import update
 
-from server import i18n
+from server import formats, i18n
 from server.config import ROOT
 from server.db import transaction
 from server.main import create_app
@@ -227,3 +228,24 @@ def test_plural_messages_follow_each_languages_plural_rules(tmp_path: Path) -> N
     assert [counted.render(n=n, **found.template_words("en")) for n in (1, 4)] == ["1 member", "4 members"]
     # Outside a request (fragments rendered once for many readers), templates read in English.
     assert page.render(n=3) == "Reminders go to 3 devices."
+
+
+def test_dates_times_and_numbers_are_said_as_each_language_says_them() -> None:
+    at = dt.datetime(2026, 3, 3, 14, 30, tzinfo=dt.UTC)  # a Tuesday
+    assert formats.day(at, "en") == "Tuesday 3 March"
+    assert formats.day(at, "es") == "mar, 3 de marzo"
+    assert [formats.weekday(at + dt.timedelta(days=n), "es") for n in range(0, 7, 3)] == [
+        "martes", "viernes", "lunes"]
+    assert formats.weekday(at, "en", "abbreviated") == "Tue"
+    assert formats.month(at, "es") == "marzo"
+    assert formats.moment(at, "America/Mexico_City", "es") == "mar, 3 de marzo, 8:30"
+    assert formats.moment(at, "Europe/London", "en") == "Tuesday 3 March, 14:30"
+    assert formats.ago(dt.timedelta(minutes=1), "es") == "hace 1 minuto"
+    assert formats.ago(dt.timedelta(minutes=2), "es") == "hace 2 minutos"
+    assert formats.ago(dt.timedelta(minutes=1), "en") == "1 minute ago"
+    assert formats.number(12345, "en") == "12,345"
+    assert formats.number(12345, "es") == "12.345"
+    # In a template, the render's language decides.
+    page = templates.env.from_string("{{ short_day(d) }} · {{ time_label(d) }} · {{ number(n) }}")
+    assert page.render(d=at, n=1500, language="es") == "mar 3 · 14:30 · 1.500"
+    assert page.render(d=at, n=1500) == "Tue 3 · 14:30 · 1,500"
