@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from server.i18n import N_
@@ -17,12 +18,22 @@ class AppError(Exception):
     def __init__(
         self, detail: str | None = None, *, code: str | None = None,
         headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None,
+        params: dict[str, Any] | None = None,
     ) -> None:
-        self.detail = detail or type(self).detail
+        # The message as written (marked with N_, "%(name)s" where a value goes) and its
+        # values: said in the reader's language by `said`; `detail` is it in English.
+        self.message = detail or type(self).detail
+        self.params = params or {}
+        self.detail = self.message % self.params if self.params else self.message
         self.code = code or type(self).code
         self.headers = headers or {}
         self.extra = extra or {}
         super().__init__(self.detail)
+
+    def said(self, gettext: Callable[[str], str]) -> str:
+        """The detail in a language, given that language's gettext."""
+        text = gettext(self.message)
+        return text % self.params if self.params else text
 
     def body(self) -> dict[str, Any]:
         return {"error": self.code, "detail": self.detail, **self.extra}

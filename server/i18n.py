@@ -166,6 +166,12 @@ def language_of(request: Request) -> str:
     return own if own in found.offered else found.negotiate(request.headers.get("accept-language"))
 
 
+def say(request: Request, error: Any) -> str:
+    """An AppError's detail in the request's language (its values put in after translation)."""
+    translations = catalogues(request).for_language(language_of(request))
+    return cast(str, error.said(translations.gettext))
+
+
 def translate(request: Request, message: str) -> str:
     """A message marked with N_ (or any message in the catalogue), in the request's language."""
     return catalogues(request).gettext(language_of(request), message)

@@ -79,7 +79,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def app_error(request: Request, exc: AppError) -> Response:
         if _wants_json(request):
-            body = {**exc.body(), "detail": i18n.translate(request, exc.detail)}
+            body = {**exc.body(), "detail": i18n.say(request, exc)}
             return JSONResponse(body, status_code=exc.status, headers=exc.headers)
         return _error_page(request, exc)
 
@@ -107,7 +107,7 @@ def _install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         if _wants_json(request):
-            body = {**err.body(), "detail": i18n.translate(request, err.detail)}
+            body = {**err.body(), "detail": i18n.say(request, err)}
             return JSONResponse(body, status_code=exc.status_code, headers=headers)
         page = render(request, "error.html", status_code=exc.status_code, error=err)
         page.headers.update(headers or {})

@@ -106,8 +106,11 @@ def _with_csrf_cookie(request: Request, response: ResponseT) -> ResponseT:
 def _in_language(request: Request, context: dict[str, Any]) -> None:
     """The request's language (for <html lang>) and its gettext functions for the templates."""
     language = i18n.language_of(request)
+    found = i18n.catalogues(request)
     context["language"] = language
-    context.update(i18n.catalogues(request).template_words(language))
+    context.update(found.template_words(language))
+    # {{ said(error) }}: an AppError's detail in this language.
+    context["said"] = lambda error: error.said(found.for_language(language).gettext)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
