@@ -172,6 +172,8 @@ def say(request: Request, error: Any) -> str:
     return cast(str, error.said(translations.gettext))
 
 
-def translate(request: Request, message: str) -> str:
-    """A message marked with N_ (or any message in the catalogue), in the request's language."""
-    return catalogues(request).gettext(language_of(request), message)
+def translate(request: Request, message: str, **params: Any) -> str:
+    """A message marked with N_ (or any message in the catalogue), in the request's language,
+    its "%(name)s" values put in after translation: a flash message, a form's error."""
+    text = catalogues(request).gettext(language_of(request), message)
+    return text % params if params else text
