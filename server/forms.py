@@ -14,6 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import csrf
 from server.errors import AppError, Invalid
+from server.i18n import N_
+
+
+class NotAWholeNumber(Invalid):
+    """A number field out of its range. What the field is (`what`, marked with N_ where the
+    form reads it) is said in the reader's language too."""
+
+    code = "invalid_number"
+
+    def said(self, gettext: Callable[[str], str]) -> str:
+        return gettext(self.message) % {**self.params, "what": gettext(self.params["what"])}
 
 
 class Form:
@@ -38,14 +49,15 @@ class Form:
 
     def whole_number(self, name: str, what: str, low: int, high: int,
                      default: int | None = None) -> int | None:
-        """An optional whole number in [low, high]; a clear message for anything else."""
+        """An optional whole number in [low, high]; a clear message for anything else. `what`
+        names the field for that message, marked with N_ ("How you feel")."""
         raw = self.text(name).strip()
         if not raw:
             return default
         # ASCII digits only ("²".isdigit() is true, and int() refuses it), and few of them.
         if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not low <= int(raw) <= high:
-            raise Invalid(f"{what} should be a whole number from {low} to {high}.",
-                          code="invalid_number")
+            raise NotAWholeNumber(N_("%(what)s should be a whole number from %(low)s to %(high)s."),
+                                  params={"what": what, "low": low, "high": high})
         return int(raw)
 
 

@@ -151,7 +151,7 @@ async def test_sign_up_log_in_create_join_post_check_in(clients):
     article = page.text.split(f'id="c{cid}"', 1)[1].split("</article>", 1)[0]
     assert 'data-status="done"' in article and "Easier than I thought" in article
     assert "You felt" not in article  # the feeling is only ever shown to its author
-    assert "Encourage Sam" in article
+    assert "Encourage <span data-member-words>Sam</span>" in article
 
     # The same state, as the API sees it.
     api = await a.client.get(f"/api/v1/groups/{gid}/commitments")

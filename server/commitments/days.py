@@ -5,14 +5,15 @@ A commitment belongs to its writer's own local date. The group's day a member as
 date in their own calendar, `n` days from their today; it shows each member's own day `n`
 days from *their* today. So on the reader's today everyone's own today is shown, whatever
 the zones, and a card from a date that is not the reader's is labelled with its writer's
-weekday ("Their Tuesday"), never "Tomorrow". Pure: zones and an instant in, dates out.
+weekday ("Their Tuesday", groups/_day.html), never "Tomorrow". Pure: zones and an instant in, dates out.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from server import clock
+from server import clock, formats, i18n
+from server.i18n import N_
 
 # Zones lie within 26 hours of each other (UTC-12 to UTC+14): at any instant two members'
 # dates are at most two days apart.
@@ -43,22 +44,20 @@ def around(day: dt.date) -> tuple[dt.date, dt.date]:
     return (plus(day, -SPREAD) or dt.date.min, plus(day, SPREAD) or dt.date.max)
 
 
-def their_weekday(day: dt.date) -> str:
-    return f"Their {day:%A}"
-
-
-def their_label(day: dt.date, reader_day: dt.date) -> str | None:
-    """What a card says of its day when it is not the reader's: its writer's weekday."""
-    return None if day == reader_day else their_weekday(day)
-
-
-def rule(days_from_today: int) -> str:
-    """The group's day in words, for the line under its title."""
+def rule(days_from_today: int, language: str = i18n.SOURCE) -> str:
+    """The group's day in words, for the line under its title, in `language`."""
+    words = i18n.installed().for_language(language)
     if days_from_today == 0:
-        return "Everyone's own today, wherever they are."
+        return words.gettext(N_("Everyone's own today, wherever they are."))
     if days_from_today == -1:
-        return "Everyone's own yesterday, wherever they are."
+        return words.gettext(N_("Everyone's own yesterday, wherever they are."))
     if days_from_today == 1:
-        return "Everyone's own tomorrow, wherever they are."
+        return words.gettext(N_("Everyone's own tomorrow, wherever they are."))
     n = abs(days_from_today)
-    return f"Each member's own day {n} days {'before' if days_from_today < 0 else 'after'} their today."
+    if days_from_today < 0:
+        said = words.ngettext("Each member's own day %(count)s day before their today.",
+                              "Each member's own day %(count)s days before their today.", n)
+    else:
+        said = words.ngettext("Each member's own day %(count)s day after their today.",
+                              "Each member's own day %(count)s days after their today.", n)
+    return said % {"count": formats.number(n, language)}

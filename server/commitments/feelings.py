@@ -13,9 +13,15 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from babel.lists import format_list
+
+from server import formats, i18n
+from server.i18n import N_
+
 DAYS = 30
-# The words of each feeling, as the pages say them (web/templates/_labels.html: keep the two alike).
-NAMES = {1: "Very low", 2: "Low", 3: "Okay", 4: "Good", 5: "Very good"}
+# The words of each feeling, as the pages say them (web/templates/_labels.html: keep the two
+# alike), said in the reader's language.
+NAMES = {1: N_("Very low"), 2: N_("Low"), 3: N_("Okay"), 4: N_("Good"), 5: N_("Very good")}
 FILL = "#5d7a91"  # a presentation attribute, so the bars have it before the stylesheet
 STEP, BAR = 11, 8  # one day's column, and its bar
 LEFT, TOP, BOTTOM = 16, 6, 16
@@ -47,39 +53,52 @@ class Trend:
     bar: int = BAR  # a bar's width
 
 
-def _when(day: dt.date) -> str:
-    return f"{day:%A} {day.day} {day:%B}"
+def _words(feelings: Sequence[int], language: str) -> str:
+    """ "Good and Very good"."""
+    words = i18n.installed().for_language(language)
+    return format_list([words.gettext(NAMES[f]) for f in feelings], locale=formats.locale(language))
 
 
-def _words(feelings: Sequence[int]) -> str:
-    return " and ".join(NAMES[f] for f in feelings)
+def _name(feeling: int, language: str) -> str:
+    """A feeling's name inside a sentence: "very low"."""
+    return i18n.installed().gettext(language, NAMES[feeling]).lower()
 
 
 def _y(feeling: float) -> float:
     return TOP + PLOT - PLOT * feeling / 5
 
 
-def _summary(by_day: Mapping[dt.date, Sequence[int]], first: dt.date) -> str:
+def _summary(by_day: Mapping[dt.date, Sequence[int]], first: dt.date, language: str) -> str:
+    words = i18n.installed().for_language(language)
     if not by_day:
-        return ("No feelings noted in the last 30 days. When you check in, you can say how you "
-                "feel; it will show here, for you alone.")
+        return words.gettext(N_("No feelings noted in the last 30 days. When you check in, you "
+                                "can say how you feel; it will show here, for you alone."))
     counts = Counter(f for feelings in by_day.values() for f in feelings)
     top = counts.most_common(2)
-    if len(counts) == 1:
-        how = f"each time {NAMES[top[0][0]].lower()}"
-    elif top[0][1] > top[1][1]:
-        how = f"most often {NAMES[top[0][0]].lower()}"
-    else:
-        how = f"between {NAMES[min(counts)].lower()} and {NAMES[max(counts)].lower()}"
     last_day = max(by_day)
-    days = len(by_day)
-    return (f"You noted how you felt on {days} of the {DAYS} days since {_when(first)}, "
-            f"{how}. Most recently, on {_when(last_day)}: {_words(by_day[last_day]).lower()}.")
+    said = {"days": formats.number(len(by_day), language), "total": formats.number(DAYS, language),
+            "first": formats.day(first, language), "last": formats.day(last_day, language),
+            "recent": _words(by_day[last_day], language).lower()}
+    if len(counts) == 1:
+        return words.gettext(N_(
+            "You noted how you felt on %(days)s of the %(total)s days since %(first)s, each time "
+            "%(feeling)s. Most recently, on %(last)s: %(recent)s.")) % {
+                **said, "feeling": _name(top[0][0], language)}
+    if top[0][1] > top[1][1]:
+        return words.gettext(N_(
+            "You noted how you felt on %(days)s of the %(total)s days since %(first)s, most "
+            "often %(feeling)s. Most recently, on %(last)s: %(recent)s.")) % {
+                **said, "feeling": _name(top[0][0], language)}
+    return words.gettext(N_(
+        "You noted how you felt on %(days)s of the %(total)s days since %(first)s, between "
+        "%(low)s and %(high)s. Most recently, on %(last)s: %(recent)s.")) % {
+            **said, "low": _name(min(counts), language), "high": _name(max(counts), language)}
 
 
-def build(today: dt.date, feelings: Sequence[tuple[dt.date, int]]) -> Trend:
+def build(today: dt.date, feelings: Sequence[tuple[dt.date, int]],
+          language: str = i18n.SOURCE) -> Trend:
     """`feelings`: (day, feeling) of each check-in with one; those outside the 30 days up to
-    `today` are left out."""
+    `today` are left out. Its words in `language`."""
     first = today - dt.timedelta(days=DAYS - 1)
     by_day: dict[dt.date, list[int]] = {}
     for day, feeling in sorted(feelings):
@@ -91,8 +110,10 @@ def build(today: dt.date, feelings: Sequence[tuple[dt.date, int]]) -> Trend:
         y = _y(average)
         bars.append(Bar(day, LEFT + (day - first).days * STEP, round(y, 1),
                         round(TOP + PLOT - y, 1), round(average, 1),
-                        f"{_when(day)}: {_words(noted)}"))
+                        i18n.installed().gettext(language, N_("%(day)s: %(feelings)s")) % {
+                            "day": formats.day(day, language),
+                            "feelings": _words(noted, language)}))
     return Trend(
         bars=bars, ticks=[(round(_y(t), 1), t) for t in TICKS], first=first,
         width=LEFT + DAYS * STEP, height=TOP + PLOT + BOTTOM, baseline=TOP + PLOT,
-        noted=len(by_day), summary=_summary(by_day, first))
+        noted=len(by_day), summary=_summary(by_day, first, language))

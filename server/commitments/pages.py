@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, i18n
 from server.accounts.pages import PageUser
 from server.commitments import feelings, heatmap
 from server.commitments import progress as progress_service
@@ -21,6 +21,7 @@ from server.errors import AppError, Invalid, NotFound
 from server.forms import checked_form, submit
 from server.groups import pages as group_pages
 from server.groups import service as groups
+from server.i18n import N_
 from server.models import Commitment
 from server.models.commitments import Category
 from server.models.encouragements import KINDS, Cheer
@@ -32,16 +33,16 @@ from server.web import redirect, render
 router = APIRouter(include_in_schema=False)
 
 CHECKIN_THANKS = {
-    "done": "Checked in: done. Well done for showing up for yourself.",
-    "partly": "Checked in: partly. Some is real progress.",
-    "not_today": "Checked in: not today. That is an honest answer, and honesty counts.",
+    "done": N_("Checked in: done. Well done for showing up for yourself."),
+    "partly": N_("Checked in: partly. Some is real progress."),
+    "not_today": N_("Checked in: not today. That is an honest answer, and honesty counts."),
 }
 
 
 def _form_day(raw: str) -> dt.date | None:
     day = group_pages.parse_day(raw.strip())
     if raw.strip() and day is None:
-        raise Invalid("We could not read that date. Dates look like 2025-03-14.",
+        raise Invalid(N_("We could not read that date. Dates look like 2025-03-14."),
                       code="invalid_day")
     return day
 
@@ -62,7 +63,7 @@ async def post_commitment(request: Request, member: group_pages.PageMember,
     async def act() -> Response:
         day = _form_day(values["day"])
         if Category.of(values["category"]) is None:
-            raise Invalid("Please choose what kind of care this is, from the list.",
+            raise Invalid(N_("Please choose what kind of care this is, from the list."),
                           code="invalid_category")
         commitment = await commitments.create(session, member.user, member.group.id,
                                               category=values["category"], text=values["text"],
@@ -71,13 +72,14 @@ async def post_commitment(request: Request, member: group_pages.PageMember,
         support = moderation.pending_support(session)
         return group_pages.with_anchor(
             redirect(group_pages.day_url(member.group.id, day, today),
-                     "Your commitment is posted. Go gently.", support=support),
+                     i18n.translate(request, N_("Your commitment is posted. Go gently.")),
+                     support=support),
             _landing(support, f"c{commitment.id}"))
 
     async def again(exc: AppError) -> Response:
         return await group_pages.day_page(request, session, member,
                                           group_pages.parse_day(values["day"]), status=exc.status,
-                                          post=values, post_error=exc.detail)
+                                          post=values, post_error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -86,7 +88,7 @@ async def _in_group(session: AsyncSession, member: Member, cid: int) -> Commitme
     """A commitment of this group the member may see; the 404 page for any other."""
     commitment = await commitments.readable(session, member.user, cid)
     if commitment.group_id != member.group.id:
-        raise NotFound("We could not find that commitment.", code="commitment_not_found")
+        raise NotFound(N_("We could not find that commitment."), code="commitment_not_found")
     return commitment
 
 
@@ -100,22 +102,22 @@ async def check_in(cid: int, request: Request, member: group_pages.PageMember,
 
     async def act() -> Response:
         if values["status"] not in CHECKIN_THANKS:
-            raise Invalid("Please choose how it went: done, partly or not today.",
+            raise Invalid(N_("Please choose how it went: done, partly or not today."),
                           code="invalid_status")
-        feeling = form.whole_number("feeling", "How you feel", 1, 5)
+        feeling = form.whole_number("feeling", N_("How you feel"), 1, 5)
         await commitments.check_in(session, member.user, cid, status=values["status"],
                                    note=values["note"], feeling=feeling)
         today = clock.local_today(member.user.timezone)
         support = moderation.pending_support(session)
         return group_pages.with_anchor(
             redirect(group_pages.day_url(member.group.id, day, today),
-                     CHECKIN_THANKS[values["status"]], support=support),
+                     i18n.translate(request, CHECKIN_THANKS[values["status"]]), support=support),
             _landing(support, f"c{cid}"))
 
     async def again(exc: AppError) -> Response:
         return await group_pages.day_page(request, session, member, day, status=exc.status,
                                           checkin=values, checkin_for=cid,
-                                          checkin_error=exc.detail)
+                                          checkin_error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -133,13 +135,14 @@ async def edit(cid: int, request: Request, member: group_pages.PageMember,
         today = clock.local_today(member.user.timezone)
         support = moderation.pending_support(session)
         return group_pages.with_anchor(
-            redirect(group_pages.day_url(member.group.id, day, today), "Your new words are saved.",
-                     support=support),
+            redirect(group_pages.day_url(member.group.id, day, today),
+                     i18n.translate(request, N_("Your new words are saved.")), support=support),
             _landing(support, f"c{cid}"))
 
     async def again(exc: AppError) -> Response:
         return await group_pages.day_page(request, session, member, day, status=exc.status,
-                                          edit=values, edit_for=cid, edit_error=exc.detail)
+                                          edit=values, edit_for=cid,
+                                          edit_error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -154,12 +157,12 @@ async def withdraw(cid: int, request: Request, member: group_pages.PageMember,
     async def act() -> Response:
         await commitments.withdraw(session, member.user, cid)
         today = clock.local_today(member.user.timezone)
-        return redirect(group_pages.day_url(member.group.id, day, today),
-                        "Your commitment is withdrawn. Plans change, and that is all right.")
+        return redirect(group_pages.day_url(member.group.id, day, today), i18n.translate(
+            request, N_("Your commitment is withdrawn. Plans change, and that is all right.")))
 
     async def again(exc: AppError) -> Response:
         return await group_pages.day_page(request, session, member, day, status=exc.status,
-                                          withdraw_error=exc.detail)
+                                          withdraw_error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -175,9 +178,9 @@ async def encourage(request: Request, member: group_pages.PageMember, session: S
 
     async def act() -> Response:
         nonlocal cid
-        cid = form.whole_number("commitment_id", "The commitment", 1, MAX_ID)
+        cid = form.whole_number("commitment_id", N_("The commitment"), 1, MAX_ID)
         if Cheer.of(values["kind"]) is None:
-            raise Invalid("Please choose one of the encouragements from the list.",
+            raise Invalid(N_("Please choose one of the encouragements from the list."),
                           code="invalid_kind")
         await encouragements.send(session, member.user, member.membership, kind=values["kind"],
                                   text=values["text"], commitment_id=cid,
@@ -185,7 +188,8 @@ async def encourage(request: Request, member: group_pages.PageMember, session: S
         today = clock.local_today(member.user.timezone)
         support = moderation.pending_support(session)
         response = redirect(group_pages.day_url(member.group.id, day, today),
-                            "Your encouragement is on its way.", support=support)
+                            i18n.translate(request, N_("Your encouragement is on its way.")),
+                            support=support)
         if cid or support:
             return group_pages.with_anchor(response, _landing(support, f"c{cid}"))
         return response
@@ -193,7 +197,7 @@ async def encourage(request: Request, member: group_pages.PageMember, session: S
     async def again(exc: AppError) -> Response:
         return await group_pages.day_page(request, session, member, day, status=exc.status,
                                           encourage=values, encourage_for=cid,
-                                          encourage_error=exc.detail)
+                                          encourage_error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -202,19 +206,21 @@ async def encourage(request: Request, member: group_pages.PageMember, session: S
 async def my_progress(request: Request, user: PageUser, session: SessionDep) -> HTMLResponse:
     """My streak, 14-day rate, practice by step, heatmap, how I felt (for me alone), role-play
     growth and the encouragement I received."""
+    language = i18n.language_of(request)
     p = await progress_service.progress(session, user, heatmap.span(clock.local_today(user.timezone)))
-    felt = feelings.build(p.today, p.feelings)
+    felt = feelings.build(p.today, p.feelings, language)
     group_names = {g.id: g.name for g, _ in await groups.my_groups(session, user)}
     received = await encouragements.received(session, user, limit=30)
     zone = clock.zone(user.timezone)
     rounds = growth.from_history(await roleplay.history(session, user),
                                  lambda at: at.astimezone(zone).date())
     return render(
-        request, "commitments/progress.html", progress=p, heatmap=heatmap.build(p.days),
+        request, "commitments/progress.html", progress=p, heatmap=heatmap.build(p.days, language),
         legend=heatmap.LEGEND, fills=heatmap.FILLS, cell=heatmap.CELL,
         practised_14=round(p.rate_14d * progress_service.RATE_DAYS),
         rate_days=progress_service.RATE_DAYS, kinds=KINDS, received=received,
         group_names=group_names, growth=growth.build(rounds), style_names=growth.STYLE_NAMES,
         style_fills=growth.FILLS, felt=felt, feeling_fill=feelings.FILL,
-        local_date=lambda at: group_pages.long_date(at.astimezone(clock.zone(user.timezone)).date()),
+        local_day=lambda at: at.astimezone(clock.zone(user.timezone)).date(),
+        long_date=lambda day: group_pages.long_date(day, language),
     )

@@ -14,6 +14,7 @@ from server import clock, events
 from server.commitments import days
 from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.events import Kind
+from server.i18n import N_
 from server.models import Checkin, Commitment, Encouragement, Hidden, Membership, Report, User
 from server.models.commitments import PER_DAY, Category, CheckinStatus, Visibility
 from server.models.moderation import TargetType
@@ -60,10 +61,15 @@ class Entry:
         return hidden.reason if hidden is not None and self.own else None
 
 
+# What is too long, each said whole: "A commitment can be at most 280 characters."
+_TOO_LONG = {"A commitment": N_("A commitment can be at most %(limit)s characters."),
+             "A note": N_("A note can be at most %(limit)s characters.")}
+
+
 def _clean_text(text: str | None, limit: int, what: str) -> str:
     cleaned = storable((text or "").strip(), what)
     if len(cleaned) > limit:
-        raise Invalid(f"{what} can be at most {limit} characters.", code="text_too_long")
+        raise Invalid(_TOO_LONG[what], params={"limit": limit}, code="text_too_long")
     return cleaned
 
 
@@ -85,17 +91,17 @@ async def create(
     day: dt.date | None = None, visibility: str = "group",
 ) -> Commitment:
     if Category.of(category) is None:
-        raise Invalid("Choose one of the categories of the three steps.", code="invalid_category")
+        raise Invalid(N_("Choose one of the categories of the three steps."), code="invalid_category")
     if Visibility.of(visibility) is None:
-        raise Invalid("Visibility is 'group' or 'private'.", code="invalid_visibility")
+        raise Invalid(N_("Visibility is 'group' or 'private'."), code="invalid_visibility")
     text = _clean_text(text, TEXT_MAX, "A commitment")
     if not text:
-        raise Invalid("Write a few words about what you will do.", code="text_required")
+        raise Invalid(N_("Write a few words about what you will do."), code="text_required")
     await moderation.require_unmuted(session, group_id, user.id)
     today = clock.local_today(user.timezone)
     day = day or today
     if abs((day - today).days) > 1:
-        raise Invalid("Commitments are for yesterday, today or tomorrow.", code="invalid_day")
+        raise Invalid(N_("Commitments are for yesterday, today or tomorrow."), code="invalid_day")
     # Lock the member's row: posts sent at once queue here, so each counts the ones before it.
     await session.execute(select(User.id).where(User.id == user.id).with_for_update(key_share=True))
     posted = await session.scalar(
@@ -103,8 +109,9 @@ async def create(
         .where(Commitment.user_id == user.id, Commitment.group_id == group_id, Commitment.day == day)
     ) or 0
     if posted >= PER_DAY:
-        raise Conflict(f"You already have {PER_DAY} commitments for that day here. "
-                       "Three is plenty: be gentle with yourself.", code="daily_limit")
+        raise Conflict(N_("You already have %(count)s commitments for that day here. "
+                          "Three is plenty: be gentle with yourself."), params={"count": PER_DAY},
+                       code="daily_limit")
     commitment = Commitment(group_id=group_id, user_id=user.id, day=day, category=category,
                             text=text, visibility=visibility, created_at=clock.now())
     session.add(commitment)
@@ -120,13 +127,13 @@ async def check_in(
     note: str | None = None, feeling: int | None = None,
 ) -> tuple[Commitment, Checkin]:
     if CheckinStatus.of(status) is None:
-        raise Invalid("Status is done, partly or not_today.", code="invalid_status")
+        raise Invalid(N_("Status is done, partly or not_today."), code="invalid_status")
     if feeling is not None and not 1 <= feeling <= 5:
-        raise Invalid("Feeling is a number from 1 to 5.", code="invalid_feeling")
+        raise Invalid(N_("Feeling is a number from 1 to 5."), code="invalid_feeling")
     note = _clean_text(note, NOTE_MAX, "A note") or None
     commitment = await readable(session, user, commitment_id, lock="share")
     if commitment.user_id != user.id:
-        raise Forbidden("Only the person who made a commitment can check in on it.",
+        raise Forbidden(N_("Only the person who made a commitment can check in on it."),
                         code="not_author")
     await moderation.require_unmuted(session, commitment.group_id, user.id)
     checkin = await session.scalar(select(Checkin).where(Checkin.commitment_id == commitment.id))
@@ -161,14 +168,14 @@ async def readable(session: AsyncSession, user: User, commitment_id: int, *,
         query = query.with_for_update(read=lock == "share", key_share=lock == "share", of=Commitment)
     commitment = await session.scalar(query)
     if commitment is None:
-        raise NotFound("We could not find that commitment.", code="commitment_not_found")
+        raise NotFound(N_("We could not find that commitment."), code="commitment_not_found")
     return commitment
 
 
 # -- changing the words, withdrawing ------------------------------------------------------------
 
-LOCKED = ("Others in the group have already responded to this commitment, so its words stay as "
-          "they are. You can still withdraw it, and post new words if you like.")
+LOCKED = N_("Others in the group have already responded to this commitment, so its words stay "
+            "as they are. You can still withdraw it, and post new words if you like.")
 
 
 async def locked_ids(session: AsyncSession, commitments: list[Commitment]) -> set[int]:
@@ -196,7 +203,7 @@ async def _own(session: AsyncSession, user: User, commitment_id: int) -> Commitm
     blocks): whatever comes first is seen by the other."""
     commitment = await readable(session, user, commitment_id, lock="update")
     if commitment.user_id != user.id:
-        raise Forbidden("Only the person who made a commitment can change or withdraw it.",
+        raise Forbidden(N_("Only the person who made a commitment can change or withdraw it."),
                         code="not_author")
     return commitment
 
@@ -211,7 +218,7 @@ async def edit(session: AsyncSession, user: User, commitment_id: int, *, text: s
     tells what it says now."""
     text = _clean_text(text, TEXT_MAX, "A commitment")
     if not text:
-        raise Invalid("Write a few words about what you will do.", code="text_required")
+        raise Invalid(N_("Write a few words about what you will do."), code="text_required")
     commitment = await _own(session, user, commitment_id)
     await moderation.require_unmuted(session, commitment.group_id, user.id)
     if await locked_ids(session, [commitment]):
@@ -279,7 +286,7 @@ async def entry(session: AsyncSession, viewer: User, group_id: int, commitment_i
     """One commitment of the group's, as the group's day shows it to this reader."""
     found = await _entries(session, viewer, group_id, Commitment.id == commitment_id)
     if not found:
-        raise NotFound("We could not find that commitment.", code="commitment_not_found")
+        raise NotFound(N_("We could not find that commitment."), code="commitment_not_found")
     return found[0]
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import clock, events
 from server.commitments import service as commitments
 from server.errors import Invalid, NotFound, RateLimited
+from server.i18n import N_
 from server.models import Encouragement, Event, Hidden, Membership, User
 from server.models.encouragements import TEXT_MAX, Cheer
 from server.moderation import service as moderation
@@ -28,27 +29,28 @@ async def send(
     group_id = membership.group_id
     cheer = Cheer.of(kind)
     if cheer is None:
-        raise Invalid("Choose one of the cheers: " + ", ".join(Cheer) + ".",
-                      code="invalid_kind")
+        raise Invalid(N_("Choose one of the cheers: %(kinds)s."),
+                      params={"kinds": ", ".join(Cheer)}, code="invalid_kind")
     text = storable((text or "").strip(), "A note") or None
     if text is not None and len(text) > TEXT_MAX:
-        raise Invalid(f"A note can be at most {TEXT_MAX} characters.", code="text_too_long")
+        raise Invalid(N_("A note can be at most %(limit)s characters."), params={"limit": TEXT_MAX},
+                      code="text_too_long")
     if commitment_id is not None:
         commitment = await commitments.readable(session, sender, commitment_id, lock="share")
         if commitment.group_id != group_id or commitment.visibility != "group":
-            raise NotFound("We could not find that commitment.", code="commitment_not_found")
+            raise NotFound(N_("We could not find that commitment."), code="commitment_not_found")
         to_user_id = to_user_id if to_user_id is not None else commitment.user_id
         if to_user_id != commitment.user_id:
-            raise Invalid("Encourage the person who made the commitment.", code="wrong_receiver")
+            raise Invalid(N_("Encourage the person who made the commitment."), code="wrong_receiver")
     if to_user_id is not None:
         if to_user_id == sender.id:
-            raise Invalid("Encouragement goes to someone else; be kind to yourself in your "
-                          "commitments.", code="self_encouragement")
+            raise Invalid(N_("Encouragement goes to someone else; be kind to yourself in your "
+                             "commitments."), code="self_encouragement")
         member = await session.scalar(select(Membership.id).where(
             Membership.group_id == group_id, Membership.user_id == to_user_id,
             Membership.state == "active"))
         if member is None:
-            raise NotFound("That person is not in this group.", code="member_not_found")
+            raise NotFound(N_("That person is not in this group."), code="member_not_found")
     moderation.check_unmuted(membership)
     # Lock the sender's row (on SQLite: take the write turn): cheers sent at once queue here,
     # so each counts the ones before it.
@@ -63,8 +65,8 @@ async def send(
     )).all()
     if len(recent) >= per_minute:
         retry = recent[0] + dt.timedelta(minutes=1) - now
-        raise RateLimited("That is a lot of encouragement at once. Take a breath and try again "
-                          "in a moment.", retry_after=int(retry.total_seconds()) + 1)
+        raise RateLimited(N_("That is a lot of encouragement at once. Take a breath and try "
+                             "again in a moment."), retry_after=int(retry.total_seconds()) + 1)
     encouragement = Encouragement(group_id=group_id, from_user_id=sender.id, to_user_id=to_user_id,
                                   commitment_id=commitment_id, kind=kind, text=text,
                                   created_at=now)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import i18n
 from server.deps import CurrentUser, GroupMember, GroupModerator, Id, SessionDep
 from server.groups import service as groups
 from server.groups.schemas import GroupIn, GroupOut, InviteIn, InviteOut, JoinIn, MemberOut
@@ -16,8 +17,9 @@ from server.models.groups import Role
 router = APIRouter(prefix="/api/v1/groups", tags=["groups"])
 
 
-async def group_out(session: AsyncSession, group: Group, membership: Membership,
+async def group_out(request: Request, session: AsyncSession, group: Group, membership: Membership,
                     invite: Invite | None = None) -> GroupOut:
+    """The group as its member sees it; the agreement in their language."""
     if invite is None and membership.role == Role.MODERATOR:
         invites = await groups.active_invites(session, group.id)
         invite = invites[0] if invites else None
@@ -25,7 +27,7 @@ async def group_out(session: AsyncSession, group: Group, membership: Membership,
         id=group.id, name=group.name, description=group.description, capacity=group.capacity,
         member_count=await groups.member_count(session, group.id), role=Role(membership.role),
         created_at=group.created_at, invite_code=invite.code if invite else None,
-        agreement=list(groups.AGREEMENT),
+        agreement=[i18n.translate(request, line) for line in groups.AGREEMENT],
     )
 
 
@@ -35,21 +37,24 @@ def invite_out(invite: Invite) -> InviteOut:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=GroupOut)
-async def create_group(body: GroupIn, user: CurrentUser, session: SessionDep) -> GroupOut:
+async def create_group(body: GroupIn, user: CurrentUser, session: SessionDep,
+                       request: Request) -> GroupOut:
     group, invite = await groups.create_group(session, user, name=body.name,
                                               description=body.description,
                                               capacity=body.capacity)
     _, membership = await groups.membership_of(session, group.id, user.id)
-    return await group_out(session, group, membership, invite)
+    return await group_out(request, session, group, membership, invite)
 
 
 @router.get("", response_model=list[GroupOut])
-async def list_groups(user: CurrentUser, session: SessionDep) -> list[GroupOut]:
-    return [await group_out(session, g, m) for g, m in await groups.my_groups(session, user)]
+async def list_groups(user: CurrentUser, session: SessionDep, request: Request) -> list[GroupOut]:
+    return [await group_out(request, session, g, m)
+            for g, m in await groups.my_groups(session, user)]
 
 
 @router.post("/join", response_model=GroupOut)
-async def join_group(body: JoinIn, user: CurrentUser, session: SessionDep) -> GroupOut:
+async def join_group(body: JoinIn, user: CurrentUser, session: SessionDep,
+                     request: Request) -> GroupOut:
     """Join with an invite code, accepting the group agreement.
 
     409 `name_taken_in_group` (with `group_id` and `display_name`): an active member already
@@ -62,14 +67,14 @@ async def join_group(body: JoinIn, user: CurrentUser, session: SessionDep) -> Gr
                               accept_agreement=body.accept_agreement,
                               display_name=body.display_name)
     _, membership = await groups.membership_of(session, group.id, user.id)
-    return await group_out(session, group, membership)
+    return await group_out(request, session, group, membership)
 
 
 # Digits only in the route itself, so GET /groups/join is a 405 beside POST /groups/join
 # rather than a group id that fails validation.
 @router.get("/{gid:int}", response_model=GroupOut)
-async def get_group(member: GroupMember, session: SessionDep) -> GroupOut:
-    return await group_out(session, member.group, member.membership)
+async def get_group(member: GroupMember, session: SessionDep, request: Request) -> GroupOut:
+    return await group_out(request, session, member.group, member.membership)
 
 
 @router.get("/{gid}/members", response_model=list[MemberOut])

@@ -8,18 +8,21 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from server.commitments import days
+from markupsafe import Markup, escape
+
+from server import i18n
 from server.commitments import service as commitments
 from server.encouragements.service import Received
 from server.events import Kind
+from server.i18n import N_
 from server.models.encouragements import KINDS
 from server.models.encouragements import TEXT_MAX as ENCOURAGEMENT_MAX
-from server.models.moderation import TARGET_NAMES
 from server.realtime import fragments
 from server.realtime.fragments import Audience, Shown, Swap, swap
 from server.web import macros
 
-KIND_NAMES = {str(k): v for k, v in KINDS.items()}  # the cheers' words, by their stored value
+# The cheers' words (marked, said in the reader's language by the templates), by stored value.
+KIND_NAMES = {str(k): v for k, v in KINDS.items()}
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class CheckinView:
 class ReceivedView:
     id: int
     kind: str
-    sender: str
+    sender: str | None  # None once the sender's account is gone ("a former member")
     text: str | None
     hidden: bool
 
@@ -76,14 +79,28 @@ class Card:
     received: list[ReceivedView] = field(default_factory=list)
     form_note: str | None = None  # the author's own check-in, to change it
     feeling: int | None = None
-    # The writer's weekday ("Their Tuesday") when the card's day is not the reader's.
-    their_day: str | None = None
+    # The writer's day, when it is not the reader's: the card says its weekday ("Their Tuesday").
+    their_day: dt.date | None = None
     # Its author may still change its words: nobody has responded to it yet.
     editable: bool = False
 
 
-def _day() -> Any:
-    return macros("groups/_day.html")
+def _day(language: str = i18n.SOURCE) -> Any:
+    """The group's day macros in one language."""
+    return macros("groups/_day.html", language)
+
+
+def _said(audience: Audience, message: str, **params: Any) -> str:
+    """A message marked with N_ in the audience's language, its values put in after."""
+    text = i18n.installed().gettext(audience.language, message)
+    return text % params if params else text
+
+
+def _marked(audience: Audience, message: str, **words: str) -> Markup:
+    """A message marked with N_ in the audience's language, as markup whose values are what
+    members wrote (names, reasons), each in an element of its own (`data-member-words`)."""
+    return escape(i18n.installed().gettext(audience.language, message)) % {
+        name: Markup("<span data-member-words>%s</span>") % value for name, value in words.items()}
 
 
 # -- the page ---------------------------------------------------------------------------------
@@ -105,12 +122,12 @@ def card_of(entry: commitments.Entry, received: list[Received], reader_day: dt.d
         received=[received_of(r) for r in received],
         form_note=ch.note if ch and entry.own else None,
         feeling=ch.feeling if ch and entry.own else None,
-        their_day=days.their_label(c.day, reader_day), editable=entry.own and not locked)
+        their_day=None if c.day == reader_day else c.day, editable=entry.own and not locked)
 
 
 def received_of(r: Received) -> ReceivedView:
     e = r.encouragement
-    return ReceivedView(e.id, e.kind, r.from_display_name, r.text, r.hidden)
+    return ReceivedView(e.id, e.kind, r.sender.display_name if r.sender else None, r.text, r.hidden)
 
 
 # -- live -------------------------------------------------------------------------------------
@@ -120,8 +137,8 @@ def _reader(shown: Shown, audience: Audience) -> Reader:
                   audience.receive_only)
 
 
-def _name(shown: Shown, fallback: str = "A member") -> str:
-    return shown.actor_name or fallback
+def _name(shown: Shown, audience: Audience, fallback: str = N_("A member")) -> str:
+    return shown.actor_name or _said(audience, fallback)
 
 
 def _card_of_event(shown: Shown, audience: Audience) -> Card:
@@ -134,7 +151,7 @@ def _card_of_event(shown: Shown, audience: Audience) -> Card:
     # A card drawn from its creation has had no response yet; one that has since gets
     # its Edit taken away by the event that responded (encouragement_sent, content_hidden).
     return Card(id=d["commitment_id"], user_id=d["user_id"], day=d["day"], step=d["step"],
-                category=d["category"], author=_name(shown), own=own,
+                category=d["category"], author=_name(shown, audience), own=own,
                 text=d.get("text"), checkin=checkin, editable=own and d.get("text") is not None)
 
 
@@ -146,13 +163,13 @@ def commitment_created(shown: Shown, audience: Audience) -> list[Swap]:
         return []
     card = _card_of_event(shown, audience)
     reader = _reader(shown, audience)
+    day = _day(audience.language)
     # Logged before events said it: such a card was posted for its writer's today.
     shift = int(shown.data.get("days_from_today") or 0)
     pages = f'#commitments[data-days-from-today="{shift}"]'
-    label = days.their_weekday(dt.date.fromisoformat(card.day))
-    return [swap(f'{pages}[data-day="{card.day}"]', "append", _day().entry(reader, card)),
+    return [swap(f'{pages}[data-day="{card.day}"]', "append", day.entry(reader, card)),
             swap(f'{pages}:not([data-day="{card.day}"])', "append",
-                 _day().entry(reader, replace(card, their_day=label))),
+                 day.entry(reader, replace(card, their_day=dt.date.fromisoformat(card.day)))),
             swap(f'#commitments-empty[data-days-from-today="{shift}"]', "hide")]
 
 
@@ -160,7 +177,8 @@ def commitment_checked_in(shown: Shown, audience: Audience) -> list[Swap]:
     if shown.data.get("withdrawn"):
         return []
     card = _card_of_event(shown, audience)
-    return [swap(f"#c{card.id}-checkin", "replace", _day().checkin(_reader(shown, audience), card))]
+    return [swap(f"#c{card.id}-checkin", "replace",
+                 _day(audience.language).checkin(_reader(shown, audience), card))]
 
 
 def commitment_edited(shown: Shown, audience: Audience) -> list[Swap]:
@@ -168,7 +186,8 @@ def commitment_edited(shown: Shown, audience: Audience) -> list[Swap]:
     d = shown.data
     if d.get("text") is None:
         return []
-    return [swap(f"#c{d['commitment_id']}-text", "replace", _day().words(d["commitment_id"], d["text"]))]
+    return [swap(f"#c{d['commitment_id']}-text", "replace",
+                 _day(audience.language).words(d["commitment_id"], d["text"]))]
 
 
 def commitment_withdrawn(shown: Shown, audience: Audience) -> list[Swap]:
@@ -185,23 +204,24 @@ def encouragement_sent(shown: Shown, audience: Audience) -> list[Swap]:
     d = shown.data
     if audience.relation != "subject":
         return []
-    words = KINDS.get(d.get("kind", ""), "")
-    said = f"{_name(shown, 'Someone')}: {words}" + (f" — {d['text']}" if d.get("text") else "")
-    swaps = [swap("#toasts", "append", _day().toast(said, "encouragement"))]
+    day = _day(audience.language)
+    swaps = [swap("#toasts", "append", day.cheer_toast(_reader(shown, audience), shown.actor_name,
+                                                       d.get("kind", ""), d.get("text")))]
     if d.get("commitment_id"):
         cid = d["commitment_id"]
-        item = ReceivedView(d["encouragement_id"], d["kind"], _name(shown, "a former member"),
+        item = ReceivedView(d["encouragement_id"], d["kind"], shown.actor_name,
                             d.get("text"), bool(d.get("hidden")))
         swaps += [swap(f"#c{cid}-cheers", "append",
-                       _day().received_item(_reader(shown, audience), item, cid)),
+                       day.received_item(_reader(shown, audience), item, cid)),
                   swap(f"#c{cid}-received", "show"), *_not_editable(cid)]
     return swaps
 
 
 def member_joined(shown: Shown, audience: Audience) -> list[Swap]:
     d = shown.data
-    row = _day().member_row(_reader(shown, audience), d["user_id"], d.get("display_name") or _name(shown),
-                            "member", me=audience.relation == "subject")
+    row = _day(audience.language).member_row(
+        _reader(shown, audience), d["user_id"], d.get("display_name") or _name(shown, audience),
+        "member", me=audience.relation == "subject")
     return [swap("#member-list", "append", row)]
 
 
@@ -211,37 +231,38 @@ def member_gone(shown: Shown, audience: Audience) -> list[Swap]:
 
 def role_changed(shown: Shown, audience: Audience) -> list[Swap]:
     d = shown.data
-    swaps = [swap(f"#member-{d['user_id']}-role", "replace", _day().role_tag(d["user_id"], d["role"]))]
+    day = _day(audience.language)
+    swaps = [swap(f"#member-{d['user_id']}-role", "replace", day.role_tag(d["user_id"], d["role"]))]
     if audience.relation == "subject":
-        said = ("You are now a moderator of this group. Reload the page to see the moderator tools."
+        said = (_said(audience, N_("You are now a moderator of this group. Reload the page to see "
+                                   "the moderator tools."))
                 if d["role"] == "moderator" else
-                "You are a member of this group again, no longer a moderator.")
-        swaps.append(swap("#toasts", "append", _day().toast(said, "room")))
+                _said(audience, N_("You are a member of this group again, no longer a moderator.")))
+        swaps.append(swap("#toasts", "append", day.toast(said, "room")))
     return swaps
-
-
 
 
 def content_hidden(shown: Shown, audience: Audience) -> list[Swap]:
     d = shown.data
     kind, tid = d.get("target_type"), d.get("target_id")
     reader = _reader(shown, audience)
+    day = _day(audience.language)
     own = audience.relation == "subject"
     if kind == "commitment":
         if own:
-            return [swap(f"#c{tid}-text", "after", _day().hidden_for_author(reader, f"c{tid}-hidden")),
+            return [swap(f"#c{tid}-text", "after", day.hidden_for_author(reader, f"c{tid}-hidden")),
                     *_not_editable(tid)]
-        return [swap(f"#c{tid}-text", "replace", _day().hidden_text(tid)),
+        return [swap(f"#c{tid}-text", "replace", day.hidden_text(tid)),
                 swap(f"#c{tid}-checkin .note", "remove"),
                 swap(f"#c{tid}-controls", "remove"),
                 swap(f"#c{tid} .card-form", "remove")]
     if kind == "checkin":
         at = f'.checkin[data-checkin-id="{tid}"] > .note'
         if own:
-            return [swap(at, "after", _day().hidden_for_author(reader, f"ci{tid}-hidden"))]
-        return [swap(at, "replace", _day().hidden_note())]
+            return [swap(at, "after", day.hidden_for_author(reader, f"ci{tid}-hidden"))]
+        return [swap(at, "replace", day.hidden_note())]
     if kind == "encouragement" and not own:
-        return [swap(f"#en{tid} > .note", "replace", _day().hidden_cheer_note()),
+        return [swap(f"#en{tid} > .note", "replace", day.hidden_cheer_note()),
                 swap(f"#en{tid}-controls", "remove"),
                 swap(f'.card-form[id$="-encouragement-{tid}"]', "remove")]
     return []
@@ -249,36 +270,53 @@ def content_hidden(shown: Shown, audience: Audience) -> list[Swap]:
 
 def room_opened(shown: Shown, audience: Audience) -> list[Swap]:
     d = shown.data
+    day = _day(audience.language)
     room = {"id": d["room_id"], "title": d.get("title") or ""}
-    swaps = [swap("#room-spot", "replace", _day().room_spot(_reader(shown, audience), room))]
+    swaps = [swap("#room-spot", "replace", day.room_spot(_reader(shown, audience), room))]
     if audience.relation != "actor":
-        swaps.append(swap("#toasts", "append",
-                          _day().toast(f"A practice room is open: {room['title']}", "room")))
+        swaps.append(swap("#toasts", "append", day.room_toast(room["title"])))
     return swaps
 
 
 def room_ended(shown: Shown, audience: Audience) -> list[Swap]:
     """The spot as a page with no open room draws it (a group has one open room at most)."""
-    return [swap("#room-spot", "replace", _day().room_spot(_reader(shown, audience), None))]
+    return [swap("#room-spot", "replace",
+                 _day(audience.language).room_spot(_reader(shown, audience), None))]
+
+
+# What a report is about, each said whole (server.models.moderation.TargetType's values).
+_REPORTED = {
+    "commitment": N_("New report: %(name)s is worried about a commitment."),
+    "checkin": N_("New report: %(name)s is worried about a check-in note."),
+    "encouragement": N_("New report: %(name)s is worried about an encouragement note."),
+    "scenario": N_("New report: %(name)s is worried about a scenario card."),
+    "roleplay_line": N_("New report: %(name)s is worried about a line said in a practice room."),
+}
 
 
 def report_created(shown: Shown, audience: Audience) -> list[Swap]:
     d = shown.data
-    lines = [f"New report: {_name(shown)} is worried about a {TARGET_NAMES.get(d.get('target_type', ''), 'post')}."]
+    about = _REPORTED.get(d.get("target_type", ""), N_("New report: %(name)s is worried about a post."))
+    lines = [_marked(audience, about, name=_name(shown, audience))]
     if d.get("reason"):
-        lines.append(f"Their reason: {d['reason']}")
-    return [swap("#mod-notices", "append", _day().mod_notice(_reader(shown, audience), "report", lines, True)),
+        lines.append(_marked(audience, N_("Their reason: %(reason)s"), reason=d["reason"]))
+    return [swap("#mod-notices", "append",
+                 _day(audience.language).mod_notice(_reader(shown, audience), "report", lines, True)),
             swap("[data-open-reports]", "increment")]
 
 
 def support_concern(shown: Shown, audience: Audience) -> list[Swap]:
     if audience.relation == "subject":
         return []
-    who = shown.data.get("display_name") or "Someone in the group"
-    lines = [f"{who} wrote something that suggests they may be having a very hard time.",
-             "Cairn has shown them where to find help. Only moderators see this notice. "
-             "You might check in with them gently."]
-    return [swap("#mod-notices", "append", _day().mod_notice(_reader(shown, audience), "concern", lines)),
+    who = shown.data.get("display_name")
+    lines = [_marked(audience, N_("%(name)s wrote something that suggests they may be having a "
+                                  "very hard time."), name=who) if who else
+             _marked(audience, N_("Someone in the group wrote something that suggests they may "
+                                  "be having a very hard time.")),
+             _marked(audience, N_("Cairn has shown them where to find help. Only moderators see "
+                                  "this notice. You might check in with them gently."))]
+    return [swap("#mod-notices", "append",
+                 _day(audience.language).mod_notice(_reader(shown, audience), "concern", lines)),
             swap("#needs-care", "increment")]
 
 
@@ -286,9 +324,11 @@ def muted(shown: Shown, audience: Audience) -> list[Swap]:
     """The member muted or unmuted is told; day.js rests or wakes their forms."""
     if audience.relation != "subject":
         return []
-    said = ("A moderator has paused your posting here for a while. You can still read along."
-            if shown.kind == Kind.MEMBER_MUTED else "You can post in this group again.")
-    return [swap("#toasts", "append", _day().toast(said, "room"))]
+    said = (_said(audience, N_("A moderator has paused your posting here for a while. You can "
+                               "still read along."))
+            if shown.kind == Kind.MEMBER_MUTED else
+            _said(audience, N_("You can post in this group again.")))
+    return [swap("#toasts", "append", _day(audience.language).toast(said, "room"))]
 
 
 RENDERERS = {

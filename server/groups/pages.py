@@ -7,11 +7,12 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
+from babel.dates import format_date, format_skeleton
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, formats, i18n
 from server.accounts import names
 from server.accounts.pages import PageUser, PageVisitor
 from server.commitments import days
@@ -22,6 +23,7 @@ from server.errors import AppError, Forbidden, NotFound
 from server.forms import checked_form, submit
 from server.groups import live
 from server.groups import service as groups
+from server.i18n import N_
 from server.models import User
 from server.models.commitments import PER_DAY, STEPS
 from server.moderation import service as moderation
@@ -47,19 +49,32 @@ PageMember = Annotated[Member, Depends(get_page_member)]
 async def get_page_moderator(member: PageMember) -> Member:
     """A moderator of group `gid`; a member who does not moderate gets the 403 page."""
     if not member.is_moderator:
-        raise Forbidden("Only the group's moderators can do that.", code="not_moderator")
+        raise Forbidden(N_("Only the group's moderators can do that."), code="not_moderator")
     return member
 
 
 PageModerator = Annotated[Member, Depends(get_page_moderator)]
 
 
-def long_date(day: dt.date) -> str:
-    return f"{day:%A} {day.day} {day:%B %Y}"
+# A day with its year, as each language says it (Babel's pattern where none is given here):
+# Cairn's English says "Monday 3 February 2020".
+_LONG_DATE = {"en": "EEEE d MMMM y"}
 
 
-def day_name(day: dt.date, today: dt.date) -> str:
-    return {0: "Today", -1: "Yesterday", 1: "Tomorrow"}.get((day - today).days) or long_date(day)
+def long_date(day: dt.date, language: str = i18n.SOURCE) -> str:
+    """ "Monday 3 February 2020", "lunes, 3 de febrero de 2020"."""
+    pattern = _LONG_DATE.get(language)
+    if pattern is not None:
+        return format_date(day, pattern, locale=formats.locale(language))
+    return format_skeleton("yMMMMEEEEd", day, locale=formats.locale(language))
+
+
+_NEAR_DAYS = {0: N_("Today"), -1: N_("Yesterday"), 1: N_("Tomorrow")}
+
+
+def day_name(day: dt.date, today: dt.date, language: str = i18n.SOURCE) -> str:
+    near = _NEAR_DAYS.get((day - today).days)
+    return i18n.installed().gettext(language, near) if near else long_date(day, language)
 
 
 # Days a page can show: the day before and after each must exist too (0001-01-01 has no
@@ -113,17 +128,17 @@ async def create_group(request: Request, user: PageUser, session: SessionDep) ->
     values = {k: form.text(k) for k in ("name", "description", "capacity")}
 
     async def act() -> Response:
-        capacity = form.whole_number("capacity", "A group's size", groups.CAPACITY_MIN,
+        capacity = form.whole_number("capacity", N_("A group's size"), groups.CAPACITY_MIN,
                                      groups.CAPACITY_MAX, default=groups.CAPACITY_DEFAULT)
         group, _ = await groups.create_group(session, user, name=values["name"],
                                              description=values["description"], capacity=capacity)
-        return with_anchor(redirect(f"/groups/{group.id}", "Your group is ready. Share the "
-                                    "invite code with the people you would like to join."),
-                           "invites")
+        return with_anchor(redirect(f"/groups/{group.id}", i18n.translate(request, N_(
+            "Your group is ready. Share the invite code with the people you would like to "
+            "join."))), "invites")
 
     async def again(exc: AppError) -> Response:
         return await groups_page(request, session, user, status=exc.status, create=values,
-                                 create_error=exc.detail)
+                                 create_error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -138,18 +153,19 @@ async def join_group(request: Request, user: PageUser, session: SessionDep) -> R
 
     async def act() -> Response:
         if not code.strip():
-            raise NotFound("Please type the invite code you were given.", code="invite_required")
+            raise NotFound(N_("Please type the invite code you were given."),
+                           code="invite_required")
         group = await groups.join(session, user, code=code,
                                   accept_agreement=form.checked("accept_agreement"),
                                   display_name=display_name.strip() or None)
-        return redirect(f"/groups/{group.id}",
-                        f"Welcome to {group.name}. We are glad you are here.")
+        return redirect(f"/groups/{group.id}", i18n.translate(
+            request, N_("Welcome to %(name)s. We are glad you are here."), name=group.name))
 
     async def again(exc: AppError) -> Response:
         # Someone in the group goes by this name: the form asks for another one.
         choose_name = exc.code in NAME_CODES or bool(display_name)
         return await groups_page(request, session, user, status=exc.status, join=values,
-                                 join_error=exc.detail, choose_name=choose_name)
+                                 join_error=i18n.say(request, exc), choose_name=choose_name)
 
     return await submit(session, act, again)
 
@@ -177,13 +193,15 @@ async def invite_page(code: str, request: Request, visitor: PageVisitor,
         if visitor is None:
             return render(request, "groups/invite.html", next=f"/invite/{normalized}")
         if member_already:
-            return redirect(f"/groups/{group.id}", f"You are already in {group.name}.")
+            return redirect(f"/groups/{group.id}", i18n.translate(
+                request, N_("You are already in %(name)s."), name=group.name))
         taken = await names.taken_in_group(session, group, visitor.display_name, visitor.id)
         return render(request, "groups/invite.html", group=group, code=normalized,
                       agreement=groups.AGREEMENT, choose_name=taken, my_name=visitor.display_name)
 
     async def again(exc: AppError) -> Response:
-        return render(request, "groups/invite.html", status_code=exc.status, problem=exc.detail)
+        return render(request, "groups/invite.html", status_code=exc.status,
+                      problem=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -222,6 +240,7 @@ async def day_page(
 ) -> HTMLResponse:
     """The group's day as the member sees it; also re-rendered with a form's error."""
     user, group = member.user, member.group
+    language = i18n.language_of(request)
     # Read before the lists below: a live script resuming from here may be told of
     # something it already shows (and drop it), but never misses anything.
     last_seq, moderators_seq = group.last_seq, group.moderators_seq
@@ -265,8 +284,9 @@ async def day_page(
         request, "groups/day.html", status_code=status,
         group=group, member=member, last_seq=last_seq, moderators_seq=moderators_seq, epoch=epoch,
         today=today, day=day,
-        day_label=day_name(day, today), long_date=long_date, day_url=day_url,
-        days_from_today=(day - today).days, day_rule=days.rule((day - today).days),
+        day_label=day_name(day, today, language), long_date=lambda d: long_date(d, language),
+        day_url=day_url, days_from_today=(day - today).days,
+        day_rule=days.rule((day - today).days, language),
         previous_day=day - dt.timedelta(days=1),
         next_day=day + dt.timedelta(days=1) if day < today + dt.timedelta(days=1) else None,
         reader=reader, cards=cards, people=people,
@@ -278,7 +298,7 @@ async def day_page(
         open_room=rooms[0] if rooms else None,
         **await practice.day_line(session, member, await practice.plans_of(session, group.id)),
         muted=muted, muted_until=member.membership.muted_until if muted else None,
-        muted_until_label=(clock.local_time(member.membership.muted_until, user.timezone)
+        muted_until_label=(formats.moment(member.membership.muted_until, user.timezone, language)
                            if muted and member.membership.muted_until else ""),
         mute_reason=member.membership.mute_reason if muted else None,
         open_reports=open_reports, needs_care=needs_care, **context,
@@ -291,8 +311,8 @@ async def group_day(request: Request, member: PageMember, session: SessionDep,
     """The group's day: everyone's shared commitments and check-ins; `?day=YYYY-MM-DD`."""
     wanted = parse_day(day)
     if day and wanted is None:
-        return await day_page(request, session, member, notice=(
-            "We could not read that date, so here is today. Dates look like 2025-03-14."))
+        return await day_page(request, session, member, notice=i18n.translate(request, N_(
+            "We could not read that date, so here is today. Dates look like 2025-03-14.")))
     return await day_page(request, session, member, wanted)
 
 
@@ -327,7 +347,7 @@ async def card_page(cid: int, request: Request, member: PageMember, session: Ses
         return render_part(request, "groups/_card.html", reader=reader, card=card)
     today = clock.local_today(user.timezone, now)
     return render(request, "groups/card.html", group=group, reader=reader, card=card,
-                  day_label=day_name(day, today),
+                  day_label=day_name(day, today, i18n.language_of(request)),
                   back=f"{day_url(group.id, day, today)}#c{cid}")
 
 
@@ -338,17 +358,17 @@ async def create_invite(request: Request, member: PageModerator, session: Sessio
     values = {k: form.text(k) for k in ("expires_in_days", "max_uses")}
 
     async def act() -> Response:
-        days = form.whole_number("expires_in_days", "Days until the code expires", 1, 90,
+        days = form.whole_number("expires_in_days", N_("Days until the code expires"), 1, 90,
                                  default=groups.INVITE_DAYS_DEFAULT)
-        max_uses = form.whole_number("max_uses", "The number of uses", 1, 100)
+        max_uses = form.whole_number("max_uses", N_("The number of uses"), 1, 100)
         invite = await groups.create_invite(session, member.group, member.user,
                                             expires_in_days=days, max_uses=max_uses)
-        return with_anchor(redirect(f"/groups/{member.group.id}",
-                                    f"New invite code: {invite.code}"), "invites")
+        return with_anchor(redirect(f"/groups/{member.group.id}", i18n.translate(
+            request, N_("New invite code: %(code)s"), code=invite.code)), "invites")
 
     async def again(exc: AppError) -> Response:
         return await day_page(request, session, member, status=exc.status, invite_form=values,
-                              invite_error=exc.detail)
+                              invite_error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -359,8 +379,8 @@ async def revoke_invite(code: str, request: Request, member: PageModerator,
     """Moderators: withdraw an invite code; nobody can join with it any more."""
     await checked_form(request)
     await groups.revoke_invite(session, member.group, code[:64])
-    return with_anchor(redirect(f"/groups/{member.group.id}",
-                                "That invite code no longer works."), "invites")
+    return with_anchor(redirect(f"/groups/{member.group.id}", i18n.translate(
+        request, N_("That invite code no longer works."))), "invites")
 
 
 @router.post("/groups/{gid:int}/members/{uid:int}/remove")
@@ -373,7 +393,7 @@ async def remove_member(uid: int, request: Request, member: PageModerator,
 
     async def act() -> Response:
         await groups.remove_member(session, member.user, member.group, uid)
-        return back("They are no longer in the group.")
+        return back(i18n.translate(request, N_("They are no longer in the group.")))
 
     def back(message: str) -> Response:
         if to_moderation:
@@ -383,9 +403,9 @@ async def remove_member(uid: int, request: Request, member: PageModerator,
 
     async def again(exc: AppError) -> Response:
         if to_moderation:
-            return back(exc.detail)
+            return back(i18n.say(request, exc))
         return await day_page(request, session, member, status=exc.status,
-                              members_error=exc.detail)
+                              members_error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -396,4 +416,5 @@ async def leave_group(request: Request, member: PageMember, session: SessionDep)
     await checked_form(request)
     name = member.group.name
     await groups.leave(session, member.user, member.group, member.membership)
-    return redirect("/groups", f"You have left {name}. Take care of yourself.")
+    return redirect("/groups", i18n.translate(
+        request, N_("You have left %(name)s. Take care of yourself."), name=name))

@@ -11,22 +11,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server import clock, events
 from server.accounts import names
 from server.errors import BadRequest, Conflict, Forbidden, Gone, Invalid, NotFound
+from server.i18n import N_
 from server.models import Group, Invite, Membership, User
 from server.models.groups import Role
 from server.moderation import service as moderation
 from server.realtime import log
 from server.text import storable
 
+# Said in the reader's language where it is shown (marked here, translated there).
 AGREEMENT = (
-    "What is shared here stays here.",
-    "Speak for yourself.",
-    "No advice unless someone asks for it.",
-    "Leave anyone's boundary alone.",
+    N_("What is shared here stays here."),
+    N_("Speak for yourself."),
+    N_("No advice unless someone asks for it."),
+    N_("Leave anyone's boundary alone."),
 )
 CAPACITY_MIN, CAPACITY_MAX, CAPACITY_DEFAULT = 3, 20, 12
 INVITE_DAYS_DEFAULT = 10
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-_NO_GROUP = "We could not find that group."
+_NO_GROUP = N_("We could not find that group.")
 
 
 def new_code() -> str:
@@ -55,10 +57,10 @@ async def create_group(
     name = storable(" ".join(name.split()), "A group name")
     description = storable(description, "A description")
     if not 1 <= len(name) <= 80:
-        raise Invalid("A group name needs 1 to 80 characters.", code="invalid_name")
+        raise Invalid(N_("A group name needs 1 to 80 characters."), code="invalid_name")
     if not CAPACITY_MIN <= capacity <= CAPACITY_MAX:
-        raise Invalid(f"A group holds {CAPACITY_MIN} to {CAPACITY_MAX} people.",
-                      code="invalid_capacity")
+        raise Invalid(N_("A group holds %(low)s to %(high)s people."),
+                      params={"low": CAPACITY_MIN, "high": CAPACITY_MAX}, code="invalid_capacity")
     now = clock.now()
     group = Group(name=name, description=description.strip()[:1000], capacity=capacity,
                   created_by=user.id, created_at=now, last_seq=0)
@@ -110,9 +112,9 @@ async def create_invite(
     expires_in_days: int = INVITE_DAYS_DEFAULT, max_uses: int | None = None,
 ) -> Invite:
     if not 1 <= expires_in_days <= 90:
-        raise Invalid("An invite lasts 1 to 90 days.", code="invalid_expiry")
+        raise Invalid(N_("An invite lasts 1 to 90 days."), code="invalid_expiry")
     if max_uses is not None and not 1 <= max_uses <= 100:
-        raise Invalid("An invite can be used 1 to 100 times.", code="invalid_max_uses")
+        raise Invalid(N_("An invite can be used 1 to 100 times."), code="invalid_max_uses")
     now = clock.now()
     invite = Invite(group_id=group.id, code=new_code(), created_by=by.id, created_at=now,
                     expires_at=now + dt.timedelta(days=expires_in_days), max_uses=max_uses,
@@ -127,18 +129,18 @@ async def revoke_invite(session: AsyncSession, group: Group, code: str) -> None:
         select(Invite).where(Invite.group_id == group.id, Invite.code == normalize_code(code))
     )
     if invite is None:
-        raise NotFound("This group has no such invite code.", code="invite_not_found")
+        raise NotFound(N_("This group has no such invite code."), code="invite_not_found")
     if invite.revoked_at is None:
         invite.revoked_at = clock.now()
 
 
 def _refuse_spent(invite: Invite, now: dt.datetime) -> None:
     if invite.revoked_at is not None:
-        raise Gone("That invite code was withdrawn. Ask for a new one.", code="invite_revoked")
+        raise Gone(N_("That invite code was withdrawn. Ask for a new one."), code="invite_revoked")
     if invite.expires_at <= now:
-        raise Gone("That invite code has expired. Ask for a new one.", code="invite_expired")
+        raise Gone(N_("That invite code has expired. Ask for a new one."), code="invite_expired")
     if invite.max_uses is not None and invite.uses >= invite.max_uses:
-        raise Gone("That invite code has been used up. Ask for a new one.",
+        raise Gone(N_("That invite code has been used up. Ask for a new one."),
                    code="invite_used_up")
 
 
@@ -149,7 +151,7 @@ async def invited_to(session: AsyncSession, code: str, user: User | None) -> tup
     person) is join's to say."""
     invite = await session.scalar(select(Invite).where(Invite.code == normalize_code(code)))
     if invite is None:
-        raise NotFound("That invite link is not one we know. Check it with whoever shared it.",
+        raise NotFound(N_("That invite link is not one we know. Check it with whoever shared it."),
                        code="invite_not_found")
     group = await session.get(Group, invite.group_id)
     assert group is not None
@@ -167,14 +169,14 @@ async def join(session: AsyncSession, user: User, *, code: str, accept_agreement
     (409 `name_taken_in_group`): `display_name`, if given, is the member's new name, everywhere,
     checked against this group and every group they are in."""
     if not accept_agreement:
-        raise BadRequest("Please read and accept the group agreement to join.",
+        raise BadRequest(N_("Please read and accept the group agreement to join."),
                          code="agreement_required")
     # Lock the invite row: people racing for a code's last use queue here, and each
     # sees the uses counted before it.
     invite = await session.scalar(select(Invite).where(Invite.code == normalize_code(code))
                                   .with_for_update())
     if invite is None:
-        raise NotFound("That invite code is not one we know. Check it with whoever shared it.",
+        raise NotFound(N_("That invite code is not one we know. Check it with whoever shared it."),
                        code="invite_not_found")
     # Lock the group row so two people cannot both take its last seat.
     group = await session.scalar(select(Group).where(Group.id == invite.group_id)
@@ -189,9 +191,9 @@ async def join(session: AsyncSession, user: User, *, code: str, accept_agreement
     now = clock.now()
     _refuse_spent(invite, now)
     if membership is not None and membership.state == "removed":
-        raise Forbidden("A moderator removed you from this group.", code="removed")
+        raise Forbidden(N_("A moderator removed you from this group."), code="removed")
     if await member_count(session, group.id) >= group.capacity:
-        raise Conflict("This group is full.", code="group_full")
+        raise Conflict(N_("This group is full."), code="group_full")
     if display_name is not None:
         name = names.clean_display_name(display_name)
         await names.refuse_taken_in_group(session, group, name, user.id)
@@ -234,14 +236,14 @@ async def leave(session: AsyncSession, user: User, group: Group, membership: Mem
 
 async def remove_member(session: AsyncSession, moderator: User, group: Group, user_id: int) -> None:
     if user_id == moderator.id:
-        raise BadRequest("To step away yourself, leave the group instead.", code="remove_self")
+        raise BadRequest(N_("To step away yourself, leave the group instead."), code="remove_self")
     await _lock_group(session, group.id)
     membership = await session.scalar(
         select(Membership).where(Membership.group_id == group.id, Membership.user_id == user_id,
                                  Membership.state == "active")
     )
     if membership is None:
-        raise NotFound("That person is not a member of this group.", code="member_not_found")
+        raise NotFound(N_("That person is not a member of this group."), code="member_not_found")
     membership.state, membership.ended_at = "removed", clock.now()
     await session.flush()
     removed = await session.get(User, user_id)
@@ -267,9 +269,9 @@ async def _keep_a_moderator(session: AsyncSession, group: Group, leaving: User) 
         successor.role = Role.MODERATOR
         heir = await session.get(User, successor.user_id)
         await moderation.audit(session, group.id, None, "promote", heir or f"member #{successor.user_id}",
-                               "The last moderator left; the longest-standing member steps up.")
+                               N_("The last moderator left; the longest-standing member steps up."))
         await session.flush()
         await log.append(session, group.id, events.MemberRoleChanged(
-            user_id=successor.user_id, role=Role.MODERATOR, reason="The last moderator left."),
+            user_id=successor.user_id, role=Role.MODERATOR, reason=N_("The last moderator left.")),
             None)
         await moderation.moderators_changed(session, group.id, successor.user_id, True)

@@ -23,6 +23,7 @@ from server import clock
 from server.config import Settings
 from server.db import Database, transaction
 from server.events import Kind
+from server.i18n import N_
 from server.models import AuthSession, Event, User
 from server.observability import DELIVERIES, DELIVERY_LAG, EVENTS_APPENDED
 from server.realtime import frames, log
@@ -189,7 +190,7 @@ class Hub:
             # socket attached during the read was admitted after it: not checked here.)
             for sub in list(feed.subscribers):
                 if sub.token_hash in checked and sub.token_hash not in alive:
-                    sub.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
+                    sub.close_soon(CLOSE_NOT_SIGNED_IN, N_("Your session has ended."))
             for event, actor in rows:
                 if event.seq > feed.cursors[stream]:  # a ring may have delivered it meanwhile
                     self._deliver(feed, event, actor)
@@ -236,7 +237,7 @@ class Hub:
         for feed in list(self.feeds.values()):
             for sub in list(feed.subscribers):
                 if sub.user_id == user_id and sub.token_hash in token_hashes:
-                    sub.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
+                    sub.close_soon(CLOSE_NOT_SIGNED_IN, N_("Your session has ended."))
 
     async def recheck_sessions(self) -> None:
         """After a time without news from the other processes (Redis was away): close every
@@ -252,7 +253,7 @@ class Hub:
             return
         for sub in subs:
             if sub.token_hash not in alive:
-                sub.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
+                sub.close_soon(CLOSE_NOT_SIGNED_IN, N_("Your session has ended."))
 
     async def _sweep_expired(self) -> None:
         """A socket whose session expires closes even if nothing happens in its group (a
@@ -262,7 +263,7 @@ class Hub:
             for feed in list(self.feeds.values()):
                 for sub in list(feed.subscribers):
                     if sub.expired():
-                        sub.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
+                        sub.close_soon(CLOSE_NOT_SIGNED_IN, N_("Your session has ended."))
 
     # -- sockets ---------------------------------------------------------------------------
 

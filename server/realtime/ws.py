@@ -21,12 +21,13 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from server import clock
+from server import clock, i18n
 from server.config import Settings
 from server.csrf import SESSION_COOKIE, same_origin
 from server.db import Database, transaction
 from server.deps import MAX_ID
 from server.errors import AppError, NotFound
+from server.i18n import N_
 from server.models import AuthSession, Group, Membership, User
 from server.observability import OPEN_SOCKETS, SLOW_READER_CLOSES, log_event
 from server.realtime import frames, log
@@ -62,6 +63,29 @@ def socket_token(websocket: WebSocket) -> tuple[str | None, bool]:
     return (cookie, True) if cookie else (None, False)
 
 
+def socket_language(websocket: WebSocket, user: User | None = None) -> str:
+    """The language a socket's words are said in (its error frames, its close reasons, the
+    fragments it receives): the member's own `language` if that language is offered, else what
+    the handshake's Accept-Language prefers among the offered ones, else English. Read once, as
+    the socket opens: a member whose language changes reads the new one from their next
+    connection on (a page reload or a reconnect)."""
+    found: i18n.Catalogues = getattr(websocket.app.state, "catalogues", None) or i18n.SOURCE_ONLY
+    own = user.language if user is not None else None
+    return own if own in found.offered else found.negotiate(websocket.headers.get("accept-language"))
+
+
+def _say(websocket: WebSocket, language: str, message: str, **params: Any) -> str:
+    """A message marked with N_ in `language`, its values put in after translation."""
+    found: i18n.Catalogues = getattr(websocket.app.state, "catalogues", None) or i18n.SOURCE_ONLY
+    text = found.gettext(language, message)
+    return text % params if params else text
+
+
+def close_reason(text: str) -> str:
+    """A close frame's reason: at most 123 bytes of UTF-8, cut at a whole character."""
+    return text.encode("utf-8")[:123].decode("utf-8", "ignore")
+
+
 def origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
     """A cookie-authenticated socket must come from one of the site's own pages
     (cross-site websocket hijacking would otherwise ride on the cookie)."""
@@ -85,7 +109,7 @@ class GroupSocket:
     __slots__ = ("websocket", "db", "user_id", "group_id", "token_hash", "expires", "delivered",
                  "_queued", "mod_delivered", "_mod_queued", "reads_moderators", "admitted_at",
                  "queue", "closing", "done", "_sending", "_sender", "receiver", "interrupted",
-                 "fragments", "receive_only")
+                 "fragments", "receive_only", "language")
 
     kind = "group"  # what the socket reads: "group" here, "room" for a practice room's
 
@@ -93,8 +117,11 @@ class GroupSocket:
                  delivered: int, moderators: int = 0, reads_moderators: bool = False,
                  token_hash: str = "", expires: dt.datetime | None = None,
                  admitted_at: int | None = None, fragments: bool = False,
-                 receive_only: bool = False) -> None:
+                 receive_only: bool = False, language: str | None = None) -> None:
         self.websocket = websocket
+        # What the socket's words and fragments are said in (socket_language; from the
+        # handshake alone when the opener does not say).
+        self.language = language or socket_language(websocket)
         # The page asked for rendered markup beside each event's data (`?fragments=1`).
         self.fragments = fragments
         self.receive_only = receive_only
@@ -141,10 +168,21 @@ class GroupSocket:
     def offer_presence(self, frame: str) -> None:
         self.send_control(frame)
 
+    def say(self, message: str, **params: Any) -> str:
+        """A message marked with N_, in this socket's language."""
+        return _say(self.websocket, self.language, message, **params)
+
+    def said(self, error: AppError) -> str:
+        """An error's detail in this socket's language."""
+        found: i18n.Catalogues = (getattr(self.websocket.app.state, "catalogues", None)
+                                  or i18n.SOURCE_ONLY)
+        return error.said(found.for_language(self.language).gettext)
+
     def close_soon(self, code: int, reason: str) -> None:
-        """Close after the frames already queued (they were committed before the ending)."""
+        """Close after the frames already queued (they were committed before the ending);
+        `reason` is marked with N_ and said in the socket's language."""
         if self.closing is None:
-            self._put(None, 0, "", close=(code, reason))
+            self._put(None, 0, "", close=(code, close_reason(self.say(reason))))
 
     def expired(self) -> bool:
         return self.expires is not None and clock.now() >= self.expires
@@ -167,9 +205,9 @@ class GroupSocket:
             receiver.cancel()
 
     def _end(self, code: int, reason: str) -> None:
-        """End now: nothing queued is sent any more."""
+        """End now: nothing queued is sent any more (`reason` marked with N_)."""
         if self.closing is None:
-            self.closing = (code, reason)
+            self.closing = (code, close_reason(self.say(reason)))
         self.queue.clear()
         self.finish()
 
@@ -179,7 +217,8 @@ class GroupSocket:
             # A client that stops reading is let go rather than growing memory or
             # slowing the others; it can come back with last_seq.
             SLOW_READER_CLOSES.inc()
-            self.closing = (CLOSE_SLOW, "Too slow to read; reconnect with last_seq.")
+            self.closing = (CLOSE_SLOW, close_reason(
+                self.say(N_("Too slow to read; reconnect with last_seq."))))
             self.finish()
             return
         self.queue.append((stream, seq, frame, effect))
@@ -225,13 +264,14 @@ class GroupSocket:
         """The event's frame for this socket: with the markup for its reader if it asked."""
         if not self.fragments:
             return event.frame
-        return event.frame_for(self.user_id, self.reads_moderators, self.receive_only)
+        return event.frame_for(self.user_id, self.reads_moderators, self.receive_only,
+                               self.language)
 
     async def _show(self, stream: str, seq: int, event: LiveEvent, effect: Effect | None,
                     live: bool) -> None:
         """Send one event frame of a stream, the next in its order, and let it take effect."""
         if self.expired():
-            self._end(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
+            self._end(CLOSE_NOT_SIGNED_IN, N_("Your session has ended."))
             return
         if stream == GROUP:
             await self.websocket.send_text(self.frame_of(event))
@@ -247,7 +287,7 @@ class GroupSocket:
             if effect is not None and effect.closes_moderators:
                 self.reads_moderators = False
         if effect is not None and effect.ends and seq > self.admitted_at:
-            self._end(CLOSE_FORBIDDEN, "You are no longer a member of this group.")
+            self._end(CLOSE_FORBIDDEN, N_("You are no longer a member of this group."))
 
     async def stop_sending(self) -> None:
         self._sending = False
@@ -313,6 +353,8 @@ class Admitted:
     # The oldest seq still kept of each stream the client asked to resume (last_seq,
     # moderators_seq), None when the stream keeps nothing.
     oldest: dict[str, int | None]
+    # What the socket's words are said in (socket_language).
+    language: str = i18n.SOURCE
 
 
 async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
@@ -323,27 +365,34 @@ async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
     settings: Settings = websocket.app.state.settings
     db: Database = websocket.app.state.db
     token, from_cookie = socket_token(websocket)
+    # The reasons of a refusal are said in the language of whoever is refused, once known.
+    language = socket_language(websocket)
     if from_cookie and not origin_allowed(websocket, settings):
-        await _refuse(websocket, CLOSE_BAD_ORIGIN, "This origin may not open Cairn's sockets.")
+        await _refuse(websocket, CLOSE_BAD_ORIGIN,
+                      _say(websocket, language, N_("This origin may not open Cairn's sockets.")))
         return None
     refusal: tuple[int, str] | None = None
     try:
         async with transaction(db, write=False) as session:
             found = await required(wiring.authenticate)(session, token) if token else None
             if found is None:
-                refusal = (CLOSE_NOT_SIGNED_IN, "Please sign in first.")
-            elif websocket.app.state.hub.sockets_of(found[0].id) >= SOCKETS_PER_MEMBER:
-                refusal = (CLOSE_TOO_MANY, "Too many open connections; close a few tabs and try again.")
+                refusal = (CLOSE_NOT_SIGNED_IN, N_("Please sign in first."))
             else:
-                admitted = await _standing(session, websocket, resolve, *found)
-                if admitted is None:
-                    refusal = (CLOSE_NO_GROUP, "No such group.")
+                language = socket_language(websocket, found[0])
+                if websocket.app.state.hub.sockets_of(found[0].id) >= SOCKETS_PER_MEMBER:
+                    refusal = (CLOSE_TOO_MANY, N_("Too many open connections; close a few tabs "
+                                                  "and try again."))
+                else:
+                    admitted = await _standing(session, websocket, resolve, *found)
+                    if admitted is None:
+                        refusal = (CLOSE_NO_GROUP, N_("No such group."))
     except (OperationalError, DBAPIError, OSError, PoolTimeout):
         # The database is down or busy: say "try again later" in a code a browser can see.
-        refusal = (CLOSE_TRY_LATER, "Cairn cannot reach its database right now.")
+        refusal = (CLOSE_TRY_LATER, N_("Cairn cannot reach its database right now."))
     if refusal is not None:
         if websocket.application_state == WebSocketState.CONNECTING:
-            await _refuse(websocket, *refusal)
+            code, reason = refusal
+            await _refuse(websocket, code, close_reason(_say(websocket, language, reason)))
         return None
     return admitted
 
@@ -366,7 +415,8 @@ async def _standing(session: AsyncSession, websocket: WebSocket, resolve: Resolv
             oldest[stream] = await log.oldest(session, membership.group_id, stream)
     role, last, moderators_last = standing
     return Admitted(user, auth.token_hash, auth.expires_at, membership.group_id,
-                    role == "moderator", last, moderators_last, oldest)
+                    role == "moderator", last, moderators_last, oldest,
+                    socket_language(websocket, user))
 
 
 def resume_point(last: int, asked: int | None, oldest: int | None,
@@ -469,7 +519,7 @@ async def group_socket(websocket: WebSocket, gid: int) -> None:
                        reads_moderators=admitted.is_moderator, token_hash=admitted.token_hash,
                        expires=admitted.expires, admitted_at=admitted.last,
                        fragments=websocket.query_params.get("fragments") == "1",
-                       receive_only=bool(admitted.user.receive_only))
+                       receive_only=bool(admitted.user.receive_only), language=admitted.language)
     is_moderator = admitted.is_moderator
     del admitted  # an idle socket does not keep the signed-in user's row
 
@@ -502,23 +552,25 @@ async def _receive_loop(websocket: WebSocket, sock: GroupSocket, on_command: Com
             text = message.get("text")
             if text is None:
                 sock.send_control(frames.error("binary_not_supported",
-                                               "Send JSON text frames."))
+                                               sock.say(N_("Send JSON text frames."))))
                 continue
             if len(text.encode()) > MAX_FRAME:
-                sock.closing = (CLOSE_TOO_BIG, "Frames are at most 16 KiB.")
+                sock.closing = (CLOSE_TOO_BIG, close_reason(sock.say(N_("Frames are at most 16 KiB."))))
                 break
             try:
                 command = json.loads(text)
             except (ValueError, RecursionError):
-                sock.send_control(frames.error("bad_json", "That frame is not valid JSON."))
+                sock.send_control(frames.error("bad_json", sock.say(N_("That frame is not valid JSON."))))
                 continue
             if not isinstance(command, dict) or not isinstance(command.get("type"), str):
-                sock.send_control(frames.error("bad_command", 'Send an object with a "type".'))
+                sock.send_control(frames.error("bad_command",
+                                               sock.say(N_('Send an object with a "type".'))))
                 continue
             if not _whole_characters(text, command):
                 # "\ud800" decodes to half a character: no page could show it, no database
                 # should keep it.
-                sock.send_control(frames.error("invalid_text", "That frame holds a broken character.",
+                sock.send_control(frames.error("invalid_text",
+                                               sock.say(N_("That frame holds a broken character.")),
                                                ref_of(command)))
                 continue
             if command["type"] == "ping":
@@ -538,8 +590,8 @@ async def _receive_loop(websocket: WebSocket, sock: GroupSocket, on_command: Com
 async def _group_command(sock: GroupSocket, command: dict[str, Any]) -> None:
     handler = wiring.commands.get((sock.kind, command["type"]))
     if handler is None:
-        sock.send_control(frames.error("unknown_command",
-                                       f"Unknown command: {command['type'][:40]}"))
+        sock.send_control(frames.error("unknown_command", sock.say(
+            N_("Unknown command: %(command)s"), command=command["type"][:40])))
         return
     await handler(sock, command)
 
@@ -565,10 +617,11 @@ async def carry_out(sock: GroupSocket, ref: str | int | None,
     try:
         return True, await asyncio.shield(write())
     except AppError as exc:
-        sock.send_control(frames.error(exc.code, exc.detail, ref))
+        sock.send_control(frames.error(exc.code, sock.said(exc), ref))
     except Exception:
         logger.exception("%s command failed", sock.kind)
-        sock.send_control(frames.error("unavailable", "That did not go through. Try again.", ref))
+        sock.send_control(frames.error("unavailable",
+                                       sock.say(N_("That did not go through. Try again.")), ref))
     return False, None
 
 
@@ -578,7 +631,8 @@ def optional_id(command: dict[str, Any], key: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-        raise AppError(f"{key} must be a positive integer.", code="invalid")
+        raise AppError(N_("%(key)s must be a positive integer."), params={"key": key},
+                       code="invalid")
     return value
 
 
@@ -586,10 +640,10 @@ async def still_member(session: AsyncSession, sock: GroupSocket) -> tuple[User, 
     """Membership (and the session itself) are checked again on every command."""
     found = await required(wiring.authenticate_in_group)(session, sock.token_hash, sock.group_id)
     if found is None:
-        sock.close_soon(CLOSE_NOT_SIGNED_IN, "Your session has ended.")
+        sock.close_soon(CLOSE_NOT_SIGNED_IN, N_("Your session has ended."))
         return None
     user, membership = found
     if membership is None:
-        sock.close_soon(CLOSE_FORBIDDEN, "You are no longer a member of this group.")
+        sock.close_soon(CLOSE_FORBIDDEN, N_("You are no longer a member of this group."))
         return None
     return user, membership

@@ -183,9 +183,10 @@
     if (button && button.parentNode) button.closest(".mod-notice").remove();
   });
 
+  // A moment as the page's language says it (the words block names the locale).
   function untilText(until) {
     try {
-      return new Date(until).toLocaleString("en-GB", {
+      return new Date(until).toLocaleString(Live.say("date_locale"), {
         weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit",
         timeZone: timezone,
       });

@@ -334,7 +334,8 @@
           if (frame.epoch) epoch = frame.epoch;
           catchingUpTo = frame.last_seq;
           if (frame.missed > 0 && cursors && cursors.group < catchingUpTo) {
-            setStatus(say("catching_up", { count: frame.missed }), "catching-up");
+            setStatus(frame.missed === 1 ? say("catching_up_one")
+              : say("catching_up", { count: frame.missed }), "catching-up");
           } else {
             setStatus(say("live"), "live");
           }

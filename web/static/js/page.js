@@ -60,12 +60,30 @@
   if (location.hash !== "#support") reveal(flash);
 })();
 
+// The words this file says, in the page's language (_page_words.html): "{name}" in a word is
+// a value put in.
+window.CairnPageWords = (function () {
+  "use strict";
+  var words = {};
+  var node = document.getElementById("page-words");
+  try { words = node ? JSON.parse(node.textContent) || {} : {}; } catch (e) { words = {}; }
+  return function (key, values) {
+    var text = words[key] || key;
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("{" + name + "}").join(String(values[name]));
+    });
+    return text;
+  };
+})();
+
 // A zone field (the _macros.html timezone_select): the search box narrows the list to the
 // zones whose name or region has what was typed, choosing the first of them when the one
 // chosen is not among them; an empty box shows them all again. On sign-up the field starts
 // at the zone this device is in, when the list has it (browsers may say an old name of it).
 (function () {
   "use strict";
+
+  var say = window.CairnPageWords;
 
   function words(text) {
     return text.toLowerCase().replace(/[_/\s-]+/g, " ").trim();
@@ -94,7 +112,7 @@
       var name = all.some(function (entry) { return entry[1].value === here; }) ? here : aliases[here];
       if (name && name !== select.value && all.some(function (entry) { return entry[1].value === name; })) {
         select.value = name;
-        found.textContent = "Chosen from this device: " + name + ". Change it if it is not yours.";
+        found.textContent = say("zone_chosen", { zone: name });
       }
     }
 
@@ -123,9 +141,9 @@
       var keep = shown.some(function (entry) { return entry[1].value === chosen; });
       select.value = keep ? chosen : shown[0][1].value;
       if (!wanted) found.textContent = "";
-      else if (!matches.length) found.textContent = "No zone matches \u201c" + query.trim() + "\u201d. All are shown.";
-      else found.textContent = matches.length === 1 ? "1 zone matches: " + shown[0][1].value + "."
-        : matches.length + " zones match. The list shows only these.";
+      else if (!matches.length) found.textContent = say("zone_none", { query: query.trim() });
+      else found.textContent = matches.length === 1 ? say("zone_one", { zone: shown[0][1].value })
+        : say("zone_many", { count: matches.length });
     }
 
     box.addEventListener("input", function () { show(box.value); });
@@ -143,6 +161,7 @@
 (function () {
   "use strict";
 
+  var say = window.CairnPageWords;
   Array.prototype.forEach.call(document.querySelectorAll("[data-copy]"), function (button) {
     var field = document.getElementById(button.getAttribute("data-copy"));
     var status = document.getElementById(button.getAttribute("data-copy-status"));
@@ -157,13 +176,13 @@
     button.addEventListener("click", function () {
       status.textContent = "";
       if (!navigator.clipboard || !navigator.clipboard.writeText) {
-        selectIt("The link is selected: copy it with your device\u2019s copy command.");
+        selectIt(say("copy_yourself"));
         return;
       }
       navigator.clipboard.writeText(field.value).then(function () {
-        status.textContent = "Copied";
+        status.textContent = say("copied");
       }, function () {
-        selectIt("The link is selected: copy it with your device\u2019s copy command.");
+        selectIt(say("copy_yourself"));
       });
     });
     button.hidden = false;
