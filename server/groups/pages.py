@@ -56,13 +56,13 @@ async def get_page_moderator(member: PageMember) -> Member:
 PageModerator = Annotated[Member, Depends(get_page_moderator)]
 
 
-# A day with its year, as each language says it (Babel's pattern where none is given here):
-# Cairn's English says "Monday 3 February 2020".
-_LONG_DATE = {"en": "EEEE d MMMM y"}
+# A day with its year, as each language says it (Babel's pattern where none is given here,
+# whose weekday may be shortened): "Monday 3 February 2020", "lunes, 3 de febrero de 2020".
+_LONG_DATE = {"en": "EEEE d MMMM y", "es": "EEEE, d 'de' MMMM 'de' y"}
 
 
 def long_date(day: dt.date, language: str = i18n.SOURCE) -> str:
-    """ "Monday 3 February 2020", "lunes, 3 de febrero de 2020"."""
+    """A day with its weekday, month and year, in `language`."""
     pattern = _LONG_DATE.get(language)
     if pattern is not None:
         return format_date(day, pattern, locale=formats.locale(language))

@@ -8,6 +8,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base, Choice, UTCDateTime, utcnow
+from server.i18n import N_
 
 
 class Cheer(Choice):
@@ -20,13 +21,13 @@ class Cheer(Choice):
     WITH_YOU = "with_you"
 
 
-# What each says, as the pages show it.
+# What each says, as the pages show it: marked here, said in the reader's language where shown.
 KINDS: dict[Cheer, str] = {
-    Cheer.PROUD: "Proud of you",
-    Cheer.REST_COUNTS: "Rest counts",
-    Cheer.BOUNDARY_MATTERS: "Your boundary matters",
-    Cheer.WORTH_IT: "You're worth this",
-    Cheer.WITH_YOU: "With you",
+    Cheer.PROUD: N_("Proud of you"),
+    Cheer.REST_COUNTS: N_("Rest counts"),
+    Cheer.BOUNDARY_MATTERS: N_("Your boundary matters"),
+    Cheer.WORTH_IT: N_("You're worth this"),
+    Cheer.WITH_YOU: N_("With you"),
 }
 TEXT_MAX = 280
 
