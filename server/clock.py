@@ -28,7 +28,8 @@ def is_timezone(name: str) -> bool:
 
 
 def local_time(at: dt.datetime, timezone: str) -> str:
-    """A moment in someone's own timezone, as a person says it: "Tuesday 4 March, 14:30"."""
+    """A moment in someone's own timezone, in English: "Tuesday 4 March, 14:30". Being replaced
+    by formats.moment, which says it in the reader's language: use that for anything shown."""
     local = at.astimezone(zone(timezone))
     return f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
 

@@ -69,15 +69,24 @@ def socket_language(websocket: WebSocket, user: User | None = None) -> str:
     the handshake's Accept-Language prefers among the offered ones, else English. Read once, as
     the socket opens: a member whose language changes reads the new one from their next
     connection on (a page reload or a reconnect)."""
-    found: i18n.Catalogues = getattr(websocket.app.state, "catalogues", None) or i18n.SOURCE_ONLY
+    found = _catalogues(websocket)
     own = user.language if user is not None else None
-    return own if own in found.offered else found.negotiate(websocket.headers.get("accept-language"))
+    if own in found.offered:
+        return own
+    headers = getattr(websocket, "headers", None)
+    return found.negotiate(headers.get("accept-language") if headers is not None else None)
+
+
+def _catalogues(websocket: WebSocket) -> i18n.Catalogues:
+    """The app's catalogues (Cairn's source language alone for a connection of no app)."""
+    state = getattr(getattr(websocket, "app", None), "state", None)
+    found: i18n.Catalogues | None = getattr(state, "catalogues", None)
+    return found or i18n.SOURCE_ONLY
 
 
 def _say(websocket: WebSocket, language: str, message: str, **params: Any) -> str:
     """A message marked with N_ in `language`, its values put in after translation."""
-    found: i18n.Catalogues = getattr(websocket.app.state, "catalogues", None) or i18n.SOURCE_ONLY
-    text = found.gettext(language, message)
+    text = _catalogues(websocket).gettext(language, message)
     return text % params if params else text
 
 
@@ -174,9 +183,7 @@ class GroupSocket:
 
     def said(self, error: AppError) -> str:
         """An error's detail in this socket's language."""
-        found: i18n.Catalogues = (getattr(self.websocket.app.state, "catalogues", None)
-                                  or i18n.SOURCE_ONLY)
-        return error.said(found.for_language(self.language).gettext)
+        return error.said(_catalogues(self.websocket).for_language(self.language).gettext)
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close after the frames already queued (they were committed before the ending);

@@ -248,7 +248,7 @@ async def test_changed_and_withdrawn_words_arrive_live_and_a_replay_tells_only_w
     assert [f["kind"] for f in mine] == ["commitment.edited", "commitment.checked_in", "commitment.withdrawn"]
     assert edited["data"] == {"commitment_id": cid, "user_id": member.id, "text": "second words"}
     assert edited["html"] == [{"target": f"#c{cid}-text", "swap": "replace",
-                               "html": f'<p class="text" id="c{cid}-text">second words</p>'}]
+                               "html": f'<p class="text" id="c{cid}-text" data-member-words>second words</p>'}]
     assert withdrawn["kind"] == "commitment.withdrawn" and withdrawn["data"] == {"commitment_id": cid,
                                                                                "user_id": member.id}
     assert withdrawn["html"] == [{"target": f"#entry-{cid}", "swap": "remove", "html": ""}]
