@@ -60,13 +60,17 @@
   if (location.hash !== "#support") reveal(flash);
 })();
 
-// The words this file says, in the page's language (_page_words.html): "{name}" in a word is
-// a value put in.
+// The words this file says, in the page's language: each part that needs some brings them in
+// a data block (script[data-page-words], _macros.html). "{name}" in a word is a value put in.
 window.CairnPageWords = (function () {
   "use strict";
   var words = {};
-  var node = document.getElementById("page-words");
-  try { words = node ? JSON.parse(node.textContent) || {} : {}; } catch (e) { words = {}; }
+  Array.prototype.forEach.call(document.querySelectorAll("script[data-page-words]"), function (node) {
+    try {
+      var found = JSON.parse(node.textContent) || {};
+      Object.keys(found).forEach(function (key) { words[key] = found[key]; });
+    } catch (e) { /* a block that cannot be read says nothing */ }
+  });
   return function (key, values) {
     var text = words[key] || key;
     Object.keys(values || {}).forEach(function (name) {
