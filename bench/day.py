@@ -145,6 +145,7 @@ class Sock:
     last_from: dict[int, int] = field(default_factory=dict)  # sending socket -> its last cheer
     seqs: dict[str, int] = field(default_factory=dict)  # stream -> last seq
     unacked: set[int] = field(default_factory=set)  # cheers sent here, not yet acknowledged
+    closer: asyncio.TimerHandle | None = None
 
 
 @dataclass
@@ -225,12 +226,11 @@ class Peak:
         self.args = args
         self.local_addrs = local_addrs
         self.tallies: dict[str, Tally] = {k: Tally() for k in (
-            *plan.rates(), "socket open", "room command")}
+            *plan.rates(), "socket open", "room: open", "room command")}
         self.errors: Counter[str] = Counter()  # in the window and the drain after it
         self.errors_outside: Counter[str] = Counter()  # while opening and in the ramp
         self.cheers: dict[int, Cheer] = {}
         self.live: list[float] = []
-        self.acks: list[float] = []
         self.duplicated = self.reordered = self.seq_not_rising = self.excluded = 0
         self.open_socks: list[Sock] = []  # for a random pick in O(1)
         self.where: dict[int, int] = {}  # socket no -> index in open_socks
@@ -277,10 +277,10 @@ class Peak:
 
     # -- sockets ---------------------------------------------------------------------------
 
-    async def open_socket(self, member: Member, life: float, query: str = "",
+    async def open_socket(self, member: Member, life: float | None, query: str = "",
                           counted: bool = False) -> None:
         """A group socket as the page opens it (cookie, Origin, fragments), up to its welcome;
-        it then lives on its own task for `life` seconds (or to the end of the run)."""
+        it then lives on its own task for `life` seconds (None: until told, or the end)."""
         server = self.server()
         self.socks_made += 1
         sock = Sock(self.socks_made, member)
@@ -315,13 +315,18 @@ class Peak:
         self.life_tasks.add(task)
         task.add_done_callback(self.life_tasks.discard)
 
-    async def _live(self, sock: Sock, life: float) -> None:
-        closer = asyncio.get_running_loop().call_later(life, self._close_later, sock)
+    async def _live(self, sock: Sock, life: float | None) -> None:
+        if life is not None:
+            self.close_after(sock, life)
         try:
             await self._read(sock)
         finally:
-            closer.cancel()
+            if sock.closer is not None:
+                sock.closer.cancel()
             self._forget(sock)
+
+    def close_after(self, sock: Sock, life: float) -> None:
+        sock.closer = asyncio.get_running_loop().call_later(life, self._close_later, sock)
 
     def _close_later(self, sock: Sock) -> None:
         task = asyncio.create_task(self.close_socket(sock))
@@ -367,8 +372,8 @@ class Peak:
                     if cheer is not None:
                         cheer.acked = True
                         sock.unacked.discard(int(ref[1:]))
-                        if cheer.counted:
-                            self.acks.append(now - cheer.sent)
+                        if cheer.counted:  # a cheer's latency in its row: send to its ack
+                            self.tallies["cheer"].latencies.append(now - cheer.sent)
                 elif kind == "error":
                     self.error(f"socket refused a command: {frame.get('code')}")
         except websockets.ConnectionClosed as closed:
@@ -511,7 +516,7 @@ class Peak:
         people = group.members[:ROOM_SIZE]  # the first is the group's moderator
         mod, practitioner, counterpart, observer = people[0], people[1], people[2], people[3]
         server = self.server()
-        r = await self._http("room", "POST", f"/api/v1/groups/{group.gid}/roleplays", counted, 201,
+        r = await self._http("room: open", "POST", f"/api/v1/groups/{group.gid}/roleplays", counted, 201,
                              headers={"Authorization": f"Bearer {mod.token}"},
                              json={"title": "Evening practice"})
         if r is None:
@@ -579,17 +584,18 @@ class Peak:
             self.error(f"{name}: {type(exc).__name__} {str(exc)[:60]}", counted)
 
     async def open_steady_sockets(self) -> float:
-        """About N/6 sockets, as if their pages had been opened in the last 5 minutes: each
-        lives on for a part of a socket's life, spread evenly."""
+        """About N/6 sockets, as if their pages had been opened in the last 5 minutes: once
+        all are open, each lives on for a part of a socket's life, spread evenly."""
         gate = asyncio.Semaphore(64)
         started = perf()
 
         async def one() -> None:
             async with gate:
-                await self.open_socket(random.choice(self.members),
-                                       random.uniform(0, self.plan.socket_life))
+                await self.open_socket(random.choice(self.members), None)
 
         await asyncio.gather(*(one() for _ in range(self.plan.steady_sockets())))
+        for sock in self.open_socks:
+            self.close_after(sock, random.uniform(0, self.plan.socket_life))
         return perf() - started
 
     async def keep_pinning(self) -> None:
@@ -675,7 +681,7 @@ class Peak:
         for name, count in Counter(t.get_name() for t in self.inflight if not t.done()).items():
             self.errors[f"{name}: unfinished after the drain"] += count
         actions = {name: t.summary(window) for name, t in self.tallies.items()}
-        for name in ("socket open", "room command"):
+        for name in ("socket open", "room: open", "room command"):
             actions[name]["offered_per_s"] = float("nan")
         pages = sorted(self.tallies["page: day"].latencies + self.tallies["page: progress"].latencies)
         live = sorted(self.live)
@@ -692,7 +698,7 @@ class Peak:
             "live_p50_ms": common.percentile(live, 50) * 1e3,
             "live_p99_ms": common.percentile(live, 99) * 1e3,
             "live_max_ms": (live[-1] * 1e3) if live else float("nan"),
-            "cheer_ack_p99_ms": common.percentile(sorted(self.acks), 99) * 1e3,
+            "cheer_ack_p99_ms": actions["cheer"]["p99_ms"],
             "cheers": len(counted), "lost": lost, "duplicated": self.duplicated,
             "reordered": self.reordered, "seq_not_rising": self.seq_not_rising,
             "unacked": unacked, "not_expected_closed_in_flight": self.excluded,
@@ -872,9 +878,10 @@ def report(r: dict[str, Any]) -> str:
         f"(not expected: {r['not_expected_closed_in_flight']}, sockets closed in flight)",
         f"  sockets open: {r['sockets_min']:,}-{r['sockets_max']:,} (mean {r['sockets_mean']:,.0f}; "
         f"steady state {r['sockets_steady']:,})",
-        f"  CPU: server {r['server_cpu']:.0%} of its core ({r['processes']} process(es) and their "
-        f"PostgreSQL backends), load generator {r['load_cpu']:.0%} (start lag p99 "
-        f"{r['generator_lag_p99_ms']:.1f} ms), others on the machine {r['other_cpu']:.0%}",
+        f"  CPU: server {r['server_cpu']:.0%} of its core ({r['processes']} process(es)"
+        + (" and their PostgreSQL backends" if r.get("db") == "postgres" else "")
+        + f"), load generator {r['load_cpu']:.0%} (start lag p99 {r['generator_lag_p99_ms']:.1f} ms), "
+        f"others on the machine {r['other_cpu']:.0%}",
     ]
     if r["errors"]:
         lines.append("  errors: " + "; ".join(f"{k} x{v}" for k, v in sorted(r["errors"].items())))
