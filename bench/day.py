@@ -36,6 +36,9 @@ generator measures itself, not Cairn).
     python -m bench.day --find --processes 2             # two processes behind Redis
     python -m bench.day --members 2000 --window 20 --ramp 10 --db sqlite
     python -m bench.day --smoke                          # 200 members, 5 s, a minute in all
+
+`--speed X` plays the hour X times faster (every rate times X, a socket's life divided by
+X), for short checks only; `--json PATH` writes every figure.
 """
 
 from __future__ import annotations
@@ -961,6 +964,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.members, args.find, args.window, args.ramp, args.drain = 200, False, 5.0, 2.0, 10.0
         args.speed, args.rooms_per_group_week = 60.0, 200.0
+    args.members = max(PER_GROUP, args.members // PER_GROUP * PER_GROUP)  # whole groups
     if args.processes > 1 and args.db != "postgres":
         parser.error("more than one process needs PostgreSQL (and Redis)")
 
