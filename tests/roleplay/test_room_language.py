@@ -283,6 +283,9 @@ async def test_the_practice_page_and_its_feed_read_in_spanish(cairn: FastAPI, pe
     english = words((await member.get(f"/groups/{gid}/practice")).text)
     assert "Every Thursday, 18:30 (Europe/Berlin), 60 min" in english
     assert "A group keeps up to" not in english  # the form is the moderators'
+    # The practice line on the group's day, in each reader's language.
+    assert "Próxima práctica:" in words((await planner.get(f"/groups/{gid}")).text)
+    assert "Next practice:" in words((await member.get(f"/groups/{gid}")).text)
     # An error, in the planner's language.
     r = await planner.post(f"/api/v1/groups/{gid}/practice-plans", {
         "starts": "18:30", "on_date": "2020-01-02", "zone": "UTC"})
