@@ -19,6 +19,7 @@ from server.errors import AppError, Invalid
 from server.forms import Form, checked_form, submit
 from server.groups import pages as group_pages
 from server.groups import service as groups
+from server.i18n import N_
 from server.models import User
 from server.models.groups import Role
 from server.models.moderation import TARGET_NAMES, ReportStatus, TargetType
@@ -70,7 +71,7 @@ def _target(form: Form) -> tuple[TargetType, int]:
     target_type = TargetType.of(kind)
     target_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 10 else 0
     if target_type is None or not 1 <= target_id <= MAX_ID:
-        raise Invalid("We could not tell what this is about.", code="invalid_target")
+        raise Invalid(N_("We could not tell what this is about."), code="invalid_target")
     return target_type, target_id
 
 
@@ -234,7 +235,7 @@ async def mute(uid: int, request: Request, member: group_pages.PageModerator,
     async def act() -> Response:
         minutes = form.whole_number("minutes", "How long", 1, moderation.MUTE_MINUTES_MAX)
         if minutes is None:
-            raise Invalid("Please choose how long the pause lasts.", code="invalid_minutes")
+            raise Invalid(N_("Please choose how long the pause lasts."), code="invalid_minutes")
         membership = await moderation.mute(session, member.user, member.group.id, uid,
                                            minutes=minutes, reason=values["reason"])
         assert membership.muted_until is not None  # just set

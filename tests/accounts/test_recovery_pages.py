@@ -42,7 +42,7 @@ async def test_the_codes_are_shown_once_after_sign_up_and_open_the_way_back(clie
     r = await fresh.submit("/signup", {"username": "quinn", "password": PASSWORD,
                                        "password_again": PASSWORD, "timezone": "UTC"})
     assert r.status_code == 200 and r.headers["cache-control"] == "no-store"
-    assert "<form" not in r.text and "Welcome to Cairn, quinn." in r.text
+    assert "<form" not in r.text and "Welcome to Cairn, <span data-member-words>quinn</span>." in r.text
     assert len(RECOVERY_CODE_RE.findall(r.text)) == 10 and SAVED_RE.search(r.text).group(1) == "/groups"
     # Nowhere else are they shown again.
     settings = (await robin.get("/settings")).text
