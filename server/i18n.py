@@ -174,8 +174,8 @@ def language_of(request: Request) -> str:
     if own in found.offered:
         return cast(str, own)
     chosen = request.cookies.get(COOKIE)
-    if chosen in found.offered:
-        return cast(str, chosen)
+    if chosen is not None and chosen in found.offered:
+        return chosen
     return found.negotiate(request.headers.get("accept-language"))
 
 
