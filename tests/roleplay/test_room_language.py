@@ -166,7 +166,9 @@ async def test_an_english_room_reads_as_it_always_did(cairn: FastAPI, people: Cl
     assert r.json()["title"] == "Boundary practice"
     page = (await member.get(f"/groups/{gid}/rooms/{r.json()['room_id']}")).text
     assert '<html lang="en">' in page and ">Gathering<" in page
-    assert "Welcome to the practice room" in page and 'lang="es"' not in page
+    # No part of the room is marked Spanish (the footer's switch names "Español" in Spanish).
+    room = page.split('<main', 1)[1].split('</main>', 1)[0]
+    assert "Welcome to the practice room" in room and 'lang="es"' not in room
 
 
 # --- live frames in each reader's language -----------------------------------------------------
