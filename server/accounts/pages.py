@@ -114,7 +114,7 @@ def _signup_page(request: Request, status: int = 200, *, form: dict[str, str], n
     """The sign-up form. `detect`: the page's script chooses the zone this device is in (a
     first visit; a form sent back keeps what was chosen)."""
     return render(request, "accounts/signup.html", status_code=status, error=error, form=form,
-                  zones=zones.choices(form.get("timezone")), detect_zone=detect,
+                  zones=zones.choices(form.get("timezone"), i18n.language_of(request)), detect_zone=detect,
                   zone_aliases=zones.aliases() if detect else None, next=next_url)
 
 
@@ -299,7 +299,7 @@ async def _settings_page(request: Request, session: AsyncSession, user: User, st
                                    "receive_only": bool(user.receive_only),
                                    "language": user.language})
     return render(request, "accounts/settings.html", status_code=status,
-                  zones=zones.choices(context["profile"]["timezone"]),
+                  zones=zones.choices(context["profile"]["timezone"], i18n.language_of(request)),
                   codes_left=await recovery.remaining(session, user.id), **context)
 
 

@@ -43,7 +43,7 @@ async def practice_page(request: Request, session: AsyncSession, member: Member,
                                 "repeat": "weekly", "on_date": "", "weekday": "", "minutes": "60"})
     return render(request, "groups/practice.html", status_code=status, group=member.group,
                   member=member, plans=rows, weekdays=practice.weekday_choices(language),
-                  zones=zones.choices(context["plan"]["zone"]), plans_max=practice.PLANS_MAX,
+                  zones=zones.choices(context["plan"]["zone"], language), plans_max=practice.PLANS_MAX,
                   **await practice.day_line(session, member, plans, language), **context)
 
 
