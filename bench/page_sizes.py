@@ -28,13 +28,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import websockets
 
 from bench.common import LOAD_CORE, ROOT, Server, cairn_server, pin_to
+
+T = TypeVar("T")
 
 PASSWORD = "a quiet river bend"  # noqa: S105 - the seeded members' password
 CHROMIUM = os.environ.get("CAIRN_BENCH_CHROMIUM", "/usr/bin/chromium")
@@ -249,22 +253,28 @@ async def measure(server: Server, seeded: Seeded, keep: Path | None = None) -> l
     return rows
 
 
-def run(tree: Path, keep: Path | None = None) -> list[dict]:
+def on_seeded_tree(tree: Path, measure_: Callable[[Server, Seeded], Awaitable[T]]) -> T:
+    """Serve the checkout `tree` on a new SQLite database, seed it through the API, and
+    measure it; everything made is removed afterwards."""
     folder, url = _database(tree)
     server = cairn_server(url, folder)
     server.cwd = tree  # `python -m` imports the package from the working directory
     try:
         server.start()
         try:
-            return asyncio.run(_seed_and_measure(server, keep))
+            return asyncio.run(_seed_then(server, measure_))
         finally:
             server.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-async def _seed_and_measure(server: Server, keep: Path | None) -> list[dict]:
-    return await measure(server, await seed(server), keep)
+async def _seed_then(server: Server, measure_: Callable[[Server, Seeded], Awaitable[T]]) -> T:
+    return await measure_(server, await seed(server))
+
+
+def run(tree: Path, keep: Path | None = None) -> list[dict]:
+    return on_seeded_tree(tree, lambda server, seeded: measure(server, seeded, keep))
 
 
 # -- output ----------------------------------------------------------------------------------

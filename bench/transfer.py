@@ -20,12 +20,10 @@ middleware runs it; the best of 30 tries): Cairn and deploy/nginx.conf use level
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import importlib
 import json
 import re
-import shutil
 import timeit
 import zlib
 from pathlib import Path
@@ -33,8 +31,8 @@ from typing import Any
 
 import httpx
 
-from bench.common import LOAD_CORE, ROOT, Server, cairn_server, pin_to
-from bench.page_sizes import SESSION_COOKIE, Seeded, _database, seed
+from bench.common import LOAD_CORE, ROOT, Server, pin_to
+from bench.page_sizes import SESSION_COOKIE, Seeded, on_seeded_tree
 
 LEVELS = (1, 4, 6, 9)
 ASSET = re.compile(r'<(?:link rel="stylesheet" href|script src)="(/static/[^"]+)"')
@@ -98,21 +96,7 @@ async def measure(server: Server, seeded: Seeded) -> list[dict[str, Any]]:
 
 
 def run(tree: Path) -> list[dict[str, Any]]:
-    folder, url = _database(tree)
-    server = cairn_server(url, folder)
-    server.cwd = tree  # `python -m` imports the package from the working directory
-    try:
-        server.start()
-        try:
-            return asyncio.run(_seed_and_measure(server))
-        finally:
-            server.stop()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-async def _seed_and_measure(server: Server) -> list[dict[str, Any]]:
-    return await measure(server, await seed(server))
+    return on_seeded_tree(tree, measure)
 
 
 def _name(row: dict[str, Any]) -> str:

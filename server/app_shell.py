@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from server import i18n
 from server.assets import PREFIX, static_url
 from server.web import crisis_resources, templates
 
@@ -93,18 +94,41 @@ async def web_app_manifest() -> JSONResponse:
                         headers={"Cache-Control": "no-cache"})
 
 
-def offline_html(request: Request) -> str:
-    """The offline page: calm words and the crisis lines. Rendered for nobody: no user, no
-    CSRF token, no flash or help notice read from cookies."""
+def offline_language(request: Request, lang: str | None = None) -> str:
+    """The offline page's language: `?lang=` if Cairn offers it, else the one the browser's
+    Accept-Language prefers. Never a member's setting or a cookie: it is kept for anyone."""
+    found = i18n.catalogues(request)
+    return lang if lang in found.offered else found.negotiate(request.headers.get("accept-language"))
+
+
+def offline_pages(request: Request) -> dict[str, str]:
+    """The offline pages the worker keeps, by language: the browser's own language's at
+    OFFLINE_PAGE, and where Cairn offers more than one, each language's (`?lang=`), so the
+    worker can show the one of the page that could not load (sw.js)."""
+    offered = i18n.catalogues(request).offered
+    if len(offered) < 2:
+        return {}
+    return {code: f"{OFFLINE_PAGE}?lang={code}" for code in offered}
+
+
+def offline_html(request: Request, language: str | None = None) -> str:
+    """The offline page: calm words and the crisis lines, in one language. Rendered for
+    nobody: no user, no CSRF token, no flash or help notice read from cookies."""
+    language = language or offline_language(request)
     return templates.env.get_template("offline.html").render(
         request=request, user=None, csrf_token="", flash=None, support=None,
-        resources=crisis_resources(request))
+        language=language, **i18n.catalogues(request).template_words(language),
+        resources=crisis_resources(request, language))
 
 
 @router.get(OFFLINE_PAGE)
-async def offline_page(request: Request) -> HTMLResponse:
-    """Public: the page the service worker shows when a page cannot be reached."""
-    return HTMLResponse(offline_html(request), headers={"Cache-Control": "no-cache"})
+async def offline_page(request: Request, lang: str | None = None) -> HTMLResponse:
+    """Public: the page the service worker shows when a page cannot be reached; `?lang=` one
+    of the offered languages (else the browser's Accept-Language chooses)."""
+    language = offline_language(request, lang)
+    return HTMLResponse(offline_html(request, language),
+                        headers={"Cache-Control": "no-cache", "Content-Language": language,
+                                 "Vary": "Accept-Language"})
 
 
 def shell_version(request: Request, worker: str) -> str:
@@ -115,6 +139,8 @@ def shell_version(request: Request, worker: str) -> str:
     for name in (*SHELL_FILES, *SHELL_ICONS):
         digest.update(static_url(name).encode() + b"\0")
     digest.update(offline_html(request).encode())
+    for language in offline_pages(request):
+        digest.update(offline_html(request, language).encode())
     return digest.hexdigest()[:16]
 
 
@@ -122,8 +148,12 @@ def worker_source(request: Request) -> str:
     """web/templates/sw.js with what it keeps, and the version of that."""
     template = templates.env.get_template("sw.js")
 
+    by_language = offline_pages(request)
+
     def render(version: str) -> str:
-        return template.render(version=version, offline_page=OFFLINE_PAGE, kept=[*shell(), OFFLINE_PAGE])
+        return template.render(version=version, offline_page=OFFLINE_PAGE,
+                               offline_pages=by_language,
+                               kept=[*shell(), OFFLINE_PAGE, *by_language.values()])
 
     return render(shell_version(request, render("")))
 

@@ -15,6 +15,9 @@ from server.config import ROOT
 if TYPE_CHECKING:
     from server.config import Settings
 
+# The languages `cairn demo --lang` writes its sample group in (server/demo.py's SAMPLES).
+DEMO_LANGUAGES = ("en", "es")
+
 # Socket settings every server process uses: frames over 16 KiB close with 1009, and
 # protocol pings find a dead peer within ping interval + timeout (25 s).
 WS_OPTIONS: dict[str, Any] = {"ws_max_size": 16 * 1024, "ws_ping_interval": 10.0,
@@ -68,14 +71,14 @@ def serve(host: str, port: int, *, migrate_first: bool = True, workers: int = 1)
                 log_level=level, log_config=None, access_log=False, **WS_OPTIONS)
 
 
-def demo(host: str, port: int) -> None:
-    """Serve a throwaway database seeded with a sample group."""
+def demo(host: str, port: int, language: str = "en") -> None:
+    """Serve a throwaway database seeded with a sample group, written in `language`."""
     folder = Path(tempfile.mkdtemp(prefix="cairn-demo-"))
     os.environ["CAIRN_DATABASE_URL"] = f"sqlite+aiosqlite:///{folder / 'demo.db'}"
     migrate(os.environ["CAIRN_DATABASE_URL"])
     from server.demo import seed
 
-    people = asyncio.run(seed(os.environ["CAIRN_DATABASE_URL"]))
+    people = asyncio.run(seed(os.environ["CAIRN_DATABASE_URL"], language))
     print("Demo accounts (password for each: 'a quiet river bend'):", ", ".join(people))
     serve(host, port, migrate_first=False)
 
@@ -283,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         if name == "serve":
             p.add_argument("--no-migrate", action="store_true",
                            help="do not apply migrations before serving")
+        else:
+            p.add_argument("--lang", default="en", choices=DEMO_LANGUAGES,
+                           help="the language the sample group is written in, and its "
+                                "members read Cairn in (default: en)")
     sub.add_parser("migrate", help="apply the Alembic migrations to the configured database")
     sub.add_parser("prune", help="apply the retention settings now (event log, role-play "
                    "history, sessions)")
@@ -311,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
         wait_for_database("migrate")
         migrate()
     elif args.command == "demo":
-        demo(args.host, args.port)
+        demo(args.host, args.port, args.lang)
     elif args.command == "prune":
         print(asyncio.run(prune(_settings_or_exit())))
     elif args.command in ("backup", "restore"):

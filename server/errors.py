@@ -13,7 +13,7 @@ class AppError(Exception):
 
     status = 400
     code = "bad_request"
-    detail = "The request could not be understood."
+    detail = N_("The request could not be understood.")
 
     def __init__(
         self, detail: str | None = None, *, code: str | None = None,
@@ -64,7 +64,7 @@ class Gone(AppError):
 
 
 class TooLarge(AppError):
-    status, code, detail = 413, "too_large", "That request is too large."
+    status, code, detail = 413, "too_large", N_("That request is too large.")
 
 
 class Invalid(AppError):
@@ -72,7 +72,7 @@ class Invalid(AppError):
 
 
 class RateLimited(AppError):
-    status, code, detail = 429, "rate_limited", "Too many tries. Please wait a little."
+    status, code, detail = 429, "rate_limited", N_("Too many tries. Please wait a little.")
 
     def __init__(self, detail: str | None = None, *, retry_after: int, **kw: Any) -> None:
         super().__init__(detail, headers={"Retry-After": str(max(1, retry_after))}, **kw)
@@ -81,7 +81,7 @@ class RateLimited(AppError):
 
 class Unavailable(AppError):
     status, code = 503, "unavailable"
-    detail = "Cairn cannot reach its database right now. Please try again in a moment."
+    detail = N_("Cairn cannot reach its database right now. Please try again in a moment.")
 
     def __init__(self, detail: str | None = None, **kw: Any) -> None:
         kw["headers"] = {"Retry-After": "5", **(kw.get("headers") or {})}

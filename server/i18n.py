@@ -28,14 +28,22 @@ class Language:
     code: str
     # Offered to members only once every message is translated and read through.
     complete: bool
+    # The language's name in itself ("Español"), as the language switch offers it: never
+    # translated, so a reader finds their own language whatever the page's.
+    name: str = ""
 
 
 # Every language Cairn knows. Spanish is being translated: it is not offered yet, so its
 # catalogue may be partial (untranslated messages read in English).
 LANGUAGES: dict[str, Language] = {
-    "en": Language("en", complete=True),
-    "es": Language("es", complete=False),
+    "en": Language("en", complete=True, name="English"),
+    "es": Language("es", complete=False, name="Español"),
 }
+
+# A visitor's choice on the language switch (server/accounts/language.py): honoured after a
+# member's own setting and before the browser's Accept-Language.
+COOKIE = "cairn_language"
+COOKIE_DAYS = 365
 
 
 class MissingCatalogue(Exception):
@@ -159,11 +167,40 @@ def catalogues(request: Request) -> Catalogues:
 
 def language_of(request: Request) -> str:
     """The language a request reads: the member's own setting if signed in (and that language
-    is offered), else what their browser's Accept-Language prefers among the offered ones,
-    else English."""
+    is offered), else the one this browser chose on the language switch (if offered), else
+    what its Accept-Language prefers among the offered ones, else English."""
     found = catalogues(request)
     own = getattr(request.state, "member_language", None)
-    return own if own in found.offered else found.negotiate(request.headers.get("accept-language"))
+    if own in found.offered:
+        return cast(str, own)
+    chosen = request.cookies.get(COOKIE)
+    if chosen is not None and chosen in found.offered:
+        return chosen
+    return found.negotiate(request.headers.get("accept-language"))
+
+
+def offered_of(found: Catalogues) -> list[Language]:
+    """The languages members can choose, as the switch and Settings list them."""
+    return [LANGUAGES.get(code) or Language(code, True, code) for code in found.offered]
+
+
+def spoken(code: str) -> str:
+    """A member's language code as Cairn speaks to them with no request at hand (a reminder,
+    a live fragment): theirs if offered, else the source."""
+    return code if code in installed().offered else SOURCE
+
+
+def ngettext(singular: str, plural: str, n: int, *, language: str, **params: Any) -> str:
+    """A plural message (extracted as one) in a language given by its code; `%(num)s` is n."""
+    text = installed().for_language(language).ngettext(singular, plural, n)
+    return text % {"num": n, **params}
+
+
+def gettext(code: str, message: str, **params: Any) -> str:
+    """A message marked with N_ in a language given by its code (`spoken(user.language)`), its
+    "%(name)s" values put in after translation."""
+    text = installed().gettext(code, message)
+    return text % params if params else text
 
 
 def say(request: Request, error: Any) -> str:

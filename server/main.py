@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
@@ -34,7 +34,7 @@ from server.db import Database, transaction
 from server.db import epoch as db_epoch
 from server.encouragements import api as encouragements_api
 from server.encouragements import live as encouragements_live
-from server.errors import AppError, NotSignedIn, TooLarge, Unavailable
+from server.errors import AppError, Invalid, NotSignedIn, TooLarge, Unavailable
 from server.groups import api as groups_api
 from server.groups import live as groups_live
 from server.groups import pages as groups_pages
@@ -87,20 +87,21 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
         if any(e.get("type") == "json_invalid" for e in errors):
-            return JSONResponse({"error": "malformed", "detail": "The request body is not valid JSON.",
-                                 "errors": errors}, status_code=400)
+            err = AppError(i18n.N_("The request body is not valid JSON."), code="malformed")
+            return JSONResponse({**err.body(), "detail": i18n.say(request, err), "errors": errors},
+                                status_code=400)
+        err = validation_problem(exc.errors())
         if not _wants_json(request):
-            return render(request, "error.html", status_code=422,
-                          error=AppError(_first_message(errors), code="invalid"))
-        return JSONResponse({"error": "invalid", "detail": _first_message(errors),
-                             "errors": errors}, status_code=422)
+            return render(request, "error.html", status_code=422, error=err)
+        return JSONResponse({**err.body(), "detail": i18n.say(request, err), "errors": errors},
+                            status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        detail = exc.detail if isinstance(exc.detail, str) else "That did not work."
-        if exc.status_code == 404:
-            detail = i18n.N_("We could not find that.")
+        detail = {404: i18n.N_("We could not find that."),
+                  405: i18n.N_("That cannot be done here.")}.get(exc.status_code,
+                                                                 i18n.N_("That did not work."))
         err = AppError(detail, code=code)
         err.status = exc.status_code
         headers = getattr(exc, "headers", None)
@@ -115,7 +116,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(request: Request, exc: BodyTooLarge) -> Response:
-        return JSONResponse(TooLarge().body(), status_code=413, headers={"Connection": "close"})
+        err = TooLarge()
+        return JSONResponse({**err.body(), "detail": i18n.say(request, err)}, status_code=413,
+                            headers={"Connection": "close"})
 
     @app.exception_handler(OperationalError)
     @app.exception_handler(DBAPIError)
@@ -124,7 +127,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.warning("dependency unavailable: %s", type(exc).__name__)
         err = Unavailable()
         if _wants_json(request):
-            return JSONResponse(err.body(), status_code=503, headers={"Retry-After": "5"})
+            return JSONResponse({**err.body(), "detail": i18n.say(request, err)}, status_code=503,
+                                headers={"Retry-After": "5"})
         return render(request, "error.html", status_code=503, error=err)
 
 
@@ -187,12 +191,60 @@ class HeadLikeGet:
         await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
-def _first_message(errors: list[dict[str, Any]]) -> str:
+# The request-validation errors people meet most, by pydantic's error `type`, each said in
+# the reader's language: the field's name as the API spells it, and the limit from the
+# error's `ctx`. Any other type is "not valid"; the answer's `errors` keep pydantic's own.
+N_ = i18n.N_
+VALIDATION_MESSAGES: dict[str, tuple[str, str | None]] = {
+    "missing": (N_("The field %(field)s is missing."), None),
+    "string_too_long": (N_("The field %(field)s should have at most %(limit)s characters."),
+                        "max_length"),
+    "string_too_short": (N_("The field %(field)s should have at least %(limit)s characters."),
+                         "min_length"),
+    "too_long": (N_("The field %(field)s should have at most %(limit)s items."), "max_length"),
+    "too_short": (N_("The field %(field)s should have at least %(limit)s items."), "min_length"),
+    "string_type": (N_("The field %(field)s should be text."), None),
+    "int_type": (N_("The field %(field)s should be a whole number."), None),
+    "int_parsing": (N_("The field %(field)s should be a whole number."), None),
+    "int_from_float": (N_("The field %(field)s should be a whole number."), None),
+    "float_type": (N_("The field %(field)s should be a number."), None),
+    "float_parsing": (N_("The field %(field)s should be a number."), None),
+    "bool_type": (N_("The field %(field)s should be true or false."), None),
+    "bool_parsing": (N_("The field %(field)s should be true or false."), None),
+    "list_type": (N_("The field %(field)s should be a list."), None),
+    "dict_type": (N_("The field %(field)s should be an object."), None),
+    "model_type": (N_("The field %(field)s should be an object."), None),
+    "model_attributes_type": (N_("The field %(field)s should be an object."), None),
+    "greater_than_equal": (N_("The field %(field)s should be at least %(limit)s."), "ge"),
+    "greater_than": (N_("The field %(field)s should be more than %(limit)s."), "gt"),
+    "less_than_equal": (N_("The field %(field)s should be at most %(limit)s."), "le"),
+    "less_than": (N_("The field %(field)s should be less than %(limit)s."), "lt"),
+    "literal_error": (N_("The field %(field)s should be one of: %(limit)s."), "expected"),
+    "enum": (N_("The field %(field)s should be one of: %(limit)s."), "expected"),
+    "string_pattern_mismatch": (N_("The field %(field)s is not in the form it should be."), None),
+    "extra_forbidden": (N_("The field %(field)s is not one this accepts."), None),
+}
+NOT_VALID = N_("The field %(field)s is not valid.")
+
+
+def validation_problem(errors: Sequence[Any]) -> AppError:
+    """The first of a request's validation errors as an `invalid` error, said in the reader's
+    language by its type."""
     if not errors:
-        return "Some fields are not valid."
+        return Invalid(N_("Some fields are not valid."))
     first = errors[0]
-    where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
-    return f"{where}: {first.get('msg', 'is not valid')}"
+    field = ".".join(str(p) for p in first.get("loc", ())[1:]) or "request"
+    message, limit_key = VALIDATION_MESSAGES.get(first.get("type", ""), (NOT_VALID, None))
+    params: dict[str, Any] = {"field": field}
+    if limit_key is not None:
+        limit = (first.get("ctx") or {}).get(limit_key)
+        if limit is None:
+            message = NOT_VALID
+        elif limit_key == "min_length" and limit == 1:
+            message = N_("The field %(field)s should not be empty.")
+        else:
+            params["limit"] = limit
+    return Invalid(message, params=params)
 
 
 def wire_live() -> None:

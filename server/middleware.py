@@ -135,7 +135,11 @@ class Compression:
     `Vary: Accept-Encoding`. Behind the proxy, nginx compresses instead (deploy/nginx.conf).
 
     The CSRF token, the one secret a page repeats, is masked afresh in every answer
-    (server/csrf.py), so compression cannot be used to guess it (BREACH)."""
+    (server/csrf.py), so compression cannot be used to guess it (BREACH).
+
+    A compressed answer's ETag is made weak (W/"..."), as nginx does: its bytes differ from
+    the plain answer's, and a strong validator promises the same bytes. A weak one sent back
+    in If-None-Match still matches (a 304)."""
 
     def __init__(self, app: ASGIApp, minimum_size: int = 500, level: int = 4) -> None:
         self.app = app
@@ -145,4 +149,14 @@ class Compression:
         # Not awaited: see SecurityHeaders.
         if scope["type"] != "http":
             return self.app(scope, receive, send)
-        return self.gzip(scope, receive, send)
+
+        async def weak_etag_if_compressed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers") or []
+                if (b"content-encoding", b"gzip") in ((k.lower(), v) for k, v in headers):
+                    message["headers"] = [
+                        (k, b"W/" + v if k.lower() == b"etag" and not v.startswith(b"W/") else v)
+                        for k, v in headers]
+            await send(message)
+
+        return self.gzip(scope, receive, weak_etag_if_compressed)

@@ -16,8 +16,10 @@ from server import csrf, deps
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "Error",
     "type": "object",
-    "description": "Every error: a machine code and a sentence for a person. Some errors add "
-                   "fields (`errors` for validation, `support` for crisis resources).",
+    "description": "Every error: a machine code (always English) and a sentence for a person, "
+                   "in the language the request reads in (the member's own, else the language "
+                   "switch's choice, else Accept-Language). Some errors add fields (`errors` "
+                   "for validation, `support` for crisis resources).",
     "required": ["error", "detail"],
     "properties": {
         "error": {"type": "string", "examples": ["not_found"]},
@@ -31,7 +33,7 @@ VALIDATION_ERROR_SCHEMA: dict[str, Any] = {
     "required": ["error", "detail"],
     "properties": {
         "error": {"type": "string", "examples": ["invalid"]},
-        "detail": {"type": "string", "examples": ["body.text: Field required"]},
+        "detail": {"type": "string", "examples": ["The field text is missing."]},
         "errors": {"type": "array", "items": {
             "type": "object",
             "properties": {"type": {"type": "string"}, "loc": {"type": "array"},

@@ -22,6 +22,8 @@ FLASH_COOKIE = "cairn_flash"
 # Set when the member's own words suggested they may be in danger: the next page they see
 # gently shows where to find help. It carries no words, only "show the resources".
 SUPPORT_COOKIE = "cairn_support"
+# The longest flash message shown (a translation may run longer than its English).
+FLASH_MAX = 400
 CSRF_FIELD = csrf.FIELD
 
 ResponseT = TypeVar("ResponseT", bound=Response)
@@ -108,6 +110,8 @@ def _in_language(request: Request, context: dict[str, Any]) -> None:
     language = i18n.language_of(request)
     found = i18n.catalogues(request)
     context["language"] = language
+    # The language switch's choices (base.html), each named in itself.
+    context["languages"] = i18n.offered_of(found)
     context.update(found.template_words(language))
     # {{ said(error) }}: an AppError's detail in this language.
     context["said"] = lambda error: error.said(found.for_language(language).gettext)
@@ -118,13 +122,14 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     _in_language(request, context)
     context["csrf_token"] = csrf_token(request)
     flash = request.cookies.get(FLASH_COOKIE)
-    context["flash"] = unquote(flash)[:300] if flash else None
+    context["flash"] = unquote(flash)[:FLASH_MAX] if flash else None
     wants_support = request.cookies.get(SUPPORT_COOKIE) in ("1", "private")
     if wants_support and context.get("user") is not None:
         context.setdefault("support", {**support_resources(request),
                                        "moderators_told": request.cookies.get(SUPPORT_COOKIE) == "1"})
     response: HTMLResponse = templates.TemplateResponse(request, template, context,
                                                         status_code=status_code)
+    response.headers["Content-Language"] = context["language"]
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")
     if wants_support:
@@ -150,14 +155,16 @@ def _from_deployment_file(request: Request, read: Callable[[str | None], dict[st
         return read(None)
 
 
-def crisis_resources(request: Request) -> dict[str, Any]:
-    """The crisis lines and grounding steps."""
-    return _from_deployment_file(request, lambda path: crisis.resources(None, path))
+def crisis_resources(request: Request, language: str | None = None) -> dict[str, Any]:
+    """The crisis lines and grounding steps, in the reader's language's wording."""
+    language = language or i18n.language_of(request)
+    return _from_deployment_file(request, lambda path: crisis.resources(None, path, language))
 
 
 def support_resources(request: Request) -> dict[str, Any]:
     """What a member whose words suggested danger is shown, as the API's `support`."""
-    return _from_deployment_file(request, crisis.support)
+    language = i18n.language_of(request)
+    return _from_deployment_file(request, lambda path: crisis.support(path, language))
 
 
 def redirect(url: str, message: str | None = None, *,

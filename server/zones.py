@@ -9,16 +9,16 @@ this is only what is offered."""
 from __future__ import annotations
 
 import functools
+import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from server import clock
+from server import clock, formats, i18n
+from server.i18n import N_
 
 UTC = "UTC"
-# How a region reads as the label of its group; the others read as the database names them.
-_REGION_LABELS = {"Indian": "Indian Ocean"}
 # Zones that are UTC under another name (a browser on a server may say "Etc/UTC").
 _UTC_NAMES = ("Etc/UTC", "Etc/GMT", "Etc/Universal", "Etc/Zulu", "Etc/UCT", "Etc/Greenwich",
               "GMT", "UCT", "Universal", "Zulu", "Greenwich")
@@ -63,14 +63,46 @@ def names() -> tuple[str, ...]:
     return (UTC, *sorted(listed))
 
 
+# The regions of the tz database's names, as their groups are labelled.
+_REGION_LABELS = {
+    "Africa": N_("Africa"), "America": N_("America"), "Antarctica": N_("Antarctica"),
+    "Arctic": N_("Arctic"), "Asia": N_("Asia"), "Atlantic": N_("Atlantic"),
+    "Australia": N_("Australia"), "Europe": N_("Europe"), "Indian": N_("Indian Ocean"),
+    "Pacific": N_("Pacific"),
+}
+
+
+def _place(name: str, language: str) -> str:
+    """A zone's place as the language names it where Babel's data does ("Ciudad de México"),
+    else as the tz database does ("Argentina / Buenos Aires")."""
+    city = formats.locale(language).time_zones.get(name, {}).get("city")
+    if city:
+        return str(city)
+    return name.partition("/")[2].replace("_", " ").replace("/", " / ")
+
+
+def _sort_key(label: str) -> str:
+    """Alphabetical as a reader expects, accents aside ("Ámsterdam" among the A's)."""
+    return "".join(c for c in unicodedata.normalize("NFD", label.casefold())
+                   if not unicodedata.combining(c))
+
+
 @functools.cache
-def groups() -> tuple[Group, ...]:
+def _places(language: str) -> dict[str, tuple[Choice, ...]]:
+    """Each region's zones, their places named in `language`, in its alphabetical order."""
     by_region: dict[str, list[Choice]] = {}
     for name in names()[1:]:
-        region, _, place = name.partition("/")
-        by_region.setdefault(region, []).append((name, place.replace("_", " ").replace("/", " / ")))
-    return tuple((_REGION_LABELS.get(region, region), tuple(zones))
-                 for region, zones in sorted(by_region.items()))
+        by_region.setdefault(name.partition("/")[0], []).append((name, _place(name, language)))
+    return {region: tuple(sorted(zones, key=lambda choice: _sort_key(choice[1])))
+            for region, zones in by_region.items()}
+
+
+def groups(language: str = i18n.SOURCE) -> tuple[Group, ...]:
+    """The regions' groups of zones, in `language`: regions and places named in it."""
+    said = i18n.installed().gettext
+    labelled = [(said(language, _REGION_LABELS.get(region, region)), zones)
+                for region, zones in _places(language).items()]
+    return tuple(sorted(labelled, key=lambda group: _sort_key(group[0])))
 
 
 @functools.cache
@@ -96,7 +128,7 @@ def current_name(name: str) -> str | None:
     return aliases().get(name)
 
 
-def choices(selected: str | None = None) -> ZoneChoices:
+def choices(selected: str | None = None, language: str = i18n.SOURCE) -> ZoneChoices:
     """The list every zone field shows, with `selected` chosen. A member whose zone is an old
     name sees its current name chosen (the same clock); one the list has no name for, such
     as "Etc/GMT-3", stays chosen as it is, first, so saving the form keeps it."""
@@ -107,4 +139,4 @@ def choices(selected: str | None = None) -> ZoneChoices:
             first, chosen = ((selected, selected), *first), selected
         else:
             chosen = UTC
-    return ZoneChoices(first=first, groups=groups(), selected=chosen)
+    return ZoneChoices(first=first, groups=groups(language), selected=chosen)

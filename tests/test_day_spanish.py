@@ -97,7 +97,7 @@ async def test_the_groups_day_reads_in_spanish_and_what_members_wrote_is_marked_
     mine = card(page, cid)
     for words in (f'<span class="name" id="c{cid}-who" data-member-words>Sam &lt;b&gt;</span>',
                   f'<p class="text" id="c{cid}-text" data-member-words>Agua &lt;u&gt;primero&lt;/u&gt;</p>',
-                  '<span class="category">Agua</span>', "Aún sin registro",
+                  '<span class="category">Agua</span>', "Aún sin seguimiento",
                   ">Animar a <span data-member-words>Sam &lt;b&gt;</span></a>",
                   'Reportar<span class="visually-hidden"> este compromiso</span>'):
         assert words in mine, words
@@ -164,9 +164,9 @@ async def test_progress_reads_in_spanish_with_its_charts(cairn: Clients, travel)
         "<title id=\"heatmap-title\">Calendario de práctica, un cuadro por día, semanas de izquierda a derecha</title>",
         'font-size="10">ene</text>', 'font-size="10">feb</text>', 'font-size="10">mar</text>',
         'font-size="10">lun</text>', 'font-size="10">mié</text>', 'font-size="10">vie</text>',
-        "<title>mar, 10 de marzo: 1 hecho</title>", "<title>lun, 9 de marzo: sin registros</title>",
+        "<title>mar, 10 de marzo: 1 hecho</title>", "<title>lun, 9 de marzo: sin seguimientos</title>",
         "Practicaste en 1 de los 79 días, del lun, 22 de diciembre al mar, 10 de marzo.",
-        "> Sin registro</li>", "> Hecho, dos o más</li>", "> Hoy</li>",
+        "> Sin seguimiento</li>", "> Hecho, dos o más</li>", "> Hoy</li>",
         # How Rosa felt, for her alone.
         "Cómo te sentiste, una columna por día desde el 9 de febrero hasta hoy",
         "Anotaste cómo te sentías en 1 de los 30 días desde el lun, 9 de febrero; cada vez, bien.",
@@ -226,7 +226,7 @@ async def test_forms_flash_and_errors_in_spanish(cairn: Clients, travel) -> None
     r = await lucia.submit(f"/groups/{gid}/commitments/{cid}/checkin", {"status": "partly"})
     assert r.status_code == 303
     page = (await lucia.get(r.headers["location"])).text
-    assert "Registrado: en parte. Un poco también es un avance real." in page
+    assert "Seguimiento guardado: en parte. Un poco también es un avance real." in page
     assert '<span class="status status-partly">En parte</span>' in page
     # Tom's forms still speak English.
     r = await tom.submit("/groups", {"name": "Otro", "capacity": "50"})

@@ -197,12 +197,12 @@ async def test_a_members_own_language_wins_over_their_browsers(
     member = await cairn.member(display_name="Rosa <3")
     english = {"Accept-Language": "en"}
     r = await member.get("/settings", headers=english)
-    assert '<html lang="en">' in r.text and "Signed in as Rosa &lt;3." in r.text
+    assert '<html lang="en">' in r.text and "Signed in as <span data-member-words>Rosa &lt;3</span>." in r.text
     async with transaction(cairn.app.state.db) as session:
         await session.execute(update(User).where(User.id == member.id).values(language="es"))
     r = await member.get("/settings", headers=english)
     assert '<html lang="es">' in r.text
-    assert "Sesión iniciada como Rosa &lt;3." in r.text and ">Grupos</a>" in r.text
+    assert "Sesión iniciada como <span data-member-words>Rosa &lt;3</span>." in r.text and ">Grupos</a>" in r.text
 
 
 # --- plural forms ----------------------------------------------------------------------------

@@ -143,6 +143,21 @@ async def test_hashed_names_are_cached_for_a_year_and_serve_the_files_bytes(clie
         assert plain.headers["cache-control"] == BRIEFLY == "public, max-age=300"
 
 
+async def test_a_compressed_file_has_a_weak_validator_and_still_answers_304(clients: Clients):
+    """Its gzip bytes are not the plain file's: a strong ETag shared by both would promise
+    they are. The weak one, sent back, still spares the download."""
+    anon = clients.anonymous()
+    url = static_url("css/cairn.css")
+    plain = await anon.get(url, headers={"Accept-Encoding": "identity"})
+    packed = await anon.get(url, headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in plain.headers and packed.headers["content-encoding"] == "gzip"
+    strong = plain.headers["etag"]
+    assert strong.startswith('"') and packed.headers["etag"] == f"W/{strong}"
+    for validator in (packed.headers["etag"], strong):
+        again = await anon.get(url, headers={"Accept-Encoding": "gzip", "If-None-Match": validator})
+        assert again.status_code == 304, validator
+
+
 async def test_another_releases_hash_is_not_found(clients: Clients):
     """Today's bytes under another release's name would be cached for a year as that
     release's file: a name the process does not know is a 404, never cached long."""

@@ -4,8 +4,9 @@ by region, UTC once, each one zoneinfo knows; and the pages that show it."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
-from server import zones
+from server import i18n, zones
 from tests.fixtures.clients import Clients
 from tests.test_pages import create_group, sign_up
 
@@ -34,12 +35,30 @@ def test_the_list_is_grouped_by_region_in_order():
     assert sorted(grouped) == sorted(zones.names()[1:])  # every zone but UTC, once, in a group
     for label, items in groups:
         values = [value for value, _ in items]
-        assert values == sorted(values), label
+        shown = [unicodedata.normalize("NFD", text.casefold()) for _, text in items]
+        # In the order a reader looks for them, accents aside ("Belém" before "Belize").
+        bare = ["".join(c for c in text if not unicodedata.combining(c)) for text in shown]
+        assert bare == sorted(bare), label
         region = "Indian" if label == "Indian Ocean" else label
         assert all(value.startswith(region + "/") for value in values), label
     europe = dict(dict(groups)["Europe"])
     assert europe["Europe/Berlin"] == "Berlin" and europe["Europe/Isle_of_Man"] == "Isle of Man"
     assert dict(dict(groups)["America"])["America/Argentina/Buenos_Aires"] == "Argentina / Buenos Aires"
+
+
+def test_regions_and_places_are_named_in_the_readers_language(monkeypatch):
+    monkeypatch.setattr(i18n, "_installed", [i18n.load()])  # Spanish's catalogue, as built
+    groups = dict(zones.groups("es"))
+    assert list(groups)[:3] == ["África", "América", "Antártida"] and "Océano Índico" in groups
+    america, europe = dict(groups["América"]), dict(groups["Europa"])
+    assert america["America/Mexico_City"] == "Ciudad de México"
+    assert europe["Europe/London"] == "Londres" and europe["Europe/Berlin"] == "Berlín"
+    # Accents aside, in alphabetical order: Ámsterdam among the A's.
+    places = [text for _, text in dict(zones.groups("es"))["Europa"]]
+    assert places.index("Ámsterdam") < places.index("Andorra") < places.index("Atenas")
+    # The same zones in every language, and the English names are as they were.
+    assert sorted(v for _, items in zones.groups("es") for v, _ in items) == sorted(zones.names()[1:])
+    assert dict(dict(zones.groups("en"))["Europe"])["Europe/Berlin"] == "Berlin"
 
 
 def test_old_names_a_browser_may_report_lead_to_the_name_offered():

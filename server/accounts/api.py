@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from server import i18n
 from server.accounts import privacy, recovery
 from server.accounts import service as accounts
 from server.accounts.schemas import (
@@ -42,11 +43,13 @@ def set_session_cookie(response: Response, request: Request, token: str, days: i
 
 
 @router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=RegisteredOut)
-async def register(body: RegisterIn, session: SessionDep) -> RegisteredOut:
+async def register(body: RegisterIn, request: Request, session: SessionDep) -> RegisteredOut:
     """Public: create an account. No email or real name is ever asked for; instead the answer
-    carries the member's recovery codes, this once."""
+    carries the member's recovery codes, this once. Its language is `language`, else the one
+    the request reads in (the language switch's choice, else Accept-Language)."""
     user, shown = await recovery.register(session, username=body.username, password=body.password,
-                                          display_name=body.display_name, timezone=body.timezone)
+                                          display_name=body.display_name, timezone=body.timezone,
+                                          language=body.language or i18n.language_of(request))
     return RegisteredOut(**UserOut.model_validate(user).model_dump(), recovery_codes=shown)
 
 
@@ -104,7 +107,8 @@ async def me(user: CurrentUser) -> UserOut:
 @router.patch("/me", response_model=UserOut)
 async def update_me(body: ProfileIn, user: CurrentUser, session: SessionDep) -> UserOut:
     await accounts.update_profile(session, user, display_name=body.display_name,
-                                  timezone=body.timezone, receive_only=body.receive_only)
+                                  timezone=body.timezone, receive_only=body.receive_only,
+                                  language=body.language)
     return UserOut.model_validate(user)
 
 

@@ -32,6 +32,7 @@ from server.accounts import passwords
 from server.config import Settings
 from server.db import lock, transaction
 from server.errors import RateLimited
+from server.i18n import N_
 from server.models import LoginFailure, User
 
 T = TypeVar("T")
@@ -170,8 +171,8 @@ async def _record(session: AsyncSession, settings: Settings, username: str, addr
             account=await recent(LoginFailure.username == username),
         )
         if wait := wait_seconds(tally, now, settings):
-            raise RateLimited("Too many tries that did not match. Please wait a little and "
-                              "try again.", retry_after=wait)
+            raise RateLimited(N_("Too many tries that did not match. Please wait a little "
+                                 "and try again."), retry_after=wait)
         found = await load(own, username)
         record = LoginFailure(username=username, address=address[:64], at=now, pending=True)
         own.add(record)

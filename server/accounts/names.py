@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from server.errors import Conflict, Invalid
+from server.i18n import N_
 from server.models import Group, Membership, User
 from server.text import storable
 
@@ -46,11 +47,11 @@ def clean_display_name(display_name: str) -> str:
     text = "".join(ch for ch in text if ch not in BIDI_CONTROLS and ch not in ZERO_WIDTH)
     cleaned = " ".join(text.split())
     if display_name.strip() and all(_unseen(ch) for ch in cleaned):
-        raise Invalid("A display name needs at least one letter, number or sign that others "
-                      "can see.", code="invisible_display_name")
+        raise Invalid(N_("A display name needs at least one letter, number or sign that others "
+                         "can see."), code="invisible_display_name")
     if not 1 <= len(cleaned) <= NAME_MAX:
-        raise Invalid(f"A display name needs 1 to {NAME_MAX} characters.",
-                      code="invalid_display_name")
+        raise Invalid(N_("A display name needs 1 to %(high)s characters."),
+                      code="invalid_display_name", params={"high": NAME_MAX})
     return cleaned
 
 
@@ -69,12 +70,13 @@ class NameTaken(Conflict):
 
     def __init__(self, display_name: str, group: Group, *, joining: bool) -> None:
         if joining:
-            detail = (f"Someone in {group.name} already goes by “{display_name}”. Choose "
-                      "another display name to join: it becomes your name in all your groups.")
+            detail = N_("Someone in %(group)s already goes by “%(name)s”. Choose another display "
+                        "name to join: it becomes your name in all your groups.")
         else:
-            detail = (f"Someone in {group.name} already goes by “{display_name}”. Please "
-                      "choose another display name.")
-        super().__init__(detail, extra={"group_id": group.id, "display_name": display_name})
+            detail = N_("Someone in %(group)s already goes by “%(name)s”. Please choose another "
+                        "display name.")
+        super().__init__(detail, extra={"group_id": group.id, "display_name": display_name},
+                         params={"group": group.name, "name": display_name})
 
 
 async def taken_in_group(session: AsyncSession, group: Group, display_name: str,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import zones
+from server import i18n, zones
 from server.accounts import privacy, recovery
 from server.accounts import service as accounts
 from server.accounts.api import set_session_cookie
@@ -26,6 +26,7 @@ from server.deps import (
 )
 from server.errors import AppError, BadRequest, Forbidden, NotSignedIn
 from server.forms import checked_form, submit
+from server.i18n import N_
 from server.models import User
 from server.web import crisis_resources, redirect, render, safe_next
 
@@ -50,11 +51,13 @@ class Viewer:
     display_name: str
     timezone: str
     receive_only: bool
+    language: str
 
 
 def remember_viewer(request: Request, user: User) -> None:
     request.state.page_user = Viewer(user.id, user.username, user.display_name, user.timezone,
-                                     bool(user.receive_only))
+                                     bool(user.receive_only), user.language)
+    request.state.member_language = user.language  # server/i18n.py: their pages read in it
 
 
 async def get_page_visitor(request: Request, user: OptionalUser) -> User | None:
@@ -111,7 +114,7 @@ def _signup_page(request: Request, status: int = 200, *, form: dict[str, str], n
     """The sign-up form. `detect`: the page's script chooses the zone this device is in (a
     first visit; a form sent back keeps what was chosen)."""
     return render(request, "accounts/signup.html", status_code=status, error=error, form=form,
-                  zones=zones.choices(form.get("timezone")), detect_zone=detect,
+                  zones=zones.choices(form.get("timezone"), i18n.language_of(request)), detect_zone=detect,
                   zone_aliases=zones.aliases() if detect else None, next=next_url)
 
 
@@ -142,12 +145,12 @@ async def signup(request: Request, session: SessionDep, settings: SettingsDep) -
 
     async def act() -> Response:
         if password != form.text("password_again"):
-            raise BadRequest("The two passwords are not the same. Please type them again.",
+            raise BadRequest(N_("The two passwords are not the same. Please type them again."),
                              code="passwords_differ")
         user, shown = await recovery.register(
             session, username=values["username"], password=password,
             display_name=values["display_name"].strip() or None,
-            timezone=values["timezone"] or "UTC")
+            timezone=values["timezone"] or "UTC", language=i18n.language_of(request))
         token = await accounts.start_session(session, settings, user)
         remember_viewer(request, user)
         # The codes are shown in this answer, never kept to show later: the welcome follows.
@@ -157,7 +160,7 @@ async def signup(request: Request, session: SessionDep, settings: SettingsDep) -
 
     async def again(exc: AppError) -> Response:
         return _signup_page(request, exc.status, form=values, next_url=next_url, detect=False,
-                            error=exc.detail)
+                            error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -193,21 +196,22 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
 
     async def act() -> Response:
         if not username or not password:
-            raise BadRequest("Please fill in your username and your password.",
+            raise BadRequest(N_("Please fill in your username and your password."),
                              code="credentials_required")
         if len(password) > PASSWORD_INPUT_MAX:
-            raise NotSignedIn("That username and password do not match.", code="bad_credentials")
+            raise NotSignedIn(N_("That username and password do not match."), code="bad_credentials")
         signed_in = await accounts.login(session, settings, username=username,
                                          password=password, address=client_address(request))
         await _end_this_browsers_session(request, session)
         notice = await recovery.take_notice(session, signed_in.user)
-        response = (redirect(next_url, notice.words(signed_in.user.timezone)) if notice
+        language = i18n.spoken(signed_in.user.language)
+        response = (redirect(next_url, notice.words(signed_in.user.timezone, language)) if notice
                     else RedirectResponse(next_url, status_code=303))
         set_session_cookie(response, request, signed_in.token, settings.session_days)
         return response
 
     async def again(exc: AppError) -> Response:
-        return render(request, "accounts/login.html", status_code=exc.status, error=exc.detail,
+        return render(request, "accounts/login.html", status_code=exc.status, error=i18n.say(request, exc),
                       username=username[:64], next=next_url)
 
     return await submit(session, act, again)
@@ -240,29 +244,36 @@ async def forgot(request: Request, session: SessionDep, settings: SettingsDep) -
 
     async def act() -> Response:
         if not username or not code.strip() or not new:
-            raise BadRequest("Please fill in your username, a code and a new password.",
+            raise BadRequest(N_("Please fill in your username, a code and a new password."),
                              code="fields_required")
         if new != form.text("new_password_again"):
-            raise BadRequest("The two new passwords are not the same. Please type them again.",
+            raise BadRequest(N_("The two new passwords are not the same. Please type them again."),
                              code="passwords_differ")
         done = await recovery.recover(session, settings, username=username, code=code[:64],
                                       new_password=new, address=client_address(request))
         await _end_this_browsers_session(request, session)
         notice = done.notice
         left = await recovery.remaining(session, done.user.id)
+        language = i18n.spoken(done.user.language)
         if notice is not None:
-            message = notice.words(done.user.timezone)
+            message = notice.words(done.user.timezone, language)
+        elif left <= FEW_CODES:
+            message = i18n.ngettext(
+                "Your new password is set and you are signed in. Any other devices were signed "
+                "out. You have %(num)s recovery code left: you can make a new set here.",
+                "Your new password is set and you are signed in. Any other devices were signed "
+                "out. You have %(num)s recovery codes left: you can make a new set here.",
+                left, language=language)
         else:
-            message = "Your new password is set and you are signed in. Any other devices were signed out."
-            if left <= FEW_CODES:
-                message += (f" You have {left} recovery code{'' if left == 1 else 's'} left: "
-                            "you can make a new set here.")
+            message = i18n.gettext(language, N_(
+                "Your new password is set and you are signed in. Any other devices were signed "
+                "out."))
         response = redirect("/settings#recovery-codes" if left <= FEW_CODES else "/groups", message)
         set_session_cookie(response, request, done.token, settings.session_days)
         return response
 
     async def again(exc: AppError) -> Response:
-        return render(request, "accounts/forgot.html", status_code=exc.status, error=exc.detail,
+        return render(request, "accounts/forgot.html", status_code=exc.status, error=i18n.say(request, exc),
                       username=username[:64])
 
     return await submit(session, act, again)
@@ -274,7 +285,8 @@ async def logout(request: Request, user: OptionalUser, session: SessionDep) -> R
     await checked_form(request)
     if user is not None and (auth := current_auth_session(request)) is not None:
         await accounts.end_session(session, auth)
-    response = redirect("/", "You are signed out. Take good care of yourself.")
+    response = redirect("/", i18n.translate(
+        request, N_("You are signed out. Take good care of yourself.")))
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -284,9 +296,10 @@ async def logout(request: Request, user: OptionalUser, session: SessionDep) -> R
 async def _settings_page(request: Request, session: AsyncSession, user: User, status: int = 200,
                          **context: Any) -> HTMLResponse:
     context.setdefault("profile", {"display_name": user.display_name, "timezone": user.timezone,
-                                   "receive_only": bool(user.receive_only)})
+                                   "receive_only": bool(user.receive_only),
+                                   "language": user.language})
     return render(request, "accounts/settings.html", status_code=status,
-                  zones=zones.choices(context["profile"]["timezone"]),
+                  zones=zones.choices(context["profile"]["timezone"], i18n.language_of(request)),
                   codes_left=await recovery.remaining(session, user.id), **context)
 
 
@@ -300,17 +313,23 @@ async def save_settings(request: Request, user: PageUser, session: SessionDep) -
     """Save the profile: display name, timezone, receive only."""
     form = await checked_form(request)
     profile = {"display_name": form.text("display_name"), "timezone": form.text("timezone"),
-               "receive_only": form.checked("receive_only")}
+               "receive_only": form.checked("receive_only"),
+               "language": form.text("language") or user.language}
 
     async def act() -> Response:
         await accounts.update_profile(session, user, display_name=form.text("display_name"),
                                       timezone=form.text("timezone") or user.timezone,
-                                      receive_only=form.checked("receive_only"))
-        return redirect("/settings", "Your settings are saved.")
+                                      receive_only=form.checked("receive_only"),
+                                      language=form.text("language") or None)
+        # Said in the language just chosen: the page it leads to reads in it.
+        response = redirect("/settings", i18n.gettext(i18n.spoken(user.language),
+                                                      N_("Your settings are saved.")))
+        remember_language(response, request, user.language)
+        return response
 
     async def again(exc: AppError) -> Response:
         return await _settings_page(request, session, user, exc.status, profile=profile,
-                                    profile_error=exc.detail)
+                                    profile_error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -324,17 +343,18 @@ async def change_password(request: Request, user: PageUser, session: SessionDep,
 
     async def act() -> Response:
         if new != form.text("new_password_again"):
-            raise BadRequest("The two new passwords are not the same. Please type them again.",
+            raise BadRequest(N_("The two new passwords are not the same. Please type them again."),
                              code="passwords_differ")
         if len(current) > PASSWORD_INPUT_MAX:
-            raise BadRequest("Your current password is not right.", code="wrong_password")
+            raise BadRequest(N_("Your current password is not right."), code="wrong_password")
         await accounts.change_password(session, settings, user, current_auth_session(request),
                                        current_password=current, new_password=new,
                                        address=client_address(request))
-        return redirect("/settings", "Your password is changed. Any other devices were signed out.")
+        return redirect("/settings", i18n.translate(
+            request, N_("Your password is changed. Any other devices were signed out.")))
 
     async def again(exc: AppError) -> Response:
-        return await _settings_page(request, session, user, exc.status, security_error=exc.detail)
+        return await _settings_page(request, session, user, exc.status, security_error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -349,14 +369,14 @@ async def new_recovery_codes(request: Request, user: PageUser, session: SessionD
 
     async def act() -> Response:
         if len(password) > PASSWORD_INPUT_MAX:
-            raise Forbidden("That password is not right, so no new codes were made. Your codes "
-                            "are as they were.", code="bad_credentials")
+            raise Forbidden(N_("That password is not right, so no new codes were made. Your codes "
+                            "are as they were."), code="bad_credentials")
         codes = await recovery.replace_codes(session, settings, user, password,
                                              address=client_address(request))
         return recovery_codes_page(request, codes, "/settings#recovery-codes", welcome=False)
 
     async def again(exc: AppError) -> Response:
-        return await _settings_page(request, session, user, exc.status, recovery_error=exc.detail)
+        return await _settings_page(request, session, user, exc.status, recovery_error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -379,6 +399,27 @@ async def delete_account(request: Request, user: PageUser, session: SessionDep,
         return response
 
     async def again(exc: AppError) -> Response:
-        return await _settings_page(request, session, user, exc.status, delete_error=exc.detail)
+        return await _settings_page(request, session, user, exc.status, delete_error=i18n.say(request, exc))
 
     return await submit(session, act, again)
+
+
+# --- the language switch ----------------------------------------------------------------
+
+def remember_language(response: Response, request: Request, language: str) -> None:
+    """This browser reads Cairn in `language` from now on, signed in or not (server/i18n.py)."""
+    response.set_cookie(i18n.COOKIE, language, max_age=i18n.COOKIE_DAYS * 86400, httponly=True,
+                        samesite="lax", secure=request.url.scheme == "https", path="/")
+
+
+@router.post("/language")
+async def choose_language(request: Request, visitor: PageVisitor, session: SessionDep) -> Response:
+    """Public: the language switch on every page. A visitor's choice is remembered by this
+    browser; a member's is also their own setting. Back to the page it was chosen on."""
+    form = await checked_form(request)
+    language = accounts.check_language(form.text("language"))
+    if visitor is not None:
+        await accounts.update_profile(session, visitor, language=language)
+    response = redirect(safe_next(form.text("next") or None, default="/"))
+    remember_language(response, request, language)
+    return response

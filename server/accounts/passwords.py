@@ -13,6 +13,9 @@ from anyio import to_thread
 from passlib.context import CryptContext
 from zxcvbn import zxcvbn
 
+from server.errors import Invalid
+from server.i18n import N_
+
 MIN_LENGTH = 10
 MAX_LENGTH = 256
 
@@ -39,34 +42,86 @@ STRONG_ENOUGH = 3
 JUDGED_LENGTH = 72
 
 
-def _weakness(password: str, words: tuple[str, ...]) -> str | None:
+# What zxcvbn warns of (its own words, in English), each said with ours as one message.
+EASY = N_("That password would be easy to guess. Try a few unrelated words together.")
+WARNINGS = {
+    "Straight rows of keys are easy to guess.": N_(
+        "That password would be easy to guess. Straight rows of keys are easy to guess. Try a "
+        "few unrelated words together."),
+    "Short keyboard patterns are easy to guess.": N_(
+        "That password would be easy to guess. Short keyboard patterns are easy to guess. Try "
+        "a few unrelated words together."),
+    'Repeats like "aaa" are easy to guess.': N_(
+        'That password would be easy to guess. Repeats like "aaa" are easy to guess. Try a few '
+        'unrelated words together.'),
+    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".': N_(
+        'That password would be easy to guess. Repeats like "abcabcabc" are only slightly '
+        'harder to guess than "abc". Try a few unrelated words together.'),
+    'Sequences like "abc" or "6543" are easy to guess.': N_(
+        'That password would be easy to guess. Sequences like "abc" or "6543" are easy to '
+        'guess. Try a few unrelated words together.'),
+    "Recent years are easy to guess.": N_(
+        "That password would be easy to guess. Recent years are easy to guess. Try a few "
+        "unrelated words together."),
+    "Dates are often easy to guess.": N_(
+        "That password would be easy to guess. Dates are often easy to guess. Try a few "
+        "unrelated words together."),
+    "This is a top-10 common password.": N_(
+        "That password would be easy to guess. This is a top-10 common password. Try a few "
+        "unrelated words together."),
+    "This is a top-100 common password.": N_(
+        "That password would be easy to guess. This is a top-100 common password. Try a few "
+        "unrelated words together."),
+    "This is a very common password.": N_(
+        "That password would be easy to guess. This is a very common password. Try a few "
+        "unrelated words together."),
+    "This is similar to a commonly used password.": N_(
+        "That password would be easy to guess. This is similar to a commonly used password. "
+        "Try a few unrelated words together."),
+    "A word by itself is easy to guess.": N_(
+        "That password would be easy to guess. A word by itself is easy to guess. Try a few "
+        "unrelated words together."),
+    "Names and surnames by themselves are easy to guess.": N_(
+        "That password would be easy to guess. Names and surnames by themselves are easy to "
+        "guess. Try a few unrelated words together."),
+    "Common names and surnames are easy to guess.": N_(
+        "That password would be easy to guess. Common names and surnames are easy to guess. "
+        "Try a few unrelated words together."),
+}
+
+
+def _weak(message: str, **params: Any) -> Invalid:
+    return Invalid(message, code="weak_password", params=params)
+
+
+def _weakness(password: str, words: tuple[str, ...]) -> Invalid | None:
     own = [part for word in words for part in (word, *word.split()) if part]
     verdict = zxcvbn(password[:JUDGED_LENGTH], user_inputs=[*own, "cairn"])
     if verdict["score"] >= STRONG_ENOUGH:
         return None
-    warning = verdict["feedback"].get("warning") or ""
-    return " ".join(part for part in (
-        "That password would be easy to guess.", warning.rstrip(".") + "." if warning else "",
-        "Try a few unrelated words together.") if part)
+    warning = (verdict["feedback"].get("warning") or "").strip()
+    return _weak(WARNINGS.get(warning, EASY))
 
 
-def length_problem(password: str) -> str | None:
-    """What problem() says first, at no cost: the password is too short or too long."""
+def length_problem(password: str) -> Invalid | None:
+    """What problem() says first, at no cost: the password is too short or too long (an
+    Invalid `weak_password` to raise)."""
     if len(password) < MIN_LENGTH:
-        return f"Use at least {MIN_LENGTH} characters."
+        return _weak(N_("Use at least %(count)s characters."), count=MIN_LENGTH)
     if len(password) > MAX_LENGTH:
-        return f"Use at most {MAX_LENGTH} characters."
+        return _weak(N_("Use at most %(count)s characters."), count=MAX_LENGTH)
     return None
 
 
-async def problem(password: str, *words: str) -> str | None:
-    """Why a new password is refused, or None if it is fine. `words`: the member's own
-    (username first, then display name), which a password should not lean on. Judged by zxcvbn, in a
-    worker thread under the same cap as hashing (it can take a few hundred milliseconds)."""
+async def problem(password: str, *words: str) -> Invalid | None:
+    """Why a new password is refused (an Invalid `weak_password` to raise), or None if it is
+    fine. `words`: the member's own (username first, then display name), which a password
+    should not lean on. Judged by zxcvbn, in a worker thread under the same cap as hashing (it
+    can take a few hundred milliseconds)."""
     if reason := length_problem(password):
         return reason
     if words and words[0] and words[0].lower() in password.lower():
-        return "Your password should not contain your username."
+        return _weak(N_("Your password should not contain your username."))
     return await _hashing(_weakness, password, words)
 
 

@@ -24,6 +24,7 @@ from server.db import after_commit
 from server.errors import Forbidden
 from server.events import Kind
 from server.groups import service as groups
+from server.i18n import N_
 from server.models import (
     AuditEntry,
     AuthSession,
@@ -143,7 +144,7 @@ async def delete_account(session: AsyncSession, settings: Settings, user: User, 
     sign-in's, checked holding no transaction)."""
     checked = await attempts.check(session, settings, user.username, address, password)
     if not checked.ok:
-        raise Forbidden("That password is not right; your account was not deleted.",
+        raise Forbidden(N_("That password is not right; your account was not deleted."),
                         code="bad_credentials")
     await attempts.succeeded(session, checked)
     await erase(session, user)

@@ -26,11 +26,12 @@ from sqlalchemy import ColumnElement, and_, delete, exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from server import clock
+from server import clock, formats, i18n
 from server.accounts import attempts, passwords
 from server.accounts import service as accounts
 from server.config import Settings
 from server.errors import Forbidden, Invalid, NotSignedIn
+from server.i18n import N_
 from server.models import Group, Membership, PasswordReset, RecoveryCode, User
 from server.models.groups import Role
 
@@ -43,8 +44,12 @@ RESET_MINUTES = 30
 CANDIDATES = RECOVERY_CODES + 1
 
 RECOVERY, RESET = "recovery", "reset"
-MISMATCH = ("That username and code do not match. Each code works once; a reset code from a "
-            f"moderator works for {RESET_MINUTES} minutes.")
+MISMATCH = N_("That username and code do not match. Each code works once; a reset code from a "
+              "moderator works for %(minutes)s minutes.")
+
+
+def _mismatch() -> NotSignedIn:
+    return NotSignedIn(MISMATCH, code="bad_credentials", params={"minutes": RESET_MINUTES})
 
 
 def new_code() -> str:
@@ -61,8 +66,9 @@ def normalize_code(typed: str) -> str:
     cannot be one."""
     code = "".join(ch for ch in typed.upper() if ch not in " -\t")
     if len(code) != CODE_LENGTH or any(ch not in ALPHABET for ch in code):
-        raise Invalid(f"A code has {CODE_LENGTH} letters and digits, like {shown('ABCDE23456')}. "
-                      "Please check it and type it again.", code="invalid_code")
+        raise Invalid(N_("A code has %(count)s letters and digits, like %(example)s. Please check "
+                         "it and type it again."), code="invalid_code",
+                      params={"count": CODE_LENGTH, "example": shown("ABCDE23456")})
     return code
 
 
@@ -111,8 +117,8 @@ async def replace_codes(session: AsyncSession, settings: Settings, user: User, p
     sign-in's); the old set stops working at once."""
     checked = await attempts.check(session, settings, user.username, address, password)
     if not checked.ok:
-        raise Forbidden("That password is not right, so no new codes were made. Your codes "
-                        "are as they were.", code="bad_credentials")
+        raise Forbidden(N_("That password is not right, so no new codes were made. Your codes "
+                           "are as they were."), code="bad_credentials")
     codes = await new_codes()
     await attempts.succeeded(session, checked)
     return await keep(session, user, codes)
@@ -191,24 +197,24 @@ async def recover(session: AsyncSession, settings: Settings, *, username: str, c
     and every earlier session of the account ends."""
     username = accounts.normalize_username(username)[:64]
     code = normalize_code(code)
-    if reason := passwords.length_problem(new_password):
-        raise Invalid(reason, code="weak_password")
+    if weak := passwords.length_problem(new_password):
+        raise weak
     if "\x00" in username:  # no account has one, and PostgreSQL cannot even compare it
-        raise NotSignedIn(MISMATCH, code="bad_credentials")
+        raise _mismatch()
     checked = await attempts.check_code(session, settings, username, address, code, _candidates,
                                         CANDIDATES)
     user = await session.get(User, checked.user_id) if checked.ok else None
     if user is None or checked.matched is None:  # no match, or the account went meanwhile
-        raise NotSignedIn(MISMATCH, code="bad_credentials")
+        raise _mismatch()
     # Judged only now that the code matched: how it is judged (by the member's own names)
     # would otherwise tell whether the username exists.
-    if reason := await passwords.problem(new_password, user.username, user.display_name):
+    if weak := await passwords.problem(new_password, user.username, user.display_name):
         await attempts.forget(session, checked)
-        raise Invalid(reason, code="weak_password")
+        raise weak
     new_hash = await passwords.hash_password(new_password)
     if not await _spend(session, checked.matched):  # someone else used it meanwhile: no guess
         await attempts.forget(session, checked)
-        raise NotSignedIn(MISMATCH, code="bad_credentials")
+        raise _mismatch()
     await attempts.succeeded(session, checked)
     user.password_hash = new_hash
     await accounts.end_sessions(session, user.id)
@@ -240,15 +246,25 @@ class ResetNotice:
     group: str | None
     at: dt.datetime
 
-    def words(self, timezone: str) -> str:
-        when = clock.local_time(self.at, timezone)
-        if self.by:
-            who = f"{self.by}, a moderator of {self.group}" if self.group else self.by
+    def words(self, timezone: str, language: str = i18n.SOURCE) -> str:
+        """The notice in a language (a flash message: at most ~300 characters)."""
+        when = formats.moment(self.at, timezone, language)
+        if self.by and self.group:
+            message = N_("Your password was reset on %(when)s with a one-time code made for you "
+                         "by %(name)s, a moderator of %(group)s. If that was not you, please "
+                         "talk with your group.")
+        elif self.by:
+            message = N_("Your password was reset on %(when)s with a one-time code made for you "
+                         "by %(name)s. If that was not you, please talk with your group.")
+        elif self.group:
+            message = N_("Your password was reset on %(when)s with a one-time code made for you "
+                         "by a former moderator of %(group)s. If that was not you, please talk "
+                         "with your group.")
         else:
-            who = f"a former moderator of {self.group}" if self.group else "a former moderator"
-        # At most ~280 characters with the longest names: a flash message keeps 300.
-        return (f"Your password was reset on {when} with a one-time code made for you by {who}. "
-                "If that was not you, please talk with your group.")
+            message = N_("Your password was reset on %(when)s with a one-time code made for you "
+                         "by a former moderator. If that was not you, please talk with your "
+                         "group.")
+        return i18n.gettext(language, message, when=when, name=self.by, group=self.group)
 
 
 async def take_notice(session: AsyncSession, user: User) -> ResetNotice | None:

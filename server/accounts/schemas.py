@@ -12,6 +12,10 @@ class RegisterIn(BaseModel):
     password: str = Field(min_length=1, max_length=1024, examples=["a long quiet river"])
     display_name: str | None = Field(default=None, max_length=80, examples=["Robin"])
     timezone: str = Field(default="UTC", max_length=64, examples=["Europe/Madrid"])
+    language: str | None = Field(default=None, max_length=16, examples=["es"], description=(
+        "The language Cairn speaks to the member in (pages, errors, reminders): one of the "
+        "offered languages' codes. At sign-up it defaults to the one the request reads in "
+        "(the language switch's choice, else Accept-Language)."))
 
 
 class LoginIn(BaseModel):
@@ -27,6 +31,8 @@ class UserOut(BaseModel):
     display_name: str
     timezone: str
     receive_only: bool
+    language: str = Field(description="The code of the language Cairn speaks to the member in.",
+                          examples=["es"])
     created_at: dt.datetime
 
 
@@ -79,6 +85,8 @@ class ProfileIn(BaseModel):
     display_name: str | None = Field(default=None, max_length=80)
     timezone: str | None = Field(default=None, max_length=64)
     receive_only: bool | None = None
+    language: str | None = Field(default=None, max_length=16, examples=["es"], description=(
+        "One of the offered languages' codes (422 `invalid_language` for any other)."))
 
 
 class PasswordIn(BaseModel):

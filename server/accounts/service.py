@@ -12,11 +12,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, i18n
 from server.accounts import attempts, names, passwords
 from server.config import Settings
 from server.db import after_commit
 from server.errors import Conflict, Invalid, NotSignedIn
+from server.i18n import N_
 from server.models import AuthSession, LoginFailure, Membership, User
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
@@ -38,36 +39,47 @@ def token_hash(token: str) -> str:
 
 def check_timezone(timezone: str) -> str:
     if not clock.is_timezone(timezone):
-        raise Invalid("That is not a timezone we know (try one like Europe/Madrid).",
+        raise Invalid(N_("That is not a timezone we know (try one like Europe/Madrid)."),
                       code="invalid_timezone")
     return timezone
 
 
+def check_language(language: str) -> str:
+    """A language Cairn offers (its code, like "es"), or Invalid naming the ones it does."""
+    offered = i18n.installed().offered
+    if language not in offered:
+        raise Invalid(N_("Cairn does not speak that language yet. Choose one of: %(offered)s."),
+                      code="invalid_language", params={"offered": ", ".join(offered)},
+                      extra={"offered": list(offered)})
+    return language
+
+
 async def register(
     session: AsyncSession, *, username: str, password: str,
-    display_name: str | None = None, timezone: str = "UTC",
+    display_name: str | None = None, timezone: str = "UTC", language: str = i18n.SOURCE,
 ) -> User:
     username = normalize_username(username)
     if not USERNAME_RE.fullmatch(username):
-        raise Invalid("A username has 3 to 32 letters, digits, dots, dashes or underscores.",
+        raise Invalid(N_("A username has 3 to 32 letters, digits, dots, dashes or underscores."),
                       code="invalid_username")
-    if reason := await passwords.problem(password, username, display_name or ""):
-        raise Invalid(reason, code="weak_password")
+    if weak := await passwords.problem(password, username, display_name or ""):
+        raise weak
     user = User(
         username=username,
         display_name=names.clean_display_name(display_name or username),
         password_hash=await passwords.hash_password(password),
         timezone=check_timezone(timezone),
+        language=check_language(language),
         receive_only=False,
         created_at=clock.now(),
     )
     if await session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict("That username is taken. Try another.", code="username_taken")
+        raise Conflict(N_("That username is taken. Try another."), code="username_taken")
     session.add(user)
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent sign-up took it first
-        raise Conflict("That username is taken. Try another.", code="username_taken") from exc
+        raise Conflict(N_("That username is taken. Try another."), code="username_taken") from exc
     return user
 
 
@@ -78,12 +90,12 @@ async def login(
     check holds no transaction (server/accounts/attempts.py)."""
     username = normalize_username(username)[:64]
     if "\x00" in username:  # no account has one, and PostgreSQL cannot even compare it
-        raise NotSignedIn("That username and password do not match.", code="bad_credentials")
+        raise NotSignedIn(N_("That username and password do not match."), code="bad_credentials")
     checked = await attempts.check(session, settings, username, address, password)
     user = await session.get(User, checked.user_id) if checked.ok else None
     # A password changed while this one was checked: the check was against the old one.
     if user is None or user.password_hash != checked.password_hash:
-        raise NotSignedIn("That username and password do not match.", code="bad_credentials")
+        raise NotSignedIn(N_("That username and password do not match."), code="bad_credentials")
     await attempts.succeeded(session, checked)
     if checked.new_hash:
         user.password_hash = checked.new_hash
@@ -148,7 +160,7 @@ async def end_session(session: AsyncSession, auth: AuthSession) -> None:
 
 async def update_profile(
     session: AsyncSession, user: User, *, display_name: str | None = None,
-    timezone: str | None = None, receive_only: bool | None = None,
+    timezone: str | None = None, receive_only: bool | None = None, language: str | None = None,
 ) -> User:
     if display_name is not None:
         name = names.clean_display_name(display_name)
@@ -158,6 +170,8 @@ async def update_profile(
         user.timezone = check_timezone(timezone)
     if receive_only is not None:
         user.receive_only = receive_only
+    if language is not None:
+        user.language = check_language(language)
     await session.flush()
     return user
 
@@ -170,11 +184,11 @@ async def change_password(
     is a guess like a sign-in's: counted by the same limiter, checked holding no transaction."""
     # A weak new password is refused whatever the current one: the answer never tells a
     # guesser whether the current password was right unless the change goes through.
-    if reason := await passwords.problem(new_password, user.username, user.display_name):
-        raise Invalid(reason, code="weak_password")
+    if weak := await passwords.problem(new_password, user.username, user.display_name):
+        raise weak
     checked = await attempts.check(session, settings, user.username, address, current_password)
     if not checked.ok:
-        raise Invalid("Your current password is not right.", code="bad_credentials")
+        raise Invalid(N_("Your current password is not right."), code="bad_credentials")
     new_hash = await passwords.hash_password(new_password)
     await attempts.succeeded(session, checked)
     user.password_hash = new_hash

@@ -7,9 +7,10 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, Field
 
+from server import i18n
 from server.deps import MAX_ID, GroupMember, GroupModerator, Id, SessionDep, SettingsDep
 from server.groups.schemas import MemberOut
 from server.models import User
@@ -248,8 +249,9 @@ async def audit_log(member: GroupMember, session: SessionDep) -> list[AuditOut]:
 
 @router.get("/help/resources")
 async def help_resources(
-    settings: SettingsDep,
+    request: Request, settings: SettingsDep,
     country: Annotated[str | None, Query(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$")] = None,
 ) -> dict[str, Any]:
-    """Public: crisis lines (by country) and grounding steps."""
-    return crisis.resources(country, settings.crisis_resources_file)
+    """Public: crisis lines (by country) and grounding steps, in the reader's language's
+    wording where there is one (the member's own language, else Accept-Language)."""
+    return crisis.resources(country, settings.crisis_resources_file, i18n.language_of(request))

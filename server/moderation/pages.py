@@ -11,7 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, formats, i18n
 from server.accounts import recovery
 from server.commitments import days
 from server.deps import MAX_ID, Member, SessionDep
@@ -19,24 +19,48 @@ from server.errors import AppError, Invalid
 from server.forms import Form, checked_form, submit
 from server.groups import pages as group_pages
 from server.groups import service as groups
+from server.i18n import N_
 from server.models import User
 from server.models.groups import Role
-from server.models.moderation import TARGET_NAMES, ReportStatus, TargetType
+from server.models.moderation import ReportStatus, TargetType
 from server.moderation import service as moderation
 from server.web import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
 # How long a moderator can pause someone's posting, in minutes.
-MUTE_CHOICES = ((15, "15 minutes"), (60, "1 hour"), (240, "4 hours"), (1440, "1 day"),
-                (4320, "3 days"), (10080, "1 week"), (43200, "30 days"))
-# The audit log in words: (what the moderator did, words after the target).
-ACTIONS = {"hide": ("hid", ""), "mute": ("paused posting for", ""), "unmute": ("let", "post again"),
-           "remove": ("removed", "from the group"), "promote": ("made", "a moderator"),
-           "demote": ("made", "a member again"), "dismiss": ("dismissed", ""),
-           "plan": ("planned a practice session:", ""), "unplan": ("deleted the planned session", ""),
-           "not_held": ("closed the room of", "as no moderator had joined"),
-           "reset_code": ("made a password reset code for", "")}
+MUTE_CHOICES = ((15, N_("15 minutes")), (60, N_("1 hour")), (240, N_("4 hours")),
+                (1440, N_("1 day")), (4320, N_("3 days")), (10080, N_("1 week")),
+                (43200, N_("30 days")))
+# The audit log in words: one sentence per action, %(actor)s who did it and %(target)s whom or
+# what it was about (the page puts their names in).
+ACTIONS = {"hide": N_("%(actor)s hid %(target)s"),
+           "mute": N_("%(actor)s paused posting for %(target)s"),
+           "unmute": N_("%(actor)s let %(target)s post again"),
+           "remove": N_("%(actor)s removed %(target)s from the group"),
+           "promote": N_("%(actor)s made %(target)s a moderator"),
+           "demote": N_("%(actor)s made %(target)s a member again"),
+           "dismiss": N_("%(actor)s dismissed %(target)s"),
+           "plan": N_("%(actor)s planned a practice session: %(target)s"),
+           "unplan": N_("%(actor)s deleted the planned session %(target)s"),
+           "not_held": N_("%(actor)s closed the room of %(target)s as no moderator had joined"),
+           "reset_code": N_("%(actor)s made a password reset code for %(target)s")}
+# An action Cairn does not know the words of (from a later version, say).
+OTHER_ACTION = N_("%(actor)s: %(target)s")
+# A report's head on the moderation page, by what it is about: (by its author, author gone).
+REPORT_HEADS = {
+    TargetType.COMMITMENT: (N_("%(reporter)s reported a commitment by %(author)s"),
+                            N_("%(reporter)s reported a commitment")),
+    TargetType.CHECKIN: (N_("%(reporter)s reported a check-in note by %(author)s"),
+                         N_("%(reporter)s reported a check-in note")),
+    TargetType.ENCOURAGEMENT: (N_("%(reporter)s reported an encouragement note by %(author)s"),
+                               N_("%(reporter)s reported an encouragement note")),
+    TargetType.SCENARIO: (N_("%(reporter)s reported a scenario card by %(author)s"),
+                          N_("%(reporter)s reported a scenario card")),
+    TargetType.ROLEPLAY_LINE: (N_("%(reporter)s reported a line said in a practice room by "
+                                  "%(author)s"),
+                               N_("%(reporter)s reported a line said in a practice room")),
+}
 _ANCHOR = re.compile(r"c[0-9]{1,10}")
 
 
@@ -70,7 +94,7 @@ def _target(form: Form) -> tuple[TargetType, int]:
     target_type = TargetType.of(kind)
     target_id = int(raw_id) if raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 10 else 0
     if target_type is None or not 1 <= target_id <= MAX_ID:
-        raise Invalid("We could not tell what this is about.", code="invalid_target")
+        raise Invalid(N_("We could not tell what this is about."), code="invalid_target")
     return target_type, target_id
 
 
@@ -105,11 +129,11 @@ async def moderation_page(request: Request, session: AsyncSession, member: Membe
         acknowledged=await moderation.worries(session, gid, acknowledged=True,
                                               limit=moderation.ACKNOWLEDGED_SHOWN),
         hidden=hidden, people=people, people_ids={p.id for p, _ in people},
-        is_muted=moderation.is_muted, when=lambda at: clock.local_time(at, timezone),
+        is_muted=moderation.is_muted, timezone=timezone,
         day_url=group_pages.day_url, today=clock.local_today(timezone, now),
         # A commitment's own day, as the reader's group's day shows it.
         seen_on=lambda p: days.seen_on(p.day, p.zone or timezone, timezone, now),
-        mute_choices=MUTE_CHOICES, reason_max=moderation.REASON_MAX, target_names=TARGET_NAMES,
+        mute_choices=MUTE_CHOICES, reason_max=moderation.REASON_MAX, report_heads=REPORT_HEADS,
         reset_minutes=recovery.RESET_MINUTES, **context)
 
 
@@ -128,10 +152,12 @@ async def acknowledge_worry(wid: int, request: Request, member: group_pages.Page
     moderators see who acknowledged it and when."""
     await checked_form(request)
     notice = await moderation.acknowledge_worry(session, member.user, member.group.id, wid)
-    name = notice.member.display_name if notice.member else "a former member"
-    return group_pages.with_anchor(redirect(
-        f"/groups/{member.group.id}/moderation",
-        f"Acknowledged. Thank you for looking after {name}."), "worries")
+    said = (i18n.translate(request, N_("Acknowledged. Thank you for looking after %(name)s."),
+                           name=notice.member.display_name) if notice.member
+            else i18n.translate(request, N_("Acknowledged. Thank you for looking after a former "
+                                            "member.")))
+    return group_pages.with_anchor(redirect(f"/groups/{member.group.id}/moderation", said),
+                                   "worries")
 
 
 @router.get("/groups/{gid:int}/audit")
@@ -141,7 +167,7 @@ async def audit_page(request: Request, member: group_pages.PageMember,
     timezone = member.user.timezone
     return render(request, "moderation/audit.html", group=member.group, member=member,
                   entries=await moderation.audit_log(session, member.group.id), actions=ACTIONS,
-                  when=lambda at: clock.local_time(at, timezone))
+                  other_action=OTHER_ACTION, timezone=timezone)
 
 
 @router.post("/groups/{gid:int}/reports")
@@ -157,14 +183,15 @@ async def report(request: Request, member: group_pages.PageMember,
         target_type, target_id = _target(form)
         await moderation.report(session, member.user, member.group.id, target_type=target_type,
                                 target_id=target_id, reason=values["reason"])
-        return redirect(back, "Thank you for telling us. The group's moderators will look at it.")
+        return redirect(back, i18n.translate(
+            request, N_("Thank you for telling us. The group's moderators will look at it.")))
 
     async def again(exc: AppError) -> Response:
         if form.text("back") in ("moderation", "progress"):
             raise exc
         day = group_pages.parse_day(form.text("day"))
         return await group_pages.day_page(
-            request, session, member, day, status=exc.status, report_error=exc.detail,
+            request, session, member, day, status=exc.status, report_error=i18n.say(request, exc),
             report_for=named(form), report_values=values)
 
     return await submit(session, act, again)
@@ -183,16 +210,17 @@ async def hide(request: Request, member: group_pages.PageModerator,
         target_type, target_id = _target(form)
         await moderation.hide(session, member.user, member.group.id, target_type=target_type,
                               target_id=target_id, reason=values["reason"])
-        return redirect(back, "It is hidden. Its author can see why, and the group's log shows it.")
+        return redirect(back, i18n.translate(
+            request, N_("It is hidden. Its author can see why, and the group's log shows it.")))
 
     async def again(exc: AppError) -> Response:
         for_ = named(form)
         if form.text("back") == "moderation":
             return await moderation_page(request, session, member, status=exc.status,
-                                         hide_error=exc.detail, hide_for=for_, hide_values=values)
+                                         hide_error=i18n.say(request, exc), hide_for=for_, hide_values=values)
         day = group_pages.parse_day(form.text("day"))
         return await group_pages.day_page(request, session, member, day, status=exc.status,
-                                          report_error=exc.detail, hide_for=for_, hide_values=values)
+                                          report_error=i18n.say(request, exc), hide_for=for_, hide_values=values)
 
     return await submit(session, act, again)
 
@@ -205,18 +233,21 @@ async def dismiss(rid: int, request: Request, member: group_pages.PageModerator,
 
     async def act() -> Response:
         await moderation.dismiss(session, member.user, member.group.id, rid, form.text("note"))
-        return redirect(f"/groups/{member.group.id}/moderation", "The report is dismissed.")
+        return redirect(f"/groups/{member.group.id}/moderation",
+                        i18n.translate(request, N_("The report is dismissed.")))
 
     async def again(exc: AppError) -> Response:
         return await moderation_page(request, session, member, status=exc.status,
-                                     report_error=exc.detail, report_for=rid)
+                                     report_error=i18n.say(request, exc), report_for=rid)
 
     return await submit(session, act, again)
 
 
-async def _name(session: AsyncSession, uid: int) -> str:
+async def _said_of(request: Request, session: AsyncSession, uid: int, message: str,
+                   **params: Any) -> str:
+    """A message about a member (`%(name)s`), in the reader's language."""
     user = await session.get(User, uid)
-    return user.display_name if user else "They"
+    return i18n.translate(request, message, name=user.display_name if user else "?", **params)
 
 
 def _to_members(member: Member, message: str) -> Response:
@@ -234,16 +265,19 @@ async def mute(uid: int, request: Request, member: group_pages.PageModerator,
     async def act() -> Response:
         minutes = form.whole_number("minutes", "How long", 1, moderation.MUTE_MINUTES_MAX)
         if minutes is None:
-            raise Invalid("Please choose how long the pause lasts.", code="invalid_minutes")
+            raise Invalid(N_("Please choose how long the pause lasts."), code="invalid_minutes")
         membership = await moderation.mute(session, member.user, member.group.id, uid,
                                            minutes=minutes, reason=values["reason"])
         assert membership.muted_until is not None  # just set
-        until = clock.local_time(membership.muted_until, member.user.timezone)
-        return _to_members(member, f"{await _name(session, uid)} can read but not post until {until}.")
+        until = formats.moment(membership.muted_until, member.user.timezone,
+                               i18n.language_of(request))
+        return _to_members(member, await _said_of(
+            request, session, uid, N_("%(name)s can read but not post until %(until)s."),
+            until=until))
 
     async def again(exc: AppError) -> Response:
         return await moderation_page(request, session, member, status=exc.status,
-                                     member_error=exc.detail, member_for=uid, mute_values=values)
+                                     member_error=i18n.say(request, exc), member_for=uid, mute_values=values)
 
     return await submit(session, act, again)
 
@@ -256,11 +290,12 @@ async def unmute(uid: int, request: Request, member: group_pages.PageModerator,
 
     async def act() -> Response:
         await moderation.unmute(session, member.user, member.group.id, uid)
-        return _to_members(member, f"{await _name(session, uid)} can post again.")
+        return _to_members(member, await _said_of(request, session, uid,
+                                                  N_("%(name)s can post again.")))
 
     async def again(exc: AppError) -> Response:
         return await moderation_page(request, session, member, status=exc.status,
-                                     member_error=exc.detail, member_for=uid)
+                                     member_error=i18n.say(request, exc), member_for=uid)
 
     return await submit(session, act, again)
 
@@ -274,16 +309,16 @@ async def set_role(uid: int, request: Request, member: group_pages.PageModerator
 
     async def act() -> Response:
         await moderation.set_role(session, member.user, member.group.id, uid, role)
-        name = await _name(session, uid)
-        message = (f"{name} is now a moderator of this group." if role == Role.MODERATOR
-                   else f"{name} is a member again.")
+        message = await _said_of(request, session, uid,
+                                 N_("%(name)s is now a moderator of this group.")
+                                 if role == Role.MODERATOR else N_("%(name)s is a member again."))
         if uid == member.user.id:
             return redirect(f"/groups/{member.group.id}", message)
         return _to_members(member, message)
 
     async def again(exc: AppError) -> Response:
         return await moderation_page(request, session, member, status=exc.status,
-                                     member_error=exc.detail, member_for=uid)
+                                     member_error=i18n.say(request, exc), member_for=uid)
 
     return await submit(session, act, again)
 
@@ -299,13 +334,13 @@ async def make_reset_code(uid: int, request: Request, member: group_pages.PageMo
         made = await moderation.make_reset_code(session, member.user, member.group.id, uid)
         person = await session.get(User, uid)
         response = render(request, "moderation/reset_code.html", group=member.group, member=member,
-                          person=person, code=made.code,
-                          until=clock.local_time(made.expires_at, member.user.timezone))
+                          person=person, code=made.code, until=made.expires_at,
+                          timezone=member.user.timezone)
         response.headers["Cache-Control"] = "no-store"
         return response
 
     async def again(exc: AppError) -> Response:
         return await moderation_page(request, session, member, status=exc.status,
-                                     member_error=exc.detail, member_for=uid)
+                                     member_error=i18n.say(request, exc), member_for=uid)
 
     return await submit(session, act, again)

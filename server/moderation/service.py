@@ -12,10 +12,11 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from server import clock, events
+from server import clock, events, i18n
 from server.accounts import recovery
 from server.errors import AppError, BadRequest, Conflict, Forbidden, Invalid, NotFound, RateLimited
 from server.events import Kind
+from server.i18n import N_
 from server.models import (
     AuditEntry,
     Checkin,
@@ -45,7 +46,8 @@ HIDDEN_TEXT = "Hidden by a moderator."
 
 class Muted(AppError):
     status, code = 403, "muted"
-    detail = "A moderator has paused your posting in this group for a while. You can still read."
+    detail = N_("A moderator has paused your posting in this group for a while. You can still "
+                "read.")
 
 
 # -- muting -----------------------------------------------------------------------------------
@@ -67,8 +69,8 @@ def check_unmuted(membership: Membership) -> None:
     """require_unmuted() for a membership the caller has just loaded."""
     if is_muted(membership):
         until = membership.muted_until.strftime("%Y-%m-%d %H:%M UTC") if membership.muted_until else ""
-        raise Muted(f"A moderator has paused your posting in this group until {until}. "
-                    "You can still read.")
+        raise Muted(N_("A moderator has paused your posting in this group until %(until)s. You "
+                       "can still read."), params={"until": until})
 
 
 # -- crisis support ---------------------------------------------------------------------------
@@ -82,7 +84,8 @@ async def notice_crisis(session: AsyncSession, user: User, group_id: int, *texts
     if not crisis.detect(*texts):
         return
     db = session.info.get("db")
-    session.info["support"] = {**crisis.support(db.settings.crisis_resources_file if db else None),
+    session.info["support"] = {**crisis.support(db.settings.crisis_resources_file if db else None,
+                                                i18n.spoken(user.language)),
                                "moderators_told": shared}
     if shared:
         await log.append(session, group_id, events.SupportConcern(
@@ -155,7 +158,7 @@ async def acknowledge_worry(session: AsyncSession, moderator: User, group_id: in
     moderators acknowledging at once both succeed; the first keeps the record."""
     row = await session.scalar(select(Worry).where(Worry.id == worry_id, Worry.group_id == group_id))
     if row is None:
-        raise NotFound("We could not find that worry notice.", code="worry_not_found")
+        raise NotFound(N_("We could not find that worry notice."), code="worry_not_found")
     if row.acknowledged_at is None:
         await session.execute(update(Worry).where(
             Worry.id == worry_id, Worry.acknowledged_at.is_(None)).values(
@@ -187,9 +190,9 @@ async def _content(session: AsyncSession, viewer: User, group_id: int, target_ty
                    target_id: int) -> tuple[int | None, str]:
     """(author id, a short label) of content in this group that the viewer can see; 404 if not."""
     if TargetType.of(target_type) is None:
-        raise Invalid("target_type is commitment, checkin, encouragement, scenario or "
-                      "roleplay_line.", code="invalid_target")
-    missing = NotFound("We could not find that in this group.", code="target_not_found")
+        raise Invalid(N_("target_type is commitment, checkin, encouragement, scenario or "
+                      "roleplay_line."), code="invalid_target")
+    missing = NotFound(N_("We could not find that in this group."), code="target_not_found")
     if target_type == TargetType.ROLEPLAY_LINE:
         said = await session.scalar(select(ReportedLine).where(
             ReportedLine.id == target_id, ReportedLine.group_id == group_id))
@@ -225,7 +228,8 @@ async def _content(session: AsyncSession, viewer: User, group_id: int, target_ty
 def _reason(reason: str) -> str:
     reason = storable(" ".join(reason.split()), "A reason")
     if not 1 <= len(reason) <= REASON_MAX:
-        raise Invalid(f"Give a reason of 1 to {REASON_MAX} characters.", code="invalid_reason")
+        raise Invalid(N_("Give a reason of 1 to %(high)s characters."), code="invalid_reason",
+                      params={"high": REASON_MAX})
     return reason
 
 
@@ -234,16 +238,16 @@ async def _reported_line(session: AsyncSession, reporter: User, group_id: int, r
     """Keep the words of a line the room shows now, as said, for the moderators; the same line
     reported again keeps the one copy."""
     if room_id is None:
-        raise Invalid("Say which room the line was said in (room_id).", code="invalid_target")
+        raise Invalid(N_("Say which room the line was said in (room_id)."), code="invalid_target")
     room = await session.scalar(select(Room).where(Room.id == room_id, Room.group_id == group_id))
     if room is None:
-        raise NotFound("We could not find that room.", code="room_not_found")
+        raise NotFound(N_("We could not find that room."), code="room_not_found")
     state = machine.load(room.state)
     if reporter.id not in state.participants:
-        raise Forbidden("Join the room to report what is said in it.", code="not_in_room")
+        raise Forbidden(N_("Join the room to report what is said in it."), code="not_in_room")
     line = machine.shown_line(state, line_id)
     if line is None:
-        raise NotFound("That line is no longer shown in the room.", code="target_not_found")
+        raise NotFound(N_("That line is no longer shown in the room."), code="target_not_found")
     said = await session.scalar(select(ReportedLine).where(ReportedLine.room_id == room_id,
                                                            ReportedLine.line_id == line_id))
     if said is None:
@@ -288,8 +292,8 @@ async def _within_report_limit(session: AsyncSession, reporter: User, group_id: 
         .order_by(Report.created_at).limit(REPORTS_PER_HOUR))).all()
     if len(recent) >= REPORTS_PER_HOUR:
         raise RateLimited(
-            "Thank you for looking out for the group. The moderators have your reports; you can "
-            "send more in a little while.",
+            N_("Thank you for looking out for the group. The moderators have your reports; you can "
+            "send more in a little while."),
             retry_after=int((recent[0] + dt.timedelta(hours=1) - clock.now()).total_seconds()) + 1)
 
 
@@ -342,9 +346,9 @@ async def dismiss(session: AsyncSession, moderator: User, group_id: int, report_
     row = await session.scalar(select(Report).where(Report.id == report_id,
                                                     Report.group_id == group_id))
     if row is None:
-        raise NotFound("We could not find that report.", code="report_not_found")
+        raise NotFound(N_("We could not find that report."), code="report_not_found")
     if row.status != ReportStatus.OPEN:
-        raise Conflict("That report has already been dealt with.", code="report_resolved")
+        raise Conflict(N_("That report has already been dealt with."), code="report_resolved")
     note = _reason(note) if note and note.strip() else None
     row.status, row.resolved_by, row.resolved_at = ReportStatus.RESOLVED, moderator.id, clock.now()
     names: dict[str, str] = {TargetType.SCENARIO: "scenario card",
@@ -454,7 +458,7 @@ async def hide(session: AsyncSession, moderator: User, group_id: int, *, target_
     reason = _reason(reason)
     if await session.scalar(select(Hidden.id).where(Hidden.target_type == target_type,
                                                     Hidden.target_id == target_id)):
-        raise Conflict("That is already hidden.", code="already_hidden")
+        raise Conflict(N_("That is already hidden."), code="already_hidden")
     now = clock.now()
     row = Hidden(group_id=group_id, target_type=target_type, target_id=target_id, reason=reason,
                  hidden_by=moderator.id, at=now)
@@ -536,19 +540,19 @@ async def _active(session: AsyncSession, group_id: int, user_id: int) -> tuple[M
         Membership.group_id == group_id, Membership.user_id == user_id,
         Membership.state == "active"))).first()
     if row is None:
-        raise NotFound("That person is not a member of this group.", code="member_not_found")
+        raise NotFound(N_("That person is not a member of this group."), code="member_not_found")
     return row[0], row[1]
 
 
 async def mute(session: AsyncSession, moderator: User, group_id: int, user_id: int, *,
                minutes: int, reason: str) -> Membership:
     if user_id == moderator.id:
-        raise BadRequest("You cannot mute yourself.", code="mute_self")
+        raise BadRequest(N_("You cannot mute yourself."), code="mute_self")
     if not 1 <= minutes <= MUTE_MINUTES_MAX:
-        raise Invalid("Mute for 1 minute to 30 days.", code="invalid_minutes")
+        raise Invalid(N_("Mute for 1 minute to 30 days."), code="invalid_minutes")
     membership, user = await _active(session, group_id, user_id)
     if membership.role == Role.MODERATOR:
-        raise Forbidden("Moderators are not muted; change their role first.", code="mute_moderator")
+        raise Forbidden(N_("Moderators are not muted; change their role first."), code="mute_moderator")
     reason = _reason(reason)
     membership.muted_until = clock.now() + dt.timedelta(minutes=minutes)
     membership.mute_reason = reason
@@ -572,7 +576,7 @@ async def set_role(session: AsyncSession, moderator: User | None, group_id: int,
                    role: str) -> Membership:
     """Promote or demote; `moderator` is None when the server's operator does it (the CLI)."""
     if Role.of(role) is None:
-        raise Invalid("role is moderator or member.", code="invalid_role")
+        raise Invalid(N_("role is moderator or member."), code="invalid_role")
     membership, user = await _active(session, group_id, user_id)
     if membership.role == role:
         return membership
@@ -581,7 +585,7 @@ async def set_role(session: AsyncSession, moderator: User | None, group_id: int,
             Membership.group_id == group_id, Membership.state == "active",
             Membership.role == Role.MODERATOR, Membership.user_id != user_id).limit(1))
         if not others:
-            raise Conflict("A group always has a moderator; promote someone else first.",
+            raise Conflict(N_("A group always has a moderator; promote someone else first."),
                            code="last_moderator")
     membership.role = role
     if role == Role.MODERATOR:
@@ -600,8 +604,8 @@ async def make_reset_code(session: AsyncSession, moderator: User, group_id: int,
     moderator to give them in person (server/accounts/recovery.py). The audit log says a
     moderator made one, and never for whom: a forgotten password is nobody else's business."""
     if user_id == moderator.id:
-        raise BadRequest("This is for a member who cannot sign in. To change your own password, "
-                         "use Settings.", code="reset_self")
+        raise BadRequest(N_("This is for a member who cannot sign in. To change your own password, "
+                         "use Settings."), code="reset_self")
     _, member = await _active(session, group_id, user_id)
     made = await recovery.make_reset_code(session, member, group_id, moderator)
     await audit(session, group_id, moderator, "reset_code", "a member", None)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from server.deps import CurrentUser, SessionDep, SettingsDep
 from server.errors import Invalid
 from server.groups import service as groups
+from server.i18n import N_
 from server.models.reminders import Nudge
 from server.reminders import push, schedule
 from server.reminders import service as reminders
@@ -132,7 +133,7 @@ async def add_push_device(body: DeviceIn, request: Request, user: CurrentUser,
     services this Cairn sends to (`invalid_push_endpoint`)."""
     pusher: push.Pusher = request.app.state.pusher
     if not pusher.ready:
-        raise Invalid("This Cairn does not send reminders yet.", code="reminders_off")
+        raise Invalid(N_("This Cairn does not send reminders yet."), code="reminders_off")
     device = await reminders.add_device(session, pusher, user, endpoint=body.endpoint,
                                         p256dh=body.keys.p256dh, auth=body.keys.auth)
     return DeviceOut(endpoint=device.endpoint)
@@ -151,7 +152,7 @@ async def stop_reminders(body: StopIn, session: SessionDep, settings: SettingsDe
     reminder carried (no sign-in needed on a lock screen)."""
     user_id = reminders.stop_token_user(settings, body.token)
     if user_id is None:
-        raise Invalid("That link no longer works. You can turn reminders off in settings.",
+        raise Invalid(N_("That link no longer works. You can turn reminders off in settings."),
                       code="invalid_token")
     await reminders.stop_all(session, user_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, i18n
 from server.accounts.pages import PageUser
 from server.deps import SessionDep
 from server.errors import AppError, Invalid
 from server.forms import checked_form, submit
 from server.groups import service as groups
+from server.i18n import N_
 from server.models import User
 from server.models.reminders import DAILY, Nudge
 from server.practice import service as practice
@@ -41,8 +42,7 @@ async def reminders_page(request: Request, session: AsyncSession, user: User, *,
     mine = [(group, own.get(group.id, {})) for group, _ in await groups.my_groups(session, user)]
     resting = habits.snoozed_until is not None and habits.snoozed_until > clock.now()
     return render(request, "accounts/reminders.html", status_code=status,
-                  resting_until=clock.local_time(habits.snoozed_until, user.timezone)
-                  if resting and habits.snoozed_until else None,
+                  resting=habits.snoozed_until if resting else None,
                   groups=mine, nudges=DAILY, practice=Nudge.PRACTICE, snoozes=reminders.SNOOZES,
                   practice_lead=schedule.PRACTICE_LEAD_MINUTES,
                   devices=await reminders.device_count(session, user.id), calendar=calendar,
@@ -71,14 +71,14 @@ async def choose(request: Request, user: PageUser, session: SessionDep) -> Respo
 
     async def act() -> Response:
         await reminders.choose(session, user, **chosen)
-        said = ("Your reminders are saved. They will be gentle."
+        said = (N_("Your reminders are saved. They will be gentle.")
                 if chosen["morning"] or chosen["evening"] or chosen["practice"]
-                else "Your reminders are off.")
-        return redirect(PAGE, said)
+                else N_("Your reminders are off."))
+        return redirect(PAGE, i18n.translate(request, said))
 
     async def again(exc: AppError) -> Response:
         return await reminders_page(request, session, user, status=exc.status, chosen=chosen,
-                                    error=exc.detail)
+                                    error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -91,10 +91,11 @@ async def snooze(request: Request, user: PageUser, session: SessionDep) -> Respo
     async def act() -> Response:
         days = form.whole_number("days", "How long", 0, 7, default=0)
         until = await reminders.snooze(session, user, days)
-        return redirect(PAGE, "Reminders are resting for a while." if until else "Reminders are back on.")
+        return redirect(PAGE, i18n.translate(request, N_("Reminders are resting for a while.")
+                                             if until else N_("Reminders are back on.")))
 
     async def again(exc: AppError) -> Response:
-        return await reminders_page(request, session, user, status=exc.status, snooze_error=exc.detail)
+        return await reminders_page(request, session, user, status=exc.status, snooze_error=i18n.say(request, exc))
 
     return await submit(session, act, again)
 
@@ -113,14 +114,15 @@ async def choose_for_group(gid: int, request: Request, user: PageUser, session: 
             if daily and choice == "own":
                 choice = form.text(f"{nudge.value}_at")
                 if not choice:
-                    raise Invalid("Give the group's own time, like 08:30.", code="invalid_time")
+                    raise Invalid(N_("Give the group's own time, like 08:30."), code="invalid_time")
             elif daily and choice not in ("usual", "off"):
-                raise Invalid("Choose from the list.", code="invalid_choice")
+                raise Invalid(N_("Choose from the list."), code="invalid_choice")
             await reminders.choose_for_group(session, user, gid, nudge, choice)
-        return redirect(f"{PAGE}#group-{gid}", f"Saved for {group.name}.")
+        return redirect(f"{PAGE}#group-{gid}",
+                        i18n.translate(request, N_("Saved for %(name)s."), name=group.name))
 
     async def again(exc: AppError) -> Response:
-        return await reminders_page(request, session, user, status=exc.status, group_error=exc.detail,
+        return await reminders_page(request, session, user, status=exc.status, group_error=i18n.say(request, exc),
                                     group_error_for=gid)
 
     return await submit(session, act, again)
@@ -131,4 +133,5 @@ async def all_off(request: Request, user: PageUser, session: SessionDep) -> Resp
     """Every reminder off, in one tap."""
     await checked_form(request)
     await reminders.stop_all(session, user.id)
-    return redirect(PAGE, "All reminders are off. You can choose them again whenever you like.")
+    return redirect(PAGE, i18n.translate(
+        request, N_("All reminders are off. You can choose them again whenever you like.")))

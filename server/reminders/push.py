@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from server.config import Settings
 from server.errors import Invalid
+from server.i18n import N_
 
 logger = logging.getLogger("cairn.reminders")
 
@@ -66,7 +67,7 @@ def accepted_endpoint(settings: Settings, endpoint: str) -> str:
                                   and parts.hostname.endswith(allowed[len("https://*"):]))
             for allowed in settings.push_services):
         return endpoint
-    raise Invalid("That push service is not one this Cairn sends to.", code="invalid_push_endpoint")
+    raise Invalid(N_("That push service is not one this Cairn sends to."), code="invalid_push_endpoint")
 
 
 def usable_keys(p256dh: str, auth: str) -> bool:

@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock, jobs
+from server import clock, i18n, jobs
 from server.config import Settings
 from server.db import Database, insert_into, transaction
 from server.errors import Invalid
+from server.i18n import N_
 from server.models import Membership, PracticePlan, User
 from server.models.reminders import DAILY, Delivery, GroupReminder, Nudge, PushDevice, ReminderHabits, ReminderSent
 from server.practice import schedule as practice_schedule
@@ -32,19 +33,54 @@ logger = logging.getLogger("cairn.reminders")
 
 LEASE = dt.timedelta(minutes=2)
 # What a push says: "Cairn" and a neutral line, never anything a member wrote.
+# Said in the member's own language (their `language`, if offered): a push goes with no
+# request to read one from.
 TITLE = "Cairn"
 WORDS = {
-    Nudge.MORNING: "A gentle nudge: one small act of care for today, whenever you are ready.",
-    Nudge.EVENING: "How did today go? Checking in takes a moment, whatever the answer.",
-    Nudge.PRACTICE: f"A practice session starts in {schedule.PRACTICE_LEAD_MINUTES} "
-                    "minutes. Come as you are.",
+    Nudge.MORNING: N_("A gentle nudge: one small act of care for today, whenever you are ready."),
+    Nudge.EVENING: N_("How did today go? Checking in takes a moment, whatever the answer."),
+    Nudge.PRACTICE: N_("A practice session starts in %(minutes)s minutes. Come as you are."),
 }
+# What the service worker says about a push (sw.js), in the same language: its one button,
+# and what it shows once that button has turned reminders off (or could not).
+ACTION_WORDS = {
+    "stop": N_("Stop these reminders"),
+    "stopped": N_("Reminders are off. You can choose them again in settings, whenever you like."),
+    "not_stopped": N_("That did not go through. You can turn reminders off in settings."),
+}
+
+
+def push_words(nudge: Nudge, language: str) -> str:
+    """A reminder's neutral line in a language (a code Cairn speaks)."""
+    return i18n.gettext(language, WORDS[nudge], minutes=schedule.PRACTICE_LEAD_MINUTES)
+
+
+def push_payload(settings: Settings, user_id: int, language: str,
+                 due: schedule.Due) -> dict[str, Any]:
+    """What one reminder carries to a device: "Cairn", a neutral line and the words of its
+    button, in the member's language; never anything anyone wrote. A practice reminder opens
+    the group's page, where the session's room is; it names the group by its number only."""
+    url = f"/groups/{due.group_id}" if due.group_id is not None else "/groups"
+    language = i18n.spoken(language)
+    return {"title": TITLE, "lang": language, "body": push_words(due.nudge, language),
+            "url": url, "tag": f"cairn-{due.nudge}", "stop": stop_token(settings, user_id),
+            "words": {key: i18n.gettext(language, words) for key, words in ACTION_WORDS.items()}}
 
 
 # -- choosing ---------------------------------------------------------------------------------
 
+# A time that is not one, by the time's name: each a whole sentence, in the reader's language.
+TIME_PROBLEMS = {
+    "morning": N_("The morning reminder should be a time like 08:30."),
+    "evening": N_("The evening reminder should be a time like 08:30."),
+    "quiet_from": N_("The start of quiet hours should be a time like 08:30."),
+    "quiet_until": N_("The end of quiet hours should be a time like 08:30."),
+    "group": N_("The group's reminder should be a time like 08:30."),
+}
+
 def local_time(raw: str | None, what: str) -> str | None:
-    """"HH:MM" as a member typed it (an empty value is off), or Invalid."""
+    """"HH:MM" as a member typed it (an empty value is off), or Invalid. `what`: the time's
+    key in TIME_PROBLEMS (said in the reader's language), or its name in English."""
     raw = (raw or "").strip()
     if not raw:
         return None
@@ -53,7 +89,10 @@ def local_time(raw: str | None, what: str) -> str | None:
     except ValueError:
         at = None
     if at is None or len(raw) != 5 or at.second or at.tzinfo:
-        raise Invalid(f"{what} should be a time like 08:30.", code="invalid_time")
+        if what in TIME_PROBLEMS:
+            raise Invalid(TIME_PROBLEMS[what], code="invalid_time")
+        raise Invalid(N_("%(what)s should be a time like 08:30."), code="invalid_time",
+                      params={"what": what})
     return raw
 
 
@@ -66,12 +105,11 @@ async def habits_of(session: AsyncSession, user_id: int) -> ReminderHabits:
 async def choose(session: AsyncSession, user: User, *, morning: str | None, evening: str | None,
                  quiet_from: str | None, quiet_until: str | None,
                  practice: bool = False) -> ReminderHabits:
-    values = {"morning": local_time(morning, "The morning reminder"),
-              "evening": local_time(evening, "The evening reminder"),
-              "quiet_from": local_time(quiet_from, "The start of quiet hours"),
-              "quiet_until": local_time(quiet_until, "The end of quiet hours")}
+    values = {"morning": local_time(morning, "morning"), "evening": local_time(evening, "evening"),
+              "quiet_from": local_time(quiet_from, "quiet_from"),
+              "quiet_until": local_time(quiet_until, "quiet_until")}
     if (values["quiet_from"] is None) != (values["quiet_until"] is None):
-        raise Invalid("Quiet hours need a start and an end.", code="invalid_quiet_hours")
+        raise Invalid(N_("Quiet hours need a start and an end."), code="invalid_quiet_hours")
     habits = await session.get(ReminderHabits, user.id)
     if habits is None:
         habits = ReminderHabits(user_id=user.id)
@@ -84,13 +122,13 @@ async def choose(session: AsyncSession, user: User, *, morning: str | None, even
     return habits
 
 
-SNOOZES = {0: "Not snoozed", 1: "For a day", 3: "For three days", 7: "For a week"}
+SNOOZES = {0: N_("Not snoozed"), 1: N_("For a day"), 3: N_("For three days"), 7: N_("For a week")}
 
 
 async def snooze(session: AsyncSession, user: User, days: int) -> dt.datetime | None:
     """Hold every reminder for `days` days (0 ends a snooze)."""
     if days not in SNOOZES:
-        raise Invalid("Choose how long to snooze from the list.", code="invalid_snooze")
+        raise Invalid(N_("Choose how long to snooze from the list."), code="invalid_snooze")
     habits = await session.get(ReminderHabits, user.id)
     if habits is None:
         habits = ReminderHabits(user_id=user.id)
@@ -122,10 +160,10 @@ async def choose_for_group(session: AsyncSession, user: User, group_id: int, nud
         return
     if nudge == Nudge.PRACTICE:
         if choice not in ("on", "off"):
-            raise Invalid("Choose from the list.", code="invalid_choice")
+            raise Invalid(N_("Choose from the list."), code="invalid_choice")
         at = GroupReminder.ON if choice == "on" else None
     else:
-        at = None if choice == "off" else local_time(choice, "The group's reminder")
+        at = None if choice == "off" else local_time(choice, "group")
     row = await session.get(GroupReminder, (user.id, group_id, nudge.value))
     if row is None:
         session.add(GroupReminder(user_id=user.id, group_id=group_id, nudge=nudge.value, at=at))
@@ -163,7 +201,7 @@ async def add_device(session: AsyncSession, pusher: push.Pusher, user: User, *, 
     same device, now the member's)."""
     endpoint = push.accepted_endpoint(pusher.settings, endpoint.strip())
     if not push.usable_keys(p256dh, auth):
-        raise Invalid("The device's keys are not ones a browser makes.", code="invalid_push_keys")
+        raise Invalid(N_("The device's keys are not ones a browser makes."), code="invalid_push_keys")
     device = await session.scalar(select(PushDevice).where(PushDevice.endpoint == endpoint))
     if device is None:
         device = PushDevice(user_id=user.id, endpoint=endpoint, p256dh=p256dh, auth=auth)
@@ -220,15 +258,12 @@ async def _claim(db: Database, user_id: int, due: schedule.Due, now: dt.datetime
         return bool(result.rowcount == 1)
 
 
-async def _deliver(db: Database, pusher: push.Pusher, user_id: int, due: schedule.Due) -> None:
+async def _deliver(db: Database, pusher: push.Pusher, user_id: int, language: str,
+                   due: schedule.Due) -> None:
     async with transaction(db, write=False) as session:
         devices = [push.Device(d.endpoint, d.p256dh, d.auth) for d in (await session.scalars(
             select(PushDevice).where(PushDevice.user_id == user_id))).all()]
-    # A practice reminder opens the group's page, where the session's room is; it names the
-    # group by its number only.
-    url = f"/groups/{due.group_id}" if due.group_id is not None else "/groups"
-    payload = {"title": TITLE, "body": WORDS[due.nudge], "url": url, "tag": f"cairn-{due.nudge}",
-               "stop": stop_token(pusher.settings, user_id)}
+    payload = push_payload(pusher.settings, user_id, language, due)
     gone = []
     for device in devices:
         try:
@@ -279,15 +314,15 @@ async def send_due(db: Database, pusher: push.Pusher, now: dt.datetime | None = 
         mine = groups.get(user.id, [])
         habits = _habits(user, chosen, mine, own.get(user.id, {}))
         sessions = [(gid, start) for gid, start in starting if gid in mine]
-        wanted.append((user.id, schedule.due_now(habits, now)
+        wanted.append((user.id, user.language, schedule.due_now(habits, now)
                        + schedule.practice_due(habits, sessions, now)))
     sent = 0
-    for user_id, dues in wanted:
+    for user_id, language, dues in wanted:
         for due in dues:
             if (user_id, due.nudge.value, due.day, due.at.strftime("%H:%M")) in done:
                 continue
             if await _claim(db, user_id, due, now):
-                await _deliver(db, pusher, user_id, due)
+                await _deliver(db, pusher, user_id, language, due)
                 sent += 1
     return sent
 

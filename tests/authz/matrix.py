@@ -467,6 +467,9 @@ TABLE: dict[Route, Row] = {
         "/login", _credentials), fresh=True),
     ("POST", "/logout"):                            row(A,    A,     A,     A,    A,    A,    A, form(
         "/logout"), fresh=True),
+    # The language switch: anyone, on any page (a member's choice is also their setting).
+    ("POST", "/language"):                          row(A,    A,     A,     A,    A,    A,    A, form(
+        "/language", {"language": "en", "next": "/"})),
     # A forgotten password: a recovery code of an account made for the cell; it signs the
     # browser in to that account, ending the caller's session there.
     ("GET", "/forgot"):                             row(A,    A,     A,     A,    A,    A,    A, get("/forgot")),

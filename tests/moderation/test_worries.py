@@ -22,6 +22,12 @@ def care_badge_hidden(page: str) -> bool:
     it up), hidden while nothing needs care."""
     return bool(re.search(r'<a [^>]*id="needs-care"[^>]*\shidden>', page))
 
+def plain(html: str) -> str:
+    """A page without the marks around members' own words (`data-member-words`)."""
+    html = re.sub(r"<span data-member-words>([^<]*)</span>", r"\1", html)
+    return html.replace(" data-member-words", "")
+
+
 
 async def circle(clients, n=3, **names):
     people = [await clients.member(display_name=names.get(f"p{i}")) for i in range(n)]
@@ -166,7 +172,7 @@ async def test_the_moderation_page_keeps_the_notice_and_the_group_shows_it_needs
     assert r.status_code == 303 and r.headers["location"] == f"/groups/{gid}/moderation#worries"
     page = (await mod.get(f"/groups/{gid}/moderation")).text
     assert f'data-worry-id="{wid}"' not in page
-    assert "Acknowledged notices (1)" in page and "acknowledged by " + mod.name.title() in page
+    assert "Acknowledged notices (1)" in page and "acknowledged by " + mod.name.title() in plain(page)
     assert care_badge_hidden((await mod.get(f"/groups/{gid}")).text)
     # The group's log, which every member reads, says nothing of it.
     audit = (await writer.get(f"/groups/{gid}/audit")).text

@@ -72,7 +72,7 @@ async def test_a_live_card_arrives_in_each_members_language(server: InProcessSer
     # The same event, the same data; its markup in the reader's language.
     assert english["data"] == spanish["data"] == spanish_too["data"]
     said = html_of(spanish)
-    for words in ("Aún sin registro", "Cuídate", ">Agua</span>", "Animar a <span data-member-words>Sam</span>",
+    for words in ("Aún sin seguimiento", "Cuídate", ">Agua</span>", "Animar a <span data-member-words>Sam</span>",
                   "Reportar", "Agua &lt;b&gt;ya&lt;/b&gt;"):
         assert words in said, words
     assert "Not checked in yet" not in said and "Encourage" not in said
@@ -83,7 +83,7 @@ async def test_a_live_card_arrives_in_each_members_language(server: InProcessSer
     for words in ("Not checked in yet", "Take care of yourself", ">Water</span>",
                   "Encourage <span data-member-words>Sam</span>", ">Report<", ">Hide<"):
         assert words in told, words
-    assert "Aún sin registro" not in told
+    assert "Aún sin seguimiento" not in told
 
 
 async def test_error_frames_are_said_in_the_sockets_language(server: InProcessServer) -> None:

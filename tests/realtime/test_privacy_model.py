@@ -981,20 +981,23 @@ class Run:
             self.expect(M, "support.concern", p)
         return True
 
-    def own_commitment(self, pick_: int) -> Item | None:
-        """A commitment whose author is still here to act on it, withdrawn ones too."""
+    def own_commitment(self, pick_: int) -> tuple[Item, Person, int] | None:
+        """A commitment whose author is still here to act on it (withdrawn ones too), its
+        author, and the device they act from."""
         own = [c for c in self.items if c.kind == "commitment" and not self.people[c.author].deleted]
-        return own[pick_ % len(own)] if own else None
-
-    async def on_Edit(self, a: Edit) -> bool:
-        c = self.own_commitment(a.pick)
-        if c is None:
-            return False
+        if not own:
+            return None
+        c = own[pick_ % len(own)]
         p = self.acts(self.people[c.author])
         self.detail = f"member {p.slot}"
         d = p.device()
-        if d is None:
+        return None if d is None else (c, p, d)
+
+    async def on_Edit(self, a: Edit) -> bool:
+        found = self.own_commitment(a.pick)
+        if found is None:
             return False
+        c, p, d = found
         word = self.mark("lost", p.slot)
         text = f"Rest longer {word}" + (f", {WORRY}" if a.worrying else "")
         locked = c.responded or c.hidden
@@ -1016,14 +1019,10 @@ class Run:
         return True
 
     async def on_Withdraw(self, a: Withdraw) -> bool:
-        c = self.own_commitment(a.pick)
-        if c is None:
+        found = self.own_commitment(a.pick)
+        if found is None:
             return False
-        p = self.acts(self.people[c.author])
-        self.detail = f"member {p.slot}"
-        d = p.device()
-        if d is None:
-            return False
+        c, p, d = found
         expect = 404 if not p.active or c.withdrawn else 204
         await self.api("DELETE", f"/api/v1/commitments/{c.id}", p.tokens[d], expect=expect)
         if expect == 204:

@@ -80,13 +80,13 @@ async def test_a_reminder_arrives_signed_and_encrypted_and_says_nothing_private(
         assert sorted(r.endpoint for r in ps.received) == sorted([phone.endpoint, laptop.endpoint])
         for r in ps.received:
             assert r.payload["title"] == "Cairn"
-            assert r.payload["body"] == service.WORDS[Nudge.MORNING]
+            assert r.payload["body"] == service.push_words(Nudge.MORNING, "en")
             assert "Secretname" not in str(r.payload) and "Ari" not in str(r.payload)
             assert r.claims["sub"] == "mailto:care@cairn.example" and r.ttl == push.TTL
         # Once: the next passes that day send nothing more until the evening.
         assert await service.send_due(db, pusher, utc("2026-06-30T19:31:00")) == 0
         assert await service.send_due(db, pusher, utc("2026-07-01T09:00:00")) == 1
-        assert [r.payload["body"] for r in ps.received][2:] == [service.WORDS[Nudge.EVENING]] * 2
+        assert [r.payload["body"] for r in ps.received][2:] == [service.push_words(Nudge.EVENING, "en")] * 2
 
 
 async def test_the_checker_refuses_a_bad_signature():
@@ -263,7 +263,7 @@ async def test_a_practice_session_of_ones_group_is_reminded_once_15_minutes_befo
         assert await service.send_due(db, pusher, utc("2026-07-02T16:15:00")) == 1
         assert await service.send_due(db, pusher, utc("2026-07-02T16:20:00")) == 0  # once
         (sent,) = ps.received
-        assert sent.payload["body"] == service.WORDS[Nudge.PRACTICE]
+        assert sent.payload["body"] == service.push_words(Nudge.PRACTICE, "en")
         assert sent.payload["url"] == f"/groups/{mine.id}" and "Practice" not in sent.payload["title"]
         # The day and time it is kept under are the member's own: 12:30 in New York.
         async with transaction(db, write=False) as session:

@@ -17,6 +17,11 @@ const VERSION = {{ version|tojson }};
 const PREFIX = "cairn-shell-";
 const CACHE = PREFIX + VERSION;
 const OFFLINE_PAGE = {{ offline_page|tojson }};
+// Where Cairn speaks more than one language: the offline page in each, by language code. The
+// one shown is in the language of the last page that loaded (its Content-Language), else the
+// browser's; OFFLINE_PAGE (in the browser's language) otherwise.
+const OFFLINE_PAGES = {{ offline_pages|tojson }};
+const LANGUAGE_KEY = "/offline-language";
 const SHELL = {{ kept|tojson }};
 const IN_SHELL = new Set(SHELL);
 
@@ -63,11 +68,37 @@ self.addEventListener("fetch", function (event) {
 async function pageOrOffline(event) {
   try {
     const preloaded = await event.preloadResponse;
-    return preloaded || await fetch(event.request);
+    const response = preloaded || await fetch(event.request);
+    event.waitUntil(rememberLanguage(response.headers.get("Content-Language")));
+    return response;
   } catch (error) {
     const cache = await caches.open(CACHE);
-    return (await cache.match(OFFLINE_PAGE)) || Response.error();
+    const language = await readerLanguage(cache);
+    return (language && await cache.match(OFFLINE_PAGES[language])) ||
+      (await cache.match(OFFLINE_PAGE)) || Response.error();
   }
+}
+
+// The language the reader last read a page in: only a language code, kept with the shell.
+let lastLanguage = null;
+
+async function rememberLanguage(language) {
+  if (!language || !Object.prototype.hasOwnProperty.call(OFFLINE_PAGES, language) || language === lastLanguage) return;
+  lastLanguage = language;
+  const cache = await caches.open(CACHE);
+  await cache.put(LANGUAGE_KEY, new Response(language, { headers: { "Content-Type": "text/plain" } }));
+}
+
+async function readerLanguage(cache) {
+  if (lastLanguage) return lastLanguage;
+  const kept = await cache.match(LANGUAGE_KEY);
+  const language = kept ? (await kept.text()).trim() : "";
+  if (Object.prototype.hasOwnProperty.call(OFFLINE_PAGES, language)) return language;
+  for (const tag of (self.navigator.languages || [])) {
+    const code = tag.toLowerCase().split("-")[0];
+    if (Object.prototype.hasOwnProperty.call(OFFLINE_PAGES, code)) return code;
+  }
+  return null;
 }
 
 async function fromShell(request, path) {
@@ -88,8 +119,11 @@ self.addEventListener("push", function (event) {
     tag: data.tag || "cairn",
     icon: "/static/icons/cairn-192.png",
     data: { url: data.url || "/groups", stop: data.stop || "" },
-    actions: data.stop ? [{ action: "stop", title: "Stop these reminders" }] : [],
+    // The words come with the push, in the member's own language (server/reminders).
+    lang: data.lang || "",
+    actions: data.stop ? [{ action: "stop", title: (data.words && data.words.stop) || "Stop these reminders" }] : [],
   };
+  options.data.words = data.words || {};
   event.waitUntil(self.registration.showNotification(data.title || "Cairn", options));
 });
 
@@ -101,10 +135,12 @@ self.addEventListener("notificationclick", function (event) {
       method: "POST", credentials: "omit", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ token: note.data.stop }),
     }).then(function (response) {
+      const words = note.data.words || {};
       return self.registration.showNotification("Cairn", {
         tag: "cairn-stopped",
-        body: response.ok ? "Reminders are off. You can choose them again in settings, whenever you like."
-                          : "That did not go through. You can turn reminders off in settings.",
+        lang: note.lang || "",
+        body: response.ok ? (words.stopped || "Reminders are off. You can choose them again in settings, whenever you like.")
+                          : (words.not_stopped || "That did not go through. You can turn reminders off in settings."),
       });
     }));
     return;

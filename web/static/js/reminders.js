@@ -10,6 +10,9 @@
   var stop = document.getElementById("push-stop");
   var state = document.getElementById("push-state");
   var supported = "serviceWorker" in navigator && "PushManager" in window && "Notification" in window;
+  // The words this script says, in the page's language (accounts/reminders.html).
+  var wordsBlock = document.getElementById("reminder-words");
+  var words = wordsBlock ? JSON.parse(wordsBlock.textContent) : {};
 
   function say(text) { state.textContent = text; }
 
@@ -24,7 +27,7 @@
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf() },
       body: JSON.stringify(body),
     }).then(function (r) {
-      if (!r.ok) return r.json().then(function (e) { throw new Error(e.detail || "not saved"); });
+      if (!r.ok) return r.json().then(function (e) { throw new Error(e.detail || words.not_sent); });
       return r;
     });
   }
@@ -47,7 +50,7 @@
   }
 
   if (!supported) {
-    say("This browser cannot receive reminders. Another browser, or Cairn added to your home screen, may.");
+    say(words.unsupported);
     return;
   }
 
@@ -59,7 +62,7 @@
     allow.disabled = true;
     Notification.requestPermission().then(function (permission) {
       if (permission !== "granted") {
-        throw new Error("Reminders need your permission to show. You can allow it in the browser's settings for this site.");
+        throw new Error(words.permission);
       }
       return registration();
     }).then(function (reg) {
@@ -67,10 +70,10 @@
     }).then(function (sub) {
       return post("/api/v1/me/push-devices", sub.toJSON());
     }).then(function () {
-      say("Reminders will come to this device at the times you choose below.");
+      say(words.allowed);
       show(true);
     }).catch(function (error) {
-      say(error && error.message ? error.message : "This device could not be set up for reminders.");
+      say(error && error.message ? error.message : words.not_set_up);
     }).then(function () { allow.disabled = false; });
   });
 
@@ -82,8 +85,8 @@
         var endpoint = sub.endpoint;
         return sub.unsubscribe().then(function () { return post("/api/v1/me/push-devices/remove", { endpoint: endpoint }); });
       })
-      .then(function () { say("This device no longer receives reminders."); show(false); })
-      .catch(function () { say("That did not go through. Please try again."); })
+      .then(function () { say(words.stopped); show(false); })
+      .catch(function () { say(words.not_sent); })
       .then(function () { stop.disabled = false; });
   });
 })();
