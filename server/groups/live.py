@@ -92,8 +92,7 @@ def _day(language: str = i18n.SOURCE) -> Any:
 
 def _said(audience: Audience, message: str, **params: Any) -> str:
     """A message marked with N_ in the audience's language, its values put in after."""
-    text = i18n.installed().gettext(audience.language, message)
-    return text % params if params else text
+    return i18n.gettext(audience.language, message, **params)
 
 
 def _marked(audience: Audience, message: str, **words: str) -> Markup:

@@ -69,25 +69,12 @@ def socket_language(websocket: WebSocket, user: User | None = None) -> str:
     the handshake's Accept-Language prefers among the offered ones, else English. Read once, as
     the socket opens: a member whose language changes reads the new one from their next
     connection on (a page reload or a reconnect)."""
-    found = _catalogues(websocket)
+    found = i18n.installed()
     own = user.language if user is not None else None
     if own in found.offered:
         return own
     headers = getattr(websocket, "headers", None)
     return found.negotiate(headers.get("accept-language") if headers is not None else None)
-
-
-def _catalogues(websocket: WebSocket) -> i18n.Catalogues:
-    """The app's catalogues (Cairn's source language alone for a connection of no app)."""
-    state = getattr(getattr(websocket, "app", None), "state", None)
-    found: i18n.Catalogues | None = getattr(state, "catalogues", None)
-    return found or i18n.SOURCE_ONLY
-
-
-def _say(websocket: WebSocket, language: str, message: str, **params: Any) -> str:
-    """A message marked with N_ in `language`, its values put in after translation."""
-    text = _catalogues(websocket).gettext(language, message)
-    return text % params if params else text
 
 
 def close_reason(text: str) -> str:
@@ -179,11 +166,11 @@ class GroupSocket:
 
     def say(self, message: str, **params: Any) -> str:
         """A message marked with N_, in this socket's language."""
-        return _say(self.websocket, self.language, message, **params)
+        return i18n.gettext(self.language, message, **params)
 
     def said(self, error: AppError) -> str:
         """An error's detail in this socket's language."""
-        return error.said(_catalogues(self.websocket).for_language(self.language).gettext)
+        return error.said(i18n.installed().for_language(self.language).gettext)
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close after the frames already queued (they were committed before the ending);
@@ -376,7 +363,7 @@ async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
     language = socket_language(websocket)
     if from_cookie and not origin_allowed(websocket, settings):
         await _refuse(websocket, CLOSE_BAD_ORIGIN,
-                      _say(websocket, language, N_("This origin may not open Cairn's sockets.")))
+                      i18n.gettext(language, N_("This origin may not open Cairn's sockets.")))
         return None
     refusal: tuple[int, str] | None = None
     try:
@@ -399,7 +386,7 @@ async def admit(websocket: WebSocket, resolve: Resolve) -> Admitted | None:
     if refusal is not None:
         if websocket.application_state == WebSocketState.CONNECTING:
             code, reason = refusal
-            await _refuse(websocket, code, close_reason(_say(websocket, language, reason)))
+            await _refuse(websocket, code, close_reason(i18n.gettext(language, reason)))
         return None
     return admitted
 
