@@ -10,6 +10,7 @@ translated, unless a member wrote it (`data-member-words`) or it is a date or ti
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -74,7 +75,7 @@ def either(english: str) -> re.Pattern[str]:
 # how many) and the document's title, and the words
 # the page's scripts say (the #live-words block), which show only at some moments.
 _UNMARKED_JS = r"""
-([OPEN, CLOSE]) => {
+([OPEN, CLOSE, data]) => {
   // Exempt: Cairn's name, which is the same in every language.
   const EXEMPT = /\bCairn\b/g;
   // Letters (of any script) make words; digits, punctuation and symbols ("·", "×", "3", "0:42")
@@ -94,10 +95,19 @@ _UNMARKED_JS = r"""
   // Not messages: what members wrote; dates and times (said by the language's own formats);
   // the codes people copy or type (recovery, reset and invite codes, in <code>), which are
   // letters and digits, not words; and what the page says is not to be translated (HTML's
-  // translate="no": a crisis line's own name) or is in a language of its own (an element
-  // whose lang is not the page's: a language's name in that language).
-  const page = document.documentElement.lang;
-  const THEIRS = `[data-member-words], time, code, [translate="no"], [lang]:not([lang="${page}"])`;
+  // translate="no": a crisis line's own name) or is set in a language of its own (an element
+  // with a lang of its own: the language switch names each language in itself).
+  const THEIRS = '[data-member-words], time, code, [translate="no"], body [lang]';
+  // Cairn's data written for this language (its scenario cards, its crisis lines) is
+  // translated, though not by the catalogue: text from it is not reported.
+  const DATA = data.filter((text) => wordy(text)).sort((a, b) => b.length - a.length);
+  const notData = (text) => {
+    const trimmed = tidy(text);
+    if (DATA.some((d) => d.includes(trimmed))) return "";
+    let left = text;
+    for (const d of DATA) left = left.split(d).join(" ");
+    return left;
+  };
   const shown = (el) => {
     const select = el.closest("select");
     return (select || el).checkVisibility({visibilityProperty: true});
@@ -124,6 +134,7 @@ _UNMARKED_JS = r"""
     let out;
     [out, depth] = outside(node.data, depth);
     if (parent.closest(THEIRS) || !shown(parent)) continue;
+    out = notData(out);
     if (wordy(out)) found.push(tidy(out));
   }
   // A select's options, and its groups' labels, as a list: a long one is summed up.
@@ -131,7 +142,7 @@ _UNMARKED_JS = r"""
     if (select.closest(THEIRS) || !shown(select)) continue;
     const names = [...select.querySelectorAll("optgroup")].map((g) => g.label)
       .concat([...select.options].filter((o) => !o.closest(THEIRS)).map((o) => o.text));
-    const words = names.map((text) => tidy(outside(text, 0)[0])).filter(wordy);
+    const words = names.map((text) => tidy(notData(outside(text, 0)[0]))).filter(wordy);
     const which = select.id ? `#${select.id}` : select.name;
     if (words.length > 6) {
       found.push(`[options of ${which}] ${words.length} of ${names.length}: ${words.slice(0, 6).join(", ")}, …`);
@@ -141,7 +152,7 @@ _UNMARKED_JS = r"""
   }
   const ATTRIBUTES = ["aria-label", "title", "alt", "placeholder"];
   const said = (name, text) => {
-    const [out] = outside(text, 0);
+    const out = notData(outside(text, 0)[0]);
     if (wordy(out)) found.push(`[${name}] ${tidy(out)}`);
   };
   for (const el of document.body.querySelectorAll(
@@ -161,9 +172,28 @@ _UNMARKED_JS = r"""
 """
 
 
-async def unmarked(page) -> list[str]:
+def language_data(code: str = CODE) -> list[str]:
+    """Every text in Cairn's data files written for a language (server/data/*.<code>.json)."""
+    texts: list[str] = []
+
+    def collect(value: object) -> None:
+        if isinstance(value, str):
+            texts.append(" ".join(value.split()))
+        elif isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+
+    for path in sorted((ROOT / "server" / "data").glob(f"*.{code}.json")):
+        collect(json.loads(path.read_text(encoding="utf-8")))
+    return sorted(set(texts))
+
+
+async def unmarked(page, code: str = CODE) -> list[str]:
     """The words a reader of the page sees (or hears) outside the pseudo-language's markers."""
-    return await page.evaluate(_UNMARKED_JS, [OPEN, CLOSE])
+    return await page.evaluate(_UNMARKED_JS, [OPEN, CLOSE, language_data(code)])
 
 
 def choose_language(database_url: str, code: str = CODE) -> None:

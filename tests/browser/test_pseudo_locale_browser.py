@@ -76,6 +76,7 @@ async def test_every_page_reads_in_the_pseudo_language(pseudo_server: LiveServer
 
     base, db = pseudo_server.url, pseudo_server.database_url
     alex, bea, cole = [await remote_member(base, n) for n in ("alex", "bea", "cole")]
+    choose_language(db)  # before anything is made in a member's language (a plan, a room)
     group = await remote_group(alex, bea, cole)
     gid, invite = group["id"], group["invite_code"]
     mine = await commit(bea, gid, "Drink a glass of water before coffee", "water")
@@ -91,15 +92,14 @@ async def test_every_page_reads_in_the_pseudo_language(pseudo_server: LiveServer
     assert r.status_code == 201, r.text
     r = await alex.post(f"/api/v1/groups/{gid}/practice-plans", {"starts": "19:00", "weekday": 2})
     assert r.status_code == 201, r.text
-    choose_language(db)
     reading = Reading()
     look = reading.look
     async with async_playwright() as p, Browsers(p, base) as b:
         # A visitor, whose browser asks for the language.
         visitor = await b.page(None, PHONE, locale=CODE)
-        for path in ("/", "/login", "/signup", "/forgot", "/help", "/offline", f"/invite/{invite}",
+        for path in ("/", "/login", "/signup", "/forgot", "/help", "/offline", "/invite/<code>",
                      "/no-such-page"):
-            await visitor.goto(base + path)
+            await visitor.goto(base + path.replace("<code>", invite))
             await look(visitor, path)
         # Each form's error, as the server says it.
         await visitor.goto(base + "/login")
@@ -248,11 +248,11 @@ async def test_every_room_phase_reads_in_the_pseudo_language(pseudo_server: Live
     base, db = pseudo_server.url, pseudo_server.database_url
     people = [await remote_member(base, n) for n in ("maya", "sam", "cole", "olive")]
     maya, sam, cole, olive = people
+    choose_language(db)  # before the room opens in its opener's language
     gid = (await remote_group(*people))["id"]
     r = await maya.post(f"/api/v1/groups/{gid}/roleplays", {"title": "Evening practice"})
     assert r.status_code == 201, r.text
     rid = r.json()["room_id"]
-    choose_language(db)
     reading = Reading()
     roles = ("moderator", "practitioner", "counterpart", "observer")
 
