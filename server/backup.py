@@ -5,17 +5,20 @@ consistent snapshot while members go on writing; a restore starts a new database
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import secrets
 import shutil
 import sqlite3
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.config import Settings
 
@@ -194,15 +197,24 @@ async def _tool_major(tool: str, env: dict[str, str]) -> int:
     return int(found.group(1))
 
 
-async def _server_major(settings: Settings) -> int:
+@contextlib.asynccontextmanager
+async def _session(settings: Settings, *, write: bool = False) -> AsyncIterator[AsyncSession]:
+    """A session on a database opened for one step and closed after it. A restore replaces
+    the schema between its steps, and a pool kept across would hold connections that know
+    the old one (asyncpg keeps the types it has seen)."""
     from server.db import Database
 
     db = Database(settings)
     try:
-        async with db.session() as session:
-            number = int(await session.scalar(text("SHOW server_version_num")) or 0)
+        async with db.session(write=write) as session:
+            yield session
     finally:
         await db.dispose()
+
+
+async def _server_major(settings: Settings) -> int:
+    async with _session(settings) as session:
+        number = int(await session.scalar(text("SHOW server_version_num")) or 0)
     return number // 10000
 
 
@@ -247,30 +259,18 @@ WHERE n.nspname = current_schema() AND t.typtype IN ('e', 'd', 'r')
 
 
 async def _postgres_relations(settings: Settings) -> int:
-    from server.db import Database
-
-    db = Database(settings)
-    try:
-        async with db.session() as session:
-            return int(await session.scalar(text(
-                "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm')")) or 0)
-    finally:
-        await db.dispose()
+    async with _session(settings) as session:
+        return int(await session.scalar(text(
+            "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm')")) or 0)
 
 
 async def _postgres_empty(settings: Settings) -> None:
     """Drop every table, view, sequence and type in Cairn's schema, in one transaction."""
-    from server.db import Database
-
-    db = Database(settings)
-    try:
-        async with db.session() as session, session.begin():
-            for query in (_DROP_ALL, _DROP_TYPES):
-                for statement in (await session.scalars(text(query))).all():
-                    await session.execute(text(statement))
-    finally:
-        await db.dispose()
+    async with _session(settings, write=True) as session, session.begin():
+        for query in (_DROP_ALL, _DROP_TYPES):
+            for statement in (await session.scalars(text(query))).all():
+                await session.execute(text(statement))
 
 
 async def _postgres_restore(settings: Settings, url: URL, backup: Path, replace: bool) -> None:
@@ -346,30 +346,21 @@ async def restore(settings: Settings, path: Path, *, replace: bool = False) -> C
 async def _end_sign_ins(settings: Settings) -> None:
     """Sign-ins that ended after the backup (signed out, a changed password) must not come
     back to life with it: every member signs in again."""
-    from server.db import Database, transaction
     from server.models import AuthSession
 
-    db = Database(settings)
-    try:
-        async with transaction(db) as session:
-            await session.execute(delete(AuthSession))
-    finally:
-        await db.dispose()
+    async with _session(settings, write=True) as session, session.begin():
+        await session.execute(delete(AuthSession))
 
 
 async def contents(settings: Settings) -> Contents:
-    from server.db import Database, epoch
+    from server.db import epoch
     from server.models import Commitment, Event, Group, User
 
-    db = Database(settings)
-    try:
-        async with db.session() as session:
-            counts = [int(await session.scalar(select(func.count()).select_from(table)) or 0)
-                      for table in (User, Group, Commitment, Event)]
-            members, groups, commitments, events = counts
-            return Contents(members, groups, commitments, events, await epoch(session))
-    finally:
-        await db.dispose()
+    async with _session(settings) as session:
+        counts = [int(await session.scalar(select(func.count()).select_from(table)) or 0)
+                  for table in (User, Group, Commitment, Event)]
+        members, groups, commitments, events = counts
+        return Contents(members, groups, commitments, events, await epoch(session))
 
 
 def _name(backend: str) -> str:
