@@ -26,6 +26,9 @@ from tests.test_i18n import compile_spanish
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SPANISH = "es"
+# Every browser here is a Spanish speaker's, asking for Spanish (as a page shown to nobody in
+# particular, cached by the service worker, is read in the browser's language).
+BROWSER = "es-MX"
 
 
 @pytest.fixture
@@ -74,12 +77,12 @@ async def test_a_newcomer_signs_up_in_spanish_and_their_cheer_arrives_live(spani
     cid = await commit(alex, gid, "Caminar después de comer", "movement")
     axe = Axe()
     async with async_playwright() as p, Browsers(p, base) as b:
-        alex_page = await b.page(alex, PHONE)
+        alex_page = await b.page(alex, PHONE, locale=BROWSER)
         await open_day(alex_page, base, gid)
         await axe.check(alex_page, "Alex's day")
 
         # Bea follows the invite link in a browser that asks for Spanish.
-        bea = await b.page(None, PHONE, locale="es-MX")
+        bea = await b.page(None, PHONE, locale=BROWSER)
         await bea.goto(f"{base}/invite/{group['invite_code']}")
         await expect(bea.get_by_role("heading", level=1)).to_have_text(es("You are invited to a group"))
         await axe.check(bea, "the invite, signed out")
@@ -139,7 +142,7 @@ async def test_a_practice_round_to_its_feedback_in_spanish(spanish_server: LiveS
     cards = data("scenarios")
     axe = Axe()
     async with async_playwright() as p, Browsers(p, base) as b:
-        pages = [await b.page(person, PHONE) for person in people]
+        pages = [await b.page(person, PHONE, locale=BROWSER) for person in people]
         m, s, c, o = pages
 
         async def phase_is(english: str) -> None:
@@ -218,7 +221,7 @@ async def test_a_worrying_note_in_spanish_brings_help_in_spanish(spanish_server:
     lines = data("crisis_resources")
     axe = Axe()
     async with async_playwright() as p, Browsers(p, base) as b:
-        page = await b.page(bea, PHONE)
+        page = await b.page(bea, PHONE, locale=BROWSER)
         await page.goto(f"{base}/groups/{gid}/commitments/{cid}?open=check-in")
         form = page.locator(f"#c{cid}-check-in")
         await form.get_by_label(exactly(es("Done"))).check()
@@ -237,6 +240,7 @@ async def test_a_worrying_note_in_spanish_brings_help_in_spanish(spanish_server:
         await axe.check(page, "the help panel")
         await support.get_by_role("link", name=es("Crisis lines and grounding steps")).click()
         await page.wait_for_url(f"{base}/help*")
+        await expect(page.get_by_role("heading", level=1)).to_have_text(es("Need help now?"))
         for step in lines["grounding"]:
             await expect(page.locator("main")).to_contain_text(step)
         await axe.check(page, "the help page")
