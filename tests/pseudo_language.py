@@ -91,37 +91,45 @@ _UNMARKED_JS = r"""
     }
     return [out, depth];
   };
-  const NOT_SHOWN = "script, style, noscript, template, head";
+  // Not read: what is never shown, and a field's contents (what the member types in it).
+  const NOT_SHOWN = "script, style, noscript, template, head, textarea";
   // Not messages: what members wrote; dates and times (said by the language's own formats);
   // the codes people copy or type (recovery, reset and invite codes, in <code>), which are
   // letters and digits, not words; and what the page says is not to be translated (HTML's
   // translate="no": a crisis line's own name) or is set in a language of its own (an element
   // with a lang of its own: the language switch names each language in itself).
   const THEIRS = '[data-member-words], time, code, [translate="no"], body [lang]';
-  // Cairn's data written for this language (its scenario cards, its crisis lines) is
-  // translated, though not by the catalogue: text from it is not reported.
+  // The language's own words that no catalogue holds, not reported: Cairn's data written for
+  // it (its scenario cards, its crisis lines) and its names of months and weekdays (dates
+  // said by its formats where no <time> can hold them: an <option>, a chart's label).
+  // Also not reported in the title and in attributes, which cannot mark them: what members
+  // wrote, as the page marks it elsewhere (a group's name).
   const DATA = data.filter((text) => wordy(text)).sort((a, b) => b.length - a.length);
-  const notData = (text) => {
+  const theirs = [...document.querySelectorAll("[data-member-words]")]
+    .map((el) => tidy(el.textContent)).filter(wordy).sort((a, b) => b.length - a.length);
+  const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const within = (part, whole) => new RegExp(`(^|\\P{L})${escape(part)}($|\\P{L})`, "u").test(whole);
+  const without = (text, known) => {
     const trimmed = tidy(text);
-    if (DATA.some((d) => d.includes(trimmed))) return "";
+    if (!trimmed || known.some((d) => within(trimmed, d))) return "";
     let left = text;
-    for (const d of DATA) left = left.split(d).join(" ");
+    for (const d of known) left = left.split(d).join(" ");
     return left;
   };
+  const notData = (text) => without(text, DATA);
   const shown = (el) => {
     const select = el.closest("select");
     return (select || el).checkVisibility({visibilityProperty: true});
   };
-  const blocks = new Map();
+  // A message may hold phrasing markup (a link, a name in a <span>): the text of one block
+  // (the nearest element that is not phrasing) is read as one, whatever the CSS makes of it.
+  const PHRASING = new Set(["A", "ABBR", "B", "BDI", "BDO", "BR", "CITE", "CODE", "DATA", "DEL", "DFN",
+    "EM", "I", "INS", "KBD", "MARK", "Q", "S", "SAMP", "SMALL", "SPAN", "STRONG", "SUB", "SUP",
+    "TIME", "U", "VAR", "WBR"]);
   const blockOf = (el) => {
     let at = el;
-    while (at && at !== document.body) {
-      let display = blocks.get(at);
-      if (display === undefined) { display = getComputedStyle(at).display; blocks.set(at, display); }
-      if (!display.startsWith("inline") && display !== "contents") return at;
-      at = at.parentElement;
-    }
-    return document.body;
+    while (at && at !== document.body && PHRASING.has(at.tagName)) at = at.parentElement;
+    return at || document.body;
   };
   const found = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
@@ -152,7 +160,7 @@ _UNMARKED_JS = r"""
   }
   const ATTRIBUTES = ["aria-label", "title", "alt", "placeholder"];
   const said = (name, text) => {
-    const out = notData(outside(text, 0)[0]);
+    const out = without(notData(outside(text, 0)[0]), theirs);
     if (wordy(out)) found.push(`[${name}] ${tidy(out)}`);
   };
   for (const el of document.body.querySelectorAll(
@@ -165,7 +173,11 @@ _UNMARKED_JS = r"""
   said("title", document.title);
   const words = document.getElementById("live-words");
   if (words) {
-    for (const [key, text] of Object.entries(JSON.parse(words.textContent))) said(`live word ${key}`, String(text));
+    for (const [key, text] of Object.entries(JSON.parse(words.textContent))) {
+      // A language's tag ("es", "en-GB": how the script's dates are said) is a code, not words.
+      if (/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(String(text))) continue;
+      said(`live word ${key}`, String(text));
+    }
   }
   return [...new Set(found)];
 }
@@ -191,9 +203,20 @@ def language_data(code: str = CODE) -> list[str]:
     return sorted(set(texts))
 
 
+def calendar_names(code: str = CODE) -> list[str]:
+    """The language's names of months and weekdays, as Babel says them (wide and short)."""
+    from babel import Locale
+
+    locale = Locale.parse(code)
+    return sorted({name for table in (locale.months, locale.days)
+                   for context in ("format", "stand-alone")
+                   for width in ("abbreviated", "wide")
+                   for name in table[context][width].values()})
+
+
 async def unmarked(page, code: str = CODE) -> list[str]:
     """The words a reader of the page sees (or hears) outside the pseudo-language's markers."""
-    return await page.evaluate(_UNMARKED_JS, [OPEN, CLOSE, language_data(code)])
+    return await page.evaluate(_UNMARKED_JS, [OPEN, CLOSE, language_data(code) + calendar_names(code)])
 
 
 def choose_language(database_url: str, code: str = CODE) -> None:
