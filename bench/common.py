@@ -87,6 +87,7 @@ class Server:
     port: int = field(default_factory=free_port)
     log_path: Path | None = None
     cwd: Path = ROOT  # whose code `python -m server.cli` runs
+    open_files: int = 65536  # the process's open-files limit (sockets), up to the hard limit
     process: subprocess.Popen | None = None
     # PostgreSQL only: the database's backends serving this server, pinned to its core too
     database_name: str | None = None
@@ -109,7 +110,7 @@ class Server:
 
         def prepare() -> None:  # in the child, before exec: every thread it starts inherits
             pin_to(SERVER_CORE)
-            raise_open_files(65536)
+            raise_open_files(self.open_files)
 
         self.process = subprocess.Popen(argv, cwd=self.cwd, env=env, stdout=log, stderr=log,
                                         preexec_fn=prepare)  # noqa: PLW1509

@@ -30,6 +30,8 @@ class PracticePlan(Base):
     weekday: Mapped[int | None] = mapped_column(Integer, nullable=True)
     minutes: Mapped[int] = mapped_column(Integer, default=60)
     planned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    # Its sessions' rooms open in this language: the planner's when it was planned.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

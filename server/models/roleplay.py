@@ -38,6 +38,9 @@ class Room(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(80))
     opened_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The language the room was opened in (a code from server/i18n.py): everyone in it reads
+    # the scenario card in it, whatever the language of the page around it.
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     phase: Mapped[str] = mapped_column(String(16))
     state: Mapped[dict[str, Any]] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)

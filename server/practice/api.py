@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
-from server import clock
+from server import clock, i18n
 from server.deps import GroupMember, GroupModerator, Id, SessionDep
 from server.errors import Invalid
+from server.i18n import N_
 from server.models.practice import PracticePlan
 from server.practice import schedule
 from server.practice import service as practice
@@ -62,16 +63,20 @@ async def list_plans(member: GroupMember, session: SessionDep) -> list[PlanOut]:
 
 @router.post("/groups/{gid:int}/practice-plans", status_code=status.HTTP_201_CREATED,
              response_model=PlanOut)
-async def create_plan(body: PlanIn, member: GroupModerator, session: SessionDep) -> PlanOut:
+async def create_plan(request: Request, body: PlanIn, member: GroupModerator,
+                      session: SessionDep) -> PlanOut:
     """Moderators: plan a session. Exactly one of `on_date` and `weekday` (`invalid_repeat`);
-    a date not already past (`date_passed`); a known zone (`invalid_timezone`)."""
+    a date not already past (`date_passed`); a known zone (`invalid_timezone`). Its rooms
+    open in the planner's language."""
     if (body.on_date is None) == (body.weekday is None):
-        raise Invalid("Give either a date (once) or a weekday (every week).", code="invalid_repeat")
+        raise Invalid(N_("Give either a date (once) or a weekday (every week)."),
+                      code="invalid_repeat")
     values = practice.check_plan(
         title=body.title, zone=body.zone, starts=body.starts,
         repeat="once" if body.on_date is not None else "weekly",
         on_date=body.on_date.isoformat() if body.on_date else None, weekday=body.weekday,
-        minutes=body.minutes, default_zone=member.user.timezone)
+        minutes=body.minutes, default_zone=member.user.timezone,
+        language=i18n.language_of(request))
     plan = await practice.create_plan(session, member.user, member.group.id, values)
     return plan_out(plan, clock.now())
 

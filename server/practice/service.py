@@ -14,13 +14,15 @@ import hashlib
 import secrets
 from typing import Any
 
+from babel.dates import format_skeleton
 from icalendar import Calendar, Event
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock, events
+from server import clock, events, formats, i18n
 from server.deps import Member
 from server.errors import Invalid, NotFound
+from server.i18n import N_
 from server.models import Group, Membership, User
 from server.models.practice import CalendarFeed, PracticePlan
 from server.moderation.service import audit
@@ -30,17 +32,20 @@ from server.reminders.service import local_time
 from server.text import storable
 
 TITLE_MAX = 80
-TITLE_DEFAULT = "Practice session"
+TITLE_DEFAULT = N_("Practice session")  # in the planner's language
 MINUTES_MIN, MINUTES_MAX, MINUTES_DEFAULT = 5, 480, 60
 PLANS_MAX = 20  # per group: enough for any week, and it bounds every feed
+# The weekdays' names a plan's form and the API accept (the form shows them in the reader's
+# language: `weekday_choices`).
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+A_MONDAY = dt.date(2024, 1, 1)
 # How far ahead the feed lists each plan's sessions (weekly plans are written out, one event
 # per session, rather than as a rule each calendar app would interpret on its own).
 FEED_WEEKS = 8
 # What a calendar shows by default: calendars are shared and synced, so no group's name.
-NEUTRAL_TITLE = "Cairn practice"
-_NO_PLAN = "We could not find that planned session."
-_NO_FEED = "We could not find that calendar."
+NEUTRAL_TITLE = N_("Cairn practice")
+_NO_PLAN = N_("We could not find that planned session.")
+_NO_FEED = N_("We could not find that calendar.")
 # Carries a new calendar link's token from the form to the one page that shows it, once.
 NEW_LINK_COOKIE = "cairn_calendar_link"
 
@@ -49,28 +54,34 @@ NEW_LINK_COOKIE = "cairn_calendar_link"
 
 def check_plan(*, title: str | None, zone: str | None, starts: str | None, repeat: str | None,
                on_date: str | None, weekday: str | int | None, minutes: int | None,
-               default_zone: str, today: dt.date | None = None) -> dict[str, object]:
-    """The fields of a plan as a moderator gave them, each checked with a clear message."""
-    clean_title = storable((title or "").strip(), "A title") or TITLE_DEFAULT
+               default_zone: str, today: dt.date | None = None,
+               language: str = i18n.SOURCE) -> dict[str, object]:
+    """The fields of a plan as a moderator gave them, each checked with a clear message.
+    language: the planner's; the plan's sessions open their rooms in it (and a plan with no
+    title is named in it)."""
+    clean_title = (storable((title or "").strip(), "A title")
+                   or i18n.installed().gettext(language, TITLE_DEFAULT))
     if len(clean_title) > TITLE_MAX:
-        raise Invalid(f"A title has at most {TITLE_MAX} characters.", code="invalid_title")
+        raise Invalid(N_("A title has at most %(limit)s characters."), code="invalid_title",
+                      params={"limit": TITLE_MAX})
     clean_zone = (zone or "").strip() or default_zone
     if not clock.is_timezone(clean_zone):
-        raise Invalid("That is not a timezone we know (try one like Europe/Berlin).",
+        raise Invalid(N_("That is not a timezone we know (try one like Europe/Berlin)."),
                       code="invalid_timezone")
     clean_starts = local_time(starts, "The start")
     if clean_starts is None:
-        raise Invalid("Give the start, a time like 18:30.", code="invalid_time")
+        raise Invalid(N_("Give the start, a time like 18:30."), code="invalid_time")
     length = MINUTES_DEFAULT if minutes is None else minutes
     if not MINUTES_MIN <= length <= MINUTES_MAX:
-        raise Invalid(f"A session lasts from {MINUTES_MIN} to {MINUTES_MAX} minutes.",
-                      code="invalid_minutes")
+        raise Invalid(N_("A session lasts from %(low)s to %(high)s minutes."),
+                      code="invalid_minutes", params={"low": MINUTES_MIN, "high": MINUTES_MAX})
     values: dict[str, object] = {"title": clean_title, "zone": clean_zone, "starts": clean_starts,
-                                 "minutes": length, "on_date": None, "weekday": None}
+                                 "minutes": length, "on_date": None, "weekday": None,
+                                 "language": language}
     if repeat == "weekly":
         day = weekday if isinstance(weekday, int) else _weekday(weekday)
         if day is None or not 0 <= day <= 6:
-            raise Invalid("Choose the day of the week.", code="invalid_weekday")
+            raise Invalid(N_("Choose the day of the week."), code="invalid_weekday")
         values["weekday"] = day
     elif repeat == "once":
         try:
@@ -78,15 +89,16 @@ def check_plan(*, title: str | None, zone: str | None, starts: str | None, repea
         except ValueError:
             when = None
         if when is None:
-            raise Invalid("Give the date, like 2026-03-14.", code="invalid_date")
+            raise Invalid(N_("Give the date, like 2026-03-14."), code="invalid_date")
         local_today = today or clock.local_today(clean_zone)
         if when < local_today:
-            raise Invalid("That date has passed. Choose today or a later day.", code="date_passed")
+            raise Invalid(N_("That date has passed. Choose today or a later day."),
+                          code="date_passed")
         if when > local_today + dt.timedelta(days=731):
-            raise Invalid("Plan at most two years ahead.", code="date_too_far")
+            raise Invalid(N_("Plan at most two years ahead."), code="date_too_far")
         values["on_date"] = when
     else:
-        raise Invalid("Choose once or every week.", code="invalid_repeat")
+        raise Invalid(N_("Choose once or every week."), code="invalid_repeat")
     return values
 
 
@@ -110,8 +122,8 @@ async def create_plan(session: AsyncSession, moderator: User, group_id: int,
     count = await session.scalar(select(func.count()).select_from(PracticePlan)
                                  .where(PracticePlan.group_id == group_id))
     if (count or 0) >= PLANS_MAX:
-        raise Invalid(f"A group keeps at most {PLANS_MAX} planned sessions. Delete one first.",
-                      code="too_many_plans")
+        raise Invalid(N_("A group keeps at most %(limit)s planned sessions. Delete one first."),
+                      code="too_many_plans", params={"limit": PLANS_MAX})
     plan = PracticePlan(group_id=group_id, planned_by=moderator.id, created_at=clock.now(), **values)
     session.add(plan)
     await session.flush()
@@ -136,42 +148,63 @@ async def _changed(session: AsyncSession, moderator: User, plan: PracticePlan, a
     await log.append(session, plan.group_id, events.PracticeChanged(plan_id=plan.id), moderator)
 
 
-def describe(plan: PracticePlan) -> str:
-    """How the plan reads, in its own zone: "Every Thursday, 18:30 (Europe/Berlin), 60 min"."""
+def weekday_choices(language: str) -> list[tuple[int, str]]:
+    """The days of the week a plan's form offers, Monday (0) first, in a language."""
+    return [(n, formats.weekday(A_MONDAY + dt.timedelta(days=n), language)) for n in range(7)]
+
+
+def _say(language: str, message: str, **values: object) -> str:
+    return i18n.installed().gettext(language, message) % values
+
+
+def describe(plan: PracticePlan, language: str = i18n.SOURCE) -> str:
+    """How the plan reads, in its own zone: "Every Thursday, 18:30 (Europe/Berlin), 60 min".
+    In English unless a language is given (the moderation log keeps it as written then)."""
+    values = {"time": plan.starts, "zone": plan.zone, "minutes": plan.minutes}
     if plan.weekday is not None:
-        when = f"Every {WEEKDAYS[plan.weekday]}"
-    else:
-        assert plan.on_date is not None
-        when = f"{plan.on_date:%A} {plan.on_date.day} {plan.on_date:%B %Y}"
-    return f"{when}, {plan.starts} ({plan.zone}), {plan.minutes} min"
+        weekday = formats.weekday(A_MONDAY + dt.timedelta(days=plan.weekday), language)
+        return _say(language, N_("Every %(weekday)s, %(time)s (%(zone)s), %(minutes)s min"),
+                    weekday=weekday, **values)
+    assert plan.on_date is not None
+    day = format_skeleton("yMMMMEEEEd", plan.on_date, locale=formats.locale(language))
+    return _say(language, N_("%(day)s, %(time)s (%(zone)s), %(minutes)s min"), day=day, **values)
 
 
-def next_label(at: dt.datetime, timezone: str, now: dt.datetime) -> str:
-    """A session's start as the reader says it, in their zone: "Today 18:30", "Thursday
-    18:30" (this week), or "Thursday 4 March, 18:30"."""
+def next_label(at: dt.datetime, timezone: str, now: dt.datetime,
+               language: str = i18n.SOURCE) -> str:
+    """A session's start as the reader says it, in their zone and language: "Today 18:30",
+    "Thursday 18:30" (this week), or "Thursday 4 March, 18:30"."""
     zone = clock.zone(timezone)
     local, today = at.astimezone(zone), now.astimezone(zone).date()
     days = (local.date() - today).days
-    if days <= 0:
-        return f"Today {local:%H:%M}" if days == 0 else f"{local:%A} {local:%H:%M}"
+    time = formats.time_of_day(local, language)
+    if days == 0:
+        return _say(language, N_("Today %(time)s"), time=time)
     if days == 1:
-        return f"Tomorrow {local:%H:%M}"
+        return _say(language, N_("Tomorrow %(time)s"), time=time)
     if days < 7:
-        return f"{local:%A} {local:%H:%M}"
-    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
+        return _say(language, N_("%(weekday)s %(time)s"),
+                    weekday=formats.weekday(local, language), time=time)
+    return _say(language, N_("%(day)s, %(time)s"), day=formats.day(local, language), time=time)
 
 
-async def day_line(session: AsyncSession, member: Member,
-                   plans: list[PracticePlan]) -> dict[str, Any]:
-    """What the group's day says about practice, for this member: the next session of the
-    group's `plans` in their zone, whether today's did not happen, and (moderators) why, for
-    those who should know."""
+async def day_line(session: AsyncSession, member: Member, plans: list[PracticePlan],
+                   language: str | None = None) -> dict[str, Any]:
+    """What the group's day says about practice, for this member, in `language` (the page's;
+    their own when not given, if Cairn offers it): the next session of the group's `plans` in
+    their zone, whether today's did not happen, and (moderators) why, for those who should
+    know."""
+    if language is None:
+        own = member.user.language
+        language = own if own in i18n.installed().offered else i18n.SOURCE
     now = clock.now()
     coming = schedule.next_of(plans, now)
-    return {"next_practice": next_label(coming[1], member.user.timezone, now) if coming else None,
+    return {"next_practice": (next_label(coming[1], member.user.timezone, now, language)
+                              if coming else None),
             "not_today": await sessions.not_today(session, member.group.id, now),
             "unmoderated_minutes": sessions.UNMODERATED_MINUTES,
-            "practice_notices": (await sessions.notices_for(session, member.group.id, member.user.id, now)
+            "practice_notices": (await sessions.notices_for(session, member.group.id, member.user.id,
+                                                            now, language)
                                  if member.is_moderator else [])}
 
 
@@ -199,33 +232,40 @@ async def stop_feed(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user_id))
 
 
-async def feed_plans(session: AsyncSession, token: str) -> tuple[CalendarFeed, list[tuple[PracticePlan, Group]]]:
-    """The feed a token opens and the plans of the groups its owner is an active member of;
-    404 alike for a wrong, stopped or deleted account's token."""
+async def feed_plans(session: AsyncSession, token: str
+                     ) -> tuple[CalendarFeed, str, list[tuple[PracticePlan, Group]]]:
+    """The feed a token opens, its owner's language (if Cairn offers it, else English) and
+    the plans of the groups its owner is an active member of; 404 alike for a wrong, stopped
+    or deleted account's token."""
     if not token or len(token) > 128:
         raise NotFound(_NO_FEED, code="calendar_not_found")
-    feed = await session.scalar(select(CalendarFeed).join(User, User.id == CalendarFeed.user_id)
-                                .where(CalendarFeed.token_hash == token_hash(token)))
-    if feed is None:
+    found = (await session.execute(
+        select(CalendarFeed, User.language).join(User, User.id == CalendarFeed.user_id)
+        .where(CalendarFeed.token_hash == token_hash(token)))).first()
+    if found is None:
         raise NotFound(_NO_FEED, code="calendar_not_found")
+    feed, language = found
+    if language not in i18n.installed().offered:
+        language = i18n.SOURCE
     rows = await session.execute(
         select(PracticePlan, Group).join(Group, Group.id == PracticePlan.group_id)
         .join(Membership, Membership.group_id == Group.id)
         .where(Membership.user_id == feed.user_id, Membership.state == "active")
         .order_by(PracticePlan.id))
-    return feed, [(p, g) for p, g in rows.all()]
+    return feed, language, [(p, g) for p, g in rows.all()]
 
 
 def calendar(plans: list[tuple[PracticePlan, Group]], now: dt.datetime, *,
-             show_group_names: bool) -> bytes:
+             show_group_names: bool, language: str = i18n.SOURCE) -> bytes:
     """The .ics: each plan's sessions over the next FEED_WEEKS weeks, each at its local time
-    with the plan's zone (TZID, with its VTIMEZONE). Titles are neutral unless the member
-    chose to see the groups' names."""
+    with the plan's zone (TZID, with its VTIMEZONE). Titles are neutral (in the member's
+    `language`) unless the member chose to see the groups' names."""
+    neutral = i18n.installed().gettext(language, NEUTRAL_TITLE)
     cal = Calendar()
     cal.add("prodid", "-//Cairn//Practice sessions//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("x-wr-calname", "Cairn practice")
+    cal.add("x-wr-calname", neutral)
     cal.add("refresh-interval", dt.timedelta(hours=6), parameters={"VALUE": "DURATION"})
     until = now + dt.timedelta(weeks=FEED_WEEKS)
     for plan, group in plans:
@@ -237,7 +277,7 @@ def calendar(plans: list[tuple[PracticePlan, Group]], now: dt.datetime, *,
             event.add("dtstamp", now)
             event.add("dtstart", local)
             event.add("dtend", (start + dt.timedelta(minutes=plan.minutes)).astimezone(zone))
-            event.add("summary", f"{group.name}: {plan.title}" if show_group_names else NEUTRAL_TITLE)
+            event.add("summary", f"{group.name}: {plan.title}" if show_group_names else neutral)
             event.add("transp", "OPAQUE")
             cal.add_component(event)
     # Each zone's rules from a year back to a year past the feed's end: a short VTIMEZONE.

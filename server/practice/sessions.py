@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock, events, jobs
+from server import clock, events, formats, i18n, jobs
 from server.db import Database, insert_into, transaction
 from server.models import Group, Membership
 from server.models.practice import Outcome, PracticePlan, PracticeSession
@@ -38,9 +38,9 @@ NOTICE_DAYS = 14
 NOT_TODAY_HOURS = 12
 
 
-def when_label(plan: PracticePlan, start: dt.datetime) -> str:
+def when_label(plan: PracticePlan, start: dt.datetime, language: str = i18n.SOURCE) -> str:
     """A session's start in its plan's own zone: "Thursday 3 December, 18:30 (Europe/Berlin)"."""
-    return f"{clock.local_time(start, plan.zone)} ({plan.zone})"
+    return f"{formats.moment(start, plan.zone, language)} ({plan.zone})"
 
 
 # -- opening ----------------------------------------------------------------------------------
@@ -49,18 +49,18 @@ async def open_due(db: Database, now: dt.datetime) -> int:
     """Open the room of every session that has started within UNMODERATED_AFTER and is not
     open yet; how many this process opened."""
     async with transaction(db, write=False) as session:
-        due = [(plan.id, plan.group_id, plan.title, start)
+        due = [(plan.id, plan.group_id, plan.title, plan.language, start)
                for plan in (await session.scalars(select(PracticePlan))).all()
                for start in schedule.occurrences(plan, now)
                if start <= now < start + UNMODERATED_AFTER]
     opened = 0
-    for plan_id, group_id, title, start in due:
+    for plan_id, group_id, title, language, start in due:
         async with transaction(db) as session:
-            opened += await _open(session, plan_id, group_id, title, start)
+            opened += await _open(session, plan_id, group_id, title, language, start)
     return opened
 
 
-async def _open(session: AsyncSession, plan_id: int, group_id: int, title: str,
+async def _open(session: AsyncSession, plan_id: int, group_id: int, title: str, language: str,
                 start: dt.datetime) -> bool:
     # The group's row first, as a moderator opening a room does: the two never cross.
     await session.execute(select(Group.id).where(Group.id == group_id).with_for_update())
@@ -74,7 +74,9 @@ async def _open(session: AsyncSession, plan_id: int, group_id: int, title: str,
         return False  # another process opened it
     # A room a moderator opened early is this session's room.
     already = await roleplay.open_rooms(session, group_id)
-    room = already[0] if already else await roleplay.open_room(session, None, group_id, title)
+    # The room opens in the plan's language (its planner's when planned).
+    room = (already[0] if already
+            else await roleplay.open_room(session, None, group_id, title, language=language))
     row = await session.get(PracticeSession, claimed)
     assert row is not None
     row.room_id = room.id
@@ -132,10 +134,11 @@ class Notice:
     planner: bool  # the reader planned it (else it passed to them: the planner moderates no more)
 
 
-async def notices_for(session: AsyncSession, group_id: int, user_id: int,
-                      now: dt.datetime) -> list[Notice]:
+async def notices_for(session: AsyncSession, group_id: int, user_id: int, now: dt.datetime,
+                      language: str = i18n.SOURCE) -> list[Notice]:
     """Sessions of the group that did not happen and that this moderator should hear about:
-    theirs, or any whose planner no longer moderates the group (demoted, gone, deleted)."""
+    theirs, or any whose planner no longer moderates the group (demoted, gone, deleted); when
+    each was, in the reader's `language`."""
     rows = (await session.execute(
         select(PracticeSession, PracticePlan).join(PracticePlan, PracticePlan.id == PracticeSession.plan_id)
         .where(PracticeSession.group_id == group_id, PracticeSession.outcome == Outcome.NOT_HELD.value,
@@ -151,7 +154,7 @@ async def notices_for(session: AsyncSession, group_id: int, user_id: int,
     for row, plan in rows:
         planner_moderates = plan.planned_by in moderators
         if plan.planned_by == user_id or not planner_moderates:
-            found.append(Notice(row.id, plan.title, when_label(plan, row.starts_at),
+            found.append(Notice(row.id, plan.title, when_label(plan, row.starts_at, language),
                                 planner=plan.planned_by == user_id))
     return found
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, Field
 
+from server import i18n
 from server.deps import MAX_ID, CurrentUser, GroupMember, GroupModerator, Id, SessionDep, SettingsDep
 from server.groups import service as groups
 from server.models import Scenario
 from server.roleplay import service as roleplay
+from server.roleplay.views import card_of
 
 router = APIRouter(prefix="/api/v1", tags=["role-play"])
 
@@ -37,6 +39,10 @@ class ScenarioOut(BaseModel):
 
 class RoomIn(BaseModel):
     title: str | None = Field(default=None, max_length=80)
+    language: str | None = Field(
+        default=None, max_length=16,
+        description="The room's language (its cards read in it, for everyone in the room): one "
+                    "Cairn offers; the opener's own when left out.")
 
 
 class RoomOut(BaseModel):
@@ -78,21 +84,25 @@ class RoundOut(BaseModel):
     transcript: list[dict[str, Any]] | None
 
 
-def scenario_out(card: Scenario) -> ScenarioOut:
-    return ScenarioOut(id=card.id, group_id=card.group_id, builtin=card.group_id is None,
+def scenario_out(row: Scenario, language: str = i18n.SOURCE) -> ScenarioOut:
+    """A card as a reader of `language` reads it (Cairn's own cards in that language)."""
+    card = card_of(row, language)
+    return ScenarioOut(id=card.id, group_id=row.group_id, builtin=card.builtin,
                        title=card.title, situation=card.situation, opening_line=card.opening_line,
                        intensities=list(card.intensities))
 
 
 @router.get("/scenarios", response_model=list[ScenarioOut])
 async def list_scenarios(
-    user: CurrentUser, session: SessionDep,
+    request: Request, user: CurrentUser, session: SessionDep,
     group_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> list[ScenarioOut]:
-    """The built-in cards, and a group's own cards when you are a member of it."""
+    """The built-in cards (in your language), and a group's own cards when you are a member
+    of it."""
     if group_id is not None:
         await groups.membership_of(session, group_id, user.id)
-    return [scenario_out(c) for c in await roleplay.scenarios_for(session, group_id)]
+    language = i18n.language_of(request)
+    return [scenario_out(c, language) for c in await roleplay.scenarios_for(session, group_id)]
 
 
 @router.post("/groups/{gid}/scenarios", status_code=status.HTTP_201_CREATED,
@@ -108,27 +118,33 @@ async def create_scenario(body: ScenarioIn, moderator: GroupModerator,
 
 @router.post("/groups/{gid}/roleplays", status_code=status.HTTP_201_CREATED,
              response_model=RoomOut)
-async def open_room(body: RoomIn, moderator: GroupModerator, session: SessionDep,
-                    settings: SettingsDep) -> RoomOut:
-    """Open a practice room (moderators); members join it from the group page."""
+async def open_room(request: Request, body: RoomIn, moderator: GroupModerator,
+                    session: SessionDep, settings: SettingsDep) -> RoomOut:
+    """Open a practice room (moderators), in a language (`invalid_language` for one Cairn does
+    not offer; yours when left out); members join it from the group page."""
+    reader = i18n.language_of(request)
     room = await roleplay.open_room(session, moderator.user, moderator.group.id, body.title,
+                                    language=roleplay.room_language(body.language, reader),
                                     rehearse_seconds=settings.roleplay_rehearse_seconds,
                                     scene_seconds=settings.roleplay_scene_seconds)
-    return RoomOut(id=room.id, **await roleplay.view(session, room, moderator.user, True))
+    return RoomOut(id=room.id, **await roleplay.view(session, room, moderator.user, True, reader))
 
 
 @router.get("/groups/{gid}/roleplays", response_model=list[RoomOut])
-async def open_rooms(member: GroupMember, session: SessionDep) -> list[RoomOut]:
+async def open_rooms(request: Request, member: GroupMember, session: SessionDep) -> list[RoomOut]:
     """The group's rooms that have not ended."""
-    return [RoomOut(id=r.id, **await roleplay.view(session, r, member.user, member.is_moderator))
+    reader = i18n.language_of(request)
+    return [RoomOut(id=r.id, **await roleplay.view(session, r, member.user, member.is_moderator,
+                                                   reader))
             for r in await roleplay.open_rooms(session, member.group.id)]
 
 
 @router.get("/roleplays/{rid}", response_model=RoomOut)
-async def get_room(rid: Id, user: CurrentUser, session: SessionDep) -> RoomOut:
+async def get_room(request: Request, rid: Id, user: CurrentUser, session: SessionDep) -> RoomOut:
     room, membership = await roleplay.room_for(session, user, rid)
     return RoomOut(id=room.id, **await roleplay.view(session, room, user,
-                                                     membership.role == "moderator"))
+                                                     membership.role == "moderator",
+                                                     i18n.language_of(request)))
 
 
 @router.get("/me/roleplay-history", response_model=list[RoundOut])

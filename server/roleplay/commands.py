@@ -14,6 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter,
 from pydantic_core import PydanticCustomError
 
 from server.errors import AppError
+from server.i18n import N_
 from server.roleplay.terms import CheerKind, Phase, Role, Style
 from server.text import unstorable
 
@@ -24,14 +25,16 @@ EXTEND_MAX = 600
 ID_MAX = 2**31 - 1
 
 
-def _fail(detail: str) -> PydanticCustomError:
-    return PydanticCustomError("invalid", detail)
+def _fail(detail: str, **params: Any) -> PydanticCustomError:
+    """A refusal marked N_ ("%(key)s" where a value goes), said in the sender's language."""
+    return PydanticCustomError("invalid", detail, {"params": params})
 
 
 def _whole(key: str, low: int, high: int) -> BeforeValidator:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise _fail(f"{key} must be a whole number from {low} to {high}.")
+            raise _fail(N_("%(key)s must be a whole number from %(low)s to %(high)s."),
+                        key=key, low=low, high=high)
         return value
     return BeforeValidator(check)
 
@@ -41,15 +44,15 @@ def _words(key: str, limit: int, required: bool = True) -> BeforeValidator:
         if value is None and not required:
             return None
         if not isinstance(value, str):
-            raise _fail(f"{key} must be text.")
+            raise _fail(N_("%(key)s must be text."), key=key)
         value = value.strip()
-        why = unstorable(value)
-        if why is not None:
-            raise _fail(f"{key} {why}.")
+        if unstorable(value) is not None:
+            raise _fail(N_("%(key)s cannot contain a NUL character.") if "\x00" in value
+                        else N_("%(key)s cannot contain a broken character."), key=key)
         if required and not value:
-            raise _fail(f"Please write something for {key}.")
+            raise _fail(N_("Please write something for %(key)s."), key=key)
         if len(value) > limit:
-            raise _fail(f"{key} can be at most {limit} characters.")
+            raise _fail(N_("%(key)s can be at most %(limit)s characters."), key=key, limit=limit)
         return value or None
     return BeforeValidator(check)
 
@@ -91,7 +94,7 @@ class LowerHand(_Command):
 class AssignRole(_Command):
     type: Literal["assign_role"]
     user_id: UserId
-    role: Annotated[Role, _one_of(Role, "role is practitioner, counterpart or observer.")]
+    role: Annotated[Role, _one_of(Role, N_("role is practitioner, counterpart or observer."))]
 
 
 class ChooseScenario(_Command):
@@ -107,7 +110,7 @@ class StateBoundary(_Command):
 
 class Advance(_Command):
     type: Literal["advance"]
-    to: Annotated[Phase | None, _one_of(Phase, "to names one of the room's phases.",
+    to: Annotated[Phase | None, _one_of(Phase, N_("to names one of the room's phases."),
                                         optional=True)] = None
 
 
@@ -123,13 +126,13 @@ class Say(_Command):
 
 class Cheer(_Command):
     type: Literal["cheer"]
-    kind: Annotated[CheerKind, _one_of(CheerKind, "That is not one of the cheers.")]
+    kind: Annotated[CheerKind, _one_of(CheerKind, N_("That is not one of the cheers."))]
 
 
 class Feedback(_Command):
     type: Literal["feedback"]
     style: Annotated[Style, _one_of(
-        Style, "style is assertive, passive, passive_aggressive or aggressive.")]
+        Style, N_("style is assertive, passive, passive_aggressive or aggressive."))]
     # Optional here: without it the room answers that what worked comes first.
     worked: Annotated[str | None, _words("worked", FEEDBACK_MAX, required=False)] = None
     try_next: Annotated[str | None, _words("try_next", FEEDBACK_MAX, required=False)] = None
@@ -195,27 +198,31 @@ class NotAllowed(AppError):
 
     status = 403
 
-    def __init__(self, detail: str, code: str = "not_allowed") -> None:
-        super().__init__(detail, code=code)
+    def __init__(self, detail: str, code: str = "not_allowed",
+                 params: dict[str, Any] | None = None) -> None:
+        super().__init__(detail, code=code, params=params)
 
 
 class Invalid(NotAllowed):
     """The command is not well formed (a missing or wrong field)."""
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail, code="invalid")
+    def __init__(self, detail: str, params: dict[str, Any] | None = None) -> None:
+        super().__init__(detail, code="invalid", params=params)
 
 
 def parse(raw: dict[str, Any]) -> Command:
     """The typed command for a decoded frame; raises NotAllowed (unknown_command) or Invalid."""
     name = raw.get("type")
     if name not in NAMES:
-        raise NotAllowed(f"Unknown command: {str(name)[:40]}", code="unknown_command")
+        raise NotAllowed(N_("Unknown command: %(name)s"), code="unknown_command",
+                         params={"name": str(name)[:40]})
     try:
         return _ADAPTER.validate_python(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         if first["type"] == "invalid":
-            raise Invalid(first["msg"]) from None
-        key = ".".join(str(part) for part in first["loc"][1:]) or "the command"
-        raise Invalid(f"{key} is missing or not right.") from None
+            raise Invalid(first["msg"], (first.get("ctx") or {}).get("params")) from None
+        key = ".".join(str(part) for part in first["loc"][1:])
+        if not key:
+            raise Invalid(N_("The command is missing or not right.")) from None
+        raise Invalid(N_("%(key)s is missing or not right."), {"key": key}) from None

@@ -22,6 +22,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from server.i18n import N_
 from server.roleplay import commands as c
 from server.roleplay.commands import Invalid as Invalid
 from server.roleplay.commands import NotAllowed as NotAllowed
@@ -44,6 +45,8 @@ LINE_MAX = c.LINE_MAX
 BOUNDARY_MAX = c.BOUNDARY_MAX
 FEEDBACK_MAX = c.FEEDBACK_MAX
 COMMANDS = c.NAMES
+# A command for a phase the room has left (a button pressed as the room moved on).
+MOVED_ON = N_("That is not open any more. The room has moved on.")
 
 
 @dataclass(frozen=True)
@@ -280,10 +283,10 @@ def apply(state: RoomState, actor: Actor, command: c.Command, now: dt.datetime, 
     _tick(s, now, effects)
     name = command.type
     if s.phase == Phase.ENDED and name != "save_homework":
-        raise NotAllowed("This room has ended.")
+        raise NotAllowed(N_("This room has ended."))
     if name != "join" and actor.user_id not in s.participants and not (
             actor.is_moderator and name in ("end", "advance", "extend", "resume")):
-        raise NotAllowed("Join the room first.")
+        raise NotAllowed(N_("Join the room first."))
     _Rules(s, actor, now, effects, scenario_ids).run(command)
     return s, effects
 
@@ -362,9 +365,10 @@ def _tick(s: RoomState, now: dt.datetime, effects: list[Effect]) -> None:
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _require(condition: object, detail: str) -> None:
+def _require(condition: object, detail: str, **params: str) -> None:
+    """Refused with `detail` (marked N_, said in each sender's language) unless condition."""
     if not condition:
-        raise NotAllowed(detail)
+        raise NotAllowed(detail, params=params or None)
 
 
 def _enter_scene(s: RoomState, start: dt.datetime, phase: Phase) -> None:
@@ -457,25 +461,25 @@ class _Rules:
     # checks
 
     def moderator(self) -> None:
-        _require(self.actor.is_moderator, "Only a moderator can do that.")
+        _require(self.actor.is_moderator, N_("Only a moderator can do that."))
 
     def phase(self, *phases: Phase) -> None:
-        _require(self.s.phase in phases, f"Not during {self.s.phase}.")
+        _require(self.s.phase in phases, MOVED_ON)
 
     def role(self) -> Role:
         return self.s.role_of(self.actor.user_id)
 
     def not_muted(self) -> None:
-        _require(not self.s.participants[self.actor.user_id].muted, "You are muted in this room.")
+        _require(not self.s.participants[self.actor.user_id].muted, N_("You are muted in this room."))
 
     def participant(self, user_id: int) -> int:
-        _require(user_id in self.s.participants, "That person is not in the room.")
+        _require(user_id in self.s.participants, N_("That person is not in the room."))
         return user_id
 
     # handlers
 
     def _join(self, command: c.Join) -> None:
-        _require(self.actor.user_id not in self.s.removed, "A moderator removed you from this room.")
+        _require(self.actor.user_id not in self.s.removed, N_("A moderator removed you from this room."))
         if self.actor.user_id not in self.s.participants:
             self.s.participants[self.actor.user_id] = Participant(
                 self.actor.display_name, moderator=self.actor.is_moderator)
@@ -486,14 +490,14 @@ class _Rules:
 
     def _raise_hand(self, command: c.RaiseHand) -> None:
         s = self.s
-        _require(s.phase != Phase.PAUSED, "The room is paused.")
+        _require(s.phase != Phase.PAUSED, N_("The room is paused."))
         _require(self.role() != Role.PRACTITIONER or s.phase in (Phase.LOBBY, Phase.SHARING),
-                 "You are practising now.")
+                 N_("You are practising now."))
         if self.actor.user_id not in s.hands:
             s.hands.append(self.actor.user_id)
 
     def _lower_hand(self, command: c.LowerHand) -> None:
-        _require(self.actor.user_id in self.s.hands, "Your hand is not raised.")
+        _require(self.actor.user_id in self.s.hands, N_("Your hand is not raised."))
         self.s.hands.remove(self.actor.user_id)
 
     def _assign_role(self, command: c.AssignRole) -> None:
@@ -511,14 +515,14 @@ class _Rules:
 
     def _choose_scenario(self, command: c.ChooseScenario) -> None:
         self.phase(Phase.SETUP)
-        _require(self.role() == Role.PRACTITIONER, "Only the practitioner chooses the card.")
+        _require(self.role() == Role.PRACTITIONER, N_("Only the practitioner chooses the card."))
         _require(self.scenario_ids is None or command.scenario_id in self.scenario_ids,
-                 "There is no such scenario card here.")
+                 N_("There is no such scenario card here."))
         self.s.scenario_id, self.s.intensity = command.scenario_id, command.intensity
 
     def _state_boundary(self, command: c.StateBoundary) -> None:
         self.phase(Phase.SETUP)
-        _require(self.role() == Role.PRACTITIONER, "Only the practitioner states the boundary.")
+        _require(self.role() == Role.PRACTITIONER, N_("Only the practitioner states the boundary."))
         self.s.boundary = command.text
 
     def _advance(self, command: c.Advance) -> None:
@@ -528,14 +532,14 @@ class _Rules:
         phase = s.phase
         if phase == Phase.LOBBY:
             _require(s.roles.practitioner and s.roles.counterpart,
-                     "Choose a practitioner and a counterpart first.")
+                     N_("Choose a practitioner and a counterpart first."))
             s.phase = Phase.SETUP
             s.round += 1
         elif phase == Phase.SETUP:
             _require(s.roles.practitioner and s.roles.counterpart,
-                     "Choose a practitioner and a counterpart first.")
+                     N_("Choose a practitioner and a counterpart first."))
             _require(s.scenario_id is not None and s.boundary,
-                     "The practitioner chooses a card and states the boundary first.")
+                     N_("The practitioner chooses a card and states the boundary first."))
             s.phase = Phase.REHEARSE
             s.deadline = self.now + dt.timedelta(seconds=s.timings.rehearse)
             self.effects.append(Effect("round_started", _round_data(s)))
@@ -546,16 +550,16 @@ class _Rules:
         elif phase == Phase.FEEDBACK:
             target = to or Phase.SHARING
             _require(target in (Phase.REPLAY, Phase.SHARING),
-                     "From feedback the room goes to replay or sharing.")
+                     N_("From feedback the room goes to replay or sharing."))
             if target == Phase.REPLAY:
-                _require(not s.replayed, "This round has had its replay.")
+                _require(not s.replayed, N_("This round has had its replay."))
                 _enter_scene(s, self.now, Phase.REPLAY)
             else:
                 s.phase = Phase.SHARING
         elif phase == Phase.SHARING:
             target = to or Phase.SETUP
             _require(target in (Phase.SETUP, Phase.ENDED),
-                     "From sharing the room goes to the next round or ends.")
+                     N_("From sharing the room goes to the next round or ends."))
             if target == Phase.ENDED:
                 self._end(c.End(type="end"))
                 return
@@ -573,10 +577,11 @@ class _Rules:
             s.round += 1
             s.phase = Phase.SETUP
         else:
-            raise NotAllowed("The room is paused; resume it first." if phase == Phase.PAUSED
-                             else f"Not during {phase}.")
+            raise NotAllowed(N_("The room is paused; resume it first.") if phase == Phase.PAUSED
+                             else MOVED_ON)
         if to is not None and phase not in (Phase.FEEDBACK, Phase.SHARING):
-            _require(to == s.phase, f"From {phase} the room can only go to {s.phase}.")
+            _require(to == s.phase, N_("From %(phase)s the room can only go to %(next)s."),
+                     phase=str(phase), next=str(s.phase))
 
     def _extend(self, command: c.Extend) -> None:
         self.moderator()
@@ -588,9 +593,9 @@ class _Rules:
         role = self.role()
         if s.phase in (Phase.SCENE, Phase.REPLAY):
             _require(role in (Role.PRACTITIONER, Role.COUNTERPART),
-                     "Only the practitioner and the counterpart speak in the scene; observers can cheer.")
+                     N_("Only the practitioner and the counterpart speak in the scene; observers can cheer."))
         else:
-            _require(s.phase == Phase.SHARING, f"Not during {s.phase}.")
+            _require(s.phase == Phase.SHARING, MOVED_ON)
         self.not_muted()
         s.line_seq += 1
         s.lines.append(Line(s.line_seq, self.actor.user_id, role, command.text, self.now,
@@ -598,7 +603,7 @@ class _Rules:
 
     def _cheer(self, command: c.Cheer) -> None:
         self.phase(Phase.SCENE, Phase.REPLAY)
-        _require(self.role() == Role.OBSERVER, "Cheers come from the observers.")
+        _require(self.role() == Role.OBSERVER, N_("Cheers come from the observers."))
         self.not_muted()
         kind = str(command.kind)
         self.s.cheers[kind] = self.s.cheers.get(kind, 0) + 1
@@ -608,11 +613,11 @@ class _Rules:
         self.phase(Phase.FEEDBACK)
         role = self.role()
         _require(role in (Role.COUNTERPART, Role.OBSERVER),
-                 "Feedback comes from the counterpart and observers.")
+                 N_("Feedback comes from the counterpart and observers."))
         self.not_muted()
         _require(role == Role.COUNTERPART or s.roles.counterpart in s.feedback_in,
-                 "The counterpart speaks first: how it felt to receive the boundary.")
-        _require(bool(command.worked), "Write what worked first; then you may add one thing to try next.")
+                 N_("The counterpart speaks first: how it felt to receive the boundary."))
+        _require(bool(command.worked), N_("Write what worked first; then you may add one thing to try next."))
         if self.actor.user_id not in s.feedback_in:
             s.feedback_in.append(self.actor.user_id)
         self.effects.append(Effect("feedback", {
@@ -623,7 +628,7 @@ class _Rules:
     def _self_rate(self, command: c.SelfRate) -> None:
         s = self.s
         self.phase(Phase.FEEDBACK, Phase.SHARING)
-        _require(self.role() == Role.PRACTITIONER, "Only the practitioner rates their confidence.")
+        _require(self.role() == Role.PRACTITIONER, N_("Only the practitioner rates their confidence."))
         if s.attempt not in s.rated:
             s.rated.append(s.attempt)
         self.effects.append(Effect("self_rate", {"round": s.round, "attempt": s.attempt,
@@ -631,8 +636,8 @@ class _Rules:
 
     def _time_out(self, command: c.TimeOut) -> None:
         s = self.s
-        _require(s.phase in LIVE, "The room is already paused." if s.phase == Phase.PAUSED
-                 else f"Not during {s.phase}.")
+        _require(s.phase in LIVE, N_("The room is already paused.") if s.phase == Phase.PAUSED
+                 else MOVED_ON)
         remaining = (max(0.0, (s.deadline - self.now).total_seconds())
                      if s.deadline is not None else None)
         s.paused = Paused(s.phase, self.actor.user_id, self.now, remaining)
@@ -660,7 +665,7 @@ class _Rules:
         s = self.s
         self.moderator()
         user_id = self.participant(command.user_id)
-        _require(user_id != self.actor.user_id, "Use leave to step out yourself.")
+        _require(user_id != self.actor.user_id, N_("Use leave to step out yourself."))
         s.participants.pop(user_id)
         if user_id not in s.removed:
             s.removed.append(user_id)
@@ -673,19 +678,19 @@ class _Rules:
         practitioner = s.previous.practitioner if ended else s.roles.practitioner
         boundary = s.last_boundary if ended else s.boundary
         _require(self.actor.user_id == practitioner,
-                 "Only the practitioner saves their boundary as homework.")
-        _require(bool(boundary), "There is no boundary to save.")
-        self.mark_saved(s.saved.homework, "This boundary is already tomorrow's commitment.")
+                 N_("Only the practitioner saves their boundary as homework."))
+        _require(bool(boundary), N_("There is no boundary to save."))
+        self.mark_saved(s.saved.homework, N_("This boundary is already tomorrow's commitment."))
         self.effects.append(Effect("homework", {"round": s.round, "boundary": boundary}))
 
     def _save_transcript(self, command: c.SaveTranscript) -> None:
         s = self.s
         self.phase(Phase.FEEDBACK, Phase.SHARING)
         _require(self.actor.user_id == s.roles.practitioner,
-                 "Only the practitioner saves the transcript.")
+                 N_("Only the practitioner saves the transcript."))
         lines = [line.as_json() for line in s.lines if line.phase in (Phase.SCENE, Phase.REPLAY)]
-        _require(bool(lines), "Nothing was said in the scene to save.")
-        self.mark_saved(s.saved.transcript, "This scene is already saved in your history.")
+        _require(bool(lines), N_("Nothing was said in the scene to save."))
+        self.mark_saved(s.saved.transcript, N_("This scene is already saved in your history."))
         self.effects.append(Effect("transcript", {"round": s.round, "lines": lines}))
 
     def mark_saved(self, saved: list[int], already: str) -> None:

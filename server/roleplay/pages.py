@@ -8,10 +8,12 @@ from typing import Any, ClassVar
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from server import i18n
 from server.deps import MAX_ID, SessionDep, SettingsDep
 from server.errors import AppError, NotFound
 from server.forms import checked_form, submit
 from server.groups import pages as group_pages
+from server.i18n import N_
 from server.models.encouragements import KINDS, Cheer
 from server.realtime import fragments
 from server.roleplay import machine, views
@@ -21,33 +23,35 @@ from server.web import macros, redirect, render
 
 router = APIRouter(include_in_schema=False)
 
-_NO_ROOM = "We could not find that room."
+_NO_ROOM = N_("We could not find that room.")
 
-# The product's words for the room's codes.
+# The product's words for the room's codes (marked here, said in each reader's language by
+# the templates).
 PHASE_NAMES: dict[str, str] = {
-    Phase.LOBBY: "Gathering", Phase.SETUP: "Setting up", Phase.REHEARSE: "Rehearsal",
-    Phase.SCENE: "Scene", Phase.FEEDBACK: "Feedback", Phase.REPLAY: "Replay",
-    Phase.SHARING: "Sharing", Phase.PAUSED: "Time-out", Phase.ENDED: "Ended",
+    Phase.LOBBY: N_("Gathering"), Phase.SETUP: N_("Setting up"), Phase.REHEARSE: N_("Rehearsal"),
+    Phase.SCENE: N_("Scene"), Phase.FEEDBACK: N_("Feedback"), Phase.REPLAY: N_("Replay"),
+    Phase.SHARING: N_("Sharing"), Phase.PAUSED: N_("Time-out"), Phase.ENDED: N_("Ended"),
 }
-ROLE_NAMES: dict[str, str] = {Role.PRACTITIONER: "Practising", Role.COUNTERPART: "Counterpart",
-                              Role.OBSERVER: "Observer"}
-STYLE_NAMES: dict[str, str] = {Style.ASSERTIVE: "Assertive", Style.PASSIVE: "Passive",
-                               Style.PASSIVE_AGGRESSIVE: "Passive-aggressive",
-                               Style.AGGRESSIVE: "Aggressive"}
+ROLE_NAMES: dict[str, str] = {Role.PRACTITIONER: N_("Practising"),
+                              Role.COUNTERPART: N_("Counterpart"), Role.OBSERVER: N_("Observer")}
+STYLE_NAMES: dict[str, str] = {Style.ASSERTIVE: N_("Assertive"), Style.PASSIVE: N_("Passive"),
+                               Style.PASSIVE_AGGRESSIVE: N_("Passive-aggressive"),
+                               Style.AGGRESSIVE: N_("Aggressive")}
 STYLE_HINTS: dict[str, str] = {
-    Style.ASSERTIVE: "Clear and respectful, of both people.",
-    Style.PASSIVE: "Gave way, or the boundary was hard to hear.",
-    Style.PASSIVE_AGGRESSIVE: "Indirect: the no came out sideways.",
-    Style.AGGRESSIVE: "Held the line, but at the other's expense.",
+    Style.ASSERTIVE: N_("Clear and respectful, of both people."),
+    Style.PASSIVE: N_("Gave way, or the boundary was hard to hear."),
+    Style.PASSIVE_AGGRESSIVE: N_("Indirect: the no came out sideways."),
+    Style.AGGRESSIVE: N_("Held the line, but at the other's expense."),
 }
-INTENSITY_NAMES = {1: "Cooperative", 2: "Pushes back with guilt", 3: "Escalates"}
+INTENSITY_NAMES = {1: N_("Cooperative"), 2: N_("Pushes back with guilt"), 3: N_("Escalates")}
 INTENSITY_HINTS = {
-    1: "The counterpart listens and accepts the boundary.",
-    2: "The counterpart guilt-trips you. A good place to start stretching.",
-    3: "The counterpart gets angry. Choose this when you feel steady.",
+    1: N_("The counterpart listens and accepts the boundary."),
+    2: N_("The counterpart guilt-trips you. A good place to start stretching."),
+    3: N_("The counterpart gets angry. Choose this when you feel steady."),
 }
-CONFIDENCE_NAMES = {1: "Shaky", 2: "Unsure", 3: "Somewhat steady", 4: "Steady", 5: "Very steady"}
-EXTEND_CHOICES = ((30, "30 seconds"), (60, "a minute"))
+CONFIDENCE_NAMES = {1: N_("Shaky"), 2: N_("Unsure"), 3: N_("Somewhat steady"), 4: N_("Steady"),
+                    5: N_("Very steady")}
+EXTEND_CHOICES = ((30, N_("Add 30 seconds")), (60, N_("Add a minute")))
 
 
 def role_of(frame: dict[str, Any], user_id: int) -> Role:
@@ -85,10 +89,12 @@ def seconds_left(frame: dict[str, Any]) -> int | None:
 
 
 def clock_text(frame: dict[str, Any]) -> str:
+    """The clock as the page first draws it: the time left ("1:05"), else a word for the
+    templates to say (marked with N_)."""
     left = seconds_left(frame)
     if left is not None:
         return f"{left // 60}:{left % 60:02d}"
-    return {"paused": "Paused", "ended": "Ended"}.get(frame["phase"], "No timer")
+    return {"paused": N_("Paused"), "ended": N_("Ended")}.get(frame["phase"], N_("No timer"))
 
 
 @dataclass(frozen=True)
@@ -139,10 +145,13 @@ class RoomPage:
 
 
 def page_of(view: views.RoomView, viewer: int, is_moderator: bool,
-            frame: dict[str, Any] | None = None, *, live: bool = False) -> RoomPage:
+            frame: dict[str, Any] | None = None, *, live: bool = False,
+            language: str = i18n.SOURCE) -> RoomPage:
     """live: for a socket's swaps, where the clock is left for room.js to count down (the
-    time left differs at every frame; the markup then changes only when the room does)."""
-    frame = frame if frame is not None else views.project(view, viewer, is_moderator)
+    time left differs at every frame; the markup then changes only when the room does).
+    language: the reader's (the frame, when given, was projected in it)."""
+    frame = (frame if frame is not None
+             else views.project(view, viewer, is_moderator, language=language))
     role = role_of(frame, viewer)
     phase = frame["phase"]
     mine = next((p for p in frame["participants"] if p["user_id"] == viewer), None)
@@ -193,12 +202,13 @@ def _target(html: str) -> str:
     return "#" + html[start:html.index('"', start)]
 
 
-def swaps(r: RoomPage, before: Drawn | None,
-          shared: dict[Any, Any] | None = None) -> tuple[list[fragments.Swap], Drawn]:
-    """The swaps that bring a page drawn as `before` (None: unknown, send everything) to `r`.
-    `shared` keeps, for one version of the room, the markup that does not depend on who
-    reads it beyond the key it is kept under (another person's row, a line)."""
-    m = macros("roleplay/_room.html")
+def swaps(r: RoomPage, before: Drawn | None, shared: dict[Any, Any] | None = None,
+          language: str = i18n.SOURCE) -> tuple[list[fragments.Swap], Drawn]:
+    """The swaps that bring a page drawn as `before` (None: unknown, send everything) to `r`,
+    drawn in the reader's `language`. `shared` keeps, for one version of the room, the markup
+    that does not depend on who reads it beyond the key it is kept under (another person's
+    row, a line), which holds the language."""
+    m = macros("roleplay/_room.html", language)
     memo: dict[Any, Any] = shared if shared is not None else {}
     moderator = bool(r.room["me"]["is_moderator"])
 
@@ -209,7 +219,7 @@ def swaps(r: RoomPage, before: Drawn | None,
 
     now = Drawn()
     out: list[fragments.Swap] = []
-    reader = (r.role, moderator, bool(r.room["me"]["joined"]), r.muted)
+    reader = (language, r.role, moderator, bool(r.room["me"]["joined"]), r.muted)
     for name in PARTS:
         def draw(name: str = name) -> str:
             return str(getattr(m, name)(r)).strip()
@@ -235,7 +245,7 @@ def swaps(r: RoomPage, before: Drawn | None,
         return r.me if p["user_id"] == r.me else None
 
     for p in r.room["participants"]:
-        now.rows[p["user_id"]] = once(("row", p["user_id"], moderator, mine(p)),
+        now.rows[p["user_id"]] = once(("row", language, p["user_id"], moderator, mine(p)),
                                       lambda p=p: row_parts(p))
     if before is None:
         out.append(fragments.swap("#participants", "replace", str(m.participants(r)).strip()))
@@ -247,14 +257,14 @@ def swaps(r: RoomPage, before: Drawn | None,
             uid = p["user_id"]
             if uid not in before.rows:
                 out.append(fragments.swap("#participants", "append", once(
-                    ("person", uid, moderator, mine(p)), lambda p=p: row(p))))
+                    ("person", language, uid, moderator, mine(p)), lambda p=p: row(p))))
                 continue
             for old, new in zip(before.rows[uid], now.rows[uid], strict=True):
                 if old != new:
                     out.append(fragments.swap(_target(new), "replace", new))
     # Lines only grow within a round: new ones are appended, anything else redraws the list.
     joined = bool(r.room["me"]["joined"])
-    now.lines = [once(("line", i, joined, line["by"] == r.me and r.me),
+    now.lines = [once(("line", language, i, joined, line["by"] == r.me and r.me),
                       lambda line=line: str(m.line(r, line)).strip())
                  for i, line in enumerate(r.room["lines"])]
     if before is not None and now.lines[:len(before.lines)] == before.lines:
@@ -275,12 +285,13 @@ async def room_page(rid: int, request: Request, member: group_pages.PageMember,
     if room.group_id != member.group.id:
         raise NotFound(_NO_ROOM, code="room_not_found")
     view = await roleplay.room_view(session, room, member.group.name)
-    frame = views.project(view, member.user.id, member.is_moderator)
+    language = i18n.language_of(request)
+    frame = views.project(view, member.user.id, member.is_moderator, language=language)
     if frame["me"]["removed"]:
-        return redirect(f"/groups/{member.group.id}",
-                        "A moderator asked you to step out of that practice room.")
+        return redirect(f"/groups/{member.group.id}", i18n.translate(
+            request, N_("A moderator asked you to step out of that practice room.")))
     return render(request, "roleplay/room.html", group=member.group,
-                  r=page_of(view, member.user.id, member.is_moderator, frame))
+                  r=page_of(view, member.user.id, member.is_moderator, frame, language=language))
 
 
 @router.post("/groups/{gid:int}/rooms")
@@ -288,17 +299,20 @@ async def open_room(request: Request, member: group_pages.PageModerator, session
                     settings: SettingsDep) -> Response:
     """Moderators: open a practice room for the group, then go into it."""
     form = await checked_form(request)
-    values = {"title": form.text("title")}
+    values = {"title": form.text("title"), "language": form.text("language")[:16]}
 
     async def act() -> Response:
+        # The room's language: the one chosen when opening it, else the opener's own.
+        language = roleplay.room_language(values["language"], i18n.language_of(request))
         room = await roleplay.open_room(session, member.user, member.group.id, values["title"],
+                                        language=language,
                                         rehearse_seconds=settings.roleplay_rehearse_seconds,
                                         scene_seconds=settings.roleplay_scene_seconds)
-        return redirect(f"/groups/{member.group.id}/rooms/{room.id}",
-                        "The practice room is open. Members can join it from the group's page.")
+        return redirect(f"/groups/{member.group.id}/rooms/{room.id}", i18n.translate(
+            request, N_("The practice room is open. Members can join it from the group's page.")))
 
     async def again(exc: AppError) -> Response:
         return await group_pages.day_page(request, session, member, status=exc.status,
-                                          room_form=values, room_error=exc.detail)
+                                          room_form=values, room_error=i18n.say(request, exc))
 
     return await submit(session, act, again)

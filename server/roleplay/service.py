@@ -10,11 +10,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock, events
+from server import clock, events, i18n
 from server.commitments import service as commitments
 from server.db import insert_into
 from server.errors import Conflict, Invalid, NotFound
 from server.groups import service as groups
+from server.i18n import N_
 from server.models import Feedback, Group, Membership, Room, Round, Scenario, Transcript, User
 from server.moderation import service as moderation
 from server.realtime import log
@@ -25,7 +26,9 @@ from server.text import storable
 
 TITLE_MAX = 80
 SPEAKING = commands.SPEAKING
-_NO_ROOM = "We could not find that room."
+_NO_ROOM = N_("We could not find that room.")
+# A room's title when its opener gives none, in the room's language.
+TITLE_DEFAULT = N_("Boundary practice")
 
 
 # -- scenario cards -------------------------------------------------------------------------------
@@ -56,19 +59,25 @@ async def scenarios_for(session: AsyncSession, group_id: int | None) -> list[Sce
 
 async def create_scenario(session: AsyncSession, user: User, group_id: int, *, title: str,
                           situation: str, opening_line: str, intensities: list[str]) -> Scenario:
-    def clean(value: str, what: str, limit: int) -> str:
+    def clean(value: str, what: str, needs: str, limit: int) -> str:
         value = storable(value.strip(), what)
         if not 1 <= len(value) <= limit:
-            raise Invalid(f"{what} needs 1 to {limit} characters.", code="invalid_scenario")
+            raise Invalid(needs, code="invalid_scenario", params={"limit": limit})
         return value
 
     if len(intensities) != 3:
-        raise Invalid("Give three lines: cooperative, guilt-tripping and escalating.",
+        raise Invalid(N_("Give three lines: cooperative, guilt-tripping and escalating."),
                       code="invalid_scenario")
-    card = Scenario(group_id=group_id, title=clean(title, "A title", TITLE_MAX),
-                    situation=clean(situation, "The situation", 1000),
-                    opening_line=clean(opening_line, "The opening line", 500),
-                    intensities=[clean(line, "Each intensity line", 500) for line in intensities],
+    card = Scenario(group_id=group_id,
+                    title=clean(title, "A title", N_("A title needs 1 to %(limit)s characters."),
+                                TITLE_MAX),
+                    situation=clean(situation, "The situation",
+                                    N_("The situation needs 1 to %(limit)s characters."), 1000),
+                    opening_line=clean(opening_line, "The opening line",
+                                       N_("The opening line needs 1 to %(limit)s characters."), 500),
+                    intensities=[clean(line, "Each intensity line",
+                                       N_("Each intensity line needs 1 to %(limit)s characters."), 500)
+                                 for line in intensities],
                     created_by=user.id, created_at=clock.now())
     session.add(card)
     await session.flush()
@@ -78,24 +87,38 @@ async def create_scenario(session: AsyncSession, user: User, group_id: int, *, t
 # -- rooms ------------------------------------------------------------------------------------
 
 
+def room_language(chosen: str | None, opener: str) -> str:
+    """The language a room opens in: the one chosen, if Cairn offers it (Invalid otherwise),
+    else the opener's own."""
+    if chosen is None or chosen == "":
+        return opener
+    if chosen not in i18n.installed().offered:
+        raise Invalid(N_("Choose one of the languages Cairn speaks."), code="invalid_language")
+    return chosen
+
+
 async def open_room(session: AsyncSession, moderator: User | None, group_id: int, title: str | None, *,
+                    language: str = i18n.SOURCE,
                     rehearse_seconds: int = machine.REHEARSE_SECONDS,
                     scene_seconds: int = machine.SCENE_SECONDS) -> Room:
     """A new room in the group, opened by a moderator or (None) by Cairn for a planned
-    session. Conflict when the group has a room open already."""
-    title = storable((title or "").strip(), "A title") or "Boundary practice"
+    session, in `language` (everyone in it reads its cards in it). Conflict when the group
+    has a room open already."""
+    title = (storable((title or "").strip(), "A title")
+             or i18n.installed().gettext(language, TITLE_DEFAULT))
     if len(title) > TITLE_MAX:
-        raise Invalid(f"A room title has at most {TITLE_MAX} characters.", code="invalid_title")
+        raise Invalid(N_("A room title has at most %(limit)s characters."), code="invalid_title",
+                      params={"limit": TITLE_MAX})
     # Two moderators opening at once: the group row's lock makes the second see the first.
     await session.execute(select(Group.id).where(Group.id == group_id).with_for_update())
     open_rooms = await session.scalar(
         select(Room.id).where(Room.group_id == group_id, Room.phase != "ended").limit(1))
     if open_rooms:
-        raise Conflict("This group already has a practice room open. Join that one, or end it "
-                       "first.", code="room_open")
+        raise Conflict(N_("This group already has a practice room open. Join that one, or end "
+                          "it first."), code="room_open")
     now = clock.now()
     room = Room(group_id=group_id, title=title, opened_by=moderator.id if moderator else None,
-                phase="lobby",
+                language=language, phase="lobby",
                 state=machine.dump(machine.new_state(now, rehearse_seconds=rehearse_seconds,
                                                      scene_seconds=scene_seconds)),
                 version=1, created_at=now)
@@ -146,7 +169,7 @@ async def command(session: AsyncSession, user: User, room_id: int,
     room, membership = await room_for(session, user, room_id, lock=True)
     actor = machine.Actor(user.id, user.display_name, membership.role == "moderator")
     if body.type in SPEAKING and moderation.is_muted(membership):
-        raise machine.NotAllowed("A moderator has paused your posting in this group for a while.",
+        raise machine.NotAllowed(N_("A moderator has paused your posting in this group for a while."),
                                  code="muted")
     cards = None
     if body.type == "choose_scenario":
@@ -203,7 +226,7 @@ async def _save(session: AsyncSession, room: Room, state: RoomState,
 async def _round(session: AsyncSession, room: Room, number: int) -> Round:
     found = await session.scalar(select(Round).where(Round.room_id == room.id, Round.number == number))
     if found is None:
-        raise machine.NotAllowed("This round has not started yet.")
+        raise machine.NotAllowed(N_("This round has not started yet."))
     return found
 
 
@@ -212,7 +235,7 @@ async def _own_round(session: AsyncSession, room: Room, number: int, user: User 
     to its practitioner, not to whoever holds the role later in it."""
     rnd = await _round(session, room, number)
     if user is None or rnd.practitioner_id != user.id:
-        raise machine.NotAllowed("That round was someone else's practice.")
+        raise machine.NotAllowed(N_("That round was someone else's practice."))
     return rnd
 
 
@@ -302,9 +325,12 @@ async def transcripts(session: AsyncSession, user: User) -> dict[int, list[dict[
 # -- what each person sees ------------------------------------------------------------------------
 
 
-async def view(session: AsyncSession, room: Room, viewer: User, is_moderator: bool) -> dict[str, Any]:
-    """The room as one person sees it (read now; the sockets share one read per change)."""
-    return views.project(await views.read(session, room, "", cards=False), viewer.id, is_moderator)
+async def view(session: AsyncSession, room: Room, viewer: User, is_moderator: bool,
+               language: str = i18n.SOURCE) -> dict[str, Any]:
+    """The room as one person sees it, its sentences in their `language` (read now; the
+    sockets share one read per change)."""
+    return views.project(await views.read(session, room, "", cards=False), viewer.id, is_moderator,
+                         language=language)
 
 
 async def room_view(session: AsyncSession, room: Room, group_name: str) -> views.RoomView:

@@ -20,9 +20,10 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, i18n
+from server.i18n import N_
 from server.models import Feedback, Group, Room, Round, Scenario, User
-from server.roleplay import machine
+from server.roleplay import machine, scenarios
 from server.roleplay.machine import Phase, Role, RoomState
 
 
@@ -36,6 +37,18 @@ class Card:
     intensities: tuple[str, ...]
 
 
+def card_of(row: Scenario, language: str) -> Card:
+    """A card as a room in `language` reads it: Cairn's own cards in that language (by their
+    key), a group's own cards as the group wrote them."""
+    builtin = row.group_id is None
+    found = scenarios.card(row.builtin_key, language) if builtin and row.builtin_key else None
+    if found is not None:
+        return Card(row.id, True, found.title, found.situation, found.opening_line,
+                    found.intensities)
+    return Card(row.id, builtin, row.title, row.situation, row.opening_line,
+                tuple(row.intensities))
+
+
 @dataclass(frozen=True)
 class Said:
     """One piece of feedback of the current round, for the practitioner's eyes."""
@@ -45,7 +58,7 @@ class Said:
     style: str
     worked: str
     try_next: str | None
-    from_name: str
+    from_name: str | None  # None: the account is gone
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ class RoomView:
     confidence: tuple[int | None, int | None] | None  # (before, after) of the current round
     group_name: str = ""
     cards: tuple[Card, ...] = ()  # while setting up: the cards the practitioner chooses from
+    language: str = "en"  # the room's: its cards read in it, for everyone in the room
     # Markup drawn from this version that is the same for many viewers (another person's
     # row, a line), kept with the version so that each is drawn once per process.
     drawn: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -83,8 +97,7 @@ async def read(session: AsyncSession, room: Room, group_name: str | None = None,
     if s.scenario_id is not None:
         row = await session.get(Scenario, s.scenario_id)
         if row is not None:
-            card = Card(row.id, row.group_id is None, row.title, row.situation, row.opening_line,
-                        tuple(row.intensities))
+            card = card_of(row, room.language)
     feedback: list[Said] = []
     confidence = None
     if s.round and s.roles.practitioner is not None:
@@ -102,16 +115,15 @@ async def read(session: AsyncSession, room: Room, group_name: str | None = None,
             confidence = (before, after)
             if f is not None:
                 feedback.append(Said(f.attempt, f.role, f.style, f.worked, f.try_next,
-                                     name or "a former member"))
+                                     name))
     choices: tuple[Card, ...] = ()
     if cards and s.phase == Phase.SETUP:
         rows_ = (await session.scalars(
             select(Scenario).where(or_(Scenario.group_id.is_(None), Scenario.group_id == room.group_id))
             .order_by(Scenario.group_id.is_not(None), Scenario.id))).all()
-        choices = tuple(Card(c.id, c.group_id is None, c.title, c.situation, c.opening_line,
-                             tuple(c.intensities)) for c in rows_)
+        choices = tuple(card_of(c, room.language) for c in rows_)
     return RoomView(room.id, room.group_id, room.title, room.version, s, card, tuple(feedback),
-                    confidence, group_name, choices)
+                    confidence, group_name, choices, room.language)
 
 
 def _opt_iso(at: dt.datetime | None) -> str | None:
@@ -119,8 +131,9 @@ def _opt_iso(at: dt.datetime | None) -> str | None:
 
 
 def project(view: RoomView, viewer: int, is_moderator: bool,
-            now: dt.datetime | None = None) -> dict[str, Any]:
-    """The room as one person sees it (the `room` frame of the protocol), without I/O."""
+            now: dt.datetime | None = None, language: str = i18n.SOURCE) -> dict[str, Any]:
+    """The room as one person sees it (the `room` frame of the protocol), without I/O; its
+    sentence of whose turn it is in the reader's `language`."""
     s = view.state
     roles = s.roles
     participants = [
@@ -139,7 +152,7 @@ def project(view: RoomView, viewer: int, is_moderator: bool,
             scenario["counterpart_line"] = card.intensities[(s.intensity or 1) - 1]
     frame: dict[str, Any] = {
         "type": "room", "room_id": view.room_id, "group_id": view.group_id, "title": view.title,
-        "version": view.version, "phase": str(s.phase), "round": s.round,
+        "language": view.language, "version": view.version, "phase": str(s.phase), "round": s.round,
         "participants": participants, "roles": roles.as_json(),
         "hands": s.queue() if s.hands else [],
         "deadline": _opt_iso(s.deadline), "now": machine.iso(now or clock.now()),
@@ -164,78 +177,90 @@ def project(view: RoomView, viewer: int, is_moderator: bool,
     if viewer == roles.practitioner and view.confidence is not None:
         frame["my_feedback"] = [
             {"attempt": f.attempt, "role": f.role, "style": f.style, "worked": f.worked,
-             "try_next": f.try_next, "from": f.from_name} for f in view.feedback]
+             "try_next": f.try_next, "from": f.from_name or "a former member",
+             "former": f.from_name is None} for f in view.feedback]
         frame["my_confidence"] = {"before": view.confidence[0], "after": view.confidence[1]}
     if viewer == (roles.practitioner if s.phase != Phase.ENDED else s.previous.practitioner):
         frame["my_saved"] = {"homework": s.round in s.saved.homework,
                              "transcript": s.round in s.saved.transcript}
-    frame["turn"] = turn(s, viewer)
+    frame["turn"] = turn(s, viewer, language)
     return frame
 
 
 # -- whose turn it is ------------------------------------------------------------------------------
 
 
-def turn(s: RoomState, viewer: int) -> str:
-    """Whose turn it is, in a sentence for this viewer: the one place that says it (the page,
-    the live frames and the setup panel all show this sentence)."""
+def turn(s: RoomState, viewer: int, language: str = i18n.SOURCE) -> str:
+    """Whose turn it is, in a sentence for this viewer, in their language: the one place that
+    says it (the page, the live frames and the setup panel all show this sentence)."""
+    gettext = i18n.installed().for_language(language).gettext
     me = viewer
 
-    def who(user_id: int | None) -> str:
-        if user_id is None:
-            return "Nobody yet"
-        if user_id == me:
-            return "You"
-        p = s.participants.get(user_id)
-        return p.display_name if p is not None else "Someone who left"
+    def say(message: str, **names: str) -> str:
+        text = gettext(message)
+        return text % names if names else text
 
-    def says(user_id: int | None, doing: str) -> str:
-        return f"{who(user_id)} {'are' if user_id == me else 'is'} {doing}"
+    def name(user_id: int | None) -> str:
+        if user_id is None:
+            return gettext(N_("Nobody yet"))
+        p = s.participants.get(user_id)
+        return p.display_name if p is not None else gettext(N_("Someone who left"))
 
     practitioner, counterpart = s.roles.practitioner, s.roles.counterpart
     phase = s.phase
     if phase == Phase.LOBBY:
         if practitioner and counterpart:
-            return "The moderator starts the round when everyone is ready."
-        return "The moderator is choosing who practises and who plays the counterpart."
+            return say(N_("The moderator starts the round when everyone is ready."))
+        return say(N_("The moderator is choosing who practises and who plays the counterpart."))
     if phase == Phase.SETUP:
         card, boundary = s.scenario_id is not None, bool(s.boundary)
         if card and boundary:
-            return "The moderator starts the rehearsal when the practitioner is ready."
+            return say(N_("The moderator starts the rehearsal when the practitioner is ready."))
+        mine = practitioner == me
         if card:
-            return says(practitioner, "writing the boundary; the card is chosen.")
+            return (say(N_("You are writing the boundary; the card is chosen.")) if mine else
+                    say(N_("%(name)s is writing the boundary; the card is chosen."),
+                        name=name(practitioner)))
         if boundary:
-            return says(practitioner, "choosing a card; the boundary is stated.")
-        return says(practitioner, "choosing a card and a boundary.")
+            return (say(N_("You are choosing a card; the boundary is stated.")) if mine else
+                    say(N_("%(name)s is choosing a card; the boundary is stated."),
+                        name=name(practitioner)))
+        return (say(N_("You are choosing a card and a boundary.")) if mine else
+                say(N_("%(name)s is choosing a card and a boundary."), name=name(practitioner)))
     if phase == Phase.REHEARSE:
-        return "Everyone has a quiet moment to prepare."
+        return say(N_("Everyone has a quiet moment to prepare."))
     if phase in (Phase.SCENE, Phase.REPLAY):
         opened = any(line.by == counterpart and line.attempt == s.attempt and line.phase == phase
                      for line in s.lines)
         if not opened:  # the counterpart opens, with the card's first line
             if counterpart == me:
-                return "You speak first: open with the card's first line."
+                return say(N_("You speak first: open with the card's first line."))
             if practitioner == me:
-                return f"{who(counterpart)} speaks first; then you answer with your boundary."
-            return f"{who(counterpart)} speaks first, then {who(practitioner)} answers."
-        pair = [who(counterpart), who(practitioner)]
-        if pair[0] == "You":
-            pair.reverse()
-        return f"{pair[0]} and {'you' if pair[1] == 'You' else pair[1]} are speaking."
+                return say(N_("%(name)s speaks first; then you answer with your boundary."),
+                           name=name(counterpart))
+            return say(N_("%(counterpart)s speaks first, then %(practitioner)s answers."),
+                       counterpart=name(counterpart), practitioner=name(practitioner))
+        if counterpart == me:
+            return say(N_("%(name)s and you are speaking."), name=name(practitioner))
+        if practitioner == me:
+            return say(N_("%(name)s and you are speaking."), name=name(counterpart))
+        return say(N_("%(counterpart)s and %(practitioner)s are speaking."),
+                   counterpart=name(counterpart), practitioner=name(practitioner))
     if phase == Phase.FEEDBACK:
         if counterpart not in s.feedback_in:
-            return says(counterpart, "giving feedback first.")
+            return (say(N_("You are giving feedback first.")) if counterpart == me else
+                    say(N_("%(name)s is giving feedback first."), name=name(counterpart)))
         observers = [uid for uid in s.participants if s.role_of(uid) == Role.OBSERVER]
         if any(uid not in s.feedback_in for uid in observers):
-            return "The observers are giving feedback."
-        return "The moderator chooses what comes next."
+            return say(N_("The observers are giving feedback."))
+        return say(N_("The moderator chooses what comes next."))
     if phase == Phase.SHARING:
-        return "Anyone can share what came up for them."
+        return say(N_("Anyone can share what came up for them."))
     if phase == Phase.PAUSED:
-        return "Take the time you need. A moderator resumes when everyone is ready."
+        return say(N_("Take the time you need. A moderator resumes when everyone is ready."))
     if s.closed_for == machine.NO_MODERATOR:
-        return "No moderator could be here today, so this session will not happen."
-    return "This room has ended."
+        return say(N_("No moderator could be here today, so this session will not happen."))
+    return say(N_("This room has ended."))
 
 
 # -- the newest view of each room, in this process ----------------------------------------------

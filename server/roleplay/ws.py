@@ -16,10 +16,11 @@ from typing import Any
 from fastapi import APIRouter, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import clock
+from server import clock, i18n
 from server.db import Database, transaction
 from server.deps import MAX_ID
 from server.errors import AppError, NotFound
+from server.i18n import N_
 from server.models import Membership, User
 from server.realtime import frames
 from server.realtime.ws import (
@@ -136,6 +137,16 @@ def live_of(websocket: WebSocket) -> RoomLive:
 # pace, and low enough that raising and lowering a hand in a loop cannot flood the
 # group's event log. Refused commands and repeats do not count: they write nothing.
 COMMANDS_PER_WINDOW, WINDOW_SECONDS = 20, 10.0
+TOO_FAST = N_("That is a lot at once. Take a breath; the room will be here in a moment.")
+
+
+def reader_language(websocket: WebSocket, user: User) -> str:
+    """The language a socket's reader reads: their own, if Cairn offers it, else what their
+    browser prefers among the offered ones (as a page of theirs would)."""
+    found = i18n.installed()
+    if user.language in found.offered:
+        return user.language
+    return found.negotiate(websocket.headers.get("accept-language"))
 
 
 class RoomSocket(GroupSocket):
@@ -152,6 +163,7 @@ class RoomSocket(GroupSocket):
         # a room page as data only, as they always did (their markup is the day page's).
         self.room_fragments = websocket.query_params.get("fragments") == "1"
         self.room_id = room_id
+        self.language = reader_language(websocket, admitted.user)
         self.live = live_of(websocket)
         self.sent_version = 0
         self.drawn: pages.Drawn | None = None  # what this socket's page shows (fragments only)
@@ -183,28 +195,31 @@ class RoomSocket(GroupSocket):
         # (The same version again is sent: after every room event comes the room's frame.)
         # The socket's own standing: it follows the group's events (a moderator who stops
         # moderating, a member removed from the group), so nothing is read here.
-        projected = views.project(view, self.user_id, self.reads_moderators)
+        projected = views.project(view, self.user_id, self.reads_moderators,
+                                  language=self.language)
         if projected["me"]["removed"]:
             self.close_soon(CLOSE_FORBIDDEN, "You are no longer in this room.")
             return
         self.sent_version = view.version
         if self.room_fragments:
-            page = pages.page_of(view, self.user_id, self.reads_moderators, projected, live=True)
-            projected["html"], self.drawn = pages.swaps(page, self.drawn, view.drawn)
+            page = pages.page_of(view, self.user_id, self.reads_moderators, projected, live=True,
+                                 language=self.language)
+            projected["html"], self.drawn = pages.swaps(page, self.drawn, view.drawn,
+                                                        self.language)
         await self.websocket.send_text(json.dumps(projected))
 
 
 async def _room_command(sock: GroupSocket, raw: dict[str, Any]) -> None:
     assert isinstance(sock, RoomSocket)
     ref = ref_of(raw)  # a client that names its commands gets each one answered
+    gettext = i18n.installed().for_language(sock.language).gettext
     try:
         command = machine.command_of(raw)
     except AppError as refused:
-        sock.send_control(frames.error(refused.code, refused.detail, ref))
+        sock.send_control(frames.error(refused.code, refused.said(gettext), ref))
         return
     if sock.over_limit():
-        sock.send_control(frames.error("rate_limited", "That is a lot at once. Take a breath; "
-                                       "the room will be here in a moment.", ref))
+        sock.send_control(frames.error("rate_limited", gettext(TOO_FAST), ref))
         return
 
     async def write() -> roleplay.Changed | None:
@@ -212,7 +227,12 @@ async def _room_command(sock: GroupSocket, raw: dict[str, Any]) -> None:
             found = await still_member(session, sock)
             if found is None:
                 return None
-            return await roleplay.command(session, found[0], sock.room_id, command)
+            try:
+                return await roleplay.command(session, found[0], sock.room_id, command)
+            except AppError as refused:
+                # Refused: answered in the sender's language (the detail goes in the frame).
+                refused.detail = refused.said(gettext)
+                raise
 
     went, done = await carry_out(sock, ref, write)
     if not went:

@@ -221,11 +221,10 @@
 
   // -- errors -------------------------------------------------------------------------------
 
+  // The server says why, in the reader's language; a failure of its own gets kinder words.
   function kindly(frame) {
-    var detail = frame.detail || "That did not go through.";
-    if (/^Not during \w+\.$/.test(detail)) return "That is not open any more. The room has moved on.";
-    if (frame.code === "unavailable") return "That did not go through. Please try again in a moment.";
-    return detail;
+    if (frame.code === "unavailable") return Live.say("room_unavailable");
+    return frame.detail || Live.say("not_sent");
   }
 
   // Beside the control that sent the command, while it is still on the page; else at the top.
@@ -259,7 +258,7 @@
     command.ref = "r" + named;
     if (!live.send(command)) {
       var target = $("room-error");
-      target.textContent = "We are reconnecting. Please try again in a moment.";
+      target.textContent = Live.say("room_reconnecting");
       target.hidden = false;
       if (restore) restore();
       return false;
@@ -391,15 +390,15 @@
       body: JSON.stringify(body),
     }).then(function (response) {
       return response.json().catch(function () { return {}; }).then(function (answer) {
-        if (!response.ok) { failed(answer.detail || "That did not go through. Please try again."); return; }
+        if (!response.ok) { failed(answer.detail || Live.say("report_failed")); return; }
         var box = form.closest(".content-actions");
         var thanks = document.createElement("p");
         thanks.className = "small report-sent";
-        thanks.textContent = "Thank you for telling us. The group's moderators will look at it.";
+        thanks.textContent = Live.say("report_thanks");
         box.textContent = "";
         box.appendChild(thanks);
       });
-    }).catch(function () { failed("That did not go through. Please try again in a moment."); });
+    }).catch(function () { failed(Live.say("room_unavailable")); });
   }
 
   fitBar();
