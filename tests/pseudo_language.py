@@ -108,15 +108,20 @@ _UNMARKED_JS = r"""
   const theirs = [...document.querySelectorAll("[data-member-words]")]
     .map((el) => tidy(el.textContent)).filter(wordy).sort((a, b) => b.length - a.length);
   const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const within = (part, whole) => new RegExp(`(^|\\P{L})${escape(part)}($|\\P{L})`, "u").test(whole);
-  const without = (text, known) => {
+  // Whole words only: "mar" (Tuesday) is not taken out of "marked".
+  const word = (part) => new RegExp(`(^|\\P{L})${escape(part)}(?=$|\\P{L})`, "gu");
+  const wordList = (known) => ({known, patterns: known.map(word)});
+  const without = (text, {known, patterns}) => {
     const trimmed = tidy(text);
-    if (!trimmed || known.some((d) => within(trimmed, d))) return "";
+    if (!trimmed || !wordy(trimmed)) return "";
+    const alone = new RegExp(word(trimmed).source, "u");
+    if (known.some((d) => d.includes(trimmed) && alone.test(d))) return "";
     let left = text;
-    for (const d of known) left = left.split(d).join(" ");
+    for (const pattern of patterns) left = left.replace(pattern, "$1 ");
     return left;
   };
-  const notData = (text) => without(text, DATA);
+  const DATA_WORDS = wordList(DATA), THEIR_WORDS = wordList(theirs);
+  const notData = (text) => without(text, DATA_WORDS);
   const shown = (el) => {
     const select = el.closest("select");
     return (select || el).checkVisibility({visibilityProperty: true});
@@ -160,7 +165,7 @@ _UNMARKED_JS = r"""
   }
   const ATTRIBUTES = ["aria-label", "title", "alt", "placeholder"];
   const said = (name, text) => {
-    const out = without(notData(outside(text, 0)[0]), theirs);
+    const out = without(notData(outside(text, 0)[0]), THEIR_WORDS);
     if (wordy(out)) found.push(`[${name}] ${tidy(out)}`);
   };
   for (const el of document.body.querySelectorAll(
