@@ -213,13 +213,13 @@ async def my_progress(request: Request, user: PageUser, session: SessionDep) -> 
     received = await encouragements.received(session, user, limit=30)
     zone = clock.zone(user.timezone)
     rounds = growth.from_history(await roleplay.history(session, user),
-                                 lambda at: at.astimezone(zone).date())
+                                 lambda at: at.astimezone(zone).date(), language)
     return render(
         request, "commitments/progress.html", progress=p, heatmap=heatmap.build(p.days, language),
         legend=heatmap.LEGEND, fills=heatmap.FILLS, cell=heatmap.CELL,
         practised_14=round(p.rate_14d * progress_service.RATE_DAYS),
         rate_days=progress_service.RATE_DAYS, kinds=KINDS, received=received,
-        group_names=group_names, growth=growth.build(rounds), style_names=growth.STYLE_NAMES,
+        group_names=group_names, growth=growth.build(rounds, language=language), style_names=growth.STYLE_NAMES,
         style_fills=growth.FILLS, felt=felt, feeling_fill=feelings.FILL,
         local_day=lambda at: at.astimezone(clock.zone(user.timezone)).date(),
         long_date=lambda day: group_pages.long_date(day, language),

@@ -12,9 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from server import formats, i18n
+from server.i18n import N_
+
 STYLES = ("assertive", "passive", "passive_aggressive", "aggressive")
-STYLE_NAMES = {"assertive": "Assertive", "passive": "Passive",
-               "passive_aggressive": "Passive-aggressive", "aggressive": "Aggressive"}
+STYLE_NAMES = {"assertive": N_("Assertive"), "passive": N_("Passive"),
+               "passive_aggressive": N_("Passive-aggressive"), "aggressive": N_("Aggressive")}
 # Presentation attributes, so the charts have their colours before the stylesheet arrives.
 FILLS = {"assertive": "#2f6b5a", "passive": "#5d7a91", "passive_aggressive": "#a86b12",
          "aggressive": "#9e3526"}
@@ -40,14 +43,11 @@ class GrowthRound:
     before: int | None
     after: int | None
     votes: dict[str, int]
+    label: str = ""  # its day as the reader says it: "3 March", "3 de marzo"
 
     @property
     def total(self) -> int:
         return sum(self.votes.values())
-
-    @property
-    def label(self) -> str:
-        return f"{self.day.day} {self.day:%B}"
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,8 @@ class Growth:
     vote_ticks: list[tuple[int, float]]
     axis_y: float              # the baseline of both charts
     label_y: float
+    confidence_summary: str    # in the reader's language, as both summaries
+    styles_summary: str
     left: int = LEFT
     right: int = 0             # where the plotting area ends
 
@@ -95,30 +97,45 @@ class Growth:
         """Rounds in the table that the charts leave out."""
         return len(self.rounds) - len(self.columns)
 
-    @property
-    def confidence_summary(self) -> str:
-        rated = [r for r in self.rounds if r.before is not None or r.after is not None]
-        if not rated:
-            return "You have not rated your confidence in a round yet."
-        last = rated[-1]
-        parts = []
-        if last.before is not None:
-            parts.append(f"{last.before} of 5 after the first try")
-        if last.after is not None:
-            parts.append(f"{last.after} of 5 after the replay")
-        grew = sum(1 for r in rated if r.before is not None and r.after is not None
-                   and r.after > r.before)
-        tail = f" Your confidence grew with the replay in {grew} of {len(rated)} rounds." if grew else ""
-        return f"In your latest rated round, {last.label}, you felt {' and '.join(parts)}.{tail}"
 
-    @property
-    def styles_summary(self) -> str:
-        totals = {s: sum(r.votes.get(s, 0) for r in self.rounds) for s in STYLES}
-        all_votes = sum(totals.values())
-        if not all_votes:
-            return "No feedback on the style of your boundaries yet."
-        counts = ", ".join(f"{STYLE_NAMES[s].lower()} {n}" for s, n in totals.items() if n)
-        return f"Across {len(self.rounds)} round{'s' if len(self.rounds) != 1 else ''} the group heard: {counts}."
+def _confidence_summary(rounds: Sequence[GrowthRound], language: str) -> str:
+    words = i18n.installed().for_language(language)
+    rated = [r for r in rounds if r.before is not None or r.after is not None]
+    if not rated:
+        return words.gettext("You have not rated your confidence in a round yet.")
+    last = rated[-1]
+    if last.before is not None and last.after is not None:
+        said = words.gettext("In your latest rated round, %(day)s, you felt %(before)s of 5 after "
+                             "the first try and %(after)s of 5 after the replay.")
+    elif last.before is not None:
+        said = words.gettext("In your latest rated round, %(day)s, you felt %(before)s of 5 after "
+                             "the first try.")
+    else:
+        said = words.gettext("In your latest rated round, %(day)s, you felt %(after)s of 5 after "
+                             "the replay.")
+    said %= {"day": last.label, "before": last.before, "after": last.after}
+    grew = sum(1 for r in rated if r.before is not None and r.after is not None
+               and r.after > r.before)
+    if grew:
+        said += " " + words.ngettext(
+            "Your confidence grew with the replay in %(grew)s of %(num)s round.",
+            "Your confidence grew with the replay in %(grew)s of %(num)s rounds.",
+            len(rated)) % {"grew": grew, "num": len(rated)}
+    return said
+
+
+def _styles_summary(rounds: Sequence[GrowthRound], language: str) -> str:
+    words = i18n.installed().for_language(language)
+    totals = {s: sum(r.votes.get(s, 0) for r in rounds) for s in STYLES}
+    if not sum(totals.values()):
+        return words.gettext("No feedback on the style of your boundaries yet.")
+    counts = ", ".join(
+        words.gettext("%(style)s %(count)s") % {"style": words.gettext(STYLE_NAMES[s]).lower(),
+                                                "count": n}
+        for s, n in totals.items() if n)
+    return words.ngettext("Across %(num)s round the group heard: %(counts)s.",
+                          "Across %(num)s rounds the group heard: %(counts)s.",
+                          len(rounds)) % {"num": len(rounds), "counts": counts}
 
 
 def _level_y(level: int) -> float:
@@ -126,25 +143,29 @@ def _level_y(level: int) -> float:
 
 
 def from_history(history: Iterable[tuple[Any, Any, Sequence[tuple[Any, Any]]]],
-                 local_day: Any) -> list[GrowthRound]:
-    """service.history()'s (round, card, [(feedback, author)]) rows as GrowthRounds;
-    local_day turns a stored time into the member's own date."""
+                 local_day: Any, language: str = i18n.SOURCE) -> list[GrowthRound]:
+    """service.history()'s (round, card, [(feedback, author)]) rows as GrowthRounds, read in
+    `language`; local_day turns a stored time into the member's own date."""
+    gone = i18n.installed().gettext(language, N_("A card no longer kept"))
     rounds = []
     for number, (rnd, card, feedback) in enumerate(history, start=1):
         votes = {s: 0 for s in STYLES}
         for f, _ in feedback:
             if f.style in votes:
                 votes[f.style] += 1
-        rounds.append(GrowthRound(number=number, day=local_day(rnd.created_at),
-                                  title=card.title if card is not None else "A card no longer kept",
+        day = local_day(rnd.created_at)
+        rounds.append(GrowthRound(number=number, day=day, label=formats.day_of_month(day, language),
+                                  title=card.title if card is not None else gone,
                                   boundary=rnd.boundary, intensity=rnd.intensity,
                                   before=rnd.confidence_before, after=rnd.confidence_after,
                                   votes=votes))
     return rounds
 
 
-def build(rounds: Sequence[GrowthRound], shown: int = SHOWN) -> Growth:
-    """Columns for the latest `shown` rounds, oldest on the left; both charts share them."""
+def build(rounds: Sequence[GrowthRound], shown: int = SHOWN,
+          language: str = i18n.SOURCE) -> Growth:
+    """Columns for the latest `shown` rounds, oldest on the left; both charts share them; the
+    summaries in `language`."""
     drawn = list(rounds)[-shown:]
     most = max([r.total for r in drawn] + [4])
     most += most % 2  # even, so the middle tick is a whole number
@@ -172,4 +193,6 @@ def build(rounds: Sequence[GrowthRound], shown: int = SHOWN) -> Growth:
         level_ticks=[(level, _level_y(level)) for level in LEVELS],
         vote_ticks=[(n, baseline - n * scale) for n in (0, most // 2, most)],
         axis_y=baseline, label_y=baseline + 17, right=width - RIGHT,
+        confidence_summary=_confidence_summary(rounds, language),
+        styles_summary=_styles_summary(rounds, language),
     )
