@@ -27,13 +27,6 @@ def is_timezone(name: str) -> bool:
     return name in _timezones()
 
 
-def local_time(at: dt.datetime, timezone: str) -> str:
-    """A moment in someone's own timezone, in English: "Tuesday 4 March, 14:30". Being replaced
-    by formats.moment, which says it in the reader's language: use that for anything shown."""
-    local = at.astimezone(zone(timezone))
-    return f"{local:%A} {local.day} {local:%B}, {local:%H:%M}"
-
-
 _cache: set[str] = set()
 
 

@@ -149,6 +149,12 @@ def spanish_offered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def only_english(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spanish as if it were still being translated: known, not offered."""
+    monkeypatch.setitem(i18n.LANGUAGES, "es", dataclasses.replace(i18n.LANGUAGES["es"], complete=False))
+
+
+@pytest.fixture
 async def cairn(sqlite_database_url: str) -> AsyncIterator[Clients]:
     application = create_app(make_settings(sqlite_database_url))
     async with application.router.lifespan_context(application):
@@ -157,7 +163,8 @@ async def cairn(sqlite_database_url: str) -> AsyncIterator[Clients]:
         await made.close()
 
 
-async def test_while_spanish_is_not_offered_a_spanish_browser_reads_english(cairn: Clients) -> None:
+async def test_while_spanish_is_not_offered_a_spanish_browser_reads_english(
+        only_english: None, cairn: Clients) -> None:
     r = await cairn.anonymous().get("/login", headers={"Accept-Language": "es-MX,es;q=0.9"})
     assert r.status_code == 200
     assert '<html lang="en">' in r.text and "Welcome back" in r.text and "Skip to the content" in r.text

@@ -19,7 +19,7 @@ from server.models.reminders import Nudge
 from server.reminders import schedule
 from server.reminders import service as reminders
 from tests.fixtures.clients import PASSWORD, Clients, make_settings
-from tests.test_i18n import cairn, spanish_offered  # noqa: F401 - fixtures
+from tests.test_i18n import cairn, only_english, spanish_offered  # noqa: F401 - fixtures
 from tests.test_pages import Browser
 
 SPANISH = {"Accept-Language": "es-MX,es;q=0.9"}
@@ -143,7 +143,8 @@ async def test_a_members_switch_is_their_setting(cairn: Clients) -> None:  # noq
     assert r.status_code == 303 and await language_of(cairn, "ines") == "en"
 
 
-async def test_with_one_language_there_is_no_switch(cairn: Clients) -> None:  # noqa: F811
+async def test_with_one_language_there_is_no_switch(only_english: None,  # noqa: F811
+                                                     cairn: Clients) -> None:  # noqa: F811
     page = (await cairn.anonymous().get("/login", headers=SPANISH)).text
     assert 'action="/language"' not in page and '<html lang="en">' in page
     member = await cairn.member("olive")

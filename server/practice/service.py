@@ -68,7 +68,7 @@ def check_plan(*, title: str | None, zone: str | None, starts: str | None, repea
     if not clock.is_timezone(clean_zone):
         raise Invalid(N_("That is not a timezone we know (try one like Europe/Berlin)."),
                       code="invalid_timezone")
-    clean_starts = local_time(starts, "The start")
+    clean_starts = local_time(starts, "start")
     if clean_starts is None:
         raise Invalid(N_("Give the start, a time like 18:30."), code="invalid_time")
     length = MINUTES_DEFAULT if minutes is None else minutes

@@ -76,11 +76,12 @@ TIME_PROBLEMS = {
     "quiet_from": N_("The start of quiet hours should be a time like 08:30."),
     "quiet_until": N_("The end of quiet hours should be a time like 08:30."),
     "group": N_("The group's reminder should be a time like 08:30."),
+    "start": N_("The start should be a time like 08:30."),
 }
 
 def local_time(raw: str | None, what: str) -> str | None:
     """"HH:MM" as a member typed it (an empty value is off), or Invalid. `what`: the time's
-    key in TIME_PROBLEMS (said in the reader's language), or its name in English."""
+    key in TIME_PROBLEMS, whose sentence says what is wrong in the reader's language."""
     raw = (raw or "").strip()
     if not raw:
         return None
@@ -89,10 +90,7 @@ def local_time(raw: str | None, what: str) -> str | None:
     except ValueError:
         at = None
     if at is None or len(raw) != 5 or at.second or at.tzinfo:
-        if what in TIME_PROBLEMS:
-            raise Invalid(TIME_PROBLEMS[what], code="invalid_time")
-        raise Invalid(N_("%(what)s should be a time like 08:30."), code="invalid_time",
-                      params={"what": what})
+        raise Invalid(TIME_PROBLEMS[what], code="invalid_time")
     return raw
 
 

@@ -47,8 +47,10 @@ async def calendar_link(browser: Browser, names: bool = False) -> str:
 
 
 def page(r) -> str:
-    """A 404 page without the CSRF token every page carries (new for each visitor)."""
-    return re.sub(r'name="csrf-token" content="[^"]*"', "", r.text)
+    """A 404 page without the CSRF token every page carries (new for each visitor), and
+    without the address the language switch returns to (the page's own)."""
+    text = re.sub(r'name="csrf-token" content="[^"]*"', "", r.text)
+    return re.sub(r'name="(csrf_token|next)" value="[^"]*"', "", text)
 
 
 def events(body: bytes) -> list:
