@@ -120,10 +120,10 @@ async def test_the_service_worker_is_served_from_the_root_never_stale(clients: C
     source = r.text
     version = re.search(r'const VERSION = "([0-9a-f]{16})";', source).group(1)
     shell = json.loads(re.search(r"const SHELL = (\[.*?\]);", source).group(1))
-    assert shell == [*app_shell.shell(), "/offline"]
+    assert shell == [*app_shell.shell(), "/offline", "/offline?lang=en", "/offline?lang=es"]
     # Everything it keeps is there for anyone, and is no page of a member's.
     for path in shell:
-        assert path.startswith("/static/") or path == "/offline", path
+        assert path.startswith("/static/") or path.split("?lang=")[0] == "/offline", path
         assert (await anon.get(path)).status_code == 200, path
     assert 'credentials: "omit"' in source
     assert 'request.method !== "GET"' in source

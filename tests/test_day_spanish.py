@@ -4,21 +4,17 @@ plurals follow each language; members' words are marked as theirs; English stays
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, update
 
-from server import i18n
 from server.db import transaction
 from server.main import create_app
 from server.models import User
 from tests.fixtures.clients import Clients, Member, make_settings
 from tests.support import utc
-from tests.test_i18n import compile_spanish
 from tests.test_pages import create_group, join, post_commitment, sign_up
 
 # Tuesday 10 March 2026, midday in UTC: everyone here lives in UTC.
@@ -26,15 +22,7 @@ NOON = utc(2026, 3, 10, 12, 0)
 
 
 @pytest.fixture
-def spanish_offered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Spanish as if marked complete, from a catalogue compiled for this test."""
-    compile_spanish(tmp_path)
-    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
-    monkeypatch.setitem(i18n.LANGUAGES, "es", dataclasses.replace(i18n.LANGUAGES["es"], complete=True))
-
-
-@pytest.fixture
-async def cairn(spanish_offered: None, sqlite_database_url: str) -> AsyncIterator[Clients]:
+async def cairn(sqlite_database_url: str) -> AsyncIterator[Clients]:
     application = create_app(make_settings(sqlite_database_url))
     async with application.router.lifespan_context(application):
         made = Clients(application)

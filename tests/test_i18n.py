@@ -141,14 +141,6 @@ def test_accept_language_chooses_among_the_offered_languages(tmp_path: Path) -> 
 # --- pages and errors ------------------------------------------------------------------------
 
 @pytest.fixture
-def spanish_offered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Spanish as if marked complete, from a catalogue compiled for this test."""
-    compile_spanish(tmp_path)
-    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
-    monkeypatch.setitem(i18n.LANGUAGES, "es", dataclasses.replace(i18n.LANGUAGES["es"], complete=True))
-
-
-@pytest.fixture
 def only_english(monkeypatch: pytest.MonkeyPatch) -> None:
     """Spanish as if it were still being translated: known, not offered."""
     monkeypatch.setitem(i18n.LANGUAGES, "es", dataclasses.replace(i18n.LANGUAGES["es"], complete=False))
@@ -173,7 +165,7 @@ async def test_while_spanish_is_not_offered_a_spanish_browser_reads_english(
 
 
 async def test_once_offered_spanish_browsers_read_the_sign_in_page_in_spanish(
-        spanish_offered: None, cairn: Clients) -> None:
+        cairn: Clients) -> None:
     visitor = cairn.anonymous()
     r = await visitor.get("/login", headers={"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"})
     assert r.status_code == 200
@@ -200,7 +192,7 @@ async def test_once_offered_spanish_browsers_read_the_sign_in_page_in_spanish(
 
 
 async def test_a_members_own_language_wins_over_their_browsers(
-        spanish_offered: None, cairn: Clients) -> None:
+        cairn: Clients) -> None:
     member = await cairn.member(display_name="Rosa <3")
     english = {"Accept-Language": "en"}
     r = await member.get("/settings", headers=english)

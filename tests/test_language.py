@@ -8,7 +8,6 @@ import datetime as dt
 import json
 import re
 
-import pytest
 from sqlalchemy import select
 
 from server import i18n
@@ -19,7 +18,7 @@ from server.models.reminders import Nudge
 from server.reminders import schedule
 from server.reminders import service as reminders
 from tests.fixtures.clients import PASSWORD, Clients, make_settings
-from tests.test_i18n import cairn, only_english, spanish_offered  # noqa: F401 - fixtures
+from tests.test_i18n import cairn, only_english  # noqa: F401 - fixtures
 from tests.test_pages import Browser
 
 SPANISH = {"Accept-Language": "es-MX,es;q=0.9"}
@@ -46,7 +45,6 @@ async def spanish_browser(clients: Clients, name: str) -> Browser:
 
 # --- choosing ---------------------------------------------------------------------------------
 
-@pytest.mark.usefixtures("spanish_offered")
 async def test_sign_up_takes_the_browsers_language_page_and_api(cairn: Clients) -> None:  # noqa: F811
     await spanish_browser(cairn, "lucia")
     assert await language_of(cairn, "lucia") == "es"
@@ -67,7 +65,6 @@ async def test_sign_up_takes_the_browsers_language_page_and_api(cairn: Clients) 
     assert r.json()["offered"] == ["en", "es"] and "en, es" in r.json()["detail"]
 
 
-@pytest.mark.usefixtures("spanish_offered")
 async def test_me_shows_the_language_and_changes_it(cairn: Clients) -> None:  # noqa: F811
     member = await cairn.member("quinn")
     r = await member.get("/api/v1/me")
@@ -83,7 +80,6 @@ async def test_me_shows_the_language_and_changes_it(cairn: Clients) -> None:  # 
     assert "language" in schema["UserOut"]["properties"] and "language" in schema["ProfileIn"]["properties"]
 
 
-@pytest.mark.usefixtures("spanish_offered")
 async def test_settings_chooses_the_language(cairn: Clients) -> None:  # noqa: F811
     browser = await spanish_browser(cairn, "valeria")
     page = (await browser.get("/settings")).text
@@ -102,7 +98,6 @@ async def test_settings_chooses_the_language(cairn: Clients) -> None:  # noqa: F
     assert await language_of(cairn, "valeria") == "en"
 
 
-@pytest.mark.usefixtures("spanish_offered")
 async def test_the_switch_remembers_a_visitors_choice(cairn: Clients) -> None:  # noqa: F811
     visitor = Browser(cairn.anonymous())
     visitor.client.headers.update(ENGLISH)
@@ -136,7 +131,6 @@ async def test_the_switch_remembers_a_visitors_choice(cairn: Clients) -> None:  
     assert r.status_code == 200 and await language_of(cairn, "tomas") == "es"
 
 
-@pytest.mark.usefixtures("spanish_offered")
 async def test_a_members_switch_is_their_setting(cairn: Clients) -> None:  # noqa: F811
     browser = await spanish_browser(cairn, "ines")
     r = await browser.submit("/language", {"language": "en", "next": "/groups"})
@@ -155,7 +149,6 @@ async def test_with_one_language_there_is_no_switch(only_english: None,  # noqa:
 
 # --- pages ------------------------------------------------------------------------------------
 
-@pytest.mark.usefixtures("spanish_offered")
 async def test_the_public_pages_read_in_spanish(cairn: Clients) -> None:  # noqa: F811
     anon = cairn.anonymous()
     for path, words in [
@@ -175,7 +168,6 @@ async def test_the_public_pages_read_in_spanish(cairn: Clients) -> None:  # noqa
     assert r.json()["countries"][0]["name"] == "Estados Unidos"
 
 
-@pytest.mark.usefixtures("spanish_offered")
 async def test_members_pages_of_the_area_read_in_spanish(cairn: Clients) -> None:  # noqa: F811
     mod = await spanish_browser(cairn, "pilar")
     r = await mod.submit("/groups", {"name": "Círculo", "description": "Los martes.", "capacity": "8"})
@@ -202,7 +194,6 @@ async def test_members_pages_of_the_area_read_in_spanish(cairn: Clients) -> None
 
 # --- API errors ---------------------------------------------------------------------------------
 
-@pytest.mark.usefixtures("spanish_offered")
 async def test_api_errors_read_in_spanish_with_their_codes_unchanged(cairn: Clients) -> None:  # noqa: F811
     anon = cairn.anonymous()
     r = await anon.post("/api/v1/auth/register", headers=SPANISH, json={"password": PASSWORD})
@@ -250,7 +241,6 @@ async def test_spanish_crisis_words_bring_help_to_an_english_member(clients: Cli
     assert support["grounding"][0].startswith("Put both feet on the floor.")
 
 
-@pytest.mark.usefixtures("spanish_offered")
 async def test_a_spanish_members_support_reads_in_spanish(cairn: Clients) -> None:  # noqa: F811
     member = await cairn.member()
     assert (await member.patch("/api/v1/me", {"language": "es"})).status_code == 200
@@ -264,7 +254,6 @@ async def test_a_spanish_members_support_reads_in_spanish(cairn: Clients) -> Non
 
 # --- reminders ------------------------------------------------------------------------------------
 
-@pytest.mark.usefixtures("spanish_offered")
 async def test_a_reminders_push_is_in_the_members_language(cairn: Clients) -> None:  # noqa: F811
     settings = cairn.app.state.settings
     due = schedule.Due(Nudge.PRACTICE, dt.date(2026, 3, 3), dt.time(8, 30),
@@ -287,7 +276,6 @@ async def test_a_reminders_push_is_in_the_members_language(cairn: Clients) -> No
 
 # --- the offline page and the worker --------------------------------------------------------------
 
-@pytest.mark.usefixtures("spanish_offered")
 async def test_the_offline_page_is_kept_in_each_language(cairn: Clients) -> None:  # noqa: F811
     anon = cairn.anonymous()
     r = await anon.get("/offline?lang=es", headers=ENGLISH)

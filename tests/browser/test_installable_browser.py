@@ -12,6 +12,7 @@ import pytest
 
 from server.app_shell import OFFLINE_PAGE, shell
 from server.assets import static_url
+from server.i18n import LANGUAGES
 from tests.browser.test_foundation_browser import PHONE, SCREENSHOTS, axe_violations, need_chromium
 from tests.browser.test_moderation_browser import Browsers, commit, open_day
 from tests.realtime.helpers import remote_group, remote_member
@@ -137,8 +138,14 @@ async def test_cairn_installs_works_offline_and_keeps_no_ones_words(live_server)
 
         # Nothing the worker keeps holds the member's name or words: only the shell is kept.
         entries = await page.evaluate(EVERY_CACHED_ENTRY)
-        assert {e["url"] for e in entries} == {base + path for path in (*shell(), OFFLINE_PAGE)}
-        assert all(e["served_from"] == e["url"] for e in entries)
+        # The offline page in each offered language, and which of them to show (the language
+        # of the last page that loaded: sw.js's LANGUAGE_KEY, a language code).
+        languages = [f"{OFFLINE_PAGE}?lang={code}" for code, lang in LANGUAGES.items() if lang.complete]
+        assert {e["url"] for e in entries} == {
+            base + path for path in (*shell(), OFFLINE_PAGE, *languages, "/offline-language")}
+        chosen = [e for e in entries if e["url"] == base + "/offline-language"]
+        assert [e["body"] for e in chosen] == ["en"]  # made by the worker, not fetched
+        assert all(e["served_from"] == e["url"] for e in entries if e not in chosen)
         assert len({e["cache"] for e in entries}) == 1 and entries[0]["cache"].startswith("cairn-shell-")
         for entry in entries:
             for secret in (name, words, own_words, wren.user["username"]):

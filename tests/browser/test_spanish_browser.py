@@ -21,7 +21,6 @@ from tests.fixtures.servers import LiveServer
 from tests.pseudo_language import choose_language
 from tests.realtime.helpers import remote_group, remote_member
 from tests.spanish import data, es
-from tests.test_i18n import compile_spanish
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -33,12 +32,9 @@ BROWSER = "es-MX"
 
 @pytest.fixture
 def spanish_server(sqlite_database_url: str, tmp_path: Path) -> Iterator[LiveServer]:
-    """Cairn offering Spanish (as if marked complete), from the catalogue as it is now; a
-    room's rehearsal and scene last until its moderator moves on."""
-    compile_spanish(tmp_path / "locale")
+    """Cairn, a room's rehearsal and scene lasting until its moderator moves on."""
     live = LiveServer(sqlite_database_url, log_path=tmp_path / "server.log",
-                      env={"CAIRN_TEST_LOCALE_DIR": str(tmp_path / "locale"),
-                           "CAIRN_ROLEPLAY_REHEARSE_SECONDS": "600",
+                      env={"CAIRN_ROLEPLAY_REHEARSE_SECONDS": "600",
                            "CAIRN_ROLEPLAY_SCENE_SECONDS": "600"}).start()
     yield live
     live.stop()

@@ -5,34 +5,21 @@ English). On SQLite and PostgreSQL, over real sockets."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 import websockets
 from sqlalchemy import update
 
-from server import i18n
 from server.db import transaction
 from server.models import User
 from tests.fixtures.servers import InProcessServer
 from tests.realtime.helpers import RemoteMember, events_until, next_frame, remote_group, remote_member
-from tests.test_i18n import compile_spanish
 
 
 @pytest.fixture
-def spanish_offered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Spanish as if marked complete, from a catalogue compiled for this test."""
-    compile_spanish(tmp_path)
-    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
-    monkeypatch.setitem(i18n.LANGUAGES, "es", dataclasses.replace(i18n.LANGUAGES["es"], complete=True))
-
-
-@pytest.fixture
-def server(spanish_offered: None, inprocess_server: InProcessServer) -> InProcessServer:
-    """A real server whose app was made with Spanish offered."""
+def server(inprocess_server: InProcessServer) -> InProcessServer:
     return inprocess_server
 
 

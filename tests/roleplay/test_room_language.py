@@ -23,23 +23,19 @@ from server.practice import sessions
 from server.roleplay import machine, pages, scenarios, views
 from tests.fixtures.clients import Clients, Member, make_settings
 from tests.roleplay.test_room_pages import act, frame_of
-from tests.test_i18n import spanish_offered
-
-__all__ = ["spanish_offered"]  # the fixture, for the tests below
 
 FIELDS = ("title", "situation", "opening_line")
 
 
 @pytest.fixture
-async def cairn(spanish_offered: None, sqlite_database_url: str) -> AsyncIterator[FastAPI]:
-    """Cairn with Spanish offered (as if marked complete)."""
+async def cairn(sqlite_database_url: str) -> AsyncIterator[FastAPI]:
     application = create_app(make_settings(sqlite_database_url))
     async with application.router.lifespan_context(application):
         yield application
 
 
 @pytest.fixture
-def spanish_installed(spanish_offered: None) -> Iterator[None]:
+def spanish_installed() -> Iterator[None]:
     """Spanish in the catalogues rendered with where no request is at hand (a socket's)."""
     before = i18n.installed()
     i18n.install(i18n.load())
