@@ -126,6 +126,7 @@ async def test_plurals_follow_each_language(cairn: Clients, travel) -> None:
     r = await english_moderator.post("/api/v1/groups/join", {"invite_code": code, "accept_agreement": True})
     assert r.status_code == 200, r.text
     assert used((await rosa.get(f"/groups/{gid}")).text) == "usado 2 veces"
+    assert "3 de 12 miembros" in (await rosa.get("/groups")).text
     async with transaction(cairn.app.state.db) as session:
         await session.execute(update(User).where(User.id == rosa.id).values(language="en"))
     assert used((await rosa.get(f"/groups/{gid}")).text) == "used 2 times"
