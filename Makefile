@@ -44,9 +44,10 @@ run: $(VENV)/.installed $(MO_FILES)
 demo: $(VENV)/.installed $(MO_FILES)
 	$(BIN)/cairn demo --host $(HOST) --port $(PORT)
 
-# Two workers, one test file each at a time (a file's servers and fixtures stay in one
-# process); TEST_WORKERS=0 runs everything in this process.
-TEST_WORKERS ?= 2
+# Three workers, one test file each at a time (a file's servers and fixtures stay in one
+# process): on two cores a third keeps them busy while the others wait on browsers, sockets
+# and servers (docs/testing.md). TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= 3
 test: $(VENV)/.installed-test $(MO_FILES)
 	$(BIN)/ruff check server tests bench tools
 	$(BIN)/mypy

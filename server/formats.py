@@ -11,7 +11,7 @@ import functools
 from typing import Literal
 
 from babel import Locale
-from babel.dates import format_date, format_skeleton, format_timedelta
+from babel.dates import DateTimePattern, format_date, format_datetime, format_timedelta, match_skeleton
 from babel.numbers import format_decimal
 
 from server.clock import zone
@@ -28,19 +28,33 @@ def locale(language: str) -> Locale:
     return Locale.parse(_LOCALE_OF.get(language, language))
 
 
+@functools.cache
+def _pattern(skeleton: str, language: str) -> DateTimePattern:
+    """The language's pattern for a skeleton, found once (matching one is the slow part of
+    Babel's format_skeleton)."""
+    patterns = locale(language).datetime_skeletons
+    found: DateTimePattern = patterns[skeleton if skeleton in patterns
+                                      else match_skeleton(skeleton, patterns)]
+    return found
+
+
+def _skeleton(skeleton: str, value: dt.date | dt.time, language: str) -> str:
+    return format_datetime(value, _pattern(skeleton, language), locale=locale(language))  # type: ignore[arg-type]
+
+
 def day(d: dt.date, language: str) -> str:
     """A day with its weekday and month: "Tuesday 3 March", "mar, 3 de marzo"."""
-    return format_skeleton("MMMMEEEEd", d, locale=locale(language))
+    return _skeleton("MMMMEEEEd", d, language)
 
 
 def short_day(d: dt.date, language: str) -> str:
     """A weekday and the day of the month: "Tue 3", "mar 3"."""
-    return format_skeleton("EEEd", d, locale=locale(language))
+    return _skeleton("EEEd", d, language)
 
 
 def day_of_month(d: dt.date, language: str) -> str:
     """A day and its month: "3 March", "3 de marzo"."""
-    return format_skeleton("MMMMd", d, locale=locale(language))
+    return _skeleton("MMMMd", d, language)
 
 
 def weekday(d: dt.date, language: str, width: Width = "wide") -> str:
@@ -55,7 +69,7 @@ def month(d: dt.date, language: str, width: Width = "wide") -> str:
 
 def time_of_day(at: dt.datetime | dt.time, language: str) -> str:
     """ "14:30" (the 24-hour clock where the language uses it)."""
-    return format_skeleton("Hm", at, locale=locale(language))
+    return _skeleton("Hm", at, language)
 
 
 def moment(at: dt.datetime, timezone: str, language: str) -> str:
