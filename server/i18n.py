@@ -94,6 +94,14 @@ class Catalogues:
     def gettext(self, code: str, message: str) -> str:
         return self.for_language(code).gettext(message)
 
+    def choose(self, own: str | None, chosen: str | None, accept_language: str | None) -> str:
+        """The language a reader reads: their own setting if offered, else the one chosen on
+        the language switch if offered, else what Accept-Language prefers, else English."""
+        for code in (own, chosen):
+            if code is not None and code in self.offered:
+                return code
+        return self.negotiate(accept_language)
+
     def negotiate(self, accept_language: str | None) -> str:
         """The offered language the browser's Accept-Language prefers, else the source."""
         preferred = _preferences(accept_language or "")
@@ -168,14 +176,9 @@ def language_of(request: Request) -> str:
     """The language a request reads: the member's own setting if signed in (and that language
     is offered), else the one this browser chose on the language switch (if offered), else
     what its Accept-Language prefers among the offered ones, else English."""
-    found = catalogues(request)
-    own = getattr(request.state, "member_language", None)
-    if own in found.offered:
-        return cast(str, own)
-    chosen = request.cookies.get(COOKIE)
-    if chosen is not None and chosen in found.offered:
-        return chosen
-    return found.negotiate(request.headers.get("accept-language"))
+    return catalogues(request).choose(getattr(request.state, "member_language", None),
+                                      request.cookies.get(COOKIE),
+                                      request.headers.get("accept-language"))
 
 
 def offered_of(found: Catalogues) -> list[Language]:

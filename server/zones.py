@@ -99,8 +99,7 @@ def _places(language: str) -> dict[str, tuple[Choice, ...]]:
 
 def groups(language: str = i18n.SOURCE) -> tuple[Group, ...]:
     """The regions' groups of zones, in `language`: regions and places named in it."""
-    said = i18n.installed().gettext
-    labelled = [(said(language, _REGION_LABELS.get(region, region)), zones)
+    labelled = [(i18n.gettext(language, _REGION_LABELS.get(region, region)), zones)
                 for region, zones in _places(language).items()]
     return tuple(sorted(labelled, key=lambda group: _sort_key(group[0])))
 

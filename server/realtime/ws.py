@@ -69,12 +69,9 @@ def socket_language(websocket: WebSocket, user: User | None = None) -> str:
     the handshake's Accept-Language prefers among the offered ones, else English. Read once, as
     the socket opens: a member whose language changes reads the new one from their next
     connection on (a page reload or a reconnect)."""
-    found = i18n.installed()
-    own = user.language if user is not None else None
-    if own in found.offered:
-        return own
     headers = getattr(websocket, "headers", None)
-    return found.negotiate(headers.get("accept-language") if headers is not None else None)
+    return i18n.installed().choose(user.language if user is not None else None, None,
+                                   headers.get("accept-language") if headers is not None else None)
 
 
 def close_reason(text: str) -> str:

@@ -99,43 +99,40 @@ class Growth:
 
 
 def _confidence_summary(rounds: Sequence[GrowthRound], language: str) -> str:
-    words = i18n.installed().for_language(language)
     rated = [r for r in rounds if r.before is not None or r.after is not None]
     if not rated:
-        return words.gettext("You have not rated your confidence in a round yet.")
+        return i18n.gettext(language, N_("You have not rated your confidence in a round yet."))
     last = rated[-1]
     if last.before is not None and last.after is not None:
-        said = words.gettext("In your latest rated round, %(day)s, you felt %(before)s of 5 after "
-                             "the first try and %(after)s of 5 after the replay.")
+        felt = N_("In your latest rated round, %(day)s, you felt %(before)s of 5 after the first "
+                  "try and %(after)s of 5 after the replay.")
     elif last.before is not None:
-        said = words.gettext("In your latest rated round, %(day)s, you felt %(before)s of 5 after "
-                             "the first try.")
+        felt = N_("In your latest rated round, %(day)s, you felt %(before)s of 5 after the first "
+                  "try.")
     else:
-        said = words.gettext("In your latest rated round, %(day)s, you felt %(after)s of 5 after "
-                             "the replay.")
-    said %= {"day": last.label, "before": last.before, "after": last.after}
+        felt = N_("In your latest rated round, %(day)s, you felt %(after)s of 5 after the replay.")
+    said = i18n.gettext(language, felt, day=last.label, before=last.before, after=last.after)
     grew = sum(1 for r in rated if r.before is not None and r.after is not None
                and r.after > r.before)
     if grew:
-        said += " " + words.ngettext(
+        said += " " + i18n.ngettext(
             "Your confidence grew with the replay in %(grew)s of %(num)s round.",
             "Your confidence grew with the replay in %(grew)s of %(num)s rounds.",
-            len(rated)) % {"grew": grew, "num": len(rated)}
+            len(rated), language=language, grew=grew)
     return said
 
 
 def _styles_summary(rounds: Sequence[GrowthRound], language: str) -> str:
-    words = i18n.installed().for_language(language)
     totals = {s: sum(r.votes.get(s, 0) for r in rounds) for s in STYLES}
     if not sum(totals.values()):
-        return words.gettext("No feedback on the style of your boundaries yet.")
+        return i18n.gettext(language, N_("No feedback on the style of your boundaries yet."))
     counts = ", ".join(
-        words.gettext("%(style)s %(count)s") % {"style": words.gettext(STYLE_NAMES[s]).lower(),
-                                                "count": n}
+        i18n.gettext(language, N_("%(style)s %(count)s"),
+                     style=i18n.gettext(language, STYLE_NAMES[s]).lower(), count=n)
         for s, n in totals.items() if n)
-    return words.ngettext("Across %(num)s round the group heard: %(counts)s.",
-                          "Across %(num)s rounds the group heard: %(counts)s.",
-                          len(rounds)) % {"num": len(rounds), "counts": counts}
+    return i18n.ngettext("Across %(num)s round the group heard: %(counts)s.",
+                         "Across %(num)s rounds the group heard: %(counts)s.",
+                         len(rounds), language=language, counts=counts)
 
 
 def _level_y(level: int) -> float:
@@ -146,7 +143,7 @@ def from_history(history: Iterable[tuple[Any, Any, Sequence[tuple[Any, Any]]]],
                  local_day: Any, language: str = i18n.SOURCE) -> list[GrowthRound]:
     """service.history()'s (round, card, [(feedback, author)]) rows as GrowthRounds, read in
     `language`; local_day turns a stored time into the member's own date."""
-    gone = i18n.installed().gettext(language, N_("A card no longer kept"))
+    gone = i18n.gettext(language, N_("A card no longer kept"))
     rounds = []
     for number, (rnd, card, feedback) in enumerate(history, start=1):
         votes = {s: 0 for s in STYLES}

@@ -31,6 +31,7 @@ from server.realtime.ws import (
     carry_out,
     ref_of,
     serve,
+    socket_language,
     still_member,
 )
 from server.roleplay import machine, pages, views
@@ -140,15 +141,6 @@ COMMANDS_PER_WINDOW, WINDOW_SECONDS = 20, 10.0
 TOO_FAST = N_("That is a lot at once. Take a breath; the room will be here in a moment.")
 
 
-def reader_language(websocket: WebSocket, user: User) -> str:
-    """The language a socket's reader reads: their own, if Cairn offers it, else what their
-    browser prefers among the offered ones (as a page of theirs would)."""
-    found = i18n.installed()
-    if user.language in found.offered:
-        return user.language
-    return found.negotiate(websocket.headers.get("accept-language"))
-
-
 class RoomSocket(GroupSocket):
     """A group socket that also keeps one room's view fresh."""
 
@@ -158,12 +150,12 @@ class RoomSocket(GroupSocket):
         super().__init__(websocket, db, admitted.user.id, admitted.group_id, admitted.last,
                          moderators=admitted.moderators_last, reads_moderators=admitted.is_moderator,
                          token_hash=admitted.token_hash, expires=admitted.expires,
-                         receive_only=bool(admitted.user.receive_only))
+                         receive_only=bool(admitted.user.receive_only),
+                         language=socket_language(websocket, admitted.user))
         # The room's own parts come with its frames (?fragments=1); the group's events reach
         # a room page as data only, as they always did (their markup is the day page's).
         self.room_fragments = websocket.query_params.get("fragments") == "1"
         self.room_id = room_id
-        self.language = reader_language(websocket, admitted.user)
         self.live = live_of(websocket)
         self.sent_version = 0
         self.drawn: pages.Drawn | None = None  # what this socket's page shows (fragments only)
