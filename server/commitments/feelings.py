@@ -61,7 +61,7 @@ def _words(feelings: Sequence[int], language: str) -> str:
 
 def _name(feeling: int, language: str) -> str:
     """A feeling's name inside a sentence: "very low"."""
-    return i18n.installed().gettext(language, NAMES[feeling]).lower()
+    return i18n.gettext(language, NAMES[feeling]).lower()
 
 
 def _y(feeling: float) -> float:
@@ -110,9 +110,9 @@ def build(today: dt.date, feelings: Sequence[tuple[dt.date, int]],
         y = _y(average)
         bars.append(Bar(day, LEFT + (day - first).days * STEP, round(y, 1),
                         round(TOP + PLOT - y, 1), round(average, 1),
-                        i18n.installed().gettext(language, N_("%(day)s: %(feelings)s")) % {
-                            "day": formats.day(day, language),
-                            "feelings": _words(noted, language)}))
+                        i18n.gettext(language, N_("%(day)s: %(feelings)s"),
+                                     day=formats.day(day, language),
+                                     feelings=_words(noted, language))))
     return Trend(
         bars=bars, ticks=[(round(_y(t), 1), t) for t in TICKS], first=first,
         width=LEFT + DAYS * STEP, height=TOP + PLOT + BOTTOM, baseline=TOP + PLOT,

@@ -74,7 +74,7 @@ _NEAR_DAYS = {0: N_("Today"), -1: N_("Yesterday"), 1: N_("Tomorrow")}
 
 def day_name(day: dt.date, today: dt.date, language: str = i18n.SOURCE) -> str:
     near = _NEAR_DAYS.get((day - today).days)
-    return i18n.installed().gettext(language, near) if near else long_date(day, language)
+    return i18n.gettext(language, near) if near else long_date(day, language)
 
 
 # Days a page can show: the day before and after each must exist too (0001-01-01 has no

@@ -60,7 +60,7 @@ def check_plan(*, title: str | None, zone: str | None, starts: str | None, repea
     language: the planner's; the plan's sessions open their rooms in it (and a plan with no
     title is named in it)."""
     clean_title = (storable((title or "").strip(), "A title")
-                   or i18n.installed().gettext(language, TITLE_DEFAULT))
+                   or i18n.gettext(language, TITLE_DEFAULT))
     if len(clean_title) > TITLE_MAX:
         raise Invalid(N_("A title has at most %(limit)s characters."), code="invalid_title",
                       params={"limit": TITLE_MAX})
@@ -153,21 +153,17 @@ def weekday_choices(language: str) -> list[tuple[int, str]]:
     return [(n, formats.weekday(A_MONDAY + dt.timedelta(days=n), language)) for n in range(7)]
 
 
-def _say(language: str, message: str, **values: object) -> str:
-    return i18n.installed().gettext(language, message) % values
-
-
 def describe(plan: PracticePlan, language: str = i18n.SOURCE) -> str:
     """How the plan reads, in its own zone: "Every Thursday, 18:30 (Europe/Berlin), 60 min".
     In English unless a language is given (the moderation log keeps it as written then)."""
     values = {"time": plan.starts, "zone": plan.zone, "minutes": plan.minutes}
     if plan.weekday is not None:
         weekday = formats.weekday(A_MONDAY + dt.timedelta(days=plan.weekday), language)
-        return _say(language, N_("Every %(weekday)s, %(time)s (%(zone)s), %(minutes)s min"),
+        return i18n.gettext(language, N_("Every %(weekday)s, %(time)s (%(zone)s), %(minutes)s min"),
                     weekday=weekday, **values)
     assert plan.on_date is not None
     day = format_skeleton("yMMMMEEEEd", plan.on_date, locale=formats.locale(language))
-    return _say(language, N_("%(day)s, %(time)s (%(zone)s), %(minutes)s min"), day=day, **values)
+    return i18n.gettext(language, N_("%(day)s, %(time)s (%(zone)s), %(minutes)s min"), day=day, **values)
 
 
 def next_label(at: dt.datetime, timezone: str, now: dt.datetime,
@@ -179,13 +175,13 @@ def next_label(at: dt.datetime, timezone: str, now: dt.datetime,
     days = (local.date() - today).days
     time = formats.time_of_day(local, language)
     if days == 0:
-        return _say(language, N_("Today %(time)s"), time=time)
+        return i18n.gettext(language, N_("Today %(time)s"), time=time)
     if days == 1:
-        return _say(language, N_("Tomorrow %(time)s"), time=time)
+        return i18n.gettext(language, N_("Tomorrow %(time)s"), time=time)
     if days < 7:
-        return _say(language, N_("%(weekday)s %(time)s"),
+        return i18n.gettext(language, N_("%(weekday)s %(time)s"),
                     weekday=formats.weekday(local, language), time=time)
-    return _say(language, N_("%(day)s, %(time)s"), day=formats.day(local, language), time=time)
+    return i18n.gettext(language, N_("%(day)s, %(time)s"), day=formats.day(local, language), time=time)
 
 
 async def day_line(session: AsyncSession, member: Member, plans: list[PracticePlan],
@@ -260,7 +256,7 @@ def calendar(plans: list[tuple[PracticePlan, Group]], now: dt.datetime, *,
     """The .ics: each plan's sessions over the next FEED_WEEKS weeks, each at its local time
     with the plan's zone (TZID, with its VTIMEZONE). Titles are neutral (in the member's
     `language`) unless the member chose to see the groups' names."""
-    neutral = i18n.installed().gettext(language, NEUTRAL_TITLE)
+    neutral = i18n.gettext(language, NEUTRAL_TITLE)
     cal = Calendar()
     cal.add("prodid", "-//Cairn//Practice sessions//EN")
     cal.add("version", "2.0")

@@ -105,7 +105,7 @@ async def open_room(session: AsyncSession, moderator: User | None, group_id: int
     session, in `language` (everyone in it reads its cards in it). Conflict when the group
     has a room open already."""
     title = (storable((title or "").strip(), "A title")
-             or i18n.installed().gettext(language, TITLE_DEFAULT))
+             or i18n.gettext(language, TITLE_DEFAULT))
     if len(title) > TITLE_MAX:
         raise Invalid(N_("A room title has at most %(limit)s characters."), code="invalid_title",
                       params={"limit": TITLE_MAX})
