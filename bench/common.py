@@ -178,7 +178,8 @@ def relay_server(workdir: Path, *, deflate: bool = False) -> Server:
                   log_path=workdir / "relay.log")
 
 
-def cairn_server(database_url: str, workdir: Path, *, deflate: bool = False) -> Server:
+def cairn_server(database_url: str, workdir: Path, *, deflate: bool = False,
+                 checkout: Path = ROOT) -> Server:
     """`cairn serve` as in production, with the per-member encouragement limit lifted.
 
     With deflate, the same app and options through bench.relay's launcher, compression on."""
@@ -191,8 +192,9 @@ def cairn_server(database_url: str, workdir: Path, *, deflate: bool = False) -> 
     kind = "postgres" if database_url.startswith("postgresql") else "sqlite"
     argv = ([sys.executable, "-m", "bench.relay", "--app", "server.main:app", "--deflate"] if deflate
             else [sys.executable, "-m", "server.cli", "serve", "--no-migrate"])
-    return Server(f"cairn-{kind}", argv,
-                  env=env, log_path=workdir / f"cairn-{kind}.log",
+    name = f"cairn-{kind}" if checkout == ROOT else f"before-{kind}"
+    return Server(name, argv, cwd=checkout,
+                  env=env, log_path=workdir / f"{name}.log",
                   database_name=database_url.rsplit("/", 1)[1] if kind == "postgres" else None)
 
 
@@ -235,7 +237,8 @@ def postgres_available() -> bool:
     return True
 
 
-def create_database(kind: str) -> BenchDatabase:
+def create_database(kind: str, checkout: Path = ROOT) -> BenchDatabase:
+    """A new database, migrated by the checkout's own code."""
     if kind == "sqlite":
         folder = Path(tempfile.mkdtemp(prefix="cairn-bench-"))
         db = BenchDatabase(kind, f"sqlite+aiosqlite:///{folder / 'cairn.db'}", folder)
@@ -246,7 +249,7 @@ def create_database(kind: str) -> BenchDatabase:
     else:
         raise ValueError(f"unknown database {kind!r}")
     try:
-        subprocess.run([sys.executable, "-m", "server.cli", "migrate"], cwd=ROOT, check=True,
+        subprocess.run([sys.executable, "-m", "server.cli", "migrate"], cwd=checkout, check=True,
                        env={**os.environ, "CAIRN_DATABASE_URL": db.url},
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     except subprocess.CalledProcessError as exc:

@@ -137,7 +137,7 @@ class Load:
                     self.server.ws_url + member.path, additional_headers=member.headers,
                     compression=None, open_timeout=60, max_queue=None, ping_interval=None,
                     local_addr=(local, 0))
-                if self.stack == "cairn":
+                if self.stack != "relay":
                     welcome = json.loads(await asyncio.wait_for(ws.recv(), 30))
                     if welcome.get("type") != "welcome":
                         raise RuntimeError(f"expected a welcome frame, got {welcome}")
@@ -428,10 +428,11 @@ def run_one(kind: str, stack: str, mode: str, args: argparse.Namespace, workdir:
                                      args, None))
         finally:
             server.stop()
-    db = common.create_database(kind)
+    checkout = args.beside if stack == "before" else common.ROOT
+    db = common.create_database(kind, checkout)
     try:
         seeded = asyncio.run(common.seed(db.url, args.groups, args.group_size))
-        server = common.cairn_server(db.url, workdir).start()
+        server = common.cairn_server(db.url, workdir, checkout=checkout).start()
         try:
             profile_to = args.profile / f"run{run_no}-{mode}" if args.profile and mode == "fixed" else None
             return run_async(measure(server, stack, cairn_groups(seeded), mode, args, profile_to))
@@ -441,9 +442,9 @@ def run_one(kind: str, stack: str, mode: str, args: argparse.Namespace, workdir:
         db.drop()
 
 
-def ratios(pair: dict[str, Any]) -> dict[str, float]:
+def ratios(pair: dict[str, Any], stack: str = "cairn") -> dict[str, float]:
     got: dict[str, float] = {}
-    r, c = pair.get("relay", {}), pair.get("cairn", {})
+    r, c = pair.get("relay", {}), pair.get(stack, {})
     if "fixed" in r and "fixed" in c:
         got["p99_ratio"] = c["fixed"]["p99_ms"] / r["fixed"]["p99_ms"]
     if "saturation" in r and "saturation" in c and r["saturation"]["best_delivered_per_s"]:
@@ -481,13 +482,16 @@ def report(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
                          else "")
                 print(f"  {stack + ' saturation':<26} highest sustained {best:>7,.0f} deliveries/s "
                       f"(p99 there {p99:.1f} ms, server CPU {cpu:.0%}){bound}")
-        rs = [ratios(p) for p in pairs]
         notes = {"p99_ratio": "target <= 1.5, cairn/relay at the fixed rate",
                  "saturation_ratio": "target >= 0.5, cairn/relay"}
-        for key in sorted({k for r in rs for k in r}, key=lambda k: (k not in notes, k)):
-            values = [r[key] for r in rs if key in r]
-            print(f"  {key:<26} {common.median(values):9.2f}   {notes.get(key, 'cairn/relay, both sustained')}"
-                  f"  (runs: {', '.join(f'{v:.2f}' for v in values)})")
+        for stack in [s for s in args.order if s != "relay"]:
+            rs = [ratios(p, stack) for p in pairs]
+            for key in sorted({k for r in rs for k in r}, key=lambda k: (k not in notes, k)):
+                values = [r[key] for r in rs if key in r]
+                label = key if stack == "cairn" else f"{stack}: {key}"
+                print(f"  {label:<26} {common.median(values):9.2f}   "
+                      f"{notes.get(key, 'cairn/relay, both sustained')}"
+                      f"  (runs: {', '.join(f'{v:.2f}' for v in values)})")
         fixed_c = [p["cairn"]["fixed"] for p in pairs if "fixed" in p.get("cairn", {})]
         if fixed_c and not all(f["sustained"] for f in fixed_c):
             print("  note: Cairn did not sustain the fixed rate, so its p99 there measures a growing "
@@ -519,7 +523,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="source addresses for the sockets (spread to avoid port exhaustion)")
     parser.add_argument("--profile", type=Path, help="record py-spy stacks of Cairn's fixed point here")
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument("--beside", type=Path,
+                        help="another checkout of Cairn, run as the stack `before` in the same run "
+                             "(before this checkout's `cairn`), each on a database its own code made")
     args = parser.parse_args(argv)
+    if args.beside is not None:
+        args.beside = args.beside.resolve()
+        if "before" not in args.order:
+            args.order.insert(args.order.index("cairn") if "cairn" in args.order else len(args.order),
+                              "before")
 
     # A terminated run still stops its servers and drops its databases (the finally blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -542,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
                 for mode in args.mode:
                     for stack in args.order:
                         print(f"\n-- run {run_no}, {mode}: {stack}"
-                              + (f" on {kind}" if stack == "cairn" else " (beside Cairn on " + kind + ")"),
+                              + (f" on {kind}" if stack != "relay" else " (beside Cairn on " + kind + ")"),
                               flush=True)
                         pair.setdefault(stack, {})[mode] = run_one(kind, stack, mode, args, workdir, run_no)
                 runs.append(pair)

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -126,13 +127,30 @@ async def authenticate_in_group(session: AsyncSession, hashed: str,
                                 group_id: int) -> tuple[User, Membership | None] | None:
     """authenticate() by the token's hash, and the member's active membership of one group, in
     one query (a live socket asks this on every command)."""
-    row = (await session.execute(
-        select(User, Membership).join(AuthSession, AuthSession.user_id == User.id)
-        .outerjoin(Membership, (Membership.user_id == User.id) & (Membership.group_id == group_id)
+    return (await authenticate_in_groups(session, [(hashed, group_id)])).get((hashed, group_id))
+
+
+async def authenticate_in_groups(
+    session: AsyncSession, wanted: Sequence[tuple[str, int]],
+) -> dict[tuple[str, int], tuple[User, Membership | None]]:
+    """authenticate_in_group() for many (token hash, group) pairs in one query: a pair whose
+    session has ended is absent."""
+    groups = {group_id for _, group_id in wanted}
+    rows = await session.execute(
+        select(AuthSession.token_hash, User, Membership)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .outerjoin(Membership, (Membership.user_id == User.id) & Membership.group_id.in_(groups)
                    & (Membership.state == "active"))
-        .where(AuthSession.token_hash == hashed, AuthSession.expires_at > clock.now())
-    )).first()
-    return (row[0], row[1]) if row else None
+        .where(AuthSession.token_hash.in_({hashed for hashed, _ in wanted}),
+               AuthSession.expires_at > clock.now()))
+    users: dict[str, User] = {}
+    memberships: dict[tuple[str, int], Membership] = {}
+    for hashed, user, membership in rows:
+        users[hashed] = user
+        if membership is not None:
+            memberships[(hashed, membership.group_id)] = membership
+    return {(hashed, group_id): (users[hashed], memberships.get((hashed, group_id)))
+            for hashed, group_id in wanted if hashed in users}
 
 
 async def end_sessions(session: AsyncSession, user_id: int, *, keep: AuthSession | None = None) -> None:

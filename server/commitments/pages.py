@@ -182,11 +182,11 @@ async def encourage(request: Request, member: group_pages.PageMember, session: S
         if Cheer.of(values["kind"]) is None:
             raise Invalid(N_("Please choose one of the encouragements from the list."),
                           code="invalid_kind")
-        await encouragements.send(session, member.user, member.membership, kind=values["kind"],
-                                  text=values["text"], commitment_id=cid,
-                                  per_minute=settings.encouragements_per_minute)
+        sent = await encouragements.send(
+            session, member.user, member.membership, kind=values["kind"], text=values["text"],
+            commitment_id=cid, per_minute=settings.encouragements_per_minute)
         today = clock.local_today(member.user.timezone)
-        support = moderation.pending_support(session)
+        support = sent.support
         response = redirect(group_pages.day_url(member.group.id, day, today),
                             i18n.translate(request, N_("Your encouragement is on its way.")),
                             support=support)

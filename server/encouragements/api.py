@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 from server.deps import MAX_ID, CurrentUser, GroupMember, SessionDep, SettingsDep
 from server.encouragements import service as encouragements
 from server.models.encouragements import TEXT_MAX, Cheer
-from server.moderation import service as moderation
 
 router = APIRouter(prefix="/api/v1", tags=["encouragement"])
 
@@ -56,14 +55,15 @@ class ReceivedOut(BaseModel):
 async def encourage(body: EncouragementIn, member: GroupMember, session: SessionDep,
                     settings: SettingsDep) -> EventOut:
     """Send encouragement; the same as the socket's `encourage` command."""
-    _, event = await encouragements.send(
+    sent = await encouragements.send(
         session, member.user, member.membership, kind=body.kind, text=body.text,
         commitment_id=body.commitment_id, to_user_id=body.to_user_id,
         per_minute=settings.encouragements_per_minute,
     )
+    event = sent.event
     return EventOut(seq=event.seq, kind=event.kind, group_id=event.group_id,
                     actor=Actor(id=member.user.id, display_name=member.user.display_name),
-                    data=event.data, at=event.at, support=moderation.pending_support(session))
+                    data=event.data, at=event.at, support=sent.support)
 
 
 @router.get("/me/encouragements", response_model=list[ReceivedOut])

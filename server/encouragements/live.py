@@ -1,19 +1,32 @@
 """The group socket's `encourage` command: the same service as the form and the REST route,
-answered with an acknowledgement that carries `support` when the sender's words call for it."""
+answered with an acknowledgement that carries `support` when the sender's words call for it.
+
+Cheers sent on sockets are written by one writer per process (group commit): the cheers that
+arrive while a transaction is being written wait for it to end, then go together in the next
+one, checked and written with one statement per rule and per table, each answered with its
+own outcome. A lone cheer goes at once; a busy process writes more per transaction."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import weakref
+from dataclasses import dataclass
 from typing import Any
 
 from server import i18n
-from server.db import transaction
+from server.accounts import service as accounts
+from server.db import Database, transaction
 from server.encouragements import service as encouragements
 from server.errors import AppError
 from server.i18n import N_
-from server.moderation import service as moderation
 from server.realtime import frames, wiring
-from server.realtime.ws import GroupSocket, carry_out, optional_id, ref_of, still_member
+from server.realtime.ws import GroupSocket, carry_out, optional_id, ref_of, standing
 from server.web import templates
+
+logger = logging.getLogger("cairn.encouragements")
+
+Outcome = encouragements.Sent | AppError | None  # None: the socket is closing (signed out, left)
 
 
 def support_panel(support: dict[str, Any], language: str = i18n.SOURCE) -> str:
@@ -22,32 +35,112 @@ def support_panel(support: dict[str, Any], language: str = i18n.SOURCE) -> str:
         support=support, language=language, **i18n.installed().template_words(language))
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """A cheer as a socket asked for it, its fields' types checked."""
+
+    sock: GroupSocket
+    kind: str
+    text: str | None
+    commitment_id: int | None
+    to_user_id: int | None
+
+
+class Writer:
+    """One process's writer of socket cheers, for one database."""
+
+    BATCH_MAX = 200  # cheers in one transaction at most: a bound on its statements' size
+
+    def __init__(self, db: Database, per_minute: int) -> None:
+        self.db = db
+        self.per_minute = per_minute
+        self.waiting: list[tuple[Wanted, asyncio.Future[Outcome]]] = []
+        self.task: asyncio.Task[None] | None = None
+
+    async def send(self, wanted: Wanted) -> Outcome:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self.waiting.append((wanted, future))
+        if self.task is None:
+            self.task = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        batch: list[tuple[Wanted, asyncio.Future[Outcome]]] = []
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting[:self.BATCH_MAX], self.waiting[self.BATCH_MAX:]
+                await self._write(batch)
+        finally:
+            self.task = None
+            for _, future in batch + self.waiting:  # cancelled (the process is stopping)
+                if not future.done():
+                    future.set_exception(asyncio.CancelledError())
+            self.waiting = []
+
+    async def _write(self, batch: list[tuple[Wanted, asyncio.Future[Outcome]]]) -> None:
+        try:
+            async with transaction(self.db, write=True) as session:
+                found = await accounts.authenticate_in_groups(
+                    session, [(w.sock.token_hash, w.sock.group_id) for w, _ in batch])
+                outcomes: list[Outcome] = [None] * len(batch)
+                cheering: list[tuple[int, encouragements.Cheering]] = []
+                for i, (w, _) in enumerate(batch):
+                    member = standing(w.sock, found.get((w.sock.token_hash, w.sock.group_id)))
+                    if member is not None:
+                        cheering.append((i, encouragements.Cheering(
+                            *member, kind=w.kind, text=w.text, commitment_id=w.commitment_id,
+                            to_user_id=w.to_user_id)))
+                sent = await encouragements.send_many(session, [c for _, c in cheering],
+                                                      per_minute=self.per_minute)
+                for (i, _), result in zip(cheering, sent, strict=True):
+                    outcomes[i] = result
+        except Exception as exc:
+            if len(batch) == 1:
+                if not batch[0][1].done():
+                    batch[0][1].set_exception(exc)
+                return
+            # Whatever failed the transaction fails one cheer at most: each goes again alone.
+            logger.warning("%d cheers written together failed; writing each alone", len(batch),
+                           exc_info=True)
+            for item in batch:
+                await self._write([item])
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)
+
+
+_writers: weakref.WeakKeyDictionary[Database, Writer] = weakref.WeakKeyDictionary()
+
+
+def writer_of(sock: GroupSocket) -> Writer:
+    writer = _writers.get(sock.db)
+    if writer is None:
+        settings = sock.websocket.app.state.settings
+        writer = _writers[sock.db] = Writer(sock.db, settings.encouragements_per_minute)
+    return writer
+
+
 async def encourage(sock: GroupSocket, command: dict[str, Any]) -> None:
     ref = ref_of(command)
-    settings = sock.websocket.app.state.settings
     kind, text = command.get("kind"), command.get("text")
 
-    async def write() -> tuple[int, dict[str, Any] | None] | None:
+    async def write() -> encouragements.Sent | None:
         if not isinstance(kind, str) or (text is not None and not isinstance(text, str)):
             raise AppError(N_("kind is a string and text, if given, is a string."), code="invalid")
-        commitment_id = optional_id(command, "commitment_id")
-        to_user_id = optional_id(command, "to_user_id")
-        async with transaction(sock.db, write=True) as session:
-            found = await still_member(session, sock)
-            if found is None:
-                return None
-            _, event = await encouragements.send(
-                session, *found, kind=kind, text=text, commitment_id=commitment_id,
-                to_user_id=to_user_id, per_minute=settings.encouragements_per_minute)
-            return event.seq, moderation.pending_support(session)
+        outcome = await writer_of(sock).send(Wanted(
+            sock, kind, text, optional_id(command, "commitment_id"),
+            optional_id(command, "to_user_id")))
+        if isinstance(outcome, AppError):
+            raise outcome
+        return outcome
 
-    _, done = await carry_out(sock, ref, write)
-    if done is not None and ref is not None:  # a client that names its commands is answered
-        seq, support = done
+    _, sent = await carry_out(sock, ref, write)
+    if sent is not None and ref is not None:  # a client that names its commands is answered
         html = ([{"target": "#main", "swap": "prepend",
-                  "html": support_panel(support, sock.language)}]
-                if support and sock.fragments else None)
-        sock.send_control(frames.ack(ref, seq, support, html))
+                  "html": support_panel(sent.support, sock.language)}]
+                if sent.support and sock.fragments else None)
+        sock.send_control(frames.ack(ref, sent.event.seq, sent.support, html))
 
 
 def register() -> None:

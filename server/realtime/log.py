@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Collection
+from collections import Counter
+from collections.abc import Callable, Collection, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
 from server import clock, events
 from server.db import after_commit
@@ -31,30 +34,64 @@ _COUNTER = {GROUP: Group.last_seq, MODERATORS: Group.moderators_seq}
 
 async def append(session: AsyncSession, group_id: int, event: GroupEvent,
                  actor: User | None) -> Event:
-    """Write one event with the next seq of its stream (each kind has its stream).
+    """Write one event with the next seq of its stream (each kind has its stream)."""
+    return (await append_many(session, [(group_id, event, actor)]))[0]
 
-    Bumping the stream's counter on the group row takes that row's write lock until commit,
-    so two writers cannot interleave: seqs are gapless and become visible in order.
-    """
-    stream = event.STREAM
-    counter = _COUNTER[stream]
-    seq = await session.scalar(
-        update(Group).where(Group.id == group_id)
-        .values({counter.key: counter + 1}).returning(counter)
-    )
-    if seq is None:
-        raise LookupError(f"group {group_id} does not exist")
-    row = Event(group_id=group_id, seq=seq, kind=event.KIND.value,
-                actor_id=actor.id if actor else None, data=event.data(), at=clock.now(),
-                stream=stream)
-    session.add(row)
-    await session.flush()
+
+async def append_many(session: AsyncSession,
+                      entries: Sequence[tuple[int, GroupEvent, User | None]]) -> list[Event]:
+    """Write events, in order, each with the next seq of its group's stream: one counter
+    update for all the groups and one multi-row insert, however many there are.
+
+    Bumping a stream's counter on the group row takes that row's write lock until commit, so
+    two writers cannot interleave: seqs are gapless and become visible in order. Writers that
+    bump several groups take their rows in id order first, so two of them never wait on each
+    other crosswise."""
+    if not entries:
+        return []
+    wanted = Counter((group_id, event.STREAM) for group_id, event, _ in entries)
+    group_ids = sorted({group_id for group_id, _ in wanted})
+    if len(group_ids) > 1 and session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(Group.id).where(Group.id.in_(group_ids))
+                              .order_by(Group.id).with_for_update(key_share=True))
+    last: dict[tuple[int, str], int] = {}
+    for stream in sorted({stream for _, stream in wanted}):
+        counter = _COUNTER[stream]
+        added = {group_id: n for (group_id, s), n in wanted.items() if s == stream}
+        bump = (counter + next(iter(added.values())) if len(added) == 1
+                else counter + case(added, value=Group.id))
+        for group_id, seq in await session.execute(
+                update(Group).where(Group.id.in_(list(added))).values({counter.key: bump})
+                .returning(Group.id, counter)):
+            last[(group_id, stream)] = seq
+    missing = [group_id for group_id, stream in wanted if (group_id, stream) not in last]
+    if missing:
+        raise LookupError(f"group {missing[0]} does not exist")
+    following = {key: last[key] - n + 1 for key, n in wanted.items()}
+    now = clock.now()
+    rows = []
+    for group_id, event, actor in entries:
+        key = (group_id, event.STREAM)
+        rows.append({"group_id": group_id, "seq": following[key], "kind": event.KIND.value,
+                     "actor_id": actor.id if actor else None, "data": event.data(), "at": now,
+                     "stream": event.STREAM})
+        following[key] += 1
+    ids = (await session.execute(insert(Event).returning(Event.id, sort_by_parameter_order=True),
+                                 rows)).scalars().all()
+    written = [Event(id=event_id, **row) for event_id, row in zip(ids, rows, strict=True)]
+    for row in written:
+        # Known to the session as the rows they are, as a flushed row would be: what the
+        # transaction does to them next (an account deleted lets go of its events) is theirs.
+        make_transient_to_detached(row)
+        session.add(row)
     db = session.info.get("db")
     if db is not None and db.doorbell is not None:
-        # The committed row travels with the doorbell so this process's sockets need not
-        # read back what it has just written.
-        after_commit(session, lambda: db.doorbell(group_id, stream, seq, (row, actor)))
-    return row
+        # The committed rows travel with the doorbell so this process's sockets need not read
+        # back what it has just written.
+        ring = db.doorbell
+        for row, (_, _, actor) in zip(written, entries, strict=True):
+            after_commit(session, partial(ring, row.group_id, row.stream, row.seq, (row, actor)))
+    return written
 
 
 async def since(

@@ -629,7 +629,14 @@ def optional_id(command: dict[str, Any], key: str) -> int | None:
 
 async def still_member(session: AsyncSession, sock: GroupSocket) -> tuple[User, Membership] | None:
     """Membership (and the session itself) are checked again on every command."""
-    found = await required(wiring.authenticate_in_group)(session, sock.token_hash, sock.group_id)
+    return standing(sock, await required(wiring.authenticate_in_group)(
+        session, sock.token_hash, sock.group_id))
+
+
+def standing(sock: GroupSocket, found: tuple[User, Membership | None] | None,
+             ) -> tuple[User, Membership] | None:
+    """The member and their membership as a command found them (authenticate_in_group), or
+    None, the socket closing, when the session has ended or the member has left."""
     if found is None:
         sock.close_soon(CLOSE_NOT_SIGNED_IN, N_("Your session has ended."))
         return None

@@ -1,0 +1,172 @@
+"""Group commit: cheers written together keep every rule each alone would, each answered with
+its own outcome; cheers that arrive while one is being written go together in the next
+transaction; a transaction that fails fails no cheer but the one at fault."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select
+
+from server.accounts.service import token_hash
+from server.db import transaction
+from server.encouragements import live
+from server.encouragements import service as encouragements
+from server.errors import AppError
+from server.models import Encouragement, Event, User
+from server.realtime.log import append_many
+from server.realtime.ws import CLOSE_FORBIDDEN, CLOSE_NOT_SIGNED_IN
+
+
+async def _cheering(session, gid: int, member, **wanted: Any) -> encouragements.Cheering:
+    from server.groups.service import membership_of
+
+    _, membership = await membership_of(session, gid, member.id)
+    return encouragements.Cheering(await session.get(User, member.id), membership, **wanted)
+
+
+async def test_cheers_written_together_each_keep_the_rules(app, clients):
+    a, b, c = [await clients.member() for _ in range(3)]
+    group = await clients.group(a, b, c)
+    gid = group["id"]
+    r = await b.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "a nap"})
+    cid = r.json()["id"]
+    r = await b.post(f"/api/v1/groups/{gid}/commitments",
+                     {"category": "rest", "text": "mine", "visibility": "private"})
+    private = r.json()["id"]
+    async with transaction(app.state.db) as session:
+        last = (await session.scalars(select(Event.seq).where(Event.group_id == gid)
+                                      .order_by(Event.seq.desc()))).first()
+        cheers = [
+            await _cheering(session, gid, a, kind="proud", commitment_id=cid),
+            await _cheering(session, gid, a, kind="proud", to_user_id=a.id),
+            await _cheering(session, gid, c, kind="applause"),
+            await _cheering(session, gid, c, kind="with_you", commitment_id=cid, text="  you can  "),
+            await _cheering(session, gid, a, kind="proud", commitment_id=999_999),
+            await _cheering(session, gid, a, kind="proud", commitment_id=private),
+            await _cheering(session, gid, c, kind="proud", commitment_id=cid, to_user_id=a.id),
+            await _cheering(session, gid, a, kind="rest_counts", to_user_id=999_999),
+            await _cheering(session, gid, a, kind="worth_it", to_user_id=c.id),
+            await _cheering(session, gid, a, kind="with_you"),  # a's third that went: one too many
+        ]
+        outcomes = await encouragements.send_many(session, cheers, per_minute=2)
+    said = [o.code if isinstance(o, AppError) else "sent" for o in outcomes]
+    assert said == ["sent", "self_encouragement", "invalid_kind", "sent", "commitment_not_found",
+                    "commitment_not_found", "wrong_receiver", "member_not_found", "sent",
+                    "rate_limited"]
+    sent = [o for o in outcomes if isinstance(o, encouragements.Sent)]
+    # In the order they were asked for, one seq after another.
+    assert [s.event.seq for s in sent] == [last + 1, last + 2, last + 3]
+    async with transaction(app.state.db, write=False) as session:
+        rows = {e.id: e for e in await session.scalars(select(Encouragement).where(
+            Encouragement.group_id == gid))}
+        kept = (await session.scalars(select(Event).where(Event.group_id == gid, Event.seq > last)
+                                      .order_by(Event.seq))).all()
+    assert [(rows[s.encouragement_id].from_user_id, rows[s.encouragement_id].to_user_id)
+            for s in sent] == [(a.id, b.id), (c.id, b.id), (a.id, c.id)]
+    assert rows[sent[1].encouragement_id].text == "you can"
+    assert [(e.seq, e.data["encouragement_id"], e.actor_id) for e in kept] == [
+        (s.event.seq, s.encouragement_id, s.event.actor_id) for s in sent]
+    assert isinstance(outcomes[-1], AppError) and outcomes[-1].retry_after >= 1
+
+
+async def test_events_of_several_groups_take_each_groups_next_seqs(app, clients):
+    a, b = await clients.member(), await clients.member()
+    first, second = await clients.group(a, b), await clients.group(b, a)
+    from server import events
+
+    async with transaction(app.state.db) as session:
+        actor = await session.get(User, a.id)
+        written = await append_many(session, [
+            (first["id"], events.PracticeChanged(plan_id=1), actor),
+            (second["id"], events.PracticeChanged(plan_id=2), None),
+            (first["id"], events.PracticeChanged(plan_id=3), actor),
+        ])
+    assert [(e.group_id, e.seq, e.data["plan_id"]) for e in written] == [
+        (first["id"], 2, 1), (second["id"], 2, 2), (first["id"], 3, 3)]  # after one join each
+
+
+class _Sock:
+    """What the writer reads of a socket, and what it tells one that must close."""
+
+    def __init__(self, member, gid: int) -> None:
+        self.token_hash, self.group_id = token_hash(member.token), gid
+        self.closed: list[int] = []
+
+    def close_soon(self, code: int, _reason: str) -> None:
+        self.closed.append(code)
+
+
+async def test_cheers_that_arrive_during_a_write_go_together_next(app, clients, monkeypatch):
+    a, b, c = [await clients.member() for _ in range(3)]
+    gid = (await clients.group(a, b, c))["id"]
+    batches: list[int] = []
+    gate, writing = asyncio.Event(), asyncio.Event()
+    written = encouragements.send_many
+
+    async def held(session, cheers, **kw):
+        batches.append(len(cheers))
+        writing.set()
+        if len(batches) == 1:
+            await gate.wait()  # the first transaction is still being written
+        return await written(session, cheers, **kw)
+
+    monkeypatch.setattr(encouragements, "send_many", held)
+    writer = live.Writer(app.state.db, per_minute=100)
+    first = asyncio.create_task(writer.send(live.Wanted(_Sock(a, gid), "proud", None, None, b.id)))
+    await writing.wait()
+    others = [asyncio.create_task(writer.send(live.Wanted(_Sock(m, gid), "with_you", None, None, None)))
+              for m in (b, c, a, b, c)]
+    outsider = await clients.member()
+    gone = _Sock(outsider, gid)
+    others.append(asyncio.create_task(writer.send(live.Wanted(gone, "proud", None, None, None))))
+    signed_out = _Sock(a, gid)
+    signed_out.token_hash = "0" * 64
+    others.append(asyncio.create_task(writer.send(live.Wanted(signed_out, "proud", None, None, None))))
+    await asyncio.sleep(0)
+    assert batches == [1]
+    gate.set()
+    outcomes = [await first] + [await task for task in others]
+    assert batches == [1, 5]  # the two who may not write were never cheerings
+    seqs = [o.event.seq for o in outcomes[:6]]
+    assert seqs == list(range(seqs[0], seqs[0] + 6))
+    assert outcomes[6:] == [None, None]
+    assert gone.closed == [CLOSE_FORBIDDEN] and signed_out.closed == [CLOSE_NOT_SIGNED_IN]
+    assert writer.task is None and writer.waiting == []
+
+
+async def test_a_failed_transaction_fails_only_the_cheer_at_fault(app, clients, monkeypatch):
+    a, b, c = [await clients.member() for _ in range(3)]
+    gid = (await clients.group(a, b, c))["id"]
+    written = encouragements.send_many
+    gate, writing = asyncio.Event(), asyncio.Event()
+    calls: list[list[str]] = []
+
+    async def failing(session, cheers, **kw):
+        calls.append([ch.kind for ch in cheers])
+        writing.set()
+        if len(calls) == 1:
+            await gate.wait()
+        if any(ch.text == "breaks" for ch in cheers):
+            raise RuntimeError("the database went away")
+        return await written(session, cheers, **kw)
+
+    monkeypatch.setattr(encouragements, "send_many", failing)
+    writer = live.Writer(app.state.db, per_minute=100)
+    first = asyncio.create_task(writer.send(live.Wanted(_Sock(a, gid), "proud", None, None, None)))
+    await writing.wait()
+    together = [asyncio.create_task(writer.send(live.Wanted(_Sock(m, gid), kind, text, None, None)))
+                for m, kind, text in ((b, "with_you", None), (c, "worth_it", "breaks"),
+                                      (a, "rest_counts", None))]
+    gate.set()
+    assert isinstance(await first, encouragements.Sent)
+    fine_b, broken, fine_a = await asyncio.gather(*together, return_exceptions=True)
+    assert isinstance(broken, RuntimeError)
+    assert isinstance(fine_b, encouragements.Sent) and isinstance(fine_a, encouragements.Sent)
+    assert calls == [["proud"], ["with_you", "worth_it", "rest_counts"],
+                     ["with_you"], ["worth_it"], ["rest_counts"]]
+    async with transaction(app.state.db, write=False) as session:
+        kinds = (await session.scalars(select(Encouragement.kind).where(
+            Encouragement.group_id == gid).order_by(Encouragement.id))).all()
+    assert kinds == ["proud", "with_you", "rest_counts"]
