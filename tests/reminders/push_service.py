@@ -85,6 +85,7 @@ class PushService:
     received: list[Received] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)  # why requests were turned away
     gone: set[str] = field(default_factory=set)  # endpoints that answer 410
+    unknown: set[str] = field(default_factory=set)  # endpoints that answer 404
     _runner: web.AppRunner | None = None
 
     @property
@@ -102,7 +103,7 @@ class PushService:
         if endpoint in self.gone:
             return web.Response(status=410)
         sub = self.subscriptions.get(endpoint)
-        if sub is None:
+        if sub is None or endpoint in self.unknown:
             return web.Response(status=404)
         try:
             claims, _ = verify_vapid(request.headers.get("Authorization", ""), self.application_key)

@@ -1,7 +1,8 @@
 """Reminders by Web Push, end to end without the internet: a push service on this machine
 checks each request's VAPID signature and decrypts it with keys of subscriptions the test
 made, on both databases, with a controlled clock: each reminder once across two processes, a
-restart in the middle missing none, gone devices removed, nothing private in a push."""
+restart in the middle missing none, gone devices removed, nothing private in a push, and a
+reminder once on the nights the clocks change."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import datetime as dt
 import itertools
 from collections.abc import AsyncIterator
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -177,6 +179,21 @@ async def test_a_device_the_push_service_says_is_gone_is_removed(database_url):
         assert [r.endpoint for r in ps.received] == [kept.endpoint]
 
 
+async def test_a_device_the_push_service_no_longer_knows_is_removed_and_the_others_still_hear(database_url):
+    async with reminding(database_url) as (ps, db, pusher):
+        kai = await member(db, "UTC", evening="19:00")
+        phone, forgotten, laptop = ps.subscribe(), ps.subscribe(), ps.subscribe()
+        for sub in (phone, forgotten, laptop):
+            await device(db, pusher, kai, sub)
+        ps.unknown.add(forgotten.endpoint)  # the push service answers 404 for it
+        assert await service.send_due(db, pusher, utc("2026-07-01T19:00:00")) == 1
+        async with transaction(db, write=False) as session:
+            left = (await session.scalars(select(PushDevice.endpoint))).all()
+        assert sorted(left) == sorted([phone.endpoint, laptop.endpoint])
+        assert sorted(r.endpoint for r in ps.received) == sorted([phone.endpoint, laptop.endpoint])
+        assert ps.refused == []
+
+
 async def test_only_the_configured_push_services_are_ever_called(database_url):
     async with reminding(database_url) as (ps, db, pusher):
         lee = await member(db, "UTC", morning="08:00")
@@ -275,3 +292,53 @@ async def test_a_practice_session_of_ones_group_is_reminded_once_15_minutes_befo
             assert user is not None
             await service.choose_for_group(session, user, mine.id, Nudge.PRACTICE, "off")
         assert await service.send_due(db, pusher, utc("2026-07-09T16:15:00")) == 0
+
+
+# -- the nights the clocks change -------------------------------------------------------------
+
+MADRID = ZoneInfo("Europe/Madrid")
+
+
+async def night_of_passes(db: Database, pusher: push.Pusher, ps: PushService, start: dt.datetime,
+                          end: dt.datetime) -> list[dt.datetime]:
+    """One pass every five minutes from `start` to `end`, each when the one before is done, as
+    the process does; the instant of each pass at which a push arrived, once per push."""
+    arrived: list[dt.datetime] = []
+    now = start
+    while now <= end:
+        before = len(ps.received)
+        await service.send_due(db, pusher, now)
+        arrived += [now] * (len(ps.received) - before)
+        now += dt.timedelta(minutes=5)
+    return arrived
+
+
+async def test_a_morning_reminder_at_a_time_the_clocks_skip_goes_once_as_late_as_they_moved(database_url):
+    async with reminding(database_url) as (ps, db, pusher):
+        # Madrid, 28 March 2027: at 02:00 the clocks go to 03:00, so 02:30 is not that day.
+        ana = await member(db, "Europe/Madrid", morning="02:30")
+        await device(db, pusher, ana, ps.subscribe())
+        # From 22:00 the evening before to 08:00 local, well past the grace.
+        arrived = await night_of_passes(db, pusher, ps, utc("2027-03-27T21:00:00"), utc("2027-03-28T06:00:00"))
+        # Once, at 03:30 summer time (01:30 UTC): as late as the clocks moved.
+        assert arrived == [utc("2027-03-28T01:30:00")]
+        assert arrived[0].astimezone(MADRID).strftime("%H:%M %z") == "03:30 +0200"
+        assert [r.payload["body"] for r in ps.received] == [service.push_words(Nudge.MORNING, "en")]
+        async with transaction(db, write=False) as session:
+            rows = (await session.execute(select(ReminderSent.day, ReminderSent.at, ReminderSent.state))).all()
+        assert [tuple(r) for r in rows] == [(dt.date(2027, 3, 28), "02:30", "sent")]
+
+
+async def test_a_reminder_at_a_time_the_night_has_twice_goes_once_at_the_first(database_url):
+    async with reminding(database_url) as (ps, db, pusher):
+        # Madrid, 31 October 2027: at 03:00 the clocks go back to 02:00, so 02:30 comes twice.
+        ana = await member(db, "Europe/Madrid", morning="02:30")
+        await device(db, pusher, ana, ps.subscribe())
+        arrived = await night_of_passes(db, pusher, ps, utc("2027-10-30T20:00:00"), utc("2027-10-31T07:00:00"))
+        # Once, at the first 02:30 (summer time, 00:30 UTC); not again at the second, an hour on.
+        assert arrived == [utc("2027-10-31T00:30:00")]
+        assert arrived[0].astimezone(MADRID).strftime("%H:%M %z") == "02:30 +0200"
+        assert [r.payload["body"] for r in ps.received] == [service.push_words(Nudge.MORNING, "en")]
+        async with transaction(db, write=False) as session:
+            rows = (await session.execute(select(ReminderSent.day, ReminderSent.at, ReminderSent.state))).all()
+        assert [tuple(r) for r in rows] == [(dt.date(2027, 10, 31), "02:30", "sent")]
