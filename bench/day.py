@@ -799,12 +799,12 @@ def source_addresses(plan: Plan, asked: list[str] | None) -> list[str]:
 
 
 def start_servers(db: common.BenchDatabase, processes: int, workdir: Path,
-                  open_files: int) -> list[common.Server]:
+                  open_files: int, checkout: Path = common.ROOT) -> list[common.Server]:
     servers: list[common.Server] = []
     prefix = f"cairn-day-{uuid.uuid4().hex[:8]}"
     try:
         for i in range(processes):
-            server = common.cairn_server(db.url, workdir)
+            server = common.cairn_server(db.url, workdir, checkout=checkout)
             server.name += f"-{i + 1}"
             server.log_path = workdir / f"{server.name}.log"
             server.open_files = open_files
@@ -838,11 +838,11 @@ def run_level(members: int, args: argparse.Namespace, workdir: Path) -> dict[str
           + ", ".join(f"{k} {v:.2f}/s" for k, v in rates.items())
           + f"; ~{sockets:,} sockets open; source addresses {', '.join(addrs)}", flush=True)
     started = perf()
-    db = common.create_database(args.db)
+    db = common.create_database(args.db, args.checkout)
     try:
         groups = asyncio.run(seed_world(db.url, members))
         print(f"  seeded in {perf() - started:.1f} s", flush=True)
-        servers = start_servers(db, args.processes, workdir, open_files)
+        servers = start_servers(db, args.processes, workdir, open_files, args.checkout)
         try:
             result = run_async(Peak(servers, groups, plan, args, addrs).run())
         finally:
@@ -958,9 +958,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="source addresses for the load (default: as many of 127.0.0.x as the "
                              "sockets need)")
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument("--checkout", type=Path, default=common.ROOT,
+                        help="the checkout of Cairn whose code serves (and migrates): another "
+                             "one to measure an earlier version with the same load")
     parser.add_argument("--smoke", action="store_true",
                         help="200 members for 5 s (the hour 60x faster): checks the bench runs")
     args = parser.parse_args(argv)
+    args.checkout = args.checkout.resolve()
     if args.smoke:
         args.members, args.find, args.window, args.ramp, args.drain = 200, False, 5.0, 2.0, 10.0
         args.speed, args.rooms_per_group_week = 60.0, 200.0
