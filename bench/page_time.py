@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -60,7 +61,7 @@ async def measure(server: common.Server, seeded: Seeded, requests: int,
                 r.raise_for_status()
             cpu = server.cpu_seconds() - cpu_before
             if spy is not None:
-                spy.terminate()
+                spy.send_signal(signal.SIGINT)  # py-spy writes what it recorded on an interrupt
                 spy.wait(30)
             times.sort()
             results[name] = {"median_ms": 1000 * common.median(times),
