@@ -173,6 +173,22 @@ class Server:
         return len(self._helpers)
 
 
+def record_stacks(server: Server, out: Path, *, duration: float | None = None,
+                  rate: int = 500) -> subprocess.Popen | None:
+    """py-spy recording the server's stacks into `out` (raw format, for bench.profile_summary)
+    for `duration` seconds, or until interrupted (SIGINT: it writes what it has)."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("  (py-spy is not installed: no profile)")
+        return None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    print(f"  profiling {server.name} into {out}", flush=True)
+    return subprocess.Popen([spy, "record", "--pid", str(server.pid), "--rate", str(rate),
+                             *(["--duration", str(int(duration))] if duration else []),
+                             "--format", "raw", "--nonblocking", "--output", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def relay_server(workdir: Path, *, deflate: bool = False) -> Server:
     return Server("relay", [sys.executable, "-m", "bench.relay", *(["--deflate"] if deflate else [])],
                   log_path=workdir / "relay.log")

@@ -380,16 +380,7 @@ async def saturate(load: Load, name: str, args: argparse.Namespace) -> dict[str,
 # -- profiling -------------------------------------------------------------------------------
 
 def start_profile(server: common.Server, folder: Path, duration: float) -> subprocess.Popen | None:
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    if not Path(spy).exists():
-        print("  (py-spy is not installed: no profile)")
-        return None
-    folder.mkdir(parents=True, exist_ok=True)
-    out = folder / f"{server.name}.txt"
-    print(f"  profiling {server.name} into {out}", flush=True)
-    return subprocess.Popen([spy, "record", "--pid", str(server.pid), "--duration", str(int(duration)),
-                             "--rate", "200", "--format", "raw", "--nonblocking", "--output", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return common.record_stacks(server, folder / f"{server.name}.txt", duration=duration, rate=200)
 
 
 def finish_profile(spy: subprocess.Popen) -> None:

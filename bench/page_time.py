@@ -16,9 +16,7 @@ run, alternately, and the ratio printed.
 from __future__ import annotations
 
 import argparse
-import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -50,7 +48,9 @@ async def measure(server: common.Server, seeded: Seeded, requests: int,
             cookies = {SESSION_COOKIE: seeded.readers[reader].token}
             for _ in range(10):  # warm: templates compiled, caches filled
                 (await client.get(path, cookies=cookies)).raise_for_status()
-            spy = _profile(server, profile, name) if profile and name.startswith("group day") else None
+            stacks = f"{server.name}-{name.replace(', ', '-').replace(' ', '-')}.txt"
+            spy = (common.record_stacks(server, profile / stacks)
+                   if profile and name.startswith("group day") else None)
             times = []
             cpu_before = server.cpu_seconds()
             for _ in range(requests):
@@ -69,19 +69,6 @@ async def measure(server: common.Server, seeded: Seeded, requests: int,
                              "cpu_ms": 1000 * cpu / requests,
                              "wire_bytes": r.num_bytes_downloaded}
     return results
-
-
-def _profile(server: common.Server, folder: Path, name: str) -> subprocess.Popen | None:
-    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    if not Path(spy).exists():
-        print("  (py-spy is not installed: no profile)")
-        return None
-    folder.mkdir(parents=True, exist_ok=True)
-    out = folder / f"{server.name}-{name.replace(', ', '-').replace(' ', '-')}.txt"
-    print(f"  profiling into {out}", flush=True)
-    return subprocess.Popen([spy, "record", "--pid", str(server.pid), "--rate", "500",
-                             "--format", "raw", "--nonblocking", "--output", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def run(tree: Path, requests: int, profile: Path | None) -> dict[str, dict[str, float]]:

@@ -313,32 +313,23 @@ async def night_of_passes(db: Database, pusher: push.Pusher, ps: PushService, st
     return arrived
 
 
-async def test_a_morning_reminder_at_a_time_the_clocks_skip_goes_once_as_late_as_they_moved(database_url):
+@pytest.mark.parametrize(("night", "sent_at", "local"), [
+    # Madrid, 28 March 2027: at 02:00 the clocks go to 03:00, so 02:30 is not that day. Passes
+    # from 22:00 the evening before to 08:00 local, well past the grace: once, at 03:30 summer
+    # time (01:30 UTC), as late as the clocks moved.
+    (("2027-03-27T21:00:00", "2027-03-28T06:00:00"), "2027-03-28T01:30:00", "03:30 +0200"),
+    # Madrid, 31 October 2027: at 03:00 the clocks go back to 02:00, so 02:30 comes twice:
+    # once, at the first (summer time, 00:30 UTC), not again at the second, an hour on.
+    (("2027-10-30T20:00:00", "2027-10-31T07:00:00"), "2027-10-31T00:30:00", "02:30 +0200"),
+], ids=["the-clocks-skip-it", "the-night-has-it-twice"])
+async def test_a_reminder_on_a_night_the_clocks_change_goes_once(database_url, night, sent_at, local):
     async with reminding(database_url) as (ps, db, pusher):
-        # Madrid, 28 March 2027: at 02:00 the clocks go to 03:00, so 02:30 is not that day.
         ana = await member(db, "Europe/Madrid", morning="02:30")
         await device(db, pusher, ana, ps.subscribe())
-        # From 22:00 the evening before to 08:00 local, well past the grace.
-        arrived = await night_of_passes(db, pusher, ps, utc("2027-03-27T21:00:00"), utc("2027-03-28T06:00:00"))
-        # Once, at 03:30 summer time (01:30 UTC): as late as the clocks moved.
-        assert arrived == [utc("2027-03-28T01:30:00")]
-        assert arrived[0].astimezone(MADRID).strftime("%H:%M %z") == "03:30 +0200"
+        arrived = await night_of_passes(db, pusher, ps, utc(night[0]), utc(night[1]))
+        assert arrived == [utc(sent_at)]
+        assert arrived[0].astimezone(MADRID).strftime("%H:%M %z") == local
         assert [r.payload["body"] for r in ps.received] == [service.push_words(Nudge.MORNING, "en")]
         async with transaction(db, write=False) as session:
             rows = (await session.execute(select(ReminderSent.day, ReminderSent.at, ReminderSent.state))).all()
-        assert [tuple(r) for r in rows] == [(dt.date(2027, 3, 28), "02:30", "sent")]
-
-
-async def test_a_reminder_at_a_time_the_night_has_twice_goes_once_at_the_first(database_url):
-    async with reminding(database_url) as (ps, db, pusher):
-        # Madrid, 31 October 2027: at 03:00 the clocks go back to 02:00, so 02:30 comes twice.
-        ana = await member(db, "Europe/Madrid", morning="02:30")
-        await device(db, pusher, ana, ps.subscribe())
-        arrived = await night_of_passes(db, pusher, ps, utc("2027-10-30T20:00:00"), utc("2027-10-31T07:00:00"))
-        # Once, at the first 02:30 (summer time, 00:30 UTC); not again at the second, an hour on.
-        assert arrived == [utc("2027-10-31T00:30:00")]
-        assert arrived[0].astimezone(MADRID).strftime("%H:%M %z") == "02:30 +0200"
-        assert [r.payload["body"] for r in ps.received] == [service.push_words(Nudge.MORNING, "en")]
-        async with transaction(db, write=False) as session:
-            rows = (await session.execute(select(ReminderSent.day, ReminderSent.at, ReminderSent.state))).all()
-        assert [tuple(r) for r in rows] == [(dt.date(2027, 10, 31), "02:30", "sent")]
+        assert [tuple(r) for r in rows] == [(arrived[0].astimezone(MADRID).date(), "02:30", "sent")]
