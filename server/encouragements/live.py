@@ -78,6 +78,7 @@ class Writer:
             self.waiting = []
 
     async def _write(self, batch: list[tuple[Wanted, asyncio.Future[Outcome]]]) -> None:
+        kept = False
         try:
             async with transaction(self.db, write=True) as session:
                 found = await accounts.authenticate_in_groups(
@@ -94,20 +95,29 @@ class Writer:
                                                       per_minute=self.per_minute)
                 for (i, _), result in zip(cheering, sent, strict=True):
                     outcomes[i] = result
+                await session.commit()
+                kept = True  # a failure from here on (the doorbells) must not write them again
         except Exception as exc:
-            if len(batch) == 1:
-                if not batch[0][1].done():
-                    batch[0][1].set_exception(exc)
+            if not kept:
+                await self._failed(batch, exc)
                 return
-            # Whatever failed the transaction fails one cheer at most: each goes again alone.
-            logger.warning("%d cheers written together failed; writing each alone", len(batch),
-                           exc_info=True)
-            for item in batch:
-                await self._write([item])
-            return
+            logger.exception("%d cheers were kept, then telling the sockets failed", len(batch))
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if not future.done():
                 future.set_result(outcome)
+
+    async def _failed(self, batch: list[tuple[Wanted, asyncio.Future[Outcome]]],
+                      exc: Exception) -> None:
+        """A transaction that failed before its commit fails one cheer at most: each of its
+        cheers goes again alone."""
+        if len(batch) == 1:
+            if not batch[0][1].done():
+                batch[0][1].set_exception(exc)
+            return
+        logger.warning("%d cheers written together failed; writing each alone", len(batch),
+                       exc_info=True)
+        for item in batch:
+            await self._write([item])
 
 
 _writers: weakref.WeakKeyDictionary[Database, Writer] = weakref.WeakKeyDictionary()

@@ -170,3 +170,35 @@ async def test_a_failed_transaction_fails_only_the_cheer_at_fault(app, clients, 
         kinds = (await session.scalars(select(Encouragement.kind).where(
             Encouragement.group_id == gid).order_by(Encouragement.id))).all()
     assert kinds == ["proud", "with_you", "rest_counts"]
+
+
+async def test_cheers_kept_are_never_written_again_when_telling_the_sockets_fails(app, clients,
+                                                                                 monkeypatch):
+    a, b, c = [await clients.member() for _ in range(3)]
+    gid = (await clients.group(a, b, c))["id"]
+    written = encouragements.send_many
+    gate, writing = asyncio.Event(), asyncio.Event()
+
+    async def held(session, cheers, **kw):
+        writing.set()
+        if not gate.is_set():
+            await gate.wait()
+        return await written(session, cheers, **kw)
+
+    def doorbell_fails(*_: Any) -> None:
+        raise RuntimeError("the hub is gone")
+
+    monkeypatch.setattr(encouragements, "send_many", held)
+    monkeypatch.setattr(app.state.db, "doorbell", doorbell_fails)
+    writer = live.Writer(app.state.db, per_minute=100)
+    first = asyncio.create_task(writer.send(live.Wanted(_Sock(a, gid), "proud", None, None, None)))
+    await writing.wait()
+    together = [asyncio.create_task(writer.send(live.Wanted(_Sock(m, gid), "with_you", None, None, None)))
+                for m in (b, c)]
+    gate.set()
+    outcomes = [await first] + [await task for task in together]
+    assert all(isinstance(o, encouragements.Sent) for o in outcomes)
+    async with transaction(app.state.db, write=False) as session:
+        kinds = (await session.scalars(select(Encouragement.kind).where(
+            Encouragement.group_id == gid).order_by(Encouragement.id))).all()
+    assert kinds == ["proud", "with_you", "with_you"]  # each once
