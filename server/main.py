@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
@@ -261,12 +260,6 @@ async def _membership(session: AsyncSession, group_id: int, user_id: int) -> Mem
     return (await groups_service.membership_of(session, group_id, user_id))[1]
 
 
-# The cyclic garbage collector's pace in production: a young collection after 50,000 new
-# objects rather than 700. With thousands of sockets open, each full collection walks all they
-# hold (0.3-1.2 s here at 4,000 sockets), and its pace follows the young ones'.
-COLLECTOR_THRESHOLDS = (50_000, 10, 10)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     wire_live()
@@ -290,8 +283,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                      if settings.reminder_interval_seconds and pusher.ready else None)
         practising = (asyncio.create_task(practice_sessions.run_forever(db))
                       if settings.reminder_interval_seconds else None)
-        if settings.env == "production":
-            gc.set_threshold(*COLLECTOR_THRESHOLDS)
         try:
             yield
         finally:
