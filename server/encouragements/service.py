@@ -102,7 +102,11 @@ async def send_many(session: AsyncSession, cheers: Sequence[Cheering], *,
              cheers[i].sender)
             for i, eid in zip(order, ids, strict=True)])
         for i, eid, event in zip(order, ids, written, strict=True):
-            outcomes[i] = Sent(eid, event, await _support(session, cheers[i], shaped[i][1]))
+            # Crisis support for the sender alone when their note calls for it (the moderators
+            # are told); each cheer's own, however many the transaction writes.
+            support = await moderation.notice_crisis(session, cheers[i].sender,
+                                                     cheers[i].membership.group_id, shaped[i][1])
+            outcomes[i] = Sent(eid, event, support)
     return [outcome for outcome in outcomes if outcome is not None]
 
 
@@ -190,14 +194,6 @@ async def _within_rate(session: AsyncSession, senders: dict[int, int], now: dt.d
             recent[sender] = (count + 1, oldest)
     return outcome
 
-
-async def _support(session: AsyncSession, cheer: Cheering, text: str | None) -> dict[str, Any] | None:
-    """Crisis support for the sender when their note calls for it (the moderators are told)."""
-    if text is None:
-        return None
-    await moderation.notice_crisis(session, cheer.sender, cheer.membership.group_id, text)
-    support: dict[str, Any] | None = session.info.pop("support", None)
-    return support
 
 
 @dataclass(frozen=True)

@@ -77,20 +77,23 @@ def check_unmuted(membership: Membership) -> None:
 
 
 async def notice_crisis(session: AsyncSession, user: User, group_id: int, *texts: str | None,
-                        shared: bool = True) -> None:
-    """If the words suggest danger: the writer's answer carries support, and, when the words
-    were shared with the group, its moderators are told privately (without the words
-    themselves). Private words tell nobody: the writer alone sees the support."""
+                        shared: bool = True) -> dict[str, Any] | None:
+    """If the words suggest danger: the writer's answer carries support (returned, and kept
+    for the request's answer: pending_support), and, when the words were shared with the
+    group, its moderators are told privately (without the words themselves). Private words
+    tell nobody: the writer alone sees the support."""
     if not crisis.detect(*texts):
-        return
+        return None
     db = session.info.get("db")
-    session.info["support"] = {**crisis.support(db.settings.crisis_resources_file if db else None,
-                                                i18n.spoken(user.language)),
-                               "moderators_told": shared}
+    support = {**crisis.support(db.settings.crisis_resources_file if db else None,
+                                i18n.spoken(user.language)),
+               "moderators_told": shared}
+    session.info["support"] = support
     if shared:
         await log.append(session, group_id, events.SupportConcern(
             user_id=user.id, display_name=user.display_name), None)
         await note_worry(session, group_id, user)
+    return support
 
 
 # -- worry notices ----------------------------------------------------------------------------
