@@ -32,6 +32,7 @@ from server.config import Settings, get_settings
 from server.csrf import RequestOrigin
 from server.db import Database, transaction
 from server.db import epoch as db_epoch
+from server.deps import MAX_ID
 from server.encouragements import api as encouragements_api
 from server.encouragements import live as encouragements_live
 from server.errors import AppError, Invalid, NotSignedIn, TooLarge, Unavailable
@@ -39,7 +40,7 @@ from server.groups import api as groups_api
 from server.groups import live as groups_live
 from server.groups import pages as groups_pages
 from server.groups import service as groups_service
-from server.middleware import BodyLimit, BodyTooLarge, Compression, SecurityHeaders
+from server.middleware import BodyLimit, BodyTooLarge, Compression, LiveSockets, SecurityHeaders
 from server.models import Membership
 from server.moderation import api as moderation_api
 from server.moderation import pages as moderation_pages
@@ -310,6 +311,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
+    app.add_middleware(LiveSockets, max_id=MAX_ID, endpoints={
+        "/ws/groups/": realtime_ws.group_socket, "/ws/roleplays/": roleplay_ws.room_socket})
     # Outermost: every layer sees the client's own address and scheme, taken from forwarded
     # headers only when the peer is one of CAIRN_TRUSTED_PROXIES.
     app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)

@@ -1,13 +1,14 @@
 """ASGI middleware: security headers (and Secure cookies over https) on every answer, a cap
-on request bodies, and compression."""
+on request bodies, compression, and live sockets straight to their handlers."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocket
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -160,3 +161,34 @@ class Compression:
             await send(message)
 
         return self.gzip(scope, receive, weak_etag_if_compressed)
+
+
+SocketEndpoint = Callable[[WebSocket, int], Awaitable[None]]
+
+
+class LiveSockets:
+    """A live socket's path goes straight to its handler, past the router and the exception
+    layers: each layer a socket passes keeps a frame, closures and objects for the socket's
+    whole life, and an open socket is most of what a process holds (and what each full garbage
+    collection walks). `endpoints` maps a path's prefix ("/ws/groups/") to the handler of the
+    id that follows it. Anything else (pages, the API, a socket path with no plain id) goes on
+    through the app as before."""
+
+    def __init__(self, app: ASGIApp, endpoints: dict[str, SocketEndpoint], max_id: int) -> None:
+        self.app = app
+        self.endpoints = endpoints
+        self.max_id = max_id
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        if scope["type"] == "websocket":
+            path: str = scope["path"]
+            root = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root):]
+            prefix, _, tail = path.rpartition("/")
+            endpoint = self.endpoints.get(prefix + "/")
+            if endpoint is not None and tail.isascii() and tail.isdigit() and tail[0] != "0":
+                found = int(tail)
+                if found <= self.max_id:
+                    return endpoint(WebSocket(scope, receive, send), found)
+        return self.app(scope, receive, send)
