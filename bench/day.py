@@ -644,7 +644,13 @@ class Peak:
             await asyncio.sleep(max(0.0, self.window_start - perf()))
             cpu0 = sum(s.cpu_seconds() for s in self.servers)
             load0, busy0, t0 = self.load_cpu(), busy_cpu_seconds(), perf()
+            spies = [common.record_stacks(server, args.profile / f"{self.plan.members}-{server.name}.txt",
+                                          duration=args.window)
+                     for server in self.servers] if args.profile else []
             await asyncio.sleep(max(0.0, self.window_end - perf()))
+            for spy in spies:
+                if spy is not None:
+                    spy.wait()
             wall = perf() - t0
             server_cpu = (sum(s.cpu_seconds() for s in self.servers) - cpu0) / wall
             load_cpu = (self.load_cpu() - load0) / wall
@@ -967,6 +973,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="source addresses for the load (default: as many of 127.0.0.x as the "
                              "sockets need)")
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument("--profile", type=Path,
+                        help="py-spy stacks of each server through the window, into this folder")
     parser.add_argument("--checkout", type=Path, default=common.ROOT,
                         help="the checkout of Cairn whose code serves (and migrates): another "
                              "one to measure an earlier version with the same load")
