@@ -201,6 +201,12 @@ async def seed_world(database_url: str, members: int) -> list[Group]:
                   "category": CATEGORIES[i % len(CATEGORIES)], "text": f"Bench care {i}",
                   "visibility": "group", "created_at": now}
                  for i, (g, m) in enumerate(pairs)])).scalars())
+        if database_url.startswith("postgresql"):
+            # A database in service has its planner's statistics; a freshly seeded one would get
+            # them from autovacuum in the middle of the hour.
+            async with engine.connect() as conn:
+                await (await conn.execution_options(isolation_level="AUTOCOMMIT")).execute(
+                    text("ANALYZE"))
     finally:
         await engine.dispose()
     groups = []

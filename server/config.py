@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # How often each process looks for reminders that are due and planned practice sessions
     # to open or close (seconds); 0: never.
     reminder_interval_seconds: int = Field(default=30, ge=0)
+    # How often each process runs Python's full garbage collection itself (server/collector.py);
+    # 0: Python's own pace.
+    full_collection_minutes: float = Field(default=10, ge=0)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from server import app_shell, docs, i18n, observability, openapi, retention
+from server import app_shell, collector, docs, i18n, observability, openapi, retention
 from server.accounts import api as accounts_api
 from server.accounts import pages as accounts_pages
 from server.accounts import service as accounts_service
@@ -284,10 +284,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                      if settings.reminder_interval_seconds and pusher.ready else None)
         practising = (asyncio.create_task(practice_sessions.run_forever(db))
                       if settings.reminder_interval_seconds else None)
+        collecting = (asyncio.create_task(collector.run_forever(settings.full_collection_minutes * 60))
+                      if settings.full_collection_minutes else None)
         try:
             yield
         finally:
-            jobs = [job for job in (pruner, reminding, practising) if job]
+            jobs = [job for job in (pruner, reminding, practising, collecting) if job]
             for job in jobs:
                 job.cancel()
             # A pass cut short rolls back and gives its connection back before the pool closes.

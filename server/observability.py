@@ -30,6 +30,9 @@ DELIVERY_LAG = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 SLOW_READER_CLOSES = Counter("cairn_slow_reader_closes_total",
                              "Sockets closed with 4408 because the client stopped reading.")
+FULL_COLLECTION_SECONDS = Histogram(
+    "cairn_full_collection_seconds", "Full garbage collections run by server.collector, by length.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
 REQUEST_LATENCY = Histogram(
     "cairn_request_duration_seconds", "HTTP request latency.", ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
