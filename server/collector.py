@@ -40,20 +40,29 @@ def collect_fully() -> int:
     return found
 
 
-async def run_forever(every_seconds: float) -> None:
-    """Hold Python's own full collections off while running, and collect fully every
-    `every_seconds`; Python's pace comes back when the last schedule in the process ends."""
+def schedule(every_seconds: float) -> asyncio.Task[None]:
+    """Hold Python's own full collections off from now on, and collect fully every
+    `every_seconds` until the task returned is cancelled; Python's pace comes back when the
+    last schedule in the process ends (even one cancelled before it ever ran)."""
     global _holders, _pace
     if _holders == 0:
         _pace = gc.get_threshold()
         gc.set_threshold(_pace[0], _pace[1], NEVER)
     _holders += 1
-    try:
-        while True:
-            await asyncio.sleep(every_seconds)
-            collect_fully()
-    finally:
-        _holders -= 1
-        if _holders == 0 and _pace is not None:
-            gc.set_threshold(*_pace)
-            _pace = None
+    task = asyncio.create_task(_collect_every(every_seconds))
+    task.add_done_callback(_release)
+    return task
+
+
+async def _collect_every(every_seconds: float) -> None:
+    while True:
+        await asyncio.sleep(every_seconds)
+        collect_fully()
+
+
+def _release(_: asyncio.Task[None]) -> None:
+    global _holders, _pace
+    _holders -= 1
+    if _holders == 0 and _pace is not None:
+        gc.set_threshold(*_pace)
+        _pace = None

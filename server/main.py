@@ -284,7 +284,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                      if settings.reminder_interval_seconds and pusher.ready else None)
         practising = (asyncio.create_task(practice_sessions.run_forever(db))
                       if settings.reminder_interval_seconds else None)
-        collecting = (asyncio.create_task(collector.run_forever(settings.full_collection_minutes * 60))
+        collecting = (collector.schedule(settings.full_collection_minutes * 60)
                       if settings.full_collection_minutes else None)
         try:
             yield

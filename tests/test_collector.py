@@ -27,9 +27,8 @@ async def test_the_schedule_collects_what_python_was_told_to_leave() -> None:
             collected.set()
 
     gc.callbacks.append(on_collection)
-    schedule = asyncio.create_task(collector.run_forever(0.01))
+    schedule = collector.schedule(0.01)
     try:
-        await asyncio.sleep(0)  # the schedule starts
         assert gc.get_threshold() == (before[0], before[1], collector.NEVER)
         knot = Knot()
         gone = weakref.ref(knot)
@@ -46,10 +45,9 @@ async def test_the_schedule_collects_what_python_was_told_to_leave() -> None:
 
 async def test_python_s_pace_comes_back_when_the_last_schedule_ends() -> None:
     before = gc.get_threshold()
-    first = asyncio.create_task(collector.run_forever(3600))
-    second = asyncio.create_task(collector.run_forever(3600))
-    await asyncio.sleep(0)
-    first.cancel()
+    first = collector.schedule(3600)
+    second = collector.schedule(3600)
+    first.cancel()  # before it ever ran: it lets go all the same
     await asyncio.gather(first, return_exceptions=True)
     assert gc.get_threshold()[2] == collector.NEVER  # the other app's schedule still runs
     second.cancel()

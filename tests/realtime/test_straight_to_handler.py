@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
+from server.deps import MAX_ID
 from server.middleware import LiveSockets
-
-MAX_ID = 2**53
 
 
 def dispatch(path: str, root_path: str = "") -> tuple[str, Any]:
