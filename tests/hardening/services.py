@@ -3,6 +3,7 @@ ones are never touched)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import os
@@ -123,3 +124,17 @@ class PrivateRedis:
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+async def wait_for(check, timeout: float, step: float = 0.05) -> float:
+    """Poll an async check until it is true; the seconds it took."""
+    started = time.monotonic()
+    while not await check():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"not within {timeout}s")
+        await asyncio.sleep(step)
+    return time.monotonic() - started
+
+
+async def holds(value: bool) -> bool:
+    return value

@@ -6,7 +6,11 @@ process to close their sockets), `presence:{group}` who is online.
 
 The listener reconnects by itself (with backoff and jitter) when Redis restarts or
 drops it, and after every (re)connect it wakes every local feed so each socket
-catches up from the log: nothing published while it was away is lost.
+catches up from the log: nothing published while it was away is lost. It has a
+client of its own that never reconnects quietly, so no drop, however short, goes
+unnoticed. Commands go through a client that tries once more on a fresh connection
+(a pooled one Redis closed while it was away), and a message that still cannot be
+sent is owed: kept, the latest per channel, and sent once Redis answers again.
 """
 
 from __future__ import annotations
@@ -23,7 +27,11 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 if TYPE_CHECKING:
     from server.realtime.hub import Hub
@@ -41,8 +49,14 @@ class RedisBackend:
         self.presence = f"{prefix}:presence:"
         self.sessions = f"{prefix}:sessions"
         self.origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.redis = aioredis.Redis.from_url(url, socket_timeout=3, socket_connect_timeout=3,
-                                             decode_responses=True)
+        options: dict[str, Any] = {"socket_timeout": 3, "socket_connect_timeout": 3,
+                                   "decode_responses": True}
+        self.redis = aioredis.Redis.from_url(
+            url, retry=Retry(NoBackoff(), 1),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError], **options)
+        self._subscriber = aioredis.Redis.from_url(url, **options)
+        self._owed: dict[str, tuple[str, str]] = {}
+        self._paying: asyncio.Task[None] | None = None
         self.connected = False
         self.reconnects = 0
         self._hub: Hub | None = None
@@ -66,6 +80,7 @@ class RedisBackend:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         await self.redis.aclose()
+        await self._subscriber.aclose()
 
     async def health(self) -> str:
         try:
@@ -78,18 +93,51 @@ class RedisBackend:
 
     def publish(self, group_id: int, stream: str, seq: int) -> None:
         # Never make the writer wait on Redis: its own process was rung already.
-        self._spawn(self._publish(self.doorbell + str(group_id), f"{self.origin}:{stream}:{seq}"))
+        self._send(self.doorbell + str(group_id), f"{self.origin}:{stream}:{seq}")
 
     def publish_sessions_ended(self, user_id: int, token_hashes: list[str]) -> None:
-        self._spawn(self._publish(self.sessions, json.dumps(
-            {"origin": self.origin, "user_id": user_id, "tokens": token_hashes})))
+        self._send(self.sessions, json.dumps(
+            {"origin": self.origin, "user_id": user_id, "tokens": token_hashes}))
+
+    @property
+    def owed(self) -> int:
+        """Messages that could not be sent yet."""
+        return len(self._owed)
+
+    def _send(self, channel: str, payload: str) -> None:
+        if self._owed:  # Redis is failing: wait behind what is owed rather than try again now
+            self._owe(channel, payload)
+        else:
+            self._spawn(self._publish(channel, payload))
 
     async def _publish(self, channel: str, payload: str) -> None:
         try:
             await self.redis.publish(channel, payload)
         except (RedisError, OSError) as exc:
-            logger.warning("redis publish failed (%s); other processes catch up on reconnect",
+            logger.warning("redis publish failed (%s); it is sent once Redis answers again",
                            type(exc).__name__)
+            self._owe(channel, payload)
+
+    def _owe(self, channel: str, payload: str) -> None:
+        # A group's later doorbell stands for its earlier ones (a feed reads all after its
+        # cursor); each ended-sessions message is its own.
+        self._owed[payload if channel == self.sessions else channel] = (channel, payload)
+        if self._paying is None or self._paying.done():
+            self._paying = asyncio.create_task(self._pay_owed())
+            self._tasks.add(self._paying)
+            self._paying.add_done_callback(self._tasks.discard)
+
+    async def _pay_owed(self) -> None:
+        backoff = 0.1
+        while self._owed and not self._stopping:
+            await asyncio.sleep(backoff + random.uniform(0, backoff))
+            try:
+                for key, message in list(self._owed.items()):
+                    await self.redis.publish(*message)
+                    if self._owed.get(key) == message:
+                        del self._owed[key]
+            except (RedisError, OSError):
+                backoff = min(backoff * 2, 5.0)
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(coro)
@@ -99,7 +147,7 @@ class RedisBackend:
     async def _listen(self) -> None:
         backoff = 0.1
         while not self._stopping:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+            pubsub = self._subscriber.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.psubscribe(self.doorbell + "*", self.presence + "*")
                 await pubsub.subscribe(self.sessions)
@@ -153,7 +201,7 @@ class RedisBackend:
             await self.redis.expire(key, PRESENCE_TTL * 2)
         else:
             await self.redis.zrem(key, self._member(user_id))
-        self._spawn(self._publish(key, self.origin))
+        self._send(key, self.origin)
 
     async def online(self, group_id: int, local: set[int]) -> set[int]:
         members = await self.redis.zrangebyscore(self.presence + str(group_id), time.time(), "+inf")
