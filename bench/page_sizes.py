@@ -25,7 +25,6 @@ import gzip
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -36,7 +35,7 @@ from typing import TypeVar
 import httpx
 import websockets
 
-from bench.common import LOAD_CORE, ROOT, Server, cairn_server, pin_to
+from bench.common import LOAD_CORE, ROOT, Server, cairn_server, create_database, pin_to
 
 T = TypeVar("T")
 
@@ -117,19 +116,6 @@ class Seeded:
 
 
 # -- the database and the server, from the checkout measured ---------------------------------
-
-def _database(tree: Path) -> tuple[Path, str]:
-    folder = Path(tempfile.mkdtemp(prefix="cairn-pages-"))
-    url = f"sqlite+aiosqlite:///{folder / 'cairn.db'}"
-    try:
-        subprocess.run([sys.executable, "-m", "server.cli", "migrate"], cwd=tree, check=True,
-                       env={**os.environ, "CAIRN_DATABASE_URL": url},
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    except subprocess.CalledProcessError as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise RuntimeError("migration failed:\n" + exc.stderr.decode(errors="replace")) from exc
-    return folder, url
-
 
 # -- seeding, through the public API --------------------------------------------------------
 
@@ -253,11 +239,13 @@ async def measure(server: Server, seeded: Seeded, keep: Path | None = None) -> l
     return rows
 
 
-def on_seeded_tree(tree: Path, measure_: Callable[[Server, Seeded], Awaitable[T]]) -> T:
-    """Serve the checkout `tree` on a new SQLite database, seed it through the API, and
-    measure it; everything made is removed afterwards."""
-    folder, url = _database(tree)
-    server = cairn_server(url, folder)
+def on_seeded_tree(tree: Path, measure_: Callable[[Server, Seeded], Awaitable[T]],
+                   db: str = "sqlite") -> T:
+    """Serve the checkout `tree` on a new database of kind `db` ("sqlite" or "postgres"),
+    seed it through the API, and measure it; everything made is removed afterwards."""
+    database = create_database(db, tree)
+    folder = Path(tempfile.mkdtemp(prefix="cairn-pages-"))
+    server = cairn_server(database.url, folder)
     server.cwd = tree  # `python -m` imports the package from the working directory
     try:
         server.start()
@@ -266,6 +254,7 @@ def on_seeded_tree(tree: Path, measure_: Callable[[Server, Seeded], Awaitable[T]
         finally:
             server.stop()
     finally:
+        database.drop()
         shutil.rmtree(folder, ignore_errors=True)
 
 

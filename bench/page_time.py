@@ -3,9 +3,10 @@
     python -m bench.page_time                        # this checkout
     python -m bench.page_time --beside ../old-checkout --repeat 3
     python -m bench.page_time --profile prof/        # py-spy stacks of the day page's requests
+    python -m bench.page_time --db postgres          # on PostgreSQL (its backends' CPU counted)
 
 The same seeded group as bench.page_sizes (12 members x 3 commitments, check-ins and cheers, an
-open room) served by `cairn serve` on SQLite, pinned to the server core. Each page is asked for
+open room) served by `cairn serve` on SQLite (or PostgreSQL), pinned to the server core. Each page is asked for
 `--requests` times, one after another, with the reader's session cookie and gzip accepted, as
 a browser asks. Printed per page: the median and p95 time to the last byte (loopback, so close
 to the server's own time) and the server process's CPU per request (its CPU time over the
@@ -71,8 +72,10 @@ async def measure(server: common.Server, seeded: Seeded, requests: int,
     return results
 
 
-def run(tree: Path, requests: int, profile: Path | None) -> dict[str, dict[str, float]]:
-    return on_seeded_tree(tree, lambda server, seeded: measure(server, seeded, requests, profile))
+def run(tree: Path, requests: int, profile: Path | None,
+        db: str) -> dict[str, dict[str, float]]:
+    return on_seeded_tree(tree, lambda server, seeded: measure(server, seeded, requests, profile),
+                          db)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="runs; medians are printed")
     parser.add_argument("--beside", type=Path, help="another checkout, measured in the same run")
     parser.add_argument("--profile", type=Path, help="py-spy stacks of the day page's requests here")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args(argv)
     common.pin_to(common.LOAD_CORE)
     print(f"machine: {common.machine()}")
@@ -91,8 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     for run_no in range(1, args.repeat + 1):
         for label, tree in trees.items():
             print(f"-- run {run_no}: {label} ({tree})", flush=True)
-            runs[label].append(run(tree, args.requests, args.profile))
-    print(f"\nmedians of {args.repeat} run(s), {args.requests} requests per page each:")
+            runs[label].append(run(tree, args.requests, args.profile, args.db))
+    print(f"\nmedians of {args.repeat} run(s), {args.requests} requests per page each, "
+          f"on {args.db}:")
     print(f"  {'page':<24} {'checkout':<8} {'median ms':>10} {'p95 ms':>8} {'CPU ms/request':>15}"
           f" {'bytes':>8}")
     for name in runs["this"][0]:
