@@ -54,12 +54,14 @@ class PathId(IntegerConvertor):
 register_url_convertor("int", PathId())
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies are `async def` even when they await nothing: FastAPI runs a plain `def` one on
+# a worker thread, a round trip to another thread on every request.
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> database.Database:
+async def get_db(request: Request) -> database.Database:
     db: database.Database = request.app.state.db
     return db
 
