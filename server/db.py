@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import time
 import weakref
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -15,6 +16,7 @@ from typing import Any, Self
 from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -109,10 +111,39 @@ def create_engine(settings: Settings) -> AsyncEngine:
         engine = create_async_engine(url, connect_args={"timeout": 30})
         _tune_sqlite(engine)
         return engine
-    return create_async_engine(
-        url, pool_size=settings.db_pool_size, max_overflow=0,
-        pool_pre_ping=True, pool_timeout=10,
+    engine = create_async_engine(
+        url, pool_size=settings.db_pool_size, max_overflow=0, pool_timeout=10,
     )
+    _ping_rested(engine)
+    return engine
+
+
+# A connection that was in use a moment ago is alive: pinging it before every checkout, as
+# SQLAlchemy's pre-ping does, cost a round trip on every request and socket command. One that
+# has rested longer than this is pinged first, so a database restarted while this process was
+# quiet fails no request afterwards. A restart under load shows itself to a statement instead,
+# which fails as it would have mid-request anyway and replaces every older pooled connection.
+PING_AFTER_REST = 1.0  # seconds
+
+
+def _ping_rested(engine: AsyncEngine) -> None:
+    pool, dialect = engine.sync_engine.pool, engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _ping_if_rested(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")  # a new connection has none: no need
+        if returned is None or time.monotonic() - returned < PING_AFTER_REST:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            # The pool replaces this connection and every one older, then tries again.
+            raise InvalidatePoolError(f"ping after rest failed: {exc!r}") from exc
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:

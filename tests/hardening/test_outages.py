@@ -18,6 +18,7 @@ import pytest
 import websockets
 from sqlalchemy.engine import make_url
 
+from server.db import PING_AFTER_REST
 from tests.fixtures.databases import (
     create_postgres_database,
     drop_postgres_database,
@@ -181,6 +182,37 @@ async def test_postgres_stopped_mid_use_answers_503_then_recovers(private_postgr
               f"{writers.count(503)} answered 503; ready {ready_after:.2f}s and writing "
               f"{writes_after:.2f}s after PostgreSQL was back; socket reconnects "
               f"{reader.reconnects}, holds {len(reader.seqs)} events exactly")
+    finally:
+        server.stop()
+
+
+async def test_postgres_restarted_while_quiet_fails_no_request_after(private_postgres, tmp_path):
+    """Connections in use a moment ago are not pinged before each checkout; those that rested
+    are, so a restart while the server was quiet costs no member a failed request."""
+    pg = private_postgres
+    url = pg.create_database("cairn")
+    await asyncio.to_thread(migrate, url)
+    server = LiveServer(url, env=FAST_WRITES, log_path=tmp_path / "server.log").start()
+    try:
+        people = [await remote_member(server.url) for _ in range(4)]
+        group = await remote_group(*people)
+        gid = group["id"]
+
+        async def burst() -> list[int]:  # enough at once to hold several pooled connections
+            async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
+                answers = await asyncio.gather(
+                    *(c.get(f"/api/v1/groups/{gid}/commitments", headers=p.headers)
+                      for p in people for _ in range(3)),
+                    *(c.post(f"/api/v1/groups/{gid}/encouragements", headers=p.headers,
+                             json={"kind": "proud", "text": "still here"}) for p in people))
+            return [r.status_code for r in answers]
+
+        assert set(await burst()) == {200, 201}
+        await asyncio.to_thread(pg.stop, "fast")
+        await asyncio.to_thread(pg.start)
+        # The quiet itself is what is tested: pooled connections older than the rest.
+        await asyncio.sleep(PING_AFTER_REST)
+        assert set(await burst()) == {200, 201}
     finally:
         server.stop()
 
