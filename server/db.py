@@ -43,6 +43,8 @@ NAMING_CONVENTION = {
 WRITE = "cairn_write"
 # Execution option of a read that must be taken under the write turn (see `lock`).
 LOCKS = "cairn_locks"
+# Session info: the session was opened only to read (`Database.session(write=False)`).
+READING = "cairn_reading"
 # What SQLite is given instead of a savepoint statement it does not need yet.
 NOTHING = "-- savepoint deferred until the first write"
 
@@ -218,9 +220,13 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     event.listen(sync_engine.pool, "invalidate", _release)
 
 
+def _shows(statement: str) -> bool:
+    return statement.lstrip()[:5].upper() == "SHOW "
+
+
 def _writes(statement: str, context: Any) -> bool:
     """Whether a statement needs the write turn: anything but a plain read."""
-    if statement.lstrip()[:6].upper() not in ("SELECT", "PRAGMA"):
+    if statement.lstrip()[:6].upper() not in ("SELECT", "PRAGMA") and not _shows(statement):
         return True
     if context is None:
         return False
@@ -241,8 +247,8 @@ async def lock(session: AsyncSession, key: str) -> None:
     """Serialise this transaction with every other that locks the same key, until it ends:
     a PostgreSQL advisory lock; on SQLite, the write turn (which serialises all writers)."""
     if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-                              {"key": key})
+        await session.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
+                              .execution_options(**{LOCKS: True}), {"key": key})
     else:
         await session.execute(text("SELECT 1").execution_options(**{LOCKS: True}))
 
@@ -275,6 +281,13 @@ class Database:
         self.engine = create_engine(settings)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False,
                                            sync_session_class=CairnSession)
+        # What only reads (a page, a socket catching up) needs no transaction of its own on
+        # PostgreSQL: without BEGIN and COMMIT, two round trips fewer, and each statement still
+        # sees the latest commit, as it does inside a READ COMMITTED transaction.
+        self.read_sessions = (
+            async_sessionmaker(_only_reading(self.engine), expire_on_commit=False,
+                               sync_session_class=CairnSession)
+            if self.engine.dialect.name == "postgresql" else self.sessions)
         # Rung after a commit that appended group events (set by the app: the realtime hub).
         self.doorbell: Callable[[int, str, int, Any], Any] | None = None
         # Told after a commit that ended sessions: (user id, their token hashes).
@@ -284,12 +297,33 @@ class Database:
         self.epoch = ""
 
     def session(self, *, write: bool = False) -> AsyncSession:
-        session = self.sessions(execution_options={WRITE: True} if write else None)
+        session = (self.sessions(execution_options={WRITE: True}) if write
+                   else self.read_sessions())
+        session.info[READING] = not write
         session.info["db"] = self
         return session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class WriteWithoutTransaction(RuntimeError):
+    """A session opened for reading tried to write or lock: it has no transaction to do it in.
+    Open it with write=True (a request that is not GET, HEAD or OPTIONS does)."""
+
+
+def _only_reading(engine: AsyncEngine) -> AsyncEngine:
+    """The engine's pool without transactions, for sessions that only read: anything else
+    they try is refused rather than committed statement by statement."""
+    reading = engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    @event.listens_for(reading.sync_engine, "before_cursor_execute")
+    def _refuse_writes(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any,
+                       _many: bool) -> None:
+        if _writes(statement, context):
+            raise WriteWithoutTransaction(statement.split(None, 1)[0])
+
+    return reading
 
 
 class CairnSession(Session):

@@ -13,6 +13,7 @@ from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import csrf
+from server.db import READING
 from server.errors import AppError, Invalid
 from server.i18n import N_
 
@@ -77,6 +78,8 @@ async def submit(session: AsyncSession, action: Callable[[], Awaitable[Response]
     answers instead, with the error's headers (Retry-After). `again` may raise to show the
     error page."""
     try:
+        if session.info.get(READING):  # a page that only reads has nothing to roll back
+            return await action()
         async with session.begin_nested():
             return await action()
     except AppError as exc:
