@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from server import clock, events
 from server.commitments import days
@@ -257,18 +258,28 @@ async def withdraw(session: AsyncSession, user: User, commitment_id: int) -> Non
             commitment_id=commitment_id, user_id=user.id), user)
 
 
+_HiddenCommitment, _HiddenCheckin = aliased(Hidden), aliased(Hidden)
+
+
 async def _entries(session: AsyncSession, viewer: User, group_id: int, *where: Any) -> list[Entry]:
+    # What a moderator hid comes along in the same statement (a commitment or a check-in is
+    # hidden at most once).
     rows = await session.execute(
-        select(Commitment, User, Checkin)
+        select(Commitment, User, Checkin, _HiddenCommitment, _HiddenCheckin)
         .join(User, User.id == Commitment.user_id)
         .outerjoin(Checkin, Checkin.commitment_id == Commitment.id)
+        .outerjoin(_HiddenCommitment, (_HiddenCommitment.group_id == group_id)
+                   & (_HiddenCommitment.target_type == TargetType.COMMITMENT)
+                   & (_HiddenCommitment.target_id == Commitment.id))
+        .outerjoin(_HiddenCheckin, (_HiddenCheckin.group_id == group_id)
+                   & (_HiddenCheckin.target_type == TargetType.CHECKIN)
+                   & (_HiddenCheckin.target_id == Checkin.id))
         .where(Commitment.group_id == group_id, *where,
                or_(Commitment.visibility == "group", Commitment.user_id == viewer.id))
         .order_by(Commitment.created_at, Commitment.id)
     )
-    hidden = await moderation.hidden_in(session, group_id)
-    return [Entry(c, u, ch, viewer.id, hidden.get(("commitment", c.id)),
-                  hidden.get(("checkin", ch.id)) if ch else None) for c, u, ch in rows.all()]
+    return [Entry(c, u, ch, viewer.id, hidden, checkin_hidden)
+            for c, u, ch, hidden, checkin_hidden in rows.all()]
 
 
 async def group_day(session: AsyncSession, viewer: User, group_id: int, day: dt.date,
