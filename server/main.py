@@ -40,7 +40,14 @@ from server.groups import api as groups_api
 from server.groups import live as groups_live
 from server.groups import pages as groups_pages
 from server.groups import service as groups_service
-from server.middleware import BodyLimit, BodyTooLarge, Compression, LiveSockets, SecurityHeaders
+from server.middleware import (
+    BodyLimit,
+    BodyTooLarge,
+    Compression,
+    LiveSockets,
+    SecurityHeaders,
+    socket_endpoints,
+)
 from server.models import Membership
 from server.moderation import api as moderation_api
 from server.moderation import pages as moderation_pages
@@ -313,11 +320,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
-    app.add_middleware(LiveSockets, max_id=MAX_ID, endpoints={
-        "/ws/groups/": realtime_ws.group_socket, "/ws/roleplays/": roleplay_ws.room_socket})
-    # Outermost: every layer sees the client's own address and scheme, taken from forwarded
-    # headers only when the peer is one of CAIRN_TRUSTED_PROXIES.
-    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     app.add_api_route("/metrics", observability.metrics, include_in_schema=False)
 
     @app.get("/healthz", tags=["operations"])
@@ -352,6 +354,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(app_shell.router)
     app.include_router(realtime_ws.router)
     app.include_router(roleplay_ws.router)
+    # Outside the layers above: each socket route's handler, by the route's own path.
+    app.add_middleware(LiveSockets, max_id=MAX_ID, endpoints=socket_endpoints(
+        [*realtime_ws.router.routes, *roleplay_ws.router.routes]))
+    # Outermost: every layer sees the client's own address and scheme, taken from forwarded
+    # headers only when the peer is one of CAIRN_TRUSTED_PROXIES.
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     if settings.api_docs_on:
         docs.mount_assets(app)  # before /static, which would otherwise shadow /static/swagger
     app.mount("/static", assets(), name="static")

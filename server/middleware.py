@@ -4,9 +4,10 @@ on request bodies, compression, and live sockets straight to their handlers."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
@@ -164,6 +165,13 @@ class Compression:
 
 
 SocketEndpoint = Callable[[WebSocket, int], Awaitable[None]]
+
+
+def socket_endpoints(routes: Iterable[BaseRoute]) -> dict[str, SocketEndpoint]:
+    """The app's socket routes as LiveSockets takes them: "/ws/groups/{gid}" is the handler of
+    the prefix "/ws/groups/"."""
+    return {route.path.rsplit("/", 1)[0] + "/": route.endpoint for route in routes
+            if isinstance(route, WebSocketRoute)}
 
 
 class LiveSockets:

@@ -62,3 +62,13 @@ def test_pages_go_through_the_app() -> None:
     with pytest.raises(StopIteration):
         coroutine.send(None)  # type: ignore[attr-defined]
     assert seen == ["http"]
+
+
+def test_the_app_sends_each_socket_route_straight_to_its_handler() -> None:
+    from server.main import create_app
+    from server.realtime.ws import group_socket
+    from server.roleplay.ws import room_socket
+
+    [layer] = [m for m in create_app().user_middleware if m.cls is LiveSockets]
+    assert layer.kwargs["endpoints"] == {"/ws/groups/": group_socket,
+                                         "/ws/roleplays/": room_socket}
