@@ -16,8 +16,8 @@ from typing import Any, cast
 
 from babel.core import negotiate_locale
 from fastapi import Request
-from jinja2 import pass_context
-from jinja2.runtime import Context
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
 from markupsafe import Markup
 
 SOURCE = "en"
@@ -73,53 +73,55 @@ def _template_callables(translations: _gettext.NullTranslations) -> dict[str, Ca
     changed per request. They say what jinja2.ext's say; a message said without values is
     kept once said, by its words (and context), so a page that says the same few hundred
     messages on every render looks them up instead of translating and escaping each again.
-    What is kept is a language's own words for a message, the same for every reader."""
+    What is kept is a language's own words for a message, the same for every reader. They
+    read only whether the template escapes, not the render's whole context (which Jinja
+    copies for each such call in a loop, or in a block that sets a variable)."""
     said: dict[tuple[str, ...], str] = {}
 
-    def marked(translated: str, context: Context) -> str:
+    def marked(translated: str, eval_ctx: EvalContext) -> str:
         # As Jinja marks them: a translation is the product's own words (it may hold markup).
-        return Markup(translated) if context.eval_ctx.autoescape else translated  # noqa: S704
+        return Markup(translated) if eval_ctx.autoescape else translated  # noqa: S704
 
-    def kept(context: Context, key: tuple[str, ...], say: Callable[[], str],
+    def kept(eval_ctx: EvalContext, key: tuple[str, ...], say: Callable[[], str],
              variables: dict[str, Any]) -> str:
-        if not context.eval_ctx.autoescape:
+        if not eval_ctx.autoescape:
             return say() % variables
         found = said.get(key)
         if found is None:
-            found = marked(say(), context) % variables
+            found = marked(say(), eval_ctx) % variables
             if len(said) < KEPT_MESSAGES:
                 said[key] = found
         return found
 
-    @pass_context
-    def gettext(context: Context, message: str, /, **variables: Any) -> str:
+    @pass_eval_context
+    def gettext(eval_ctx: EvalContext, message: str, /, **variables: Any) -> str:
         if not variables:
-            return kept(context, (message,), lambda: translations.gettext(message), variables)
-        return marked(translations.gettext(message), context) % variables
+            return kept(eval_ctx, (message,), lambda: translations.gettext(message), variables)
+        return marked(translations.gettext(message), eval_ctx) % variables
 
-    @pass_context
-    def ngettext(context: Context, singular: str, plural: str, n: int, /,
+    @pass_eval_context
+    def ngettext(eval_ctx: EvalContext, singular: str, plural: str, n: int, /,
                  **variables: Any) -> str:
         variables.setdefault("num", n)
-        return marked(translations.ngettext(singular, plural, n), context) % variables
+        return marked(translations.ngettext(singular, plural, n), eval_ctx) % variables
 
-    @pass_context
-    def pgettext(context: Context, message_context: str, message: str, /,
+    @pass_eval_context
+    def pgettext(eval_ctx: EvalContext, message_context: str, message: str, /,
                  **variables: Any) -> str:
         if not variables:
-            return kept(context, (message_context, message, ""),
+            return kept(eval_ctx, (message_context, message, ""),
                         lambda: translations.pgettext(message_context, message),
                         {"context": message_context})
         variables.setdefault("context", message_context)
-        return marked(translations.pgettext(message_context, message), context) % variables
+        return marked(translations.pgettext(message_context, message), eval_ctx) % variables
 
-    @pass_context
-    def npgettext(context: Context, message_context: str, singular: str, plural: str, n: int, /,
+    @pass_eval_context
+    def npgettext(eval_ctx: EvalContext, message_context: str, singular: str, plural: str, n: int, /,
                   **variables: Any) -> str:
         variables.setdefault("context", message_context)
         variables.setdefault("num", n)
         return marked(translations.npgettext(message_context, singular, plural, n),
-                      context) % variables
+                      eval_ctx) % variables
 
     return {"gettext": gettext, "ngettext": ngettext, "pgettext": pgettext,
             "npgettext": npgettext, "_": gettext}
