@@ -16,7 +16,9 @@ from typing import Any, cast
 
 from babel.core import negotiate_locale
 from fastapi import Request
-from jinja2 import Environment
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 SOURCE = "en"
 DOMAIN = "messages"
@@ -60,15 +62,69 @@ def catalogue_path(code: str, directory: Path | None = None) -> Path:
     return (directory or LOCALE_DIR) / code / "LC_MESSAGES" / f"{DOMAIN}.mo"
 
 
+# How many messages a language's template functions keep once said (Cairn's templates mark a
+# few hundred); past that, a message is said afresh each time.
+KEPT_MESSAGES = 4096
+
+
 def _template_callables(translations: _gettext.NullTranslations) -> dict[str, Callable[..., Any]]:
     """Jinja's "newstyle" gettext functions (autoescaped, %(name)s formatting) bound to one
-    language. Made once per language on an environment of their own, and passed in each
-    render's context, so the shared templates environment is never changed per request."""
-    env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
-    env.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
-    words = {name: cast(Callable[..., Any], env.globals[name])
-             for name in ("gettext", "ngettext", "pgettext", "npgettext")}
-    return {**words, "_": words["gettext"]}
+    language, passed in each render's context, so the shared templates environment is never
+    changed per request. They say what jinja2.ext's say; a message said without values is
+    kept once said, by its words (and context), so a page that says the same few hundred
+    messages on every render looks them up instead of translating and escaping each again.
+    What is kept is a language's own words for a message, the same for every reader. They
+    read only whether the template escapes, not the render's whole context (which Jinja
+    copies for each such call in a loop, or in a block that sets a variable)."""
+    said: dict[tuple[str, ...], str] = {}
+
+    def marked(translated: str, eval_ctx: EvalContext) -> str:
+        # As Jinja marks them: a translation is the product's own words (it may hold markup).
+        return Markup(translated) if eval_ctx.autoescape else translated  # noqa: S704
+
+    def kept(eval_ctx: EvalContext, key: tuple[str, ...], say: Callable[[], str],
+             variables: dict[str, Any]) -> str:
+        if not eval_ctx.autoescape:
+            return say() % variables
+        found = said.get(key)
+        if found is None:
+            found = marked(say(), eval_ctx) % variables
+            if len(said) < KEPT_MESSAGES:
+                said[key] = found
+        return found
+
+    @pass_eval_context
+    def gettext(eval_ctx: EvalContext, message: str, /, **variables: Any) -> str:
+        if not variables:
+            return kept(eval_ctx, (message,), lambda: translations.gettext(message), variables)
+        return marked(translations.gettext(message), eval_ctx) % variables
+
+    @pass_eval_context
+    def ngettext(eval_ctx: EvalContext, singular: str, plural: str, n: int, /,
+                 **variables: Any) -> str:
+        variables.setdefault("num", n)
+        return marked(translations.ngettext(singular, plural, n), eval_ctx) % variables
+
+    @pass_eval_context
+    def pgettext(eval_ctx: EvalContext, message_context: str, message: str, /,
+                 **variables: Any) -> str:
+        if not variables:
+            return kept(eval_ctx, (message_context, message, ""),
+                        lambda: translations.pgettext(message_context, message),
+                        {"context": message_context})
+        variables.setdefault("context", message_context)
+        return marked(translations.pgettext(message_context, message), eval_ctx) % variables
+
+    @pass_eval_context
+    def npgettext(eval_ctx: EvalContext, message_context: str, singular: str, plural: str, n: int, /,
+                  **variables: Any) -> str:
+        variables.setdefault("context", message_context)
+        variables.setdefault("num", n)
+        return marked(translations.npgettext(message_context, singular, plural, n),
+                      eval_ctx) % variables
+
+    return {"gettext": gettext, "ngettext": ngettext, "pgettext": pgettext,
+            "npgettext": npgettext, "_": gettext}
 
 
 @dataclass

@@ -248,3 +248,28 @@ def test_dates_times_and_numbers_are_said_as_each_language_says_them() -> None:
     page = templates.env.from_string("{{ short_day(d) }} · {{ time_label(d) }} · {{ number(n) }}")
     assert page.render(d=at, n=1500, language="es") == "mar 3 · 14:30 · 1.500"
     assert page.render(d=at, n=1500) == "Tue 3 · 14:30 · 1,500"
+
+
+def test_template_words_say_what_jinjas_own_gettext_says(tmp_path: Path) -> None:
+    """The template functions keep a message once said: what they say is still Jinja's, in
+    each language, escaped or not as the template is, with values and without, said again."""
+    from jinja2 import Environment, select_autoescape
+
+    compile_spanish(tmp_path)
+    found = i18n.load(tmp_path, [i18n.Language("en", True), i18n.Language("es", True)])
+    source = ('{{ _("Members") }}|{{ _("100%% kind") }}|{{ gettext("Signed in as %(name)s.", name=who) }}'
+              '|{{ pgettext("action", "Report") }}|{{ pgettext("action", "Report") }}'
+              '|{{ ngettext("%(num)s open report", "%(num)s open reports", 2) }}'
+              '|{% trans name=who %}Leave {{ name }}{% endtrans %}|{{ _("Members") }}')
+    for code in ("en", "es"):
+        for autoescape in (True, False):
+            ours = Environment(extensions=["jinja2.ext.i18n"],
+                               autoescape=select_autoescape(default_for_string=autoescape))
+            ours.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+            theirs = Environment(extensions=["jinja2.ext.i18n"],
+                                 autoescape=select_autoescape(default_for_string=autoescape))
+            theirs.install_gettext_translations(found.for_language(code), newstyle=True)  # type: ignore[attr-defined]
+            for _ in range(2):
+                assert (ours.from_string(source).render(who="<b>Rosa</b>", **found.template_words(code))
+                        == theirs.from_string(source).render(who="<b>Rosa</b>"))
+    assert "Miembros|" in templates.env.from_string(source).render(who="", **found.template_words("es"))

@@ -44,6 +44,15 @@ class Reader:
     note_max: int = commitments.NOTE_MAX
     encouragement_max: int = ENCOURAGEMENT_MAX
 
+    @property
+    def open_card(self) -> int | None:
+        """The card whose form is drawn open ("c12-encourage": 12): every other card of the
+        day skips its forms with this one test."""
+        if not self.open:
+            return None
+        card = self.open[1:].partition("-")[0]
+        return int(card) if card.isdigit() else None
+
 
 @dataclass(frozen=True)
 class CheckinView:
