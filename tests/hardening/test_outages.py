@@ -8,7 +8,6 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,7 @@ from tests.fixtures.databases import (
     need_postgres,
 )
 from tests.fixtures.servers import LiveServer
-from tests.hardening.services import PrivatePostgres, PrivateRedis, holds, wait_for
+from tests.hardening.services import PrivatePostgres, holds, wait_for
 from tests.realtime.helpers import RemoteMember, next_frame, remote_group, remote_member
 from tests.realtime.test_cluster import Reader, committed_seqs
 
@@ -88,25 +87,23 @@ def assert_contract_503(r: httpx.Response) -> None:
     assert int(r.headers["retry-after"]) >= 1
 
 
-@pytest.fixture
-def private_postgres() -> Iterator[PrivatePostgres]:
-    pg = PrivatePostgres().init()
-    pg.start()
-    try:
-        yield pg
-    finally:
-        pg.destroy()
+async def serving(pg: PrivatePostgres, tmp_path: Path) -> tuple[str, LiveServer]:
+    """A migrated database of its own on `pg`, and Cairn serving it."""
+    url = pg.create_database("cairn")
+    await asyncio.to_thread(migrate, url)
+    return url, LiveServer(url, env=FAST_WRITES, log_path=tmp_path / "server.log").start()
+
+
+async def four_in_a_group(server: LiveServer) -> tuple[list[RemoteMember], int]:
+    people = [await remote_member(server.url) for _ in range(4)]
+    return people, (await remote_group(*people))["id"]
 
 
 async def test_postgres_stopped_mid_use_answers_503_then_recovers(private_postgres, tmp_path):
     pg = private_postgres
-    url = pg.create_database("cairn")
-    await asyncio.to_thread(migrate, url)
-    server = LiveServer(url, env=FAST_WRITES, log_path=tmp_path / "server.log").start()
+    url, server = await serving(pg, tmp_path)
     try:
-        people = [await remote_member(server.url) for _ in range(4)]
-        group = await remote_group(*people)
-        gid = group["id"]
+        people, gid = await four_in_a_group(server)
         reader = Reader(people[0], gid, [server.ws_url])
         await asyncio.wait_for(reader.connected.wait(), 10)
         writers = Writers(people, gid, [server.url])
@@ -190,13 +187,9 @@ async def test_postgres_restarted_while_quiet_fails_no_request_after(private_pos
     """Connections in use a moment ago are not pinged before each checkout; those that rested
     are, so a restart while the server was quiet costs no member a failed request."""
     pg = private_postgres
-    url = pg.create_database("cairn")
-    await asyncio.to_thread(migrate, url)
-    server = LiveServer(url, env=FAST_WRITES, log_path=tmp_path / "server.log").start()
+    _, server = await serving(pg, tmp_path)
     try:
-        people = [await remote_member(server.url) for _ in range(4)]
-        group = await remote_group(*people)
-        gid = group["id"]
+        people, gid = await four_in_a_group(server)
 
         async def burst() -> list[int]:  # enough at once to hold several pooled connections
             async with httpx.AsyncClient(base_url=server.url, timeout=30) as c:
@@ -222,16 +215,6 @@ async def _status(request, status: int) -> bool:
         return (await request).status_code == status
     except httpx.HTTPError:
         return False
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    redis = PrivateRedis()
-    redis.start()
-    try:
-        yield redis
-    finally:
-        redis.destroy()
 
 
 async def test_redis_stopped_each_process_serves_its_own_then_all_catch_up(private_redis, tmp_path):

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 
 import pytest
 
 from server.realtime.backends.redis import RedisBackend
-from tests.hardening.services import PrivateRedis, holds, wait_for
+from tests.hardening.services import holds, wait_for
 
 pytestmark = [pytest.mark.slow]
 
@@ -40,16 +39,6 @@ class Bells:
 
     def local_online(self, group_id: int) -> set[int]:
         return set()
-
-
-@pytest.fixture
-def private_redis() -> Iterator[PrivateRedis]:
-    redis = PrivateRedis()
-    redis.start()
-    try:
-        yield redis
-    finally:
-        redis.destroy()
 
 
 async def two_processes(url: str) -> tuple[RedisBackend, Bells, RedisBackend, Bells]:
