@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock, events
@@ -39,12 +39,18 @@ def normalize_code(code: str) -> str:
     return "".join(ch for ch in code.upper() if ch.isalnum())[:32]
 
 
+# Built once, with its values as parameters: every group page and call asks (docs/performance.md,
+# "Statements built once").
+_MEMBERSHIP = (
+    select(Group, Membership).join(Membership, Membership.group_id == Group.id)
+    .where(Group.id == bindparam("group_id"), Membership.user_id == bindparam("user_id"),
+           Membership.state == "active"))
+
+
 async def membership_of(session: AsyncSession, group_id: int, user_id: int) -> tuple[Group, Membership]:
     """The group and the member's active membership; 404 for everyone else."""
     row = (await session.execute(
-        select(Group, Membership).join(Membership, Membership.group_id == Group.id)
-        .where(Group.id == group_id, Membership.user_id == user_id, Membership.state == "active")
-    )).first()
+        _MEMBERSHIP, {"group_id": group_id, "user_id": user_id})).first()
     if row is None:
         raise NotFound(_NO_GROUP, code="group_not_found")
     return row[0], row[1]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
@@ -94,15 +94,21 @@ async def append_many(session: AsyncSession,
     return written
 
 
+# Built once, with its values as parameters: every socket catching up asks (docs/performance.md,
+# "Statements built once").
+_SINCE = (
+    select(Event, User).outerjoin(User, User.id == Event.actor_id)
+    .where(Event.group_id == bindparam("group_id"), Event.stream == bindparam("stream"),
+           Event.seq > bindparam("seq"))
+    .order_by(Event.seq).limit(bindparam("limit")))
+
+
 async def since(
     session: AsyncSession, group_id: int, seq: int, limit: int = 500, stream: str = GROUP,
 ) -> list[tuple[Event, User | None]]:
     """Events of a stream after seq, oldest first, with their actors."""
     rows = await session.execute(
-        select(Event, User).outerjoin(User, User.id == Event.actor_id)
-        .where(Event.group_id == group_id, Event.stream == stream, Event.seq > seq)
-        .order_by(Event.seq).limit(limit)
-    )
+        _SINCE, {"group_id": group_id, "stream": stream, "seq": seq, "limit": limit})
     return [(e, u) for e, u in rows.all()]
 
 
