@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -261,10 +261,13 @@ async def withdraw(session: AsyncSession, user: User, commitment_id: int) -> Non
 _HiddenCommitment, _HiddenCheckin = aliased(Hidden), aliased(Hidden)
 
 
-async def _entries(session: AsyncSession, viewer: User, group_id: int, *where: Any) -> list[Entry]:
-    # What a moderator hid comes along in the same statement (a commitment or a check-in is
-    # hidden at most once).
-    rows = await session.execute(
+def _entries_where(*where: Any) -> Any:
+    """The group's commitments the viewer may read, with their authors and check-ins, and
+    what a moderator hid of them (a commitment or a check-in is hidden at most once). Built
+    once per shape, with its values as parameters (docs/performance.md, "Statements built
+    once"): "group_id", "viewer_id" and those `where` names."""
+    group_id = bindparam("group_id", type_=Integer)
+    return (
         select(Commitment, User, Checkin, _HiddenCommitment, _HiddenCheckin)
         .join(User, User.id == Commitment.user_id)
         .outerjoin(Checkin, Checkin.commitment_id == Commitment.id)
@@ -275,9 +278,19 @@ async def _entries(session: AsyncSession, viewer: User, group_id: int, *where: A
                    & (_HiddenCheckin.target_type == TargetType.CHECKIN)
                    & (_HiddenCheckin.target_id == Checkin.id))
         .where(Commitment.group_id == group_id, *where,
-               or_(Commitment.visibility == "group", Commitment.user_id == viewer.id))
-        .order_by(Commitment.created_at, Commitment.id)
-    )
+               or_(Commitment.visibility == "group", Commitment.user_id == bindparam("viewer_id")))
+        .order_by(Commitment.created_at, Commitment.id))
+
+
+_DAYS_ENTRIES = _entries_where(Commitment.day >= bindparam("first"),
+                               Commitment.day <= bindparam("last"))
+_ONE_ENTRY = _entries_where(Commitment.id == bindparam("commitment_id"))
+
+
+async def _entries(session: AsyncSession, viewer: User, group_id: int, statement: Any,
+                   **values: Any) -> list[Entry]:
+    rows = await session.execute(statement, {"group_id": group_id, "viewer_id": viewer.id,
+                                             **values})
     return [Entry(c, u, ch, viewer.id, hidden, checkin_hidden)
             for c, u, ch, hidden, checkin_hidden in rows.all()]
 
@@ -288,14 +301,13 @@ async def group_day(session: AsyncSession, viewer: User, group_id: int, day: dt.
     their own day as many days from their own today (server/commitments/days.py)."""
     n = days.distance(viewer.timezone, day, at)
     first, last = days.around(day)
-    entries = await _entries(session, viewer, group_id, Commitment.day >= first,
-                             Commitment.day <= last)
+    entries = await _entries(session, viewer, group_id, _DAYS_ENTRIES, first=first, last=last)
     return [e for e in entries if days.distance(e.author.timezone, e.commitment.day, at) == n]
 
 
 async def entry(session: AsyncSession, viewer: User, group_id: int, commitment_id: int) -> Entry:
     """One commitment of the group's, as the group's day shows it to this reader."""
-    found = await _entries(session, viewer, group_id, Commitment.id == commitment_id)
+    found = await _entries(session, viewer, group_id, _ONE_ENTRY, commitment_id=commitment_id)
     if not found:
         raise NotFound(N_("We could not find that commitment."), code="commitment_not_found")
     return found[0]

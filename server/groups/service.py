@@ -87,12 +87,16 @@ async def my_groups(session: AsyncSession, user: User) -> list[tuple[Group, Memb
     return [(g, m) for g, m in rows.all()]
 
 
+# Built once, with its values as parameters: every day page lists the members (docs/performance.md,
+# "Statements built once").
+_MEMBERS = (
+    select(User, Membership).join(Membership, Membership.user_id == User.id)
+    .where(Membership.group_id == bindparam("group_id"), Membership.state == "active")
+    .order_by(Membership.role.desc(), Membership.joined_at, User.id))
+
+
 async def members(session: AsyncSession, group_id: int) -> list[tuple[User, Membership]]:
-    rows = await session.execute(
-        select(User, Membership).join(Membership, Membership.user_id == User.id)
-        .where(Membership.group_id == group_id, Membership.state == "active")
-        .order_by(Membership.role.desc(), Membership.joined_at, User.id)
-    )
+    rows = await session.execute(_MEMBERS, {"group_id": group_id})
     return [(u, m) for u, m in rows.all()]
 
 

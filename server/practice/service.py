@@ -16,7 +16,7 @@ from typing import Any
 
 from babel.dates import format_skeleton
 from icalendar import Calendar, Event
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock, events, formats, i18n
@@ -110,9 +110,14 @@ def _weekday(raw: str | None) -> int | None:
     return names.index(raw.lower()) if raw.lower() in names else None
 
 
+# Built once, with its values as parameters: every day page asks (docs/performance.md,
+# "Statements built once").
+_PLANS = (select(PracticePlan).where(PracticePlan.group_id == bindparam("group_id"))
+          .order_by(PracticePlan.id))
+
+
 async def plans_of(session: AsyncSession, group_id: int) -> list[PracticePlan]:
-    return list((await session.scalars(
-        select(PracticePlan).where(PracticePlan.group_id == group_id).order_by(PracticePlan.id))).all())
+    return list((await session.scalars(_PLANS, {"group_id": group_id})).all())
 
 
 async def create_plan(session: AsyncSession, moderator: User, group_id: int,

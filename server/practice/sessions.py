@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock, events, formats, i18n, jobs
@@ -175,11 +175,19 @@ async def mark_seen(session: AsyncSession, group_id: int, user_id: int, session_
         row.seen_at = now
 
 
+# Built once, with its values as parameters: every day page asks (docs/performance.md,
+# "Statements built once").
+_NOT_HELD_SINCE = (
+    select(PracticeSession.id)
+    .where(PracticeSession.group_id == bindparam("group_id"),
+           PracticeSession.outcome == Outcome.NOT_HELD.value,
+           PracticeSession.starts_at >= bindparam("since")).limit(1))
+
+
 async def not_today(session: AsyncSession, group_id: int, now: dt.datetime) -> bool:
     """Whether a session of the group did not happen within the last NOT_TODAY_HOURS."""
-    return await session.scalar(select(PracticeSession.id).where(
-        PracticeSession.group_id == group_id, PracticeSession.outcome == Outcome.NOT_HELD.value,
-        PracticeSession.starts_at >= now - dt.timedelta(hours=NOT_TODAY_HOURS)).limit(1)) is not None
+    return await session.scalar(_NOT_HELD_SINCE, {
+        "group_id": group_id, "since": now - dt.timedelta(hours=NOT_TODAY_HOURS)}) is not None
 
 
 # -- the clock --------------------------------------------------------------------------------
