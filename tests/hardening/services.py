@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import glob
+import inspect
 import os
 import shutil
 import signal
@@ -13,8 +14,10 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -126,15 +129,16 @@ class PrivateRedis:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-async def wait_for(check, timeout: float, step: float = 0.05) -> float:
-    """Poll an async check until it is true; the seconds it took."""
+async def wait_for(check: Callable[[], Any], timeout: float, step: float = 0.05) -> float:
+    """Poll a check (a condition, or a coroutine giving one) until it holds; the seconds it
+    took. For what no event announces: another process's state, seen from outside."""
     started = time.monotonic()
-    while not await check():
+    while not await _value(check()):
         if time.monotonic() - started > timeout:
             raise AssertionError(f"not within {timeout}s")
         await asyncio.sleep(step)
     return time.monotonic() - started
 
 
-async def holds(value: bool) -> bool:
-    return value
+async def _value(result: Any) -> Any:
+    return await result if inspect.isawaitable(result) else result

@@ -25,7 +25,7 @@ from tests.fixtures.databases import (
     need_postgres,
 )
 from tests.fixtures.servers import LiveServer
-from tests.hardening.services import PrivatePostgres, holds, wait_for
+from tests.hardening.services import PrivatePostgres, wait_for
 from tests.realtime.helpers import RemoteMember, next_frame, remote_group, remote_member
 from tests.realtime.test_cluster import Reader, committed_seqs
 
@@ -107,13 +107,13 @@ async def test_postgres_stopped_mid_use_answers_503_then_recovers(private_postgr
         reader = Reader(people[0], gid, [server.ws_url])
         await asyncio.wait_for(reader.connected.wait(), 10)
         writers = Writers(people, gid, [server.url])
-        await wait_for(lambda: holds(writers.count(201) >= 40), 20)
+        await wait_for(lambda: writers.count(201) >= 40, 20)
 
         pg.stop("immediate")
         stopped = time.monotonic()
         async with httpx.AsyncClient(base_url=server.url, timeout=30,
                                      headers=people[1].headers) as c:
-            await wait_for(lambda: holds(writers.count(503) >= 10), 20)
+            await wait_for(lambda: writers.count(503) >= 10, 20)
             await asyncio.sleep(2)  # a real outage, not a blip
             assert_contract_503(await c.get("/api/v1/groups"))
             assert_contract_503(await c.get(f"/api/v1/groups/{gid}/commitments"))
@@ -141,12 +141,12 @@ async def test_postgres_stopped_mid_use_answers_503_then_recovers(private_postgr
             ok_before = writers.count(201)
             await wait_for(lambda: _status(c.get("/readyz"), 200), 30)
             ready_after = time.monotonic() - restarted
-            await wait_for(lambda: holds(writers.count(201) > ok_before), 30)
+            await wait_for(lambda: writers.count(201) > ok_before, 30)
             writes_after = time.monotonic() - restarted
-            await wait_for(lambda: holds(writers.count(201) >= ok_before + 20), 30)
+            await wait_for(lambda: writers.count(201) >= ok_before + 20, 30)
         await writers.stop()
         committed = await committed_seqs(url, gid)
-        await wait_for(lambda: holds(reader.last_seq >= committed[-1]), 30)
+        await wait_for(lambda: reader.last_seq >= committed[-1], 30)
         await reader.stop()
         outage = restarted - stopped
 
@@ -248,9 +248,9 @@ async def test_redis_stopped_each_process_serves_its_own_then_all_catch_up(priva
 
         # Both ways across processes while Redis is up.
         seq = await post(people[0], a_srv.url, "before, from a")
-        await wait_for(lambda: holds(all(r.last_seq >= seq for r in readers)), 10)
+        await wait_for(lambda: all(r.last_seq >= seq for r in readers), 10)
         seq = await post(people[3], b_srv.url, "before, from b")
-        await wait_for(lambda: holds(all(r.last_seq >= seq for r in readers)), 10)
+        await wait_for(lambda: all(r.last_seq >= seq for r in readers), 10)
 
         redis.stop()
         async with httpx.AsyncClient(timeout=10) as c:
@@ -261,9 +261,9 @@ async def test_redis_stopped_each_process_serves_its_own_then_all_catch_up(priva
                 assert (await c.get(f"{s.url}/healthz")).status_code == 200
         # Each process keeps serving its own sockets.
         seq_a = await post(people[1], a_srv.url, "during, from a")
-        await wait_for(lambda: holds(all(r.last_seq >= seq_a for r in on_a)), 10)
+        await wait_for(lambda: all(r.last_seq >= seq_a for r in on_a), 10)
         seq_b = await post(people[4], b_srv.url, "during, from b")
-        await wait_for(lambda: holds(all(r.last_seq >= seq_b for r in on_b)), 10)
+        await wait_for(lambda: all(r.last_seq >= seq_b for r in on_b), 10)
         during = [await post(people[i % 6], servers[i % 2].url, f"during {i}") for i in range(20)]
         # And a socket opened now on either process gets the whole log.
         async with people[5].socket(b_srv.ws_url, gid, last_seq=start_seq) as ws:
@@ -273,16 +273,16 @@ async def test_redis_stopped_each_process_serves_its_own_then_all_catch_up(priva
         redis.start()
         restarted = time.monotonic()
         last = max(during)
-        caught_up = await wait_for(lambda: holds(all(r.last_seq >= last for r in readers)), 30)
+        caught_up = await wait_for(lambda: all(r.last_seq >= last for r in readers), 30)
         async with httpx.AsyncClient(timeout=10) as c:
             ready_after = await wait_for(lambda: _all_ready(c, servers), 30)
         # Across processes again, live.
         seq = await post(people[2], a_srv.url, "after, from a")
         t = time.monotonic()
-        await wait_for(lambda: holds(all(r.last_seq >= seq for r in on_b)), 10)
+        await wait_for(lambda: all(r.last_seq >= seq for r in on_b), 10)
         live_lag = time.monotonic() - t
         seq = await post(people[5], b_srv.url, "after, from b")
-        await wait_for(lambda: holds(all(r.last_seq >= seq for r in on_a)), 10)
+        await wait_for(lambda: all(r.last_seq >= seq for r in on_a), 10)
 
         committed = await committed_seqs(url, gid)
         for r in readers:

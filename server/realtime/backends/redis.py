@@ -10,7 +10,8 @@ catches up from the log: nothing published while it was away is lost. It has a
 client of its own that never reconnects quietly, so no drop, however short, goes
 unnoticed. Commands go through a client that tries once more on a fresh connection
 (a pooled one Redis closed while it was away), and a message that still cannot be
-sent is owed: kept, the latest per channel, and sent once Redis answers again.
+sent is owed: kept (a group's latest doorbell stands for its earlier ones) and sent
+once Redis answers again.
 """
 
 from __future__ import annotations
