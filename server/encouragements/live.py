@@ -81,8 +81,10 @@ class Writer:
         kept = False
         try:
             async with transaction(self.db, write=True) as session:
+                # The senders' sessions and memberships checked and their rows held in one
+                # query: the rate check counts their cheers behind that lock.
                 found = await accounts.authenticate_in_groups(
-                    session, [(w.sock.token_hash, w.sock.group_id) for w, _ in batch])
+                    session, [(w.sock.token_hash, w.sock.group_id) for w, _ in batch], lock=True)
                 outcomes: list[Outcome] = [None] * len(batch)
                 cheering: list[tuple[int, encouragements.Cheering]] = []
                 for i, (w, _) in enumerate(batch):
@@ -92,7 +94,8 @@ class Writer:
                             *member, kind=w.kind, text=w.text, commitment_id=w.commitment_id,
                             to_user_id=w.to_user_id)))
                 sent = await encouragements.send_many(session, [c for _, c in cheering],
-                                                      per_minute=self.per_minute)
+                                                      per_minute=self.per_minute,
+                                                      senders_held=True)
                 for (i, _), result in zip(cheering, sent, strict=True):
                     outcomes[i] = result
                 await session.commit()

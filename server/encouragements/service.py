@@ -52,10 +52,12 @@ async def send(session: AsyncSession, sender: User, membership: Membership, *, k
 
 
 async def send_many(session: AsyncSession, cheers: Sequence[Cheering], *,
-                    per_minute: int = 20) -> list[Sent | AppError]:
+                    per_minute: int = 20, senders_held: bool = False) -> list[Sent | AppError]:
     """Write the cheers that keep the rules, in order, in the caller's transaction: a read per
     rule and a multi-row insert per table for all of them, however many there are. Each gets
-    its own outcome, the cheer sent or the rule it broke; one refused never stops another."""
+    its own outcome, the cheer sent or the rule it broke; one refused never stops another.
+    `senders_held`: the caller's transaction already holds the senders' rows, locked in id
+    order (authenticate_in_groups(lock=True)), so the rate check need not take them."""
     outcomes: list[Sent | AppError | None] = [None] * len(cheers)
     shaped: dict[int, tuple[Cheer, str | None, int | None]] = {}
     for i, cheer in enumerate(cheers):
@@ -81,7 +83,8 @@ async def send_many(session: AsyncSession, cheers: Sequence[Cheering], *,
             outcomes[i] = exc
             del shaped[i]
     now = clock.now()
-    allowed = await _within_rate(session, {i: cheers[i].sender.id for i in shaped}, now, per_minute)
+    allowed = await _within_rate(session, {i: cheers[i].sender.id for i in shaped}, now,
+                                 per_minute, held=senders_held)
     for i, refusal in allowed.items():
         if refusal is not None:
             outcomes[i] = refusal
@@ -166,16 +169,17 @@ async def _receivers(session: AsyncSession, wanted: list[tuple[int, int]]) -> se
 
 
 async def _within_rate(session: AsyncSession, senders: dict[int, int], now: dt.datetime,
-                       per_minute: int) -> dict[int, AppError | None]:
+                       per_minute: int, *, held: bool = False) -> dict[int, AppError | None]:
     """For each cheer (by its index), None if its sender is within `per_minute` cheers in the
     last minute counting the ones before it, else the refusal. The senders' rows are locked (on
-    SQLite: the write turn taken) first, so cheers sent at once on any process queue here and
-    each counts the ones before it."""
+    SQLite: the write turn taken) first, unless `held` says the transaction already holds them,
+    so cheers sent at once on any process queue here and each counts the ones before it."""
     if not senders:
         return {}
     ids = sorted(set(senders.values()))
-    await session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id)
-                          .with_for_update(key_share=True))
+    if not held:
+        await session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id)
+                              .with_for_update(key_share=True))
     window_start = now - dt.timedelta(minutes=1)
     recent = {sender: (count, oldest) for sender, count, oldest in await session.execute(
         select(Encouragement.from_user_id, func.count(), func.min(Encouragement.created_at))

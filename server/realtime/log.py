@@ -45,24 +45,27 @@ async def append_many(session: AsyncSession,
 
     Bumping a stream's counter on the group row takes that row's write lock until commit, so
     two writers cannot interleave: seqs are gapless and become visible in order. Writers that
-    bump several groups take their rows in id order first, so two of them never wait on each
-    other crosswise."""
+    bump several groups take their rows in id order (inside the first bump, on PostgreSQL), so
+    two of them never wait on each other crosswise."""
     if not entries:
         return []
     wanted = Counter((group_id, event.STREAM) for group_id, event, _ in entries)
     group_ids = sorted({group_id for group_id, _ in wanted})
-    if len(group_ids) > 1 and session.get_bind().dialect.name == "postgresql":
-        await session.execute(select(Group.id).where(Group.id.in_(group_ids))
-                              .order_by(Group.id).with_for_update(key_share=True))
+    held = len(group_ids) == 1 or session.get_bind().dialect.name != "postgresql"
     last: dict[tuple[int, str], int] = {}
     for stream in sorted({stream for _, stream in wanted}):
         counter = _COUNTER[stream]
         added = {group_id: n for (group_id, s), n in wanted.items() if s == stream}
         bump = (counter + next(iter(added.values())) if len(added) == 1
                 else counter + case(added, value=Group.id))
+        bumping = update(Group).where(Group.id.in_(list(added)))
+        if not held:  # every group's row locked in id order by the bump's own subquery
+            bumping = bumping.where(Group.id.in_(
+                select(Group.id).where(Group.id.in_(group_ids)).order_by(Group.id)
+                .with_for_update(key_share=True).scalar_subquery()))
+            held = True
         for group_id, seq in await session.execute(
-                update(Group).where(Group.id.in_(list(added))).values({counter.key: bump})
-                .returning(Group.id, counter)):
+                bumping.values({counter.key: bump}).returning(Group.id, counter)):
             last[(group_id, stream)] = seq
     missing = [group_id for group_id, stream in wanted if (group_id, stream) not in last]
     if missing:

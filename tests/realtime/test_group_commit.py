@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from server import events
 from server.accounts.service import token_hash
@@ -19,6 +20,7 @@ from server.groups.service import membership_of
 from server.models import Encouragement, Event, User
 from server.realtime.log import append_many
 from server.realtime.ws import CLOSE_FORBIDDEN, CLOSE_NOT_SIGNED_IN
+from tests.hardening.services import wait_for
 
 
 async def _cheering(session, gid: int, member, **wanted: Any) -> encouragements.Cheering:
@@ -99,6 +101,7 @@ class _Sock:
 async def test_cheers_that_arrive_during_a_write_go_together_next(app, clients, monkeypatch):
     a, b, c = [await clients.member() for _ in range(3)]
     gid = (await clients.group(a, b, c))["id"]
+    outsider = await clients.member()  # before the writer holds SQLite's write turn
     batches: list[int] = []
     gate, writing = asyncio.Event(), asyncio.Event()
     written = encouragements.send_many
@@ -116,7 +119,6 @@ async def test_cheers_that_arrive_during_a_write_go_together_next(app, clients, 
     await writing.wait()
     others = [asyncio.create_task(writer.send(live.Wanted(_Sock(m, gid), "with_you", None, None, None)))
               for m in (b, c, a, b, c)]
-    outsider = await clients.member()
     gone = _Sock(outsider, gid)
     others.append(asyncio.create_task(writer.send(live.Wanted(gone, "proud", None, None, None))))
     signed_out = _Sock(a, gid)
@@ -200,3 +202,41 @@ async def test_cheers_kept_are_never_written_again_when_telling_the_sockets_fail
         kinds = (await session.scalars(select(Encouragement.kind).where(
             Encouragement.group_id == gid).order_by(Encouragement.id))).all()
     assert kinds == ["proud", "with_you", "with_you"]  # each once
+
+
+async def _waiting_on_a_lock(app) -> bool:
+    async with transaction(app.state.db, write=False) as session:
+        return bool(await session.scalar(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND query LIKE 'SELECT sessions.token_hash%'")))
+
+
+async def test_two_writers_count_each_others_cheers_behind_the_senders_lock(
+        app, clients, monkeypatch, database_url):
+    """Two processes' writers (two Writers here) cheering for the same sender at once: the
+    second's check of the sender waits for the first's transaction, then counts its cheer. The
+    lock is taken by the query that checks the senders' sessions, not by a statement of its own."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite writes one transaction at a time (server/db.py)")
+    a, b = await clients.member(), await clients.member()
+    gid = (await clients.group(a, b))["id"]
+    written = encouragements.send_many
+    gate, writing = asyncio.Event(), asyncio.Event()
+
+    async def held(session, cheers, **kw):
+        if not writing.is_set():  # the first writer, its senders checked and held
+            writing.set()
+            await gate.wait()
+        return await written(session, cheers, **kw)
+
+    monkeypatch.setattr(encouragements, "send_many", held)
+    here, there = live.Writer(app.state.db, per_minute=1), live.Writer(app.state.db, per_minute=1)
+    first = asyncio.create_task(here.send(live.Wanted(_Sock(a, gid), "proud", None, None, b.id)))
+    await writing.wait()
+    second = asyncio.create_task(there.send(live.Wanted(_Sock(a, gid), "with_you", None, None,
+                                                         b.id)))
+    await wait_for(lambda: _waiting_on_a_lock(app), 20)  # the second's check waits on a's row
+    gate.set()
+    assert isinstance(await first, encouragements.Sent)
+    refused = await second
+    assert isinstance(refused, AppError) and refused.code == "rate_limited"
