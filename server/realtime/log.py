@@ -51,19 +51,20 @@ async def append_many(session: AsyncSession,
         return []
     wanted = Counter((group_id, event.STREAM) for group_id, event, _ in entries)
     group_ids = sorted({group_id for group_id, _ in wanted})
-    held = len(group_ids) == 1 or session.get_bind().dialect.name != "postgresql"
+    # Several groups on PostgreSQL: the first bump's subquery takes every group's row in id order.
+    in_id_order = (select(Group.id).where(Group.id.in_(group_ids)).order_by(Group.id)
+                   .with_for_update(key_share=True).scalar_subquery()
+                   if len(group_ids) > 1 and session.get_bind().dialect.name == "postgresql"
+                   else None)
     last: dict[tuple[int, str], int] = {}
-    for stream in sorted({stream for _, stream in wanted}):
+    for i, stream in enumerate(sorted({stream for _, stream in wanted})):
         counter = _COUNTER[stream]
         added = {group_id: n for (group_id, s), n in wanted.items() if s == stream}
         bump = (counter + next(iter(added.values())) if len(added) == 1
                 else counter + case(added, value=Group.id))
         bumping = update(Group).where(Group.id.in_(list(added)))
-        if not held:  # every group's row locked in id order by the bump's own subquery
-            bumping = bumping.where(Group.id.in_(
-                select(Group.id).where(Group.id.in_(group_ids)).order_by(Group.id)
-                .with_for_update(key_share=True).scalar_subquery()))
-            held = True
+        if i == 0 and in_id_order is not None:
+            bumping = bumping.where(Group.id.in_(in_id_order))
         for group_id, seq in await session.execute(
                 bumping.values({counter.key: bump}).returning(Group.id, counter)):
             last[(group_id, stream)] = seq
