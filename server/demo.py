@@ -86,7 +86,8 @@ async def seed(database_url: str, language: str = "en") -> list[str]:
             await commitments.check_in(session, users[checker], made[2].id, status="done",
                                        note=sample.note, feeling=4)
             _, membership = await groups.membership_of(session, group.id, users[last].id)
-            await encouragements.send(session, users[last], membership, kind="rest_counts",
+            await encouragements.send(session, users[last], membership, token_hash=None,
+                                      kind="rest_counts",
                                       commitment_id=made[2].id, text=sample.cheer)
         return [p[0] for p in sample.people]
     finally:

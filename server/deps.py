@@ -147,6 +147,14 @@ def current_auth_session(request: Request) -> AuthSession | None:
     return getattr(request.state, "auth_session", None)
 
 
+def signed_in_with(request: Request) -> str:
+    """The token hash of the session this request was signed in with."""
+    auth = current_auth_session(request)
+    if auth is None:
+        raise NotSignedIn()
+    return auth.token_hash
+
+
 @dataclass(frozen=True)
 class Member:
     """A signed-in member acting inside one of their groups."""

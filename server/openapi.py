@@ -81,7 +81,7 @@ EXTRA: dict[tuple[str, str], tuple[str, ...]] = {
     ("patch", "/api/v1/me"): ("409",),
     ("post", "/api/v1/groups/{gid}/commitments"): ("409",),
     ("patch", "/api/v1/commitments/{cid}"): ("409",),
-    ("post", "/api/v1/groups/{gid}/encouragements"): ("429",),
+    ("post", "/api/v1/groups/{gid}/encouragements"): ("409", "429"),
     ("post", "/api/v1/groups/{gid}/roleplays"): ("409",),
     ("post", "/api/v1/groups/{gid}/hidden"): ("409",),
     ("post", "/api/v1/groups/{gid}/reports"): ("429",),

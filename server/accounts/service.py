@@ -136,11 +136,10 @@ async def authenticate_in_group(session: AsyncSession, hashed: str,
 
 
 async def authenticate_in_groups(
-    session: AsyncSession, wanted: Sequence[tuple[str, int]], *, lock: bool = False,
+    session: AsyncSession, wanted: Sequence[tuple[str, int]],
 ) -> dict[tuple[str, int], tuple[User, Membership | None]]:
     """authenticate_in_group() for many (token hash, group) pairs in one query: a pair whose
-    session has ended is absent. With `lock`, the members found are also held (their rows
-    locked in id order, as a writer that counts their recent writes must) by the same query."""
+    session has ended is absent."""
     groups = {group_id for _, group_id in wanted}
     query = (
         select(AuthSession.token_hash, User, Membership)
@@ -149,8 +148,6 @@ async def authenticate_in_groups(
                    & (Membership.state == "active"))
         .where(AuthSession.token_hash.in_({hashed for hashed, _ in wanted}),
                AuthSession.expires_at > clock.now()))
-    if lock:
-        query = query.order_by(User.id).with_for_update(of=User, key_share=True)
     rows = await session.execute(query)
     users: dict[str, User] = {}
     memberships: dict[tuple[str, int], Membership] = {}

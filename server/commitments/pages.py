@@ -15,7 +15,7 @@ from server.accounts.pages import PageUser
 from server.commitments import feelings, heatmap
 from server.commitments import progress as progress_service
 from server.commitments import service as commitments
-from server.deps import MAX_ID, Member, SessionDep, SettingsDep
+from server.deps import MAX_ID, Member, SessionDep, SettingsDep, signed_in_with
 from server.encouragements import service as encouragements
 from server.errors import AppError, Invalid, NotFound
 from server.forms import checked_form, submit
@@ -183,8 +183,9 @@ async def encourage(request: Request, member: group_pages.PageMember, session: S
             raise Invalid(N_("Please choose one of the encouragements from the list."),
                           code="invalid_kind")
         sent = await encouragements.send(
-            session, member.user, member.membership, kind=values["kind"], text=values["text"],
-            commitment_id=cid, per_minute=settings.encouragements_per_minute)
+            session, member.user, member.membership, token_hash=signed_in_with(request),
+            kind=values["kind"], text=values["text"], commitment_id=cid,
+            per_minute=settings.encouragements_per_minute)
         today = clock.local_today(member.user.timezone)
         support = sent.support
         response = redirect(group_pages.day_url(member.group.id, day, today),

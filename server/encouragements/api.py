@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
-from server.deps import MAX_ID, CurrentUser, GroupMember, SessionDep, SettingsDep
+from server.deps import MAX_ID, CurrentUser, GroupMember, SessionDep, SettingsDep, signed_in_with
 from server.encouragements import service as encouragements
 from server.models.encouragements import TEXT_MAX, Cheer
 
@@ -52,11 +52,12 @@ class ReceivedOut(BaseModel):
 
 @router.post("/groups/{gid}/encouragements", status_code=status.HTTP_201_CREATED,
              response_model=EventOut)
-async def encourage(body: EncouragementIn, member: GroupMember, session: SessionDep,
-                    settings: SettingsDep) -> EventOut:
+async def encourage(body: EncouragementIn, request: Request, member: GroupMember,
+                    session: SessionDep, settings: SettingsDep) -> EventOut:
     """Send encouragement; the same as the socket's `encourage` command."""
     sent = await encouragements.send(
-        session, member.user, member.membership, kind=body.kind, text=body.text,
+        session, member.user, member.membership, token_hash=signed_in_with(request),
+        kind=body.kind, text=body.text,
         commitment_id=body.commitment_id, to_user_id=body.to_user_id,
         per_minute=settings.encouragements_per_minute,
     )

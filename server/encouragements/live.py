@@ -14,12 +14,15 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from server import i18n
 from server.accounts import service as accounts
 from server.db import Database, transaction
 from server.encouragements import service as encouragements
 from server.errors import AppError
 from server.i18n import N_
+from server.moderation import service as moderation
 from server.realtime import frames, wiring
 from server.realtime.ws import GroupSocket, carry_out, optional_id, ref_of, standing
 from server.web import templates
@@ -81,23 +84,19 @@ class Writer:
         kept = False
         try:
             async with transaction(self.db, write=True) as session:
-                # The senders' sessions and memberships checked and their rows held in one
-                # query: the rate check counts their cheers behind that lock.
-                found = await accounts.authenticate_in_groups(
-                    session, [(w.sock.token_hash, w.sock.group_id) for w, _ in batch], lock=True)
-                outcomes: list[Outcome] = [None] * len(batch)
-                cheering: list[tuple[int, encouragements.Cheering]] = []
-                for i, (w, _) in enumerate(batch):
-                    member = standing(w.sock, found.get((w.sock.token_hash, w.sock.group_id)))
-                    if member is not None:
-                        cheering.append((i, encouragements.Cheering(
-                            *member, kind=w.kind, text=w.text, commitment_id=w.commitment_id,
-                            to_user_id=w.to_user_id)))
-                sent = await encouragements.send_many(session, [c for _, c in cheering],
-                                                      per_minute=self.per_minute,
-                                                      senders_held=True)
-                for (i, _), result in zip(cheering, sent, strict=True):
-                    outcomes[i] = result
+                # The senders' standing is checked by the statement that counts their cheers:
+                # nothing is read before it.
+                cheering = [encouragements.Cheering(
+                    w.sock.user_id, w.sock.token_hash, w.sock.group_id, w.kind, w.text,
+                    w.commitment_id, w.to_user_id) for w, _ in batch]
+                outcomes: list[Outcome] = list(await encouragements.send_many(
+                    session, cheering, per_minute=self.per_minute))
+                again = await _why_unconfirmed(session, [w.sock for w, _ in batch], outcomes)
+                if again:  # their senders' other sockets did not stand: without them, they do
+                    sent = await encouragements.send_many(
+                        session, [cheering[i] for i in again], per_minute=self.per_minute)
+                    for i, result in zip(again, sent, strict=True):
+                        outcomes[i] = result
                 await session.commit()
                 kept = True  # a failure from here on (the doorbells) must not write them again
         except Exception as exc:
@@ -105,9 +104,9 @@ class Writer:
                 await self._failed(batch, exc)
                 return
             logger.exception("%d cheers were kept, then telling the sockets failed", len(batch))
-        for (_, future), outcome in zip(batch, outcomes, strict=True):
+        for (_, future), answer in zip(batch, outcomes, strict=True):
             if not future.done():
-                future.set_result(outcome)
+                future.set_result(answer)
 
     async def _failed(self, batch: list[tuple[Wanted, asyncio.Future[Outcome]]],
                       exc: Exception) -> None:
@@ -121,6 +120,29 @@ class Writer:
                        exc_info=True)
         for item in batch:
             await self._write([item])
+
+
+async def _why_unconfirmed(session: AsyncSession, socks: list[GroupSocket],
+                           outcomes: list[Outcome]) -> list[int]:
+    """The cheers whose senders did not stand, looked at again: a session ended or a membership
+    left closes its socket (the outcome None), a paused member is told so. Returns the cheers
+    whose own socket stands after all (the sender's other socket did not, say): they may go."""
+    doubted = [i for i, o in enumerate(outcomes) if isinstance(o, encouragements.Unconfirmed)]
+    if not doubted:
+        return []
+    found = await accounts.authenticate_in_groups(
+        session, [(socks[i].token_hash, socks[i].group_id) for i in doubted])
+    again = []
+    for i in doubted:
+        sock = socks[i]
+        member = standing(sock, found.get((sock.token_hash, sock.group_id)))
+        if member is None:
+            outcomes[i] = None
+        elif (refusal := moderation.paused(member[1])) is not None:
+            outcomes[i] = refusal
+        else:
+            again.append(i)
+    return again
 
 
 _writers: weakref.WeakKeyDictionary[Database, Writer] = weakref.WeakKeyDictionary()

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import case, func, insert, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from server import clock, events
-from server.errors import AppError, Invalid, NotFound, RateLimited
+from server.errors import AppError, Conflict, Invalid, NotFound, RateLimited
 from server.i18n import N_
-from server.models import Commitment, Encouragement, Event, Hidden, Membership, User
+from server.models import AuthSession, Commitment, Encouragement, Event, Hidden, Membership, User
 from server.models.encouragements import TEXT_MAX, Cheer
 from server.moderation import service as moderation
 from server.realtime import log
@@ -22,11 +24,13 @@ from server.text import storable
 
 @dataclass(frozen=True)
 class Cheering:
-    """One cheer to write: `membership` is the sender's active membership of the group,
-    loaded in the writing transaction."""
+    """One cheer to write, as its sender asked for it: who sends it (signed in with the session
+    whose token hashes to `token_hash`), to which group, and the cheer itself. Whether that
+    session and membership still stand is checked by the statement that counts the cheer."""
 
-    sender: User
-    membership: Membership
+    sender_id: int
+    token_hash: str | None  # None: the server's own (the demo's), with no session to check
+    group_id: int
     kind: str
     text: str | None = None
     commitment_id: int | None = None
@@ -40,24 +44,41 @@ class Sent:
     support: dict[str, Any] | None  # crisis lines for the sender alone, when their words call for it
 
 
-async def send(session: AsyncSession, sender: User, membership: Membership, *, kind: str,
-               text: str | None = None, commitment_id: int | None = None,
+class Unconfirmed(Conflict):
+    """The sender's session or membership did not stand (ended, left, paused) when their cheer
+    was counted: nothing was sent. The socket's writer looks again to say why."""
+
+    code = "standing_changed"
+    detail = N_("Your session or membership changed while this was being sent, so it was not "
+                "sent. Please try again.")
+
+
+MINUTE = dt.timedelta(minutes=1)
+
+
+async def send(session: AsyncSession, sender: User, membership: Membership, *,
+               token_hash: str | None,
+               kind: str, text: str | None = None, commitment_id: int | None = None,
                to_user_id: int | None = None, per_minute: int = 20) -> Sent:
-    """One cheer (a form's, the REST route's); AppError when a rule refuses it."""
-    [outcome] = await send_many(session, [Cheering(sender, membership, kind, text, commitment_id,
-                                                   to_user_id)], per_minute=per_minute)
+    """One cheer (a form's, the REST route's) by the member the request signed in, with the
+    session whose token hashes to `token_hash` (None: the server's own, the demo's); AppError
+    when a rule refuses it."""
+    moderation.check_unmuted(membership)
+    [outcome] = await send_many(session, [Cheering(sender.id, token_hash, membership.group_id, kind,
+                                                   text, commitment_id, to_user_id)],
+                                per_minute=per_minute)
     if isinstance(outcome, AppError):
         raise outcome
     return outcome
 
 
 async def send_many(session: AsyncSession, cheers: Sequence[Cheering], *,
-                    per_minute: int = 20, senders_held: bool = False) -> list[Sent | AppError]:
+                    per_minute: int = 20) -> list[Sent | AppError]:
     """Write the cheers that keep the rules, in order, in the caller's transaction: a read per
-    rule and a multi-row insert per table for all of them, however many there are. Each gets
-    its own outcome, the cheer sent or the rule it broke; one refused never stops another.
-    `senders_held`: the caller's transaction already holds the senders' rows, locked in id
-    order (authenticate_in_groups(lock=True)), so the rate check need not take them."""
+    rule that needs one, one statement that checks the senders' standing and counts their
+    cheers, and a multi-row insert per table, however many cheers there are. Each gets its own
+    outcome, the cheer sent or the rule it broke (Unconfirmed: its sender's standing); one
+    refused never stops another."""
     outcomes: list[Sent | AppError | None] = [None] * len(cheers)
     shaped: dict[int, tuple[Cheer, str | None, int | None]] = {}
     for i, cheer in enumerate(cheers):
@@ -72,26 +93,20 @@ async def send_many(session: AsyncSession, cheers: Sequence[Cheering], *,
         except AppError as exc:
             outcomes[i] = exc
             del shaped[i]
-    receivers = await _receivers(session, [(cheers[i].membership.group_id, to)
+    receivers = await _receivers(session, [(cheers[i].group_id, to)
                                            for i, (_, _, to) in shaped.items() if to is not None])
     for i, (_, _, to_user_id) in list(shaped.items()):
-        try:
-            if to_user_id is not None and (cheers[i].membership.group_id, to_user_id) not in receivers:
-                raise NotFound(N_("That person is not in this group."), code="member_not_found")
-            moderation.check_unmuted(cheers[i].membership)
-        except AppError as exc:
-            outcomes[i] = exc
+        if to_user_id is not None and (cheers[i].group_id, to_user_id) not in receivers:
+            outcomes[i] = NotFound(N_("That person is not in this group."), code="member_not_found")
             del shaped[i]
     now = clock.now()
-    allowed = await _within_rate(session, {i: cheers[i].sender.id for i in shaped}, now,
-                                 per_minute, held=senders_held)
-    for i, refusal in allowed.items():
-        if refusal is not None:
-            outcomes[i] = refusal
-            del shaped[i]
+    senders, refused = await _counted(session, {i: cheers[i] for i in shaped}, now, per_minute)
+    for i, refusal in refused.items():
+        outcomes[i] = refusal
+        del shaped[i]
     if shaped:
         order = list(shaped)
-        rows = [{"group_id": cheers[i].membership.group_id, "from_user_id": cheers[i].sender.id,
+        rows = [{"group_id": cheers[i].group_id, "from_user_id": cheers[i].sender_id,
                  "to_user_id": shaped[i][2], "commitment_id": cheers[i].commitment_id,
                  "kind": shaped[i][0].value, "text": shaped[i][1], "created_at": now}
                 for i in order]
@@ -99,16 +114,16 @@ async def send_many(session: AsyncSession, cheers: Sequence[Cheering], *,
             insert(Encouragement).returning(Encouragement.id, sort_by_parameter_order=True),
             rows)).scalars().all()
         written = await log.append_many(session, [
-            (cheers[i].membership.group_id, events.EncouragementSent(
+            (cheers[i].group_id, events.EncouragementSent(
                 encouragement_id=eid, kind=shaped[i][0], text=shaped[i][1],
                 commitment_id=cheers[i].commitment_id, to_user_id=shaped[i][2]),
-             cheers[i].sender)
+             senders[cheers[i].sender_id])
             for i, eid in zip(order, ids, strict=True)])
         for i, eid, event in zip(order, ids, written, strict=True):
             # Crisis support for the sender alone when their note calls for it (the moderators
             # are told); each cheer's own, however many the transaction writes.
-            support = await moderation.notice_crisis(session, cheers[i].sender,
-                                                     cheers[i].membership.group_id, shaped[i][1])
+            support = await moderation.notice_crisis(session, senders[cheers[i].sender_id],
+                                                     cheers[i].group_id, shaped[i][1])
             outcomes[i] = Sent(eid, event, support)
     return [outcome for outcome in outcomes if outcome is not None]
 
@@ -132,13 +147,13 @@ def _addressed(cheer: Cheering, kind: Cheer, text: str | None, to_user_id: int |
     with the sender's group, or the member it names; never the sender."""
     if cheer.commitment_id is not None:
         commitment = about.get(cheer.commitment_id)
-        if (commitment is None or commitment.group_id != cheer.membership.group_id
+        if (commitment is None or commitment.group_id != cheer.group_id
                 or commitment.visibility != "group"):
             raise NotFound(N_("We could not find that commitment."), code="commitment_not_found")
         to_user_id = to_user_id if to_user_id is not None else commitment.user_id
         if to_user_id != commitment.user_id:
             raise Invalid(N_("Encourage the person who made the commitment."), code="wrong_receiver")
-    if to_user_id is not None and to_user_id == cheer.sender.id:
+    if to_user_id is not None and to_user_id == cheer.sender_id:
         raise Invalid(N_("Encouragement goes to someone else; be kind to yourself in your "
                          "commitments."), code="self_encouragement")
     return kind, text, to_user_id
@@ -168,36 +183,83 @@ async def _receivers(session: AsyncSession, wanted: list[tuple[int, int]]) -> se
     return {(g, u) for g, u in rows}
 
 
-async def _within_rate(session: AsyncSession, senders: dict[int, int], now: dt.datetime,
-                       per_minute: int, *, held: bool = False) -> dict[int, AppError | None]:
-    """For each cheer (by its index), None if its sender is within `per_minute` cheers in the
-    last minute counting the ones before it, else the refusal. The senders' rows are locked (on
-    SQLite: the write turn taken) first, unless `held` says the transaction already holds them,
-    so cheers sent at once on any process queue here and each counts the ones before it."""
-    if not senders:
-        return {}
-    ids = sorted(set(senders.values()))
-    if not held:
-        await session.execute(select(User.id).where(User.id.in_(ids)).order_by(User.id)
-                              .with_for_update(key_share=True))
-    window_start = now - dt.timedelta(minutes=1)
-    recent = {sender: (count, oldest) for sender, count, oldest in await session.execute(
-        select(Encouragement.from_user_id, func.count(), func.min(Encouragement.created_at))
-        .where(Encouragement.from_user_id.in_(ids), Encouragement.created_at > window_start)
-        .group_by(Encouragement.from_user_id))}
-    outcome: dict[int, AppError | None] = {}
-    for i, sender in senders.items():
-        count, oldest = recent.get(sender, (0, now))
-        if count >= per_minute:
-            retry = oldest + dt.timedelta(minutes=1) - now
-            outcome[i] = RateLimited(N_("That is a lot of encouragement at once. Take a breath and "
+async def _counted(session: AsyncSession, cheers: dict[int, Cheering], now: dt.datetime,
+                   per_minute: int) -> tuple[dict[int, User], dict[int, AppError]]:
+    """Count the cheers (by their index) on their senders' rows, in one statement that also
+    checks each sender's standing: every (session, group) they send with still signed in, an
+    active membership, not paused. Returns the senders who stand, by id, and the refusals: a
+    sender's cheers beyond `per_minute` in their current minute (which began with the first
+    cheer after the last one ended), and every cheer of a sender who does not stand.
+
+    The statement takes the senders' rows (on PostgreSQL in id order; on SQLite it is a write,
+    which takes the write turn), so cheers sent at once on any process, socket or form, queue
+    here and each is counted after the ones before it."""
+    if not cheers:
+        return {}, {}
+    asked = Counter(cheer.sender_id for cheer in cheers.values())
+    pairs = {(c.sender_id, c.token_hash, c.group_id) for c in cheers.values()}
+    pairs_of = Counter(sender for sender, _, _ in pairs)
+    ids = sorted(asked)
+    new_minute = or_(User.cheers_since.is_(None), User.cheers_since <= now - MINUTE)
+    counting = (
+        update(User)
+        .where(User.id.in_(ids), _standing(pairs, now) == _by_sender(pairs_of))
+        .values(cheers_since=case((new_minute, now), else_=User.cheers_since),
+                cheers_counted=case((new_minute, 0), else_=User.cheers_counted)
+                + _by_sender(asked))
+        .returning(User, User.cheers_since, User.cheers_counted)
+        .execution_options(synchronize_session=False))
+    if session.get_bind().dialect.name == "postgresql":
+        taken = aliased(User)
+        counting = counting.where(User.id.in_(
+            select(taken.id).where(taken.id.in_(ids)).order_by(taken.id)
+            .with_for_update(key_share=True).scalar_subquery()))
+    senders: dict[int, User] = {}
+    left: dict[int, int] = {}
+    minute_ends: dict[int, dt.datetime] = {}
+    for user, since, counted in await session.execute(counting):
+        senders[user.id] = user
+        left[user.id] = per_minute - (counted - asked[user.id])  # what this minute had left
+        minute_ends[user.id] = since + MINUTE if since is not None else now
+    refused: dict[int, AppError] = {}
+    for i, cheer in cheers.items():
+        sender = cheer.sender_id
+        if sender not in senders:
+            refused[i] = Unconfirmed()
+        elif left[sender] <= 0:
+            retry = minute_ends[sender] - now
+            refused[i] = RateLimited(N_("That is a lot of encouragement at once. Take a breath and "
                                         "try again in a moment."),
                                      retry_after=int(retry.total_seconds()) + 1)
         else:
-            outcome[i] = None
-            recent[sender] = (count + 1, oldest)
-    return outcome
+            left[sender] -= 1
+    return senders, refused
 
+
+def _standing(pairs: set[tuple[int, str | None, int]], now: dt.datetime) -> Any:
+    """In SQL, for a sender's row: how many of their (session, group) pairs stand: the session
+    signed in, the membership active and not paused. A pair without a session (the server's
+    own writes) needs the membership alone."""
+    active = [Membership.user_id == User.id, Membership.state == "active",
+              or_(Membership.muted_until.is_(None), Membership.muted_until <= now)]
+    signed_in = sorted({(token, group) for _, token, group in pairs if token is not None})
+    unsigned = sorted({(sender, group) for sender, token, group in pairs if token is None})
+    counts = []
+    if signed_in:
+        counts.append(select(func.count()).select_from(Membership).join(
+            AuthSession, AuthSession.user_id == Membership.user_id).where(
+            *active, AuthSession.expires_at > now,
+            tuple_(AuthSession.token_hash, Membership.group_id).in_(signed_in)).scalar_subquery())
+    if unsigned:
+        counts.append(select(func.count()).select_from(Membership).where(
+            *active, tuple_(Membership.user_id, Membership.group_id).in_(unsigned))
+            .scalar_subquery())
+    return counts[0] if len(counts) == 1 else counts[0] + counts[1]
+
+
+def _by_sender(values: Counter[int]) -> Any:
+    """A number per sender's row, in SQL."""
+    return case(dict(values), value=User.id)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ class User(Base):
     # The language pages and error messages are shown in (a code from server/i18n.py).
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Their cheers' rate limit (server/encouragements/service.py): when their current minute of
+    # cheers began, and how many they asked to send in it.
+    cheers_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cheers_counted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class AuthSession(Base):

@@ -67,10 +67,18 @@ async def require_unmuted(session: AsyncSession, group_id: int, user_id: int) ->
 
 def check_unmuted(membership: Membership) -> None:
     """require_unmuted() for a membership the caller has just loaded."""
-    if is_muted(membership):
-        until = membership.muted_until.strftime("%Y-%m-%d %H:%M UTC") if membership.muted_until else ""
-        raise Muted(N_("A moderator has paused your posting in this group until %(until)s. You "
-                       "can still read."), params={"until": until})
+    refusal = paused(membership)
+    if refusal is not None:
+        raise refusal
+
+
+def paused(membership: Membership) -> Muted | None:
+    """The refusal a paused member's writes get, or None while they may write."""
+    if not is_muted(membership):
+        return None
+    until = membership.muted_until.strftime("%Y-%m-%d %H:%M UTC") if membership.muted_until else ""
+    return Muted(N_("A moderator has paused your posting in this group until %(until)s. You "
+                    "can still read."), params={"until": until})
 
 
 # -- crisis support ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from server import events
 from server.accounts.service import token_hash
@@ -16,16 +16,14 @@ from server.db import transaction
 from server.encouragements import live
 from server.encouragements import service as encouragements
 from server.errors import AppError
-from server.groups.service import membership_of
 from server.models import Encouragement, Event, User
 from server.realtime.log import append_many
 from server.realtime.ws import CLOSE_FORBIDDEN, CLOSE_NOT_SIGNED_IN
 from tests.hardening.services import wait_for
 
 
-async def _cheering(session, gid: int, member, **wanted: Any) -> encouragements.Cheering:
-    _, membership = await membership_of(session, gid, member.id)
-    return encouragements.Cheering(await session.get(User, member.id), membership, **wanted)
+def _cheering(gid: int, member, **wanted: Any) -> encouragements.Cheering:
+    return encouragements.Cheering(member.id, token_hash(member.token), gid, **wanted)
 
 
 async def test_cheers_written_together_each_keep_the_rules(app, clients):
@@ -41,16 +39,16 @@ async def test_cheers_written_together_each_keep_the_rules(app, clients):
         last = (await session.scalars(select(Event.seq).where(Event.group_id == gid)
                                       .order_by(Event.seq.desc()))).first()
         cheers = [
-            await _cheering(session, gid, a, kind="proud", commitment_id=cid),
-            await _cheering(session, gid, a, kind="proud", to_user_id=a.id),
-            await _cheering(session, gid, c, kind="applause"),
-            await _cheering(session, gid, c, kind="with_you", commitment_id=cid, text="  you can  "),
-            await _cheering(session, gid, a, kind="proud", commitment_id=999_999),
-            await _cheering(session, gid, a, kind="proud", commitment_id=private),
-            await _cheering(session, gid, c, kind="proud", commitment_id=cid, to_user_id=a.id),
-            await _cheering(session, gid, a, kind="rest_counts", to_user_id=999_999),
-            await _cheering(session, gid, a, kind="worth_it", to_user_id=c.id),
-            await _cheering(session, gid, a, kind="with_you"),  # a's third that went: one too many
+            _cheering(gid, a, kind="proud", commitment_id=cid),
+            _cheering(gid, a, kind="proud", to_user_id=a.id),
+            _cheering(gid, c, kind="applause"),
+            _cheering(gid, c, kind="with_you", commitment_id=cid, text="  you can  "),
+            _cheering(gid, a, kind="proud", commitment_id=999_999),
+            _cheering(gid, a, kind="proud", commitment_id=private),
+            _cheering(gid, c, kind="proud", commitment_id=cid, to_user_id=a.id),
+            _cheering(gid, a, kind="rest_counts", to_user_id=999_999),
+            _cheering(gid, a, kind="worth_it", to_user_id=c.id),
+            _cheering(gid, a, kind="with_you"),  # a's third that went: one too many
         ]
         outcomes = await encouragements.send_many(session, cheers, per_minute=2)
     said = [o.code if isinstance(o, AppError) else "sent" for o in outcomes]
@@ -91,7 +89,7 @@ class _Sock:
     """What the writer reads of a socket, and what it tells one that must close."""
 
     def __init__(self, member, gid: int) -> None:
-        self.token_hash, self.group_id = token_hash(member.token), gid
+        self.user_id, self.token_hash, self.group_id = member.id, token_hash(member.token), gid
         self.closed: list[int] = []
 
     def close_soon(self, code: int, _reason: str) -> None:
@@ -126,11 +124,12 @@ async def test_cheers_that_arrive_during_a_write_go_together_next(app, clients, 
     others.append(asyncio.create_task(writer.send(live.Wanted(signed_out, "proud", None, None, None))))
     gate.set()
     outcomes = [await first] + [await task for task in others]
-    # The five that came while the first was written waited and went together (the two who may
-    # not write were never cheerings).
-    assert batches == [1, 5]
+    # The seven that came while the first was written waited and went together. The signed-out
+    # socket is a's: a's standing did not hold, so a's cheer from the good socket went again
+    # once that one was found out.
+    assert batches == [1, 7, 1]
     seqs = [o.event.seq for o in outcomes[:6]]
-    assert seqs == list(range(seqs[0], seqs[0] + 6))
+    assert seqs == [seqs[0] + n for n in (0, 1, 2, 5, 3, 4)]
     assert outcomes[6:] == [None, None]
     assert gone.closed == [CLOSE_FORBIDDEN] and signed_out.closed == [CLOSE_NOT_SIGNED_IN]
     assert writer.task is None and writer.waiting == []
@@ -215,22 +214,23 @@ async def _waiting_on_a_lock(app) -> bool:
 async def test_two_writers_count_each_others_cheers_behind_the_senders_lock(
         app, clients, monkeypatch, database_url):
     """Two processes' writers (two Writers here) cheering for the same sender at once: the
-    second's check of the sender waits for the first's transaction, then counts its cheer. The
-    lock is taken by the query that checks the senders' sessions, not by a statement of its own."""
+    second's count of the sender waits for the first's transaction, then counts on top of its
+    cheer. The statement that counts takes the row: no other statement locks it first."""
     if not database_url.startswith("postgresql"):
         pytest.skip("SQLite writes one transaction at a time (server/db.py)")
     a, b = await clients.member(), await clients.member()
     gid = (await clients.group(a, b))["id"]
-    written = encouragements.send_many
+    counted = encouragements._counted
     gate, writing = asyncio.Event(), asyncio.Event()
 
-    async def held(session, cheers, **kw):
-        if not writing.is_set():  # the first writer, its senders checked and held
+    async def held(*args, **kw):
+        done = await counted(*args, **kw)
+        if not writing.is_set():  # the first writer, its sender counted and held
             writing.set()
             await gate.wait()
-        return await written(session, cheers, **kw)
+        return done
 
-    monkeypatch.setattr(encouragements, "send_many", held)
+    monkeypatch.setattr(encouragements, "_counted", held)
     here, there = live.Writer(app.state.db, per_minute=1), live.Writer(app.state.db, per_minute=1)
     first = asyncio.create_task(here.send(live.Wanted(_Sock(a, gid), "proud", None, None, b.id)))
     await writing.wait()
@@ -241,3 +241,75 @@ async def test_two_writers_count_each_others_cheers_behind_the_senders_lock(
     assert isinstance(await first, encouragements.Sent)
     refused = await second
     assert isinstance(refused, AppError) and refused.code == "rate_limited"
+
+
+async def test_cheers_on_sockets_forms_and_rest_share_one_count_per_minute(app, clients, travel):
+    a, b = await clients.member(), await clients.member()
+    gid = (await clients.group(a, b))["id"]
+    per_minute = app.state.settings.encouragements_per_minute
+    for _ in range(per_minute - 1):
+        r = await a.post(f"/api/v1/groups/{gid}/encouragements", {"kind": "proud"})
+        assert r.status_code == 201, r.text
+    writer = live.Writer(app.state.db, per_minute)
+    last, over = await asyncio.gather(*(writer.send(live.Wanted(_Sock(a, gid), "with_you", None,
+                                                                   None, None)) for _ in range(2)))
+    assert isinstance(last, encouragements.Sent)
+    assert isinstance(over, AppError) and over.code == "rate_limited"
+    assert 1 <= over.retry_after <= 60
+    r = await a.post(f"/api/v1/groups/{gid}/encouragements", {"kind": "proud"})
+    assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 60
+    async with transaction(app.state.db, write=False) as session:
+        began = await session.scalar(select(User.cheers_since).where(User.id == a.id))
+    travel(began + encouragements.MINUTE)  # the minute that began with the first is over
+    assert isinstance(await writer.send(live.Wanted(_Sock(a, gid), "proud", None, None, None)),
+                      encouragements.Sent)
+
+
+async def test_a_member_on_two_devices_sends_from_both_in_one_transaction(app, clients):
+    a, b = await clients.member(), await clients.member()
+    gid = (await clients.group(a, b))["id"]
+    r = await clients.anonymous().post("/api/v1/auth/login", json={
+        "username": a.user["username"], "password": "a quiet river bend"})
+    phone, laptop = _Sock(a, gid), _Sock(a, gid)
+    laptop.token_hash = token_hash(r.json()["token"])
+    async with transaction(app.state.db) as session:
+        outcomes = await encouragements.send_many(session, [
+            encouragements.Cheering(a.id, sock.token_hash, gid, "proud") for sock in (phone, laptop)])
+        await session.commit()
+    assert all(isinstance(o, encouragements.Sent) for o in outcomes)
+
+
+async def test_a_paused_members_socket_cheer_is_refused_as_paused(app, clients):
+    mod, a = await clients.member(), await clients.member()
+    gid = (await clients.group(mod, a))["id"]
+    r = await mod.put(f"/api/v1/groups/{gid}/members/{a.id}/mute",
+                      {"minutes": 30, "reason": "Cool down."})
+    assert r.status_code == 200, r.text
+    sock = _Sock(a, gid)
+    refused = await live.Writer(app.state.db, 20).send(live.Wanted(sock, "proud", None, None, None))
+    assert isinstance(refused, AppError) and refused.code == "muted" and sock.closed == []
+    async with transaction(app.state.db, write=False) as session:
+        assert await session.scalar(select(User.cheers_counted).where(User.id == a.id)) == 0
+
+
+async def test_a_plain_cheer_reads_nothing_before_the_statement_that_counts_it(app, clients,
+                                                                                monkeypatch):
+    """The sender's session, membership, pause and rate are checked by the write that counts
+    the cheer: no statement goes before it."""
+    a, b = await clients.member(), await clients.member()
+    gid = (await clients.group(a, b))["id"]
+    sent: list[str] = []
+
+    def heard(_conn, _cursor, statement, *_args) -> None:
+        sent.append(" ".join(statement.split()[:2]).upper())
+
+    engine = app.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", heard)
+    try:
+        outcome = await live.Writer(app.state.db, 20).send(
+            live.Wanted(_Sock(a, gid), "proud", "well done", None, None))
+    finally:
+        event.remove(engine, "before_cursor_execute", heard)
+    assert isinstance(outcome, encouragements.Sent)
+    writes = [s for s in sent if s not in ("BEGIN", "BEGIN IMMEDIATE", "SAVEPOINT")]
+    assert writes[:3] == ["UPDATE USERS", "INSERT INTO", "UPDATE GROUPS"], sent
