@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import json
 import time
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -13,7 +14,19 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Self
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator, event, text
+from sqlalchemy import (
+    DateTime,
+    MetaData,
+    TypeDecorator,
+    any_,
+    bindparam,
+    cast,
+    event,
+    func,
+    literal_column,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InvalidatePoolError
@@ -241,6 +254,33 @@ def insert_into(session: AsyncSession, table: Any) -> Any:
     and SQLite spell it alike)."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+# Lists sent as one parameter: a statement that takes a batch's values this way keeps one
+# shape (one compiled and prepared statement) whatever the batch's size, and binds one value
+# instead of one per item. PostgreSQL takes arrays, SQLite a JSON text.
+
+def in_list(session: AsyncSession, column: Any, name: str, values: list[Any]) -> Any:
+    """`column IN values`, the values bound as one parameter."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(name, values, type_=postgresql.ARRAY(column.type)))
+    return column.in_(select(literal_column("value", column.type)).select_from(
+        func.json_each(bindparam(name, json.dumps(values)))))
+
+
+def rows_of(session: AsyncSession, name: str, columns: dict[str, Any],
+            rows: list[tuple[Any, ...]]) -> Any:
+    """The rows as a table `name` with these columns (name: SQL type), for a statement to
+    join or update from."""
+    if session.get_bind().dialect.name == "postgresql":
+        arrays = [bindparam(f"{name}_{column}", [row[i] for row in rows],
+                            type_=postgresql.ARRAY(item))
+                  for i, (column, item) in enumerate(columns.items())]
+        return func.unnest(*arrays).table_valued(*columns).render_derived(name=name)
+    each = func.json_each(bindparam(name, json.dumps(rows)))
+    return select(*(cast(func.json_extract(literal_column("value"), f"$[{i}]"), item).label(column)
+                    for i, (column, item) in enumerate(columns.items()))
+                  ).select_from(each).subquery(name)
 
 
 async def lock(session: AsyncSession, key: str) -> None:

@@ -87,8 +87,8 @@ class Writer:
                 # The senders' standing is checked by the statement that counts their cheers:
                 # nothing is read before it.
                 cheering = [encouragements.Cheering(
-                    w.sock.user_id, w.sock.token_hash, w.sock.group_id, w.kind, w.text,
-                    w.commitment_id, w.to_user_id) for w, _ in batch]
+                    w.sock.user_id, w.sock.token_hash, w.sock.membership_id, w.sock.group_id,
+                    w.kind, w.text, w.commitment_id, w.to_user_id) for w, _ in batch]
                 outcomes: list[Outcome] = list(await encouragements.send_many(
                     session, cheering, per_minute=self.per_minute))
                 again = await _why_unconfirmed(session, [w.sock for w, _ in batch], outcomes)

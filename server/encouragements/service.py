@@ -8,11 +8,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import case, func, insert, or_, select, tuple_, update
+from sqlalchemy import Integer, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from server import clock, events
+from server.db import in_list, rows_of
 from server.errors import AppError, Conflict, Invalid, NotFound, RateLimited
 from server.i18n import N_
 from server.models import AuthSession, Commitment, Encouragement, Event, Hidden, Membership, User
@@ -30,6 +30,7 @@ class Cheering:
 
     sender_id: int
     token_hash: str | None  # None: the server's own (the demo's), with no session to check
+    membership_id: int  # the sender's in the group
     group_id: int
     kind: str
     text: str | None = None
@@ -64,8 +65,9 @@ async def send(session: AsyncSession, sender: User, membership: Membership, *,
     session whose token hashes to `token_hash` (None: the server's own, the demo's); AppError
     when a rule refuses it."""
     moderation.check_unmuted(membership)
-    [outcome] = await send_many(session, [Cheering(sender.id, token_hash, membership.group_id, kind,
-                                                   text, commitment_id, to_user_id)],
+    [outcome] = await send_many(session, [Cheering(sender.id, token_hash, membership.id,
+                                                   membership.group_id, kind, text, commitment_id,
+                                                   to_user_id)],
                                 per_minute=per_minute)
     if isinstance(outcome, AppError):
         raise outcome
@@ -197,23 +199,44 @@ async def _counted(session: AsyncSession, cheers: dict[int, Cheering], now: dt.d
     if not cheers:
         return {}, {}
     asked = Counter(cheer.sender_id for cheer in cheers.values())
-    pairs = {(c.sender_id, c.token_hash, c.group_id) for c in cheers.values()}
-    pairs_of = Counter(sender for sender, _, _ in pairs)
-    ids = sorted(asked)
+    tokens = {(c.sender_id, c.token_hash) for c in cheers.values() if c.token_hash is not None}
+    memberships = {(c.sender_id, c.membership_id) for c in cheers.values()}
+    tokens_of = Counter(sender for sender, _ in tokens)
+    memberships_of = Counter(sender for sender, _ in memberships)
+    # Per sender: the cheers asked, and how many sessions and memberships must stand, beside
+    # how many do. Sessions and memberships are named by their own keys: one sender's never
+    # count for another's.
+    wanted = rows_of(session, "wanted", {"id": Integer(), "asked": Integer(), "tokens": Integer(),
+                                         "memberships": Integer()},
+                     [(sender, asked[sender], tokens_of[sender], memberships_of[sender])
+                      for sender in sorted(asked)])
+    signed_in = select(func.count()).where(
+        AuthSession.user_id == wanted.c.id, AuthSession.expires_at > now,
+        in_list(session, AuthSession.token_hash, "tokens", sorted(t for _, t in tokens)))
+    active = select(func.count()).where(
+        Membership.user_id == wanted.c.id,
+        in_list(session, Membership.id, "memberships", sorted(m for _, m in memberships)),
+        Membership.state == "active",
+        or_(Membership.muted_until.is_(None), Membership.muted_until <= now))
+    standing = select(wanted, signed_in.scalar_subquery().label("signed_in"),
+                      active.scalar_subquery().label("active"))
+    stood: Any
+    if session.get_bind().dialect.name == "postgresql":
+        # The rows taken in id order, once, before the update reads them, so two writers never
+        # wait on each other crosswise (on SQLite the update takes the write turn).
+        stood = (standing.join(User, User.id == wanted.c.id).order_by(User.id)
+                 .with_for_update(of=User, key_share=True).cte("taken").prefix_with("MATERIALIZED"))
+    else:
+        stood = standing.subquery("taken")
     new_minute = or_(User.cheers_since.is_(None), User.cheers_since <= now - MINUTE)
     counting = (
         update(User)
-        .where(User.id.in_(ids), _standing(pairs, now) == _by_sender(pairs_of))
+        .where(User.id == stood.c.id, stood.c.signed_in == stood.c.tokens,
+               stood.c.active == stood.c.memberships)
         .values(cheers_since=case((new_minute, now), else_=User.cheers_since),
-                cheers_counted=case((new_minute, 0), else_=User.cheers_counted)
-                + _by_sender(asked))
+                cheers_counted=case((new_minute, 0), else_=User.cheers_counted) + stood.c.asked)
         .returning(User, User.cheers_since, User.cheers_counted)
         .execution_options(synchronize_session=False))
-    if session.get_bind().dialect.name == "postgresql":
-        taken = aliased(User)
-        counting = counting.where(User.id.in_(
-            select(taken.id).where(taken.id.in_(ids)).order_by(taken.id)
-            .with_for_update(key_share=True).scalar_subquery()))
     senders: dict[int, User] = {}
     left: dict[int, int] = {}
     minute_ends: dict[int, dt.datetime] = {}
@@ -234,32 +257,6 @@ async def _counted(session: AsyncSession, cheers: dict[int, Cheering], now: dt.d
         else:
             left[sender] -= 1
     return senders, refused
-
-
-def _standing(pairs: set[tuple[int, str | None, int]], now: dt.datetime) -> Any:
-    """In SQL, for a sender's row: how many of their (session, group) pairs stand: the session
-    signed in, the membership active and not paused. A pair without a session (the server's
-    own writes) needs the membership alone."""
-    active = [Membership.user_id == User.id, Membership.state == "active",
-              or_(Membership.muted_until.is_(None), Membership.muted_until <= now)]
-    signed_in = sorted({(token, group) for _, token, group in pairs if token is not None})
-    unsigned = sorted({(sender, group) for sender, token, group in pairs if token is None})
-    counts = []
-    if signed_in:
-        counts.append(select(func.count()).select_from(Membership).join(
-            AuthSession, AuthSession.user_id == Membership.user_id).where(
-            *active, AuthSession.expires_at > now,
-            tuple_(AuthSession.token_hash, Membership.group_id).in_(signed_in)).scalar_subquery())
-    if unsigned:
-        counts.append(select(func.count()).select_from(Membership).where(
-            *active, tuple_(Membership.user_id, Membership.group_id).in_(unsigned))
-            .scalar_subquery())
-    return counts[0] if len(counts) == 1 else counts[0] + counts[1]
-
-
-def _by_sender(values: Counter[int]) -> Any:
-    """A number per sender's row, in SQL."""
-    return case(dict(values), value=User.id)
 
 
 @dataclass(frozen=True)

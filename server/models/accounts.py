@@ -27,7 +27,7 @@ class User(Base):
     # Their cheers' rate limit (server/encouragements/service.py): when their current minute of
     # cheers began, and how many they asked to send in it.
     cheers_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    cheers_counted: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cheers_counted: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class AuthSession(Base):

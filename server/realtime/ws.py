@@ -99,7 +99,7 @@ class GroupSocket:
     An idle socket is most of what a process holds, so it is kept small: a plain deque
     for the frames, and a task that drains it only while there is something to send."""
 
-    __slots__ = ("websocket", "db", "user_id", "group_id", "token_hash", "expires", "delivered",
+    __slots__ = ("websocket", "db", "user_id", "group_id", "membership_id", "token_hash", "expires", "delivered",
                  "_queued", "mod_delivered", "_mod_queued", "reads_moderators", "admitted_at",
                  "queue", "closing", "done", "_sending", "_sender", "receiver", "interrupted",
                  "fragments", "receive_only", "language")
@@ -110,7 +110,8 @@ class GroupSocket:
                  delivered: int, moderators: int = 0, reads_moderators: bool = False,
                  token_hash: str = "", expires: dt.datetime | None = None,
                  admitted_at: int | None = None, fragments: bool = False,
-                 receive_only: bool = False, language: str | None = None) -> None:
+                 receive_only: bool = False, language: str | None = None,
+                 membership_id: int = 0) -> None:
         self.websocket = websocket
         # What the socket's words and fragments are said in (socket_language; from the
         # handshake alone when the opener does not say).
@@ -121,6 +122,7 @@ class GroupSocket:
         self.db = db
         self.user_id = user_id
         self.group_id = group_id
+        self.membership_id = membership_id  # the member's in the group (0: not needed)
         self.token_hash = token_hash
         self.expires = expires  # when the session ends (Cairn's clock)
         self.delivered = delivered  # highest seq of the shared stream sent to the client
@@ -338,6 +340,7 @@ class Admitted:
     token_hash: str
     expires: dt.datetime  # when the session ends
     group_id: int
+    membership_id: int
     is_moderator: bool
     last: int
     moderators_last: int
@@ -405,7 +408,7 @@ async def _standing(session: AsyncSession, websocket: WebSocket, resolve: Resolv
         if parse_seq(websocket, name) is not None:
             oldest[stream] = await log.oldest(session, membership.group_id, stream)
     role, last, moderators_last = standing
-    return Admitted(user, auth.token_hash, auth.expires_at, membership.group_id,
+    return Admitted(user, auth.token_hash, auth.expires_at, membership.group_id, membership.id,
                     role == "moderator", last, moderators_last, oldest,
                     socket_language(websocket, user))
 
@@ -510,7 +513,8 @@ async def group_socket(websocket: WebSocket, gid: int) -> None:
                        reads_moderators=admitted.is_moderator, token_hash=admitted.token_hash,
                        expires=admitted.expires, admitted_at=admitted.last,
                        fragments=websocket.query_params.get("fragments") == "1",
-                       receive_only=bool(admitted.user.receive_only), language=admitted.language)
+                       receive_only=bool(admitted.user.receive_only), language=admitted.language,
+                       membership_id=admitted.membership_id)
     is_moderator = admitted.is_moderator
     del admitted  # an idle socket does not keep the signed-in user's row
 

@@ -16,20 +16,29 @@ from server.db import transaction
 from server.encouragements import live
 from server.encouragements import service as encouragements
 from server.errors import AppError
-from server.models import Encouragement, Event, User
+from server.models import Encouragement, Event, Membership, User
 from server.realtime.log import append_many
 from server.realtime.ws import CLOSE_FORBIDDEN, CLOSE_NOT_SIGNED_IN
 from tests.hardening.services import wait_for
 
 
-def _cheering(gid: int, member, **wanted: Any) -> encouragements.Cheering:
-    return encouragements.Cheering(member.id, token_hash(member.token), gid, **wanted)
+async def _memberships(app, gid: int) -> dict[int, int]:
+    """Each member's membership id in the group, by their user id."""
+    async with transaction(app.state.db, write=False) as session:
+        return dict((await session.execute(select(Membership.user_id, Membership.id).where(
+            Membership.group_id == gid))).all())
+
+
+def _cheering(gid: int, mids: dict[int, int], member, **wanted: Any) -> encouragements.Cheering:
+    return encouragements.Cheering(member.id, token_hash(member.token), mids[member.id], gid,
+                                   **wanted)
 
 
 async def test_cheers_written_together_each_keep_the_rules(app, clients):
     a, b, c = [await clients.member() for _ in range(3)]
     group = await clients.group(a, b, c)
     gid = group["id"]
+    mids = await _memberships(app, gid)
     r = await b.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "a nap"})
     cid = r.json()["id"]
     r = await b.post(f"/api/v1/groups/{gid}/commitments",
@@ -39,16 +48,16 @@ async def test_cheers_written_together_each_keep_the_rules(app, clients):
         last = (await session.scalars(select(Event.seq).where(Event.group_id == gid)
                                       .order_by(Event.seq.desc()))).first()
         cheers = [
-            _cheering(gid, a, kind="proud", commitment_id=cid),
-            _cheering(gid, a, kind="proud", to_user_id=a.id),
-            _cheering(gid, c, kind="applause"),
-            _cheering(gid, c, kind="with_you", commitment_id=cid, text="  you can  "),
-            _cheering(gid, a, kind="proud", commitment_id=999_999),
-            _cheering(gid, a, kind="proud", commitment_id=private),
-            _cheering(gid, c, kind="proud", commitment_id=cid, to_user_id=a.id),
-            _cheering(gid, a, kind="rest_counts", to_user_id=999_999),
-            _cheering(gid, a, kind="worth_it", to_user_id=c.id),
-            _cheering(gid, a, kind="with_you"),  # a's third that went: one too many
+            _cheering(gid, mids, a, kind="proud", commitment_id=cid),
+            _cheering(gid, mids, a, kind="proud", to_user_id=a.id),
+            _cheering(gid, mids, c, kind="applause"),
+            _cheering(gid, mids, c, kind="with_you", commitment_id=cid, text="  you can  "),
+            _cheering(gid, mids, a, kind="proud", commitment_id=999_999),
+            _cheering(gid, mids, a, kind="proud", commitment_id=private),
+            _cheering(gid, mids, c, kind="proud", commitment_id=cid, to_user_id=a.id),
+            _cheering(gid, mids, a, kind="rest_counts", to_user_id=999_999),
+            _cheering(gid, mids, a, kind="worth_it", to_user_id=c.id),
+            _cheering(gid, mids, a, kind="with_you"),  # a's third that went: one too many
         ]
         outcomes = await encouragements.send_many(session, cheers, per_minute=2)
     said = [o.code if isinstance(o, AppError) else "sent" for o in outcomes]
@@ -88,8 +97,9 @@ async def test_events_of_several_groups_take_each_groups_next_seqs(app, clients)
 class _Sock:
     """What the writer reads of a socket, and what it tells one that must close."""
 
-    def __init__(self, member, gid: int) -> None:
+    def __init__(self, member, gid: int, mids: dict[int, int]) -> None:
         self.user_id, self.token_hash, self.group_id = member.id, token_hash(member.token), gid
+        self.membership_id = mids.get(member.id, 0)
         self.closed: list[int] = []
 
     def close_soon(self, code: int, _reason: str) -> None:
@@ -99,6 +109,7 @@ class _Sock:
 async def test_cheers_that_arrive_during_a_write_go_together_next(app, clients, monkeypatch):
     a, b, c = [await clients.member() for _ in range(3)]
     gid = (await clients.group(a, b, c))["id"]
+    mids = await _memberships(app, gid)
     outsider = await clients.member()  # before the writer holds SQLite's write turn
     batches: list[int] = []
     gate, writing = asyncio.Event(), asyncio.Event()
@@ -113,13 +124,13 @@ async def test_cheers_that_arrive_during_a_write_go_together_next(app, clients, 
 
     monkeypatch.setattr(encouragements, "send_many", held)
     writer = live.Writer(app.state.db, per_minute=100)
-    first = asyncio.create_task(writer.send(live.Wanted(_Sock(a, gid), "proud", None, None, b.id)))
+    first = asyncio.create_task(writer.send(live.Wanted(_Sock(a, gid, mids), "proud", None, None, b.id)))
     await writing.wait()
-    others = [asyncio.create_task(writer.send(live.Wanted(_Sock(m, gid), "with_you", None, None, None)))
+    others = [asyncio.create_task(writer.send(live.Wanted(_Sock(m, gid, mids), "with_you", None, None, None)))
               for m in (b, c, a, b, c)]
-    gone = _Sock(outsider, gid)
+    gone = _Sock(outsider, gid, mids)
     others.append(asyncio.create_task(writer.send(live.Wanted(gone, "proud", None, None, None))))
-    signed_out = _Sock(a, gid)
+    signed_out = _Sock(a, gid, mids)
     signed_out.token_hash = "0" * 64
     others.append(asyncio.create_task(writer.send(live.Wanted(signed_out, "proud", None, None, None))))
     gate.set()
@@ -138,6 +149,7 @@ async def test_cheers_that_arrive_during_a_write_go_together_next(app, clients, 
 async def test_a_failed_transaction_fails_only_the_cheer_at_fault(app, clients, monkeypatch):
     a, b, c = [await clients.member() for _ in range(3)]
     gid = (await clients.group(a, b, c))["id"]
+    mids = await _memberships(app, gid)
     written = encouragements.send_many
     gate, writing = asyncio.Event(), asyncio.Event()
     calls: list[list[str]] = []
@@ -153,9 +165,9 @@ async def test_a_failed_transaction_fails_only_the_cheer_at_fault(app, clients, 
 
     monkeypatch.setattr(encouragements, "send_many", failing)
     writer = live.Writer(app.state.db, per_minute=100)
-    first = asyncio.create_task(writer.send(live.Wanted(_Sock(a, gid), "proud", None, None, None)))
+    first = asyncio.create_task(writer.send(live.Wanted(_Sock(a, gid, mids), "proud", None, None, None)))
     await writing.wait()
-    together = [asyncio.create_task(writer.send(live.Wanted(_Sock(m, gid), kind, text, None, None)))
+    together = [asyncio.create_task(writer.send(live.Wanted(_Sock(m, gid, mids), kind, text, None, None)))
                 for m, kind, text in ((b, "with_you", None), (c, "worth_it", "breaks"),
                                       (a, "rest_counts", None))]
     gate.set()
@@ -175,6 +187,7 @@ async def test_cheers_kept_are_never_written_again_when_telling_the_sockets_fail
                                                                                  monkeypatch):
     a, b, c = [await clients.member() for _ in range(3)]
     gid = (await clients.group(a, b, c))["id"]
+    mids = await _memberships(app, gid)
     written = encouragements.send_many
     gate, writing = asyncio.Event(), asyncio.Event()
 
@@ -190,9 +203,9 @@ async def test_cheers_kept_are_never_written_again_when_telling_the_sockets_fail
     monkeypatch.setattr(encouragements, "send_many", held)
     monkeypatch.setattr(app.state.db, "doorbell", doorbell_fails)
     writer = live.Writer(app.state.db, per_minute=100)
-    first = asyncio.create_task(writer.send(live.Wanted(_Sock(a, gid), "proud", None, None, None)))
+    first = asyncio.create_task(writer.send(live.Wanted(_Sock(a, gid, mids), "proud", None, None, None)))
     await writing.wait()
-    together = [asyncio.create_task(writer.send(live.Wanted(_Sock(m, gid), "with_you", None, None, None)))
+    together = [asyncio.create_task(writer.send(live.Wanted(_Sock(m, gid, mids), "with_you", None, None, None)))
                 for m in (b, c)]
     gate.set()
     outcomes = [await first] + [await task for task in together]
@@ -220,6 +233,7 @@ async def test_two_writers_count_each_others_cheers_behind_the_senders_lock(
         pytest.skip("SQLite writes one transaction at a time (server/db.py)")
     a, b = await clients.member(), await clients.member()
     gid = (await clients.group(a, b))["id"]
+    mids = await _memberships(app, gid)
     counted = encouragements._counted
     gate, writing = asyncio.Event(), asyncio.Event()
 
@@ -232,9 +246,9 @@ async def test_two_writers_count_each_others_cheers_behind_the_senders_lock(
 
     monkeypatch.setattr(encouragements, "_counted", held)
     here, there = live.Writer(app.state.db, per_minute=1), live.Writer(app.state.db, per_minute=1)
-    first = asyncio.create_task(here.send(live.Wanted(_Sock(a, gid), "proud", None, None, b.id)))
+    first = asyncio.create_task(here.send(live.Wanted(_Sock(a, gid, mids), "proud", None, None, b.id)))
     await writing.wait()
-    second = asyncio.create_task(there.send(live.Wanted(_Sock(a, gid), "with_you", None, None,
+    second = asyncio.create_task(there.send(live.Wanted(_Sock(a, gid, mids), "with_you", None, None,
                                                          b.id)))
     await wait_for(lambda: _waiting_on_a_lock(app), 20)  # the second's check waits on a's row
     gate.set()
@@ -246,12 +260,13 @@ async def test_two_writers_count_each_others_cheers_behind_the_senders_lock(
 async def test_cheers_on_sockets_forms_and_rest_share_one_count_per_minute(app, clients, travel):
     a, b = await clients.member(), await clients.member()
     gid = (await clients.group(a, b))["id"]
+    mids = await _memberships(app, gid)
     per_minute = app.state.settings.encouragements_per_minute
     for _ in range(per_minute - 1):
         r = await a.post(f"/api/v1/groups/{gid}/encouragements", {"kind": "proud"})
         assert r.status_code == 201, r.text
     writer = live.Writer(app.state.db, per_minute)
-    last, over = await asyncio.gather(*(writer.send(live.Wanted(_Sock(a, gid), "with_you", None,
+    last, over = await asyncio.gather(*(writer.send(live.Wanted(_Sock(a, gid, mids), "with_you", None,
                                                                    None, None)) for _ in range(2)))
     assert isinstance(last, encouragements.Sent)
     assert isinstance(over, AppError) and over.code == "rate_limited"
@@ -261,20 +276,22 @@ async def test_cheers_on_sockets_forms_and_rest_share_one_count_per_minute(app, 
     async with transaction(app.state.db, write=False) as session:
         began = await session.scalar(select(User.cheers_since).where(User.id == a.id))
     travel(began + encouragements.MINUTE)  # the minute that began with the first is over
-    assert isinstance(await writer.send(live.Wanted(_Sock(a, gid), "proud", None, None, None)),
+    assert isinstance(await writer.send(live.Wanted(_Sock(a, gid, mids), "proud", None, None, None)),
                       encouragements.Sent)
 
 
 async def test_a_member_on_two_devices_sends_from_both_in_one_transaction(app, clients):
     a, b = await clients.member(), await clients.member()
     gid = (await clients.group(a, b))["id"]
+    mids = await _memberships(app, gid)
     r = await clients.anonymous().post("/api/v1/auth/login", json={
         "username": a.user["username"], "password": "a quiet river bend"})
-    phone, laptop = _Sock(a, gid), _Sock(a, gid)
+    phone, laptop = _Sock(a, gid, mids), _Sock(a, gid, mids)
     laptop.token_hash = token_hash(r.json()["token"])
     async with transaction(app.state.db) as session:
         outcomes = await encouragements.send_many(session, [
-            encouragements.Cheering(a.id, sock.token_hash, gid, "proud") for sock in (phone, laptop)])
+            encouragements.Cheering(a.id, sock.token_hash, mids[a.id], gid, "proud")
+        for sock in (phone, laptop)])
         await session.commit()
     assert all(isinstance(o, encouragements.Sent) for o in outcomes)
 
@@ -282,10 +299,11 @@ async def test_a_member_on_two_devices_sends_from_both_in_one_transaction(app, c
 async def test_a_paused_members_socket_cheer_is_refused_as_paused(app, clients):
     mod, a = await clients.member(), await clients.member()
     gid = (await clients.group(mod, a))["id"]
+    mids = await _memberships(app, gid)
     r = await mod.put(f"/api/v1/groups/{gid}/members/{a.id}/mute",
                       {"minutes": 30, "reason": "Cool down."})
     assert r.status_code == 200, r.text
-    sock = _Sock(a, gid)
+    sock = _Sock(a, gid, mids)
     refused = await live.Writer(app.state.db, 20).send(live.Wanted(sock, "proud", None, None, None))
     assert isinstance(refused, AppError) and refused.code == "muted" and sock.closed == []
     async with transaction(app.state.db, write=False) as session:
@@ -298,18 +316,21 @@ async def test_a_plain_cheer_reads_nothing_before_the_statement_that_counts_it(a
     the cheer: no statement goes before it."""
     a, b = await clients.member(), await clients.member()
     gid = (await clients.group(a, b))["id"]
+    mids = await _memberships(app, gid)
     sent: list[str] = []
 
     def heard(_conn, _cursor, statement, *_args) -> None:
-        sent.append(" ".join(statement.split()[:2]).upper())
+        sent.append(" ".join(statement.split()))
 
     engine = app.state.db.engine.sync_engine
     event.listen(engine, "before_cursor_execute", heard)
     try:
         outcome = await live.Writer(app.state.db, 20).send(
-            live.Wanted(_Sock(a, gid), "proud", "well done", None, None))
+            live.Wanted(_Sock(a, gid, mids), "proud", "well done", None, None))
     finally:
         event.remove(engine, "before_cursor_execute", heard)
     assert isinstance(outcome, encouragements.Sent)
-    writes = [s for s in sent if s not in ("BEGIN", "BEGIN IMMEDIATE", "SAVEPOINT")]
-    assert writes[:3] == ["UPDATE USERS", "INSERT INTO", "UPDATE GROUPS"], sent
+    counting, cheer, seq, event_row = [s for s in sent if s not in ("BEGIN", "BEGIN IMMEDIATE")]
+    assert "UPDATE users SET cheers_since" in counting, sent
+    assert cheer.startswith("INSERT INTO encouragements") and seq.startswith("UPDATE groups")
+    assert event_row.startswith("INSERT INTO events")
