@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,7 +94,8 @@ class Writer:
                 again = await _why_unconfirmed(session, [w.sock for w, _ in batch], outcomes)
                 if again:  # their senders' other sockets did not stand: without them, they do
                     sent = await encouragements.send_many(
-                        session, [cheering[i] for i in again], per_minute=self.per_minute)
+                        session, [replace(cheering[i], membership_id=m) for i, m in again.items()],
+                        per_minute=self.per_minute)
                     for i, result in zip(again, sent, strict=True):
                         outcomes[i] = result
                 await session.commit()
@@ -123,16 +124,17 @@ class Writer:
 
 
 async def _why_unconfirmed(session: AsyncSession, socks: list[GroupSocket],
-                           outcomes: list[Outcome]) -> list[int]:
+                           outcomes: list[Outcome]) -> dict[int, int]:
     """The cheers whose senders did not stand, looked at again: a session ended or a membership
     left closes its socket (the outcome None), a paused member is told so. Returns the cheers
-    whose own socket stands after all (the sender's other socket did not, say): they may go."""
+    whose own socket stands after all (the sender's other socket did not, say), with the
+    membership found for each: they may go."""
     doubted = [i for i, o in enumerate(outcomes) if isinstance(o, encouragements.Unconfirmed)]
     if not doubted:
-        return []
+        return {}
     found = await accounts.authenticate_in_groups(
         session, [(socks[i].token_hash, socks[i].group_id) for i in doubted])
-    again = []
+    again = {}
     for i in doubted:
         sock = socks[i]
         member = standing(sock, found.get((sock.token_hash, sock.group_id)))
@@ -141,7 +143,7 @@ async def _why_unconfirmed(session: AsyncSession, socks: list[GroupSocket],
         elif (refusal := moderation.paused(member[1])) is not None:
             outcomes[i] = refusal
         else:
-            again.append(i)
+            again[i] = member[1].id
     return again
 
 

@@ -334,3 +334,15 @@ async def test_a_plain_cheer_reads_nothing_before_the_statement_that_counts_it(a
     assert "UPDATE users SET cheers_since" in counting, sent
     assert cheer.startswith("INSERT INTO encouragements") and seq.startswith("UPDATE groups")
     assert event_row.startswith("INSERT INTO events")
+
+
+async def test_a_socket_whose_membership_is_not_the_one_counted_is_looked_at_again(app, clients):
+    """A socket let in before it kept its membership's id (or one that names another) is not
+    counted: its cheer is looked at again by session and group, and goes."""
+    a, b = await clients.member(), await clients.member()
+    gid = (await clients.group(a, b))["id"]
+    outcome = await live.Writer(app.state.db, 20).send(
+        live.Wanted(_Sock(a, gid, {}), "proud", None, None, None))
+    assert isinstance(outcome, encouragements.Sent)
+    async with transaction(app.state.db, write=False) as session:
+        assert await session.scalar(select(User.cheers_counted).where(User.id == a.id)) == 1
