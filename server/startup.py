@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Callable
 
@@ -25,6 +26,24 @@ _NOT_YET_NAMES = {"CannotConnectNowError", "TooManyConnectionsError"}
 
 class DatabaseUnreachable(Exception):
     """The database did not answer in time, or refused in a way waiting cannot mend."""
+
+
+# The oldest SQLite Cairn's statements run on: UPDATE ... FROM, RETURNING and json_each.
+SQLITE_AT_LEAST = (3, 35, 0)
+
+
+def check_sqlite() -> None:
+    """Refuse, saying why, an SQLite too old for Cairn's statements (or built without JSON)."""
+    found = sqlite3.sqlite_version_info
+    if found < SQLITE_AT_LEAST:
+        raise DatabaseUnreachable(
+            f"this Python's SQLite is {'.'.join(map(str, found))}; Cairn needs "
+            f"{'.'.join(map(str, SQLITE_AT_LEAST))} or newer (or PostgreSQL)")
+    try:
+        sqlite3.connect(":memory:").execute("SELECT count(*) FROM json_each('[1]')").close()
+    except sqlite3.OperationalError:
+        raise DatabaseUnreachable("this Python's SQLite was built without JSON functions; "
+                                  "Cairn needs them (or PostgreSQL)") from None
 
 
 def where(url: URL) -> str:
@@ -72,9 +91,10 @@ async def wait_for_database(settings: Settings, *, first_delay: float = 0.5,
     """Try the database until it answers, for at most `database_wait_seconds`, waiting
     first_delay, then twice as long each time up to max_delay. One log line per failed
     attempt. Returns the number of attempts; raises DatabaseUnreachable when it gives up.
-    SQLite needs no waiting: the file is opened when used."""
+    SQLite needs no waiting (the file is opened when used), only to be new enough."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
+        check_sqlite()
         return 0
     budget = float(settings.database_wait_seconds)
     started = clock()

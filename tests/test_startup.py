@@ -14,6 +14,7 @@ import time
 import pytest
 from sqlalchemy.engine import make_url
 
+from server import startup
 from server.config import Settings
 from server.startup import DatabaseUnreachable, wait_for_database
 from tests.fixtures.databases import POSTGRES_ADMIN_URL, ROOT, need_postgres, sqlite_url
@@ -141,6 +142,14 @@ async def test_what_waiting_cannot_mend_stops_at_once(attempts: Attempts, postgr
 
 async def test_sqlite_needs_no_waiting(tmp_path) -> None:
     assert await wait_for_database(Settings(database_url=sqlite_url(tmp_path / "x.db"))) == 0
+
+
+async def test_an_sqlite_too_old_for_cairns_statements_is_refused_saying_so(tmp_path,
+                                                                           monkeypatch) -> None:
+    settings = Settings(database_url=sqlite_url(tmp_path / "cairn.db"))
+    monkeypatch.setattr(startup.sqlite3, "sqlite_version_info", (3, 34, 1))
+    with pytest.raises(DatabaseUnreachable, match=r"SQLite is 3\.34\.1; Cairn needs 3\.35\.0"):
+        await wait_for_database(settings)
 
 
 def test_serve_stops_with_one_clear_error_when_the_database_never_answers() -> None:
