@@ -5,6 +5,7 @@ the orchestrator's ordering."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -39,11 +40,12 @@ def check_sqlite() -> None:
         raise DatabaseUnreachable(
             f"this Python's SQLite is {'.'.join(map(str, found))}; Cairn needs "
             f"{'.'.join(map(str, SQLITE_AT_LEAST))} or newer (or PostgreSQL)")
-    try:
-        sqlite3.connect(":memory:").execute("SELECT count(*) FROM json_each('[1]')").close()
-    except sqlite3.OperationalError:
-        raise DatabaseUnreachable("this Python's SQLite was built without JSON functions; "
-                                  "Cairn needs them (or PostgreSQL)") from None
+    with contextlib.closing(sqlite3.connect(":memory:")) as probe:
+        try:
+            probe.execute("SELECT count(*) FROM json_each('[1]')")
+        except sqlite3.OperationalError:
+            raise DatabaseUnreachable("this Python's SQLite was built without JSON functions; "
+                                      "Cairn needs them (or PostgreSQL)") from None
 
 
 def where(url: URL) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import subprocess
 import sys
 import time
@@ -149,6 +150,25 @@ async def test_an_sqlite_too_old_for_cairns_statements_is_refused_saying_so(tmp_
     settings = Settings(database_url=sqlite_url(tmp_path / "cairn.db"))
     monkeypatch.setattr(startup.sqlite3, "sqlite_version_info", (3, 34, 1))
     with pytest.raises(DatabaseUnreachable, match=r"SQLite is 3\.34\.1; Cairn needs 3\.35\.0"):
+        await wait_for_database(settings)
+
+
+async def test_an_sqlite_without_json_functions_is_refused_saying_so(tmp_path,
+                                                                   monkeypatch) -> None:
+    settings = Settings(database_url=sqlite_url(tmp_path / "cairn.db"))
+    real = startup.sqlite3.connect
+
+    class WithoutJson(sqlite3.Connection):
+        """As a build without JSON1 answers: no such table-valued function."""
+
+        def execute(self, sql, *args):  # type: ignore[override]
+            if "json_each" in sql:
+                raise sqlite3.OperationalError("no such table: json_each")
+            return super().execute(sql, *args)
+
+    monkeypatch.setattr(startup.sqlite3, "connect",
+                        lambda *args, **kw: real(*args, factory=WithoutJson, **kw))
+    with pytest.raises(DatabaseUnreachable, match="built without JSON functions"):
         await wait_for_database(settings)
 
 

@@ -238,12 +238,12 @@ async def _counted(session: AsyncSession, cheers: dict[int, Cheering], now: dt.d
         .returning(User, User.cheers_since, User.cheers_counted)
         .execution_options(synchronize_session=False))
     senders: dict[int, User] = {}
-    left: dict[int, int] = {}
+    left: dict[int, int] = {}  # what each sender's minute had left before these cheers
     minute_ends: dict[int, dt.datetime] = {}
     for user, since, counted in await session.execute(counting):
-        senders[user.id] = user
-        left[user.id] = per_minute - (counted - asked[user.id])  # what this minute had left
-        minute_ends[user.id] = since + MINUTE if since is not None else now
+        assert since is not None  # the count has just set it
+        senders[user.id], left[user.id] = user, per_minute - (counted - asked[user.id])
+        minute_ends[user.id] = since + MINUTE
     refused: dict[int, AppError] = {}
     for i, cheer in cheers.items():
         sender = cheer.sender_id
