@@ -73,6 +73,7 @@ class Subscriber(Protocol):
     def offer(self, stream: str, seq: int, frame: LiveEvent, effect: Effect | None = None) -> None: ...
     def offer_presence(self, frame: str) -> None: ...
     def close_soon(self, code: int, reason: str) -> None: ...
+    async def room_for(self, frames: int) -> bool: ...
     def expired(self) -> bool: ...
 
 
@@ -196,7 +197,10 @@ class Hub:
                     self._deliver(feed, event, actor)
             if len(rows) < PAGE:
                 return
-            await asyncio.sleep(0)  # let the sockets drain a page before the next
+            # The next page waits until every socket has room for it: one that reads, however
+            # slowly, is never overrun by the catching up; one that stopped reading is waited
+            # for only so long (PATIENCE_SECONDS), then overflows and is let go (4408).
+            await asyncio.gather(*(sub.room_for(PAGE) for sub in list(feed.subscribers)))
 
     async def _read(self, group_id: int, feed: GroupFeed, stream: str
                     ) -> tuple[list[tuple[Event, User | None]], set[str], set[str]]:

@@ -46,6 +46,10 @@ MAX_FRAME = 16 * 1024
 # group, so a slot costs a reference; the bound is what a client that stopped reading
 # may hold back before it is let go (4408) to resume from the log later.
 QUEUE_SIZE = 1024
+# How long a socket with frames waiting may send none before the hub, catching a group up
+# page by page, stops waiting for it: a client that reads, however slowly, sends something
+# well within it; one that has stopped reading then overflows its queue (4408).
+PATIENCE_SECONDS = 5.0
 CLOSE_NOT_SIGNED_IN, CLOSE_FORBIDDEN, CLOSE_NO_GROUP, CLOSE_SLOW = 4401, 4403, 4404, 4408
 CLOSE_BAD_ORIGIN, CLOSE_TOO_BIG, CLOSE_TRY_LATER = 1008, 1009, 1013
 CLOSE_TOO_MANY = 4429
@@ -102,7 +106,7 @@ class GroupSocket:
     __slots__ = ("websocket", "db", "user_id", "group_id", "membership_id", "token_hash", "expires", "delivered",
                  "_queued", "mod_delivered", "_mod_queued", "reads_moderators", "admitted_at",
                  "queue", "closing", "done", "_sending", "_sender", "receiver", "interrupted",
-                 "fragments", "receive_only", "language")
+                 "fragments", "receive_only", "language", "_progress")
 
     kind = "group"  # what the socket reads: "group" here, "room" for a practice room's
 
@@ -141,6 +145,7 @@ class GroupSocket:
         self._sender: asyncio.Task[None] | None = None
         self.receiver: asyncio.Task[Any] | None = None  # the connection's own task, receiving
         self.interrupted = False
+        self._progress: asyncio.Event | None = None  # set by each send while the hub waits
 
     def cursors(self) -> dict[str, int]:
         return {GROUP: self.delivered, MODERATORS: self.mod_delivered}
@@ -162,6 +167,20 @@ class GroupSocket:
 
     def offer_presence(self, frame: str) -> None:
         self.send_control(frame)
+
+    async def room_for(self, frames: int) -> bool:
+        """Wait until `frames` more fit in the queue without overflowing it; False when the
+        socket sent nothing for PATIENCE_SECONDS meanwhile (its client stopped reading)."""
+        while (self.closing is None and not self.done.done()
+               and len(self.queue) + frames > QUEUE_SIZE):
+            self._progress = progress = asyncio.Event()
+            try:
+                await asyncio.wait_for(progress.wait(), PATIENCE_SECONDS)
+            except TimeoutError:
+                return False
+            finally:
+                self._progress = None
+        return True
 
     def say(self, message: str, **params: Any) -> str:
         """A message marked with N_, in this socket's language."""
@@ -236,7 +255,7 @@ class GroupSocket:
                     if frame == "" and self.closing:  # the close marker
                         self.finish()
                         return
-                    await self.websocket.send_text(frame)
+                    await self._send(frame)
                     continue
                 assert stream is not None
                 cursor = self.delivered if stream == GROUP else self.mod_delivered
@@ -251,7 +270,17 @@ class GroupSocket:
             self.finish()
         finally:
             self._sender = None
+            self._moved()
         self._drain_soon()  # a frame put while the last send was finishing
+
+    async def _send(self, text: str) -> None:
+        await self.websocket.send_text(text)
+        self._moved()
+
+    def _moved(self) -> None:
+        """The queue moved on: wake a wait for room in it."""
+        if self._progress is not None:
+            self._progress.set()
 
     def frame_of(self, event: LiveEvent) -> str:
         """The event's frame for this socket: with the markup for its reader if it asked."""
@@ -267,7 +296,7 @@ class GroupSocket:
             self._end(CLOSE_NOT_SIGNED_IN, N_("Your session has ended."))
             return
         if stream == GROUP:
-            await self.websocket.send_text(self.frame_of(event))
+            await self._send(self.frame_of(event))
             self.delivered = seq
             if live:
                 await self.after_event(event.frame)
@@ -275,7 +304,7 @@ class GroupSocket:
             if effect is not None and effect.opens_moderators:
                 self.reads_moderators = True
             if self.reads_moderators:
-                await self.websocket.send_text(self.frame_of(event))
+                await self._send(self.frame_of(event))
             self.mod_delivered = seq
             if effect is not None and effect.closes_moderators:
                 self.reads_moderators = False
