@@ -106,6 +106,15 @@ async def test_the_words_stay_once_anyone_has_cheered_reported_or_hidden_them(cl
     assert len({body["detail"] for body in refusals}) == 1 and "withdraw" in refusals[0]["detail"]
     texts = await day_texts(writer, gid)
     assert [texts[c] for c in (cheered, reported, hidden)] == ["Rest 0", "Rest 1", "Rest 2"]
+    # The pages say the same: no Edit on the day or on the card, but on the untouched one.
+    today = (await writer.get(f"/groups/{gid}")).text
+    tomorrow = (await writer.get(f"/groups/{gid}?day={clock.local_today('UTC') + dt.timedelta(days=1)}")).text
+    for cid in (cheered, reported, hidden):
+        assert f'id="entry-{cid}"' in today and f"/commitments/{cid}?open=edit" not in today
+        card = (await writer.get(f"/groups/{gid}/commitments/{cid}?open=edit")).text
+        assert f'id="c{cid}-edit"' not in card
+    assert f"/commitments/{untouched}?open=edit" in tomorrow
+    assert f'id="c{untouched}-edit"' in (await writer.get(f"/groups/{gid}/commitments/{untouched}?open=edit")).text
     assert (await edit(writer, untouched, {"text": "Other words"})).status_code == 200
     # Withdrawing is never refused to its author.
     for cid in (cheered, reported, hidden):

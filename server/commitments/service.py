@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import Integer, bindparam, func, or_, select
+from sqlalchemy import Integer, bindparam, case, false, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -38,6 +38,8 @@ class Entry:
     viewer_id: int = 0
     hidden: Hidden | None = None
     checkin_hidden: Hidden | None = None
+    # The reader's own commitment keeps its words (_words_kept); False for anyone else's.
+    locked: bool = False
 
     @property
     def own(self) -> bool:
@@ -179,23 +181,28 @@ LOCKED = N_("Others in the group have already responded to this commitment, so i
             "as they are. You can still withdraw it, and post new words if you like.")
 
 
-async def locked_ids(session: AsyncSession, commitments: list[Commitment]) -> set[int]:
-    """Which of these commitments keep their words: someone has cheered one, reported it, or a
+def _words_kept(commitment: Any) -> Any:
+    """Whether a commitment keeps its words: someone has cheered it, reported it, or a
     moderator hid it. The one rule, said the same way whichever it was: whether a report was
     made is the moderators' to know."""
-    if not commitments:
-        return set()
-    ids = [c.id for c in commitments]
-    authors = list({c.user_id for c in commitments})
-    cheered = select(Encouragement.commitment_id).where(
-        Encouragement.to_user_id.in_(authors), Encouragement.commitment_id.in_(ids))
-    reported = select(Report.target_id).where(
-        Report.group_id.in_(list({c.group_id for c in commitments})),
-        Report.target_type == TargetType.COMMITMENT, Report.target_id.in_(ids))
-    hidden = select(Hidden.target_id).where(Hidden.target_type == TargetType.COMMITMENT,
-                                            Hidden.target_id.in_(ids))
-    found = await session.scalars(cheered.union(reported, hidden))
-    return {cid for cid in found if cid is not None}
+    cheered = select(Encouragement.id).where(Encouragement.to_user_id == commitment.user_id,
+                                             Encouragement.commitment_id == commitment.id)
+    reported = select(Report.id).where(Report.group_id == commitment.group_id,
+                                       Report.target_type == TargetType.COMMITMENT,
+                                       Report.target_id == commitment.id)
+    hidden = select(Hidden.id).where(Hidden.target_type == TargetType.COMMITMENT,
+                                     Hidden.target_id == commitment.id)
+    return or_(cheered.exists(), reported.exists(), hidden.exists())
+
+
+_KEPT = select(Commitment.id).where(Commitment.id == bindparam("commitment_id"),
+                                    _words_kept(Commitment))
+
+
+async def keeps_its_words(session: AsyncSession, commitment: Commitment) -> bool:
+    """Whether the commitment keeps its words (_words_kept); the group's day reads the same
+    for the reader's own commitments with them (Entry.locked)."""
+    return await session.scalar(_KEPT, {"commitment_id": commitment.id}) is not None
 
 
 async def _own(session: AsyncSession, user: User, commitment_id: int) -> Commitment:
@@ -222,7 +229,7 @@ async def edit(session: AsyncSession, user: User, commitment_id: int, *, text: s
         raise Invalid(N_("Write a few words about what you will do."), code="text_required")
     commitment = await _own(session, user, commitment_id)
     await moderation.require_unmuted(session, commitment.group_id, user.id)
-    if await locked_ids(session, [commitment]):
+    if await keeps_its_words(session, commitment):
         raise Conflict(LOCKED, code="commitment_locked")
     if text == commitment.text:
         return commitment
@@ -263,12 +270,15 @@ _HiddenCommitment, _HiddenCheckin = aliased(Hidden), aliased(Hidden)
 
 def _entries_where(*where: Any) -> Any:
     """The group's commitments the viewer may read, with their authors and check-ins, and
-    what a moderator hid of them (a commitment or a check-in is hidden at most once). Built
+    what a moderator hid of them (a commitment or a check-in is hidden at most once), and
+    whether the viewer's own keep their words. Built
     once per shape, with its values as parameters (docs/performance.md, "Statements built
     once"): "group_id", "viewer_id" and those `where` names."""
     group_id = bindparam("group_id", type_=Integer)
+    viewer_id = bindparam("viewer_id", type_=Integer)
+    locked = case((Commitment.user_id == viewer_id, _words_kept(Commitment)), else_=false())
     return (
-        select(Commitment, User, Checkin, _HiddenCommitment, _HiddenCheckin)
+        select(Commitment, User, Checkin, _HiddenCommitment, _HiddenCheckin, locked)
         .join(User, User.id == Commitment.user_id)
         .outerjoin(Checkin, Checkin.commitment_id == Commitment.id)
         .outerjoin(_HiddenCommitment, (_HiddenCommitment.group_id == group_id)
@@ -278,7 +288,7 @@ def _entries_where(*where: Any) -> Any:
                    & (_HiddenCheckin.target_type == TargetType.CHECKIN)
                    & (_HiddenCheckin.target_id == Checkin.id))
         .where(Commitment.group_id == group_id, *where,
-               or_(Commitment.visibility == "group", Commitment.user_id == bindparam("viewer_id")))
+               or_(Commitment.visibility == "group", Commitment.user_id == viewer_id))
         .order_by(Commitment.created_at, Commitment.id))
 
 
@@ -291,8 +301,8 @@ async def _entries(session: AsyncSession, viewer: User, group_id: int, statement
                    **values: Any) -> list[Entry]:
     rows = await session.execute(statement, {"group_id": group_id, "viewer_id": viewer.id,
                                              **values})
-    return [Entry(c, u, ch, viewer.id, hidden, checkin_hidden)
-            for c, u, ch, hidden, checkin_hidden in rows.all()]
+    return [Entry(c, u, ch, viewer.id, hidden, checkin_hidden, bool(locked))
+            for c, u, ch, hidden, checkin_hidden, locked in rows.all()]
 
 
 async def group_day(session: AsyncSession, viewer: User, group_id: int, day: dt.date,

@@ -116,7 +116,7 @@ def _marked(audience: Audience, message: str, **words: str) -> Markup:
 def card_of(entry: commitments.Entry, received: list[Received], reader_day: dt.date, *,
             locked: bool = True) -> Card:
     """The card as its reader sees it on their group's day `reader_day`; `locked`: its words
-    stay as they are (commitments.locked_ids), so its author is not offered to edit them."""
+    stay as they are (commitments.keeps_its_words, Entry.locked), so its author is not offered to edit them."""
     c, ch = entry.commitment, entry.checkin
     checkin = None
     if ch is not None:

@@ -253,7 +253,6 @@ async def day_page(
     invites = await groups.active_invites(session, group.id) if member.is_moderator else []
     my_ids = [e.commitment.id for e in entries if e.commitment.user_id == user.id]
     mine = len(my_ids)
-    locked = await commitments.locked_ids(session, [e.commitment for e in entries if e.own])
     rooms = await roleplay.open_rooms(session, group.id)  # at most one: open_room refuses more
     # Encouragement the member received about their own commitments shown here.
     received_here: dict[int | None, list[encouragements.Received]] = {}
@@ -276,10 +275,11 @@ async def day_page(
     needs_care = await moderation.open_worry_count(session, group.id) if member.is_moderator else 0
     context.setdefault("post", {"visibility": "group"})
     reader = live.Reader(group.id, day.isoformat(), member.is_moderator, user.receive_only, muted,
-                         **_sent_back(context, my_ids, set(my_ids) - locked, with_controls,
-                                      not user.receive_only))
-    cards = [live.card_of(e, received_here.get(e.commitment.id, []), day,
-                          locked=e.commitment.id in locked) for e in entries]
+                         **_sent_back(context, my_ids,
+                                      {e.commitment.id for e in entries if e.own and not e.locked},
+                                      with_controls, not user.receive_only))
+    cards = [live.card_of(e, received_here.get(e.commitment.id, []), day, locked=e.locked)
+             for e in entries]
     return render(
         request, "groups/day.html", status_code=status,
         group=group, member=member, last_seq=last_seq, moderators_seq=moderators_seq, epoch=epoch,
@@ -334,7 +334,7 @@ async def card_page(cid: int, request: Request, member: PageMember, session: Ses
     if entry.own:
         received = list(reversed(await encouragements.received(session, user, limit=200,
                                                                commitment_ids=[cid])))
-        locked = bool(await commitments.locked_ids(session, [entry.commitment]))
+        locked = entry.locked
     # The reader's group's day that shows this card: its writer's own day, seen from here.
     now = clock.now()
     day = days.seen_on(entry.commitment.day, entry.author.timezone, user.timezone, now)
