@@ -35,7 +35,8 @@ TEXT_MAX = 280
 class Encouragement(Base):
     __tablename__ = "encouragements"
     __table_args__ = (Index("ix_encouragements_to_user", "to_user_id", "created_at"),
-                      Index("ix_encouragements_from_user", "from_user_id", "created_at"))
+                      Index("ix_encouragements_from_user", "from_user_id", "created_at"),
+                      Index("ix_encouragements_commitment", "commitment_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)

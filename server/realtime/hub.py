@@ -38,6 +38,9 @@ CLOSING_KINDS = {Kind.MEMBER_REMOVED, Kind.MEMBER_LEFT}
 # The event of the moderators' stream that says someone starts or stops reading it.
 MODERATOR_CHANGED = Kind.MODERATOR_CHANGED
 PAGE = 500
+# How long catching a group up waits for its sockets to have room for the next page: a client
+# that reads takes a page well within it; one still short of room then overflows (4408).
+PATIENCE_SECONDS = 5.0
 EXPIRY_SWEEP_SECONDS = 15
 
 
@@ -73,7 +76,8 @@ class Subscriber(Protocol):
     def offer(self, stream: str, seq: int, frame: LiveEvent, effect: Effect | None = None) -> None: ...
     def offer_presence(self, frame: str) -> None: ...
     def close_soon(self, code: int, reason: str) -> None: ...
-    async def room_for(self, frames: int) -> bool: ...
+    def has_room(self, frames: int) -> bool: ...
+    async def room_for(self, frames: int) -> None: ...
     def expired(self) -> bool: ...
 
 
@@ -184,6 +188,7 @@ class Hub:
 
     async def _read_new(self, group_id: int, feed: GroupFeed, stream: str) -> None:
         while True:
+            await self._room_for_a_page(feed)
             rows, checked, alive = await self._read(group_id, feed, stream)
             # Rows read here may have been written by another process after a session of
             # one of these sockets ended there, before word of it arrived: the sessions are
@@ -197,10 +202,22 @@ class Hub:
                     self._deliver(feed, event, actor)
             if len(rows) < PAGE:
                 return
-            # The next page waits until every socket has room for it: one that reads, however
-            # slowly, is never overrun by the catching up; one that stopped reading is waited
-            # for only so long (PATIENCE_SECONDS), then overflows and is let go (4408).
-            await asyncio.gather(*(sub.room_for(PAGE) for sub in list(feed.subscribers)))
+
+    @staticmethod
+    async def _room_for_a_page(feed: GroupFeed) -> None:
+        """Before a page is read from the log, wait until every socket has room for it, for
+        PATIENCE_SECONDS at most: a socket that reads, however slowly, is not overrun by the
+        catching up; one that stopped reading, or reads too slowly to take a page in that
+        time, overflows and is let go (4408), and the group waits for it no longer."""
+        short = [sub for sub in feed.subscribers if not sub.has_room(PAGE)]
+        if not short:
+            return
+        waits = [asyncio.ensure_future(sub.room_for(PAGE)) for sub in short]
+        try:
+            await asyncio.wait(waits, timeout=PATIENCE_SECONDS)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     async def _read(self, group_id: int, feed: GroupFeed, stream: str
                     ) -> tuple[list[tuple[Event, User | None]], set[str], set[str]]:

@@ -46,10 +46,6 @@ MAX_FRAME = 16 * 1024
 # group, so a slot costs a reference; the bound is what a client that stopped reading
 # may hold back before it is let go (4408) to resume from the log later.
 QUEUE_SIZE = 1024
-# How long a socket with frames waiting may send none before the hub, catching a group up
-# page by page, stops waiting for it: a client that reads, however slowly, sends something
-# well within it; one that has stopped reading then overflows its queue (4408).
-PATIENCE_SECONDS = 5.0
 CLOSE_NOT_SIGNED_IN, CLOSE_FORBIDDEN, CLOSE_NO_GROUP, CLOSE_SLOW = 4401, 4403, 4404, 4408
 CLOSE_BAD_ORIGIN, CLOSE_TOO_BIG, CLOSE_TRY_LATER = 1008, 1009, 1013
 CLOSE_TOO_MANY = 4429
@@ -168,19 +164,21 @@ class GroupSocket:
     def offer_presence(self, frame: str) -> None:
         self.send_control(frame)
 
-    async def room_for(self, frames: int) -> bool:
-        """Wait until `frames` more fit in the queue without overflowing it; False when the
-        socket sent nothing for PATIENCE_SECONDS meanwhile (its client stopped reading)."""
-        while (self.closing is None and not self.done.done()
-               and len(self.queue) + frames > QUEUE_SIZE):
+    def has_room(self, frames: int) -> bool:
+        """Whether `frames` more fit in the queue without overflowing it (a socket that is
+        ending takes nothing more, so it never needs room)."""
+        return (self.closing is not None or self.done.done()
+                or len(self.queue) + frames <= QUEUE_SIZE)
+
+    async def room_for(self, frames: int) -> None:
+        """Wait until has_room(frames)."""
+        while not self.has_room(frames):
             self._progress = progress = asyncio.Event()
             try:
-                await asyncio.wait_for(progress.wait(), PATIENCE_SECONDS)
-            except TimeoutError:
-                return False
+                await progress.wait()
             finally:
-                self._progress = None
-        return True
+                if self._progress is progress:
+                    self._progress = None
 
     def say(self, message: str, **params: Any) -> str:
         """A message marked with N_, in this socket's language."""
@@ -211,6 +209,7 @@ class GroupSocket:
         if self.done.done():
             return
         self.done.set_result(None)
+        self._moved()
         receiver = self.receiver
         if receiver is not None and asyncio.current_task() is not receiver:
             self.interrupted = True
@@ -236,6 +235,7 @@ class GroupSocket:
         self.queue.append((stream, seq, frame, effect))
         if close is not None:
             self.closing = close
+            self._moved()
         self._drain_soon()
 
     def start_sending(self) -> None:
@@ -278,7 +278,7 @@ class GroupSocket:
         self._moved()
 
     def _moved(self) -> None:
-        """The queue moved on: wake a wait for room in it."""
+        """The queue moved on, or the socket is ending: wake a wait for room in it."""
         if self._progress is not None:
             self._progress.set()
 

@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from server.models import Event
+from server.realtime import hub as hub_module
 from server.realtime import ws as group_ws
 from server.realtime.backends.memory import MemoryBackend
 from server.realtime.hub import PAGE, GroupFeed, Hub
@@ -80,7 +81,7 @@ async def test_catching_a_group_up_waits_for_a_slow_reader_and_lets_a_stopped_on
     """The hub reads a long gap from the log a page at a time: a socket that reads, however
     slowly, gets every event of it and is never taken for a slow reader; one that stopped
     reading is waited for only so long, then closed with 4408."""
-    monkeypatch.setattr(group_ws, "PATIENCE_SECONDS", 0.2)
+    monkeypatch.setattr(hub_module, "PATIENCE_SECONDS", 0.2)
     gap = group_ws.QUEUE_SIZE * 3
     log = _events(1, 1, gap)
     hub = Hub(db=None, backend=MemoryBackend())  # type: ignore[arg-type]
