@@ -264,7 +264,11 @@ async def test_hostile_frames_on_the_group_socket(live_server):
                               (b"\xed\xa0\x80", True)]:
             expected = {1007} if text else {1009}
             await expect_close(eve, url, payload, expected, tally, text)
-        await expect_close(eve, url, ["x" * 1024] * 20, {1009}, tally)  # fragmented, 20 KiB
+        # Fragmented: 16 KiB, then one byte more, so the last fragment crosses the limit and
+        # nothing follows it. (20 fragments of 1 KiB once ended with no close code: most
+        # likely a reset on fragments the server had not read when it closed, arriving
+        # before the client read the close frame.)
+        await expect_close(eve, url, ["x" * 1024] * 16 + ["x"], {1009}, tally)
 
         # Sockets it may not open at all.
         assert await refused(f"{ws_base}/ws/groups/{w['g2']}", eve.headers, tally) == 4404
