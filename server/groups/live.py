@@ -113,10 +113,9 @@ def _marked(audience: Audience, message: str, **words: str) -> Markup:
 
 # -- the page ---------------------------------------------------------------------------------
 
-def card_of(entry: commitments.Entry, received: list[Received], reader_day: dt.date, *,
-            locked: bool = True) -> Card:
-    """The card as its reader sees it on their group's day `reader_day`; `locked`: its words
-    stay as they are (commitments.keeps_its_words, Entry.locked), so its author is not offered to edit them."""
+def card_of(entry: commitments.Entry, received: list[Received], reader_day: dt.date) -> Card:
+    """The card as its reader sees it on their group's day `reader_day`; its author is offered
+    to edit its words while they are not kept (Entry.locked)."""
     c, ch = entry.commitment, entry.checkin
     checkin = None
     if ch is not None:
@@ -130,7 +129,7 @@ def card_of(entry: commitments.Entry, received: list[Received], reader_day: dt.d
         received=[received_of(r) for r in received],
         form_note=ch.note if ch and entry.own else None,
         feeling=ch.feeling if ch and entry.own else None,
-        their_day=None if c.day == reader_day else c.day, editable=entry.own and not locked)
+        their_day=None if c.day == reader_day else c.day, editable=entry.own and not entry.locked)
 
 
 def received_of(r: Received) -> ReceivedView:

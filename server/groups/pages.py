@@ -274,12 +274,10 @@ async def day_page(
                     if member.is_moderator else 0)
     needs_care = await moderation.open_worry_count(session, group.id) if member.is_moderator else 0
     context.setdefault("post", {"visibility": "group"})
+    cards = [live.card_of(e, received_here.get(e.commitment.id, []), day) for e in entries]
     reader = live.Reader(group.id, day.isoformat(), member.is_moderator, user.receive_only, muted,
-                         **_sent_back(context, my_ids,
-                                      {e.commitment.id for e in entries if e.own and not e.locked},
+                         **_sent_back(context, my_ids, {c.id for c in cards if c.editable},
                                       with_controls, not user.receive_only))
-    cards = [live.card_of(e, received_here.get(e.commitment.id, []), day, locked=e.locked)
-             for e in entries]
     return render(
         request, "groups/day.html", status_code=status,
         group=group, member=member, last_seq=last_seq, moderators_seq=moderators_seq, epoch=epoch,
@@ -330,11 +328,10 @@ async def card_page(cid: int, request: Request, member: PageMember, session: Ses
     for the day's script to take the form from."""
     user, group = member.user, member.group
     entry = await commitments.entry(session, user, group.id, cid)
-    received, locked = [], True
+    received = []
     if entry.own:
         received = list(reversed(await encouragements.received(session, user, limit=200,
                                                                commitment_ids=[cid])))
-        locked = entry.locked
     # The reader's group's day that shows this card: its writer's own day, seen from here.
     now = clock.now()
     day = days.seen_on(entry.commitment.day, entry.author.timezone, user.timezone, now)
@@ -342,7 +339,7 @@ async def card_page(cid: int, request: Request, member: PageMember, session: Ses
     reader = live.Reader(group.id, day.isoformat(), member.is_moderator, user.receive_only,
                          moderation.is_muted(member.membership),
                          open=f"c{cid}-{wanted}" if wanted else None)
-    card = live.card_of(entry, received, day, locked=locked)
+    card = live.card_of(entry, received, day)
     if part == "card":
         return render_part(request, "groups/_card.html", reader=reader, card=card)
     today = clock.local_today(user.timezone, now)

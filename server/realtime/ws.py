@@ -141,7 +141,7 @@ class GroupSocket:
         self._sender: asyncio.Task[None] | None = None
         self.receiver: asyncio.Task[Any] | None = None  # the connection's own task, receiving
         self.interrupted = False
-        self._progress: asyncio.Event | None = None  # set by each send while the hub waits
+        self._progress: asyncio.Event | None = None  # set as the queue shrinks, while the hub waits
 
     def cursors(self) -> dict[str, int]:
         return {GROUP: self.delivered, MODERATORS: self.mod_delivered}
@@ -251,11 +251,12 @@ class GroupSocket:
         try:
             while self.queue and not self.done.done():
                 stream, seq, frame, effect = self.queue.popleft()
+                self._moved()
                 if not isinstance(frame, LiveEvent):
                     if frame == "" and self.closing:  # the close marker
                         self.finish()
                         return
-                    await self._send(frame)
+                    await self.websocket.send_text(frame)
                     continue
                 assert stream is not None
                 cursor = self.delivered if stream == GROUP else self.mod_delivered
@@ -270,15 +271,10 @@ class GroupSocket:
             self.finish()
         finally:
             self._sender = None
-            self._moved()
         self._drain_soon()  # a frame put while the last send was finishing
 
-    async def _send(self, text: str) -> None:
-        await self.websocket.send_text(text)
-        self._moved()
-
     def _moved(self) -> None:
-        """The queue moved on, or the socket is ending: wake a wait for room in it."""
+        """The queue shrank, or the socket is ending: wake a wait for room in it."""
         if self._progress is not None:
             self._progress.set()
 
@@ -296,7 +292,7 @@ class GroupSocket:
             self._end(CLOSE_NOT_SIGNED_IN, N_("Your session has ended."))
             return
         if stream == GROUP:
-            await self._send(self.frame_of(event))
+            await self.websocket.send_text(self.frame_of(event))
             self.delivered = seq
             if live:
                 await self.after_event(event.frame)
@@ -304,7 +300,7 @@ class GroupSocket:
             if effect is not None and effect.opens_moderators:
                 self.reads_moderators = True
             if self.reads_moderators:
-                await self._send(self.frame_of(event))
+                await self.websocket.send_text(self.frame_of(event))
             self.mod_delivered = seq
             if effect is not None and effect.closes_moderators:
                 self.reads_moderators = False

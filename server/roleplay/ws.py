@@ -198,7 +198,7 @@ class RoomSocket(GroupSocket):
                                  language=self.language)
             projected["html"], self.drawn = pages.swaps(page, self.drawn, view.drawn,
                                                         self.language)
-        await self._send(json.dumps(projected))
+        await self.websocket.send_text(json.dumps(projected))
 
 
 async def _room_command(sock: GroupSocket, raw: dict[str, Any]) -> None:

@@ -55,19 +55,24 @@ async def test_a_flood_nobody_reads_is_closed_as_a_slow_reader():
 
 
 class ReadsSlowly:
-    """A client that reads every frame, each a little later than the server could send it."""
+    """A client behind a buffer of one frame, read by a task of its own: each frame waits
+    until the one before it was read, so the socket sends slower than the hub offers."""
 
     def __init__(self, last: int) -> None:
         self.seqs: list[int] = []
         self.last = last
         self.read_all = asyncio.Event()
+        self.buffer: asyncio.Queue[str] = asyncio.Queue(maxsize=1)
+        self.reading = asyncio.create_task(self._read())
 
     async def send_text(self, frame: str) -> None:
-        for _ in range(3):
-            await asyncio.sleep(0)
-        self.seqs.append(json.loads(frame)["seq"])
-        if self.seqs[-1] == self.last:
-            self.read_all.set()
+        await self.buffer.put(frame)
+
+    async def _read(self) -> None:
+        while True:
+            self.seqs.append(json.loads(await self.buffer.get())["seq"])
+            if self.seqs[-1] == self.last:
+                self.read_all.set()
 
 
 def _events(gid: int, first: int, count: int) -> list[tuple[Event, None]]:
@@ -77,34 +82,51 @@ def _events(gid: int, first: int, count: int) -> list[tuple[Event, None]]:
             for seq in range(first, first + count)]
 
 
-async def test_catching_a_group_up_waits_for_a_slow_reader_and_lets_a_stopped_one_go(monkeypatch):
-    """The hub reads a long gap from the log a page at a time: a socket that reads, however
-    slowly, gets every event of it and is never taken for a slow reader; one that stopped
-    reading is waited for only so long, then closed with 4408."""
-    monkeypatch.setattr(hub_module, "PATIENCE_SECONDS", 0.2)
-    gap = group_ws.QUEUE_SIZE * 3
-    log = _events(1, 1, gap)
+GAP = group_ws.QUEUE_SIZE * 3
+
+
+def _catching_up(monkeypatch, *conns: object) -> tuple[Hub, GroupFeed, list[group_ws.GroupSocket]]:
+    """A hub whose group's log holds GAP events its feed has not read, and a socket on each of
+    these connections."""
+    log = _events(1, 1, GAP)
     hub = Hub(db=None, backend=MemoryBackend())  # type: ignore[arg-type]
     feed = hub.feeds[1] = GroupFeed({GROUP: 0, MODERATORS: 0})
 
     async def read(_gid: int, feed: GroupFeed, stream: str):  # the log, a page at a time
-        done = feed.cursors[stream] if stream == GROUP else gap
+        done = feed.cursors[stream] if stream == GROUP else GAP
         return log[done:done + PAGE], set(), set()
 
     monkeypatch.setattr(hub, "_read", read)
-    slow, stopped = ReadsSlowly(last=gap), NeverReads(pings=0)
-    reader = group_ws.GroupSocket(slow, db=None, user_id=1, group_id=1, delivered=0)  # type: ignore[arg-type]
-    frozen = group_ws.GroupSocket(stopped, db=None, user_id=2, group_id=1, delivered=0)  # type: ignore[arg-type]
-    for sock in (reader, frozen):
+    socks = [group_ws.GroupSocket(conn, db=None, user_id=i, group_id=1, delivered=0)  # type: ignore[arg-type]
+             for i, conn in enumerate(conns, 1)]
+    for sock in socks:
         feed.subscribers.add(sock)
         sock.start_sending()
+    return hub, feed, socks
+
+
+async def test_catching_a_group_up_waits_for_a_slow_reader(monkeypatch):
+    """The hub reads a long gap from the log a page at a time: a socket that reads, however
+    slowly, gets every event of it, in order, and is never taken for a slow reader."""
+    slow = ReadsSlowly(last=GAP)
+    hub, feed, (reader,) = _catching_up(monkeypatch, slow)
     await hub._read_new(1, feed, GROUP)
     # Every frame read, or the reader let go (as it was before the hub waited for room).
     read_all = asyncio.ensure_future(slow.read_all.wait())
     await asyncio.wait([read_all, reader.done], return_when=asyncio.FIRST_COMPLETED)
     read_all.cancel()
     assert reader.closing is None
-    assert slow.seqs == list(range(1, gap + 1))
-    assert frozen.closing is not None and frozen.closing[0] == group_ws.CLOSE_SLOW
+    assert slow.seqs == list(range(1, GAP + 1))
     await reader.stop_sending()
+    slow.reading.cancel()
+
+
+async def test_catching_a_group_up_lets_a_reader_that_stopped_go(monkeypatch):
+    """One that stopped reading is waited for only so long (PATIENCE_SECONDS), then closed
+    with 4408, and the group is caught up without it."""
+    monkeypatch.setattr(hub_module, "PATIENCE_SECONDS", 0.05)
+    hub, feed, (frozen,) = _catching_up(monkeypatch, NeverReads(pings=0))
+    await asyncio.wait_for(hub._read_new(1, feed, GROUP), 60)  # a last guard: never for ever
+    assert frozen.closing is not None and frozen.closing[0] == group_ws.CLOSE_SLOW
+    assert feed.cursors[GROUP] == GAP
     await frozen.stop_sending()
