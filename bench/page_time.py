@@ -1,4 +1,5 @@
-"""What serving a page costs the server: the group's day, progress, and a room, as each reader.
+"""What serving a page costs the server: the group's day, progress, and a room, as each reader,
+and the group's day through the API.
 
     python -m bench.page_time                        # this checkout
     python -m bench.page_time --beside ../old-checkout --repeat 3
@@ -36,6 +37,8 @@ def _pages(seeded: Seeded) -> dict[str, tuple[str, str]]:
         "group day, moderator": (f"/groups/{seeded.gid}", "moderator"),
         "progress, member": ("/me/progress", "member"),
         "room, member": (f"/groups/{seeded.gid}/rooms/{seeded.rid}", "member"),
+        # The same day through the API (JSON): routes are matched pages first (server/main.py).
+        "API day, member": (f"/api/v1/groups/{seeded.gid}/commitments", "member"),
     }
 
 
