@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -103,12 +104,32 @@ def request_token(request: Request) -> str | None:
     return request.cookies.get(SESSION_COOKIE) or None
 
 
+_AN_ID = re.compile(PathId.regex)
+
+
+def group_of_path(request: Request) -> int | None:
+    """The group a request's path names (`gid`: an int by `{gid:int}`, digits in the API's
+    paths), if it is a valid id."""
+    gid = request.path_params.get("gid")
+    if isinstance(gid, str) and _AN_ID.fullmatch(gid):
+        return int(gid)
+    return gid if isinstance(gid, int) else None
+
+
 async def get_optional_user(request: Request, session: SessionDep) -> User | None:
-    """The signed-in member, or None for a visitor."""
+    """The signed-in member, or None for a visitor. A request about a group reads the member's
+    membership of it in the same statement, for member_of_path()."""
     token = request_token(request)
     if not token:
         return None
-    found = await accounts.authenticate(session, token)
+    gid = group_of_path(request)
+    if gid is None:
+        found = await accounts.authenticate(session, token)
+    elif (in_group := await accounts.authenticate_in_group_of_path(session, token, gid)) is not None:
+        found = in_group[:2]
+        request.state.membership_of_path = (gid, in_group[2])
+    else:
+        found = None
     if found is None:
         return None
     if request.method not in SAFE_METHODS and not request.headers.get("authorization"):
@@ -168,9 +189,18 @@ class Member:
         return self.membership.role == Role.MODERATOR
 
 
-async def get_group_member(gid: Id, user: CurrentUser, session: SessionDep) -> Member:
-    group, membership = await groups.membership_of(session, gid, user.id)
-    return Member(user, group, membership)
+async def member_of_path(request: Request, session: AsyncSession, gid: int, user: User) -> Member:
+    """The signed-in `user` as a member of group `gid`, the group their request's path names:
+    read with their session (get_optional_user), else now; 404 for everyone else."""
+    read = getattr(request.state, "membership_of_path", None)
+    if read is not None and read[0] == gid:
+        return Member(user, *groups.as_member(*read[1]))
+    return Member(user, *await groups.membership_of(session, gid, user.id))
+
+
+async def get_group_member(request: Request, gid: Id, user: CurrentUser,
+                           session: SessionDep) -> Member:
+    return await member_of_path(request, session, gid, user)
 
 
 GroupMember = Annotated[Member, Depends(get_group_member)]

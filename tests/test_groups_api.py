@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 
 import pytest
+from sqlalchemy import event
 
+from server.csrf import SESSION_COOKIE
 from tests import support
 
 pytestmark = pytest.mark.usefixtures("contract_kept")
@@ -36,6 +39,45 @@ async def new_invite(moderator, gid, **body):
     r = await moderator.post(f"/api/v1/groups/{gid}/invites", body)
     assert r.status_code == 201, r.text
     return r.json()
+
+
+@contextlib.contextmanager
+def statements_of(app):
+    """Every statement the app's database runs meanwhile."""
+    seen: list[str] = []
+    engine = app.state.db.engine.sync_engine
+
+    def record(_conn, _cursor, statement, _params, _context, _many) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_a_request_about_a_group_reads_the_member_with_their_session(app, clients):
+    owner, member, outsider = await clients.member(), await clients.member(), await clients.member()
+    gid = (await clients.group(owner, member))["id"]
+    # The member's page of the group's day, as their browser asks for it (an outsider's is the
+    # 404 page: tests/test_pages.py).
+    browser = clients.anonymous()
+    browser.cookies.set(SESSION_COOKIE, member.token)
+    for client, path, status in ((member.client, f"/api/v1/groups/{gid}/commitments", 200),
+                                 (outsider.client, f"/api/v1/groups/{gid}/commitments", 404),
+                                 (browser, f"/groups/{gid}", 200)):
+        with statements_of(app) as seen:
+            r = await client.get(path)
+        assert r.status_code == status, (path, r.text)
+        # One statement reads the session and the membership; none reads the membership again.
+        both = [s for s in seen if " sessions" in s and " memberships" in s]
+        assert len(both) == 1, seen
+        assert not [s for s in seen if "FROM groups JOIN memberships" in s], seen
+    # A request about no group reads only the session.
+    with statements_of(app) as seen:
+        assert (await member.get("/api/v1/me")).status_code == 200
+    assert not [s for s in seen if " memberships" in s and " sessions" in s], seen
 
 
 # --- creating and reading ---------------------------------------------------------------------

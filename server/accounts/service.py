@@ -19,7 +19,7 @@ from server.config import Settings
 from server.db import after_commit
 from server.errors import Conflict, Invalid, NotSignedIn
 from server.i18n import N_
-from server.models import AuthSession, LoginFailure, Membership, User
+from server.models import AuthSession, Group, LoginFailure, Membership, User
 
 USERNAME_RE = re.compile(r"^[a-z0-9_.-]{3,32}$")
 
@@ -121,11 +121,30 @@ _SIGNED_IN = (
     select(User, AuthSession).join(AuthSession, AuthSession.user_id == User.id)
     .where(AuthSession.token_hash == bindparam("hashed"), AuthSession.expires_at > bindparam("now")))
 
+# The same, with the member's active membership of one group and the group (None, None for
+# anyone else): a request about a group reads both in one statement (server/deps.py).
+_SIGNED_IN_TO_GROUP = (
+    _SIGNED_IN.add_columns(Group, Membership)
+    .outerjoin(Membership, (Membership.user_id == User.id)
+               & (Membership.group_id == bindparam("group_id")) & (Membership.state == "active"))
+    .outerjoin(Group, Group.id == Membership.group_id))
+
 
 async def authenticate(session: AsyncSession, token: str) -> tuple[User, AuthSession] | None:
     row = (await session.execute(
         _SIGNED_IN, {"hashed": token_hash(token), "now": clock.now()})).first()
     return (row[0], row[1]) if row else None
+
+
+async def authenticate_in_group_of_path(
+    session: AsyncSession, token: str, group_id: int,
+) -> tuple[User, AuthSession, tuple[Group | None, Membership | None]] | None:
+    """authenticate(), and the member's active membership of group `group_id` with the group
+    (None, None when they are not an active member of it), in one statement."""
+    row = (await session.execute(
+        _SIGNED_IN_TO_GROUP,
+        {"hashed": token_hash(token), "now": clock.now(), "group_id": group_id})).first()
+    return (row[0], row[1], (row[2], row[3])) if row else None
 
 
 async def authenticate_in_group(session: AsyncSession, hashed: str,

@@ -17,7 +17,7 @@ from server.accounts import names
 from server.accounts.pages import PageUser, PageVisitor
 from server.commitments import days
 from server.commitments import service as commitments
-from server.deps import Member, SessionDep
+from server.deps import Member, SessionDep, member_of_path
 from server.encouragements import service as encouragements
 from server.errors import AppError, Forbidden, NotFound
 from server.forms import checked_form, submit
@@ -36,11 +36,10 @@ router = APIRouter(include_in_schema=False)
 NAME_CODES = {"name_taken_in_group", "invisible_display_name", "invalid_display_name"}
 
 
-async def get_page_member(gid: int, user: PageUser, session: SessionDep) -> Member:
+async def get_page_member(request: Request, gid: int, user: PageUser, session: SessionDep) -> Member:
     """The signed-in member in group `gid` (`{gid:int}`: an id in range, see deps.PathId);
     everyone else gets the 404 page."""
-    group, membership = await groups.membership_of(session, gid, user.id)
-    return Member(user, group, membership)
+    return await member_of_path(request, session, gid, user)
 
 
 PageMember = Annotated[Member, Depends(get_page_member)]

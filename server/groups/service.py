@@ -51,9 +51,15 @@ async def membership_of(session: AsyncSession, group_id: int, user_id: int) -> t
     """The group and the member's active membership; 404 for everyone else."""
     row = (await session.execute(
         _MEMBERSHIP, {"group_id": group_id, "user_id": user_id})).first()
-    if row is None:
+    return as_member(row[0], row[1]) if row else as_member(None, None)
+
+
+def as_member(group: Group | None, membership: Membership | None) -> tuple[Group, Membership]:
+    """A group and an active membership of it as read (membership_of, or with the session:
+    accounts.authenticate_in_group_of_path); 404 when there was none."""
+    if group is None or membership is None:
         raise NotFound(_NO_GROUP, code="group_not_found")
-    return row[0], row[1]
+    return group, membership
 
 
 async def create_group(
