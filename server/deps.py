@@ -117,22 +117,25 @@ def group_of_path(request: Request) -> int | None:
 
 
 async def get_optional_user(request: Request, session: SessionDep) -> User | None:
-    """The signed-in member, or None for a visitor. A request about a group reads the member's
-    membership of it in the same statement, for member_of_path()."""
+    """The signed-in member, or None for a visitor. A request about a group with nothing more
+    to wait for reads the member's membership of it in the same statement, for
+    member_of_path(); a form the cookie signed reads it after its CSRF check, which waits for
+    the whole body (the member may have left or been removed meanwhile)."""
     token = request_token(request)
     if not token:
         return None
-    gid = group_of_path(request)
+    checks_csrf = request.method not in SAFE_METHODS and not request.headers.get("authorization")
+    gid = None if checks_csrf else group_of_path(request)
     if gid is None:
         found = await accounts.authenticate(session, token)
     elif (in_group := await accounts.authenticate_in_group_of_path(session, token, gid)) is not None:
         found = in_group[:2]
-        request.state.membership_of_path = (gid, in_group[2])
+        request.state.membership_of_path = (gid, found[0].id, in_group[2])
     else:
         found = None
     if found is None:
         return None
-    if request.method not in SAFE_METHODS and not request.headers.get("authorization"):
+    if checks_csrf:
         await _check_csrf(request)  # the cookie signed it: prove it came from Cairn's page
     request.state.auth_session = found[1]
     request.state.member_language = found[0].language  # server/i18n.py: their pages, their errors
@@ -193,8 +196,8 @@ async def member_of_path(request: Request, session: AsyncSession, gid: int, user
     """The signed-in `user` as a member of group `gid`, the group their request's path names:
     read with their session (get_optional_user), else now; 404 for everyone else."""
     read = getattr(request.state, "membership_of_path", None)
-    if read is not None and read[0] == gid:
-        return Member(user, *groups.as_member(*read[1]))
+    if read is not None and read[:2] == (gid, user.id):
+        return Member(user, *groups.as_member(*read[2]))
     return Member(user, *await groups.membership_of(session, gid, user.id))
 
 

@@ -58,14 +58,20 @@ def statements_of(app):
 
 
 async def test_a_request_about_a_group_reads_the_member_with_their_session(app, clients):
-    owner, member, outsider = await clients.member(), await clients.member(), await clients.member()
-    gid = (await clients.group(owner, member))["id"]
+    owner, member, outsider, elsewhere, removed = [await clients.member() for _ in range(5)]
+    gid = (await clients.group(owner, member, removed))["id"]
+    await clients.group(outsider, elsewhere)  # active members, of another group
+    r = await owner.delete(f"/api/v1/groups/{gid}/members/{removed.id}")
+    assert r.status_code == 204, r.text
     # The member's page of the group's day, as their browser asks for it (an outsider's is the
     # 404 page: tests/test_pages.py).
     browser = clients.anonymous()
     browser.cookies.set(SESSION_COOKIE, member.token)
-    for client, path, status in ((member.client, f"/api/v1/groups/{gid}/commitments", 200),
-                                 (outsider.client, f"/api/v1/groups/{gid}/commitments", 404),
+    commitments = f"/api/v1/groups/{gid}/commitments"
+    for client, path, status in ((member.client, commitments, 200),
+                                 (outsider.client, commitments, 404),
+                                 (elsewhere.client, commitments, 404),
+                                 (removed.client, commitments, 404),
                                  (browser, f"/groups/{gid}", 200)):
         with statements_of(app) as seen:
             r = await client.get(path)
@@ -78,6 +84,15 @@ async def test_a_request_about_a_group_reads_the_member_with_their_session(app, 
     with statements_of(app) as seen:
         assert (await member.get("/api/v1/me")).status_code == 200
     assert not [s for s in seen if " memberships" in s and " sessions" in s], seen
+    # A form the cookie signed reads the membership after its CSRF check has the whole body:
+    # whoever left or was removed while it was sent is not let in.
+    token = await support.page_csrf(browser)
+    with statements_of(app) as seen:
+        r = await browser.post(f"/groups/{gid}/commitments", data={
+            "csrf_token": token, "category": "rest", "text": "A nap", "visibility": "group"})
+    assert r.status_code == 303, r.text
+    assert not [s for s in seen if " memberships" in s and " sessions" in s], seen
+    assert [s for s in seen if "FROM groups JOIN memberships" in s], seen
 
 
 # --- creating and reading ---------------------------------------------------------------------
