@@ -128,18 +128,19 @@ async def get_optional_user(request: Request, session: SessionDep) -> User | Non
     gid = None if checks_csrf else group_of_path(request)
     if gid is None:
         found = await accounts.authenticate(session, token)
-    elif (in_group := await accounts.authenticate_in_group_of_path(session, token, gid)) is not None:
-        found = in_group[:2]
-        request.state.membership_of_path = (gid, found[0].id, in_group[2])
+    elif in_group := await accounts.authenticate_in_group_of_path(session, token, gid):
+        user, auth_session, group, membership = in_group
+        request.state.membership_of_path = (gid, user.id, group, membership)
+        found = user, auth_session
     else:
         found = None
     if found is None:
         return None
     if checks_csrf:
         await _check_csrf(request)  # the cookie signed it: prove it came from Cairn's page
-    request.state.auth_session = found[1]
-    request.state.member_language = found[0].language  # server/i18n.py: their pages, their errors
-    return found[0]
+    user, request.state.auth_session = found
+    request.state.member_language = user.language  # server/i18n.py: their pages, their errors
+    return user
 
 
 async def _check_csrf(request: Request) -> None:
@@ -197,7 +198,7 @@ async def member_of_path(request: Request, session: AsyncSession, gid: int, user
     read with their session (get_optional_user), else now; 404 for everyone else."""
     read = getattr(request.state, "membership_of_path", None)
     if read is not None and read[:2] == (gid, user.id):
-        return Member(user, *groups.as_member(*read[2]))
+        return Member(user, *groups.as_member(*read[2:]))
     return Member(user, *await groups.membership_of(session, gid, user.id))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from sqlalchemy import event
 
 from server import clock
 
@@ -158,3 +160,19 @@ def app_routes(app: Any) -> Iterator[Any]:
 
     for entry in route_entries(app):
         yield getattr(entry, "original_route", entry)
+
+
+@contextlib.contextmanager
+def statements_of(app: Any) -> Iterator[list[str]]:
+    """Every statement the app's database runs meanwhile, its whitespace folded."""
+    seen: list[str] = []
+    engine = app.state.db.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

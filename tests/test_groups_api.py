@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 
 import pytest
-from sqlalchemy import event
 
 from server.csrf import SESSION_COOKIE
 from tests import support
@@ -41,22 +39,6 @@ async def new_invite(moderator, gid, **body):
     return r.json()
 
 
-@contextlib.contextmanager
-def statements_of(app):
-    """Every statement the app's database runs meanwhile."""
-    seen: list[str] = []
-    engine = app.state.db.engine.sync_engine
-
-    def record(_conn, _cursor, statement, _params, _context, _many) -> None:
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 async def test_a_request_about_a_group_reads_the_member_with_their_session(app, clients):
     owner, member, outsider, elsewhere, removed = [await clients.member() for _ in range(5)]
     gid = (await clients.group(owner, member, removed))["id"]
@@ -73,21 +55,27 @@ async def test_a_request_about_a_group_reads_the_member_with_their_session(app, 
                                  (elsewhere.client, commitments, 404),
                                  (removed.client, commitments, 404),
                                  (browser, f"/groups/{gid}", 200)):
-        with statements_of(app) as seen:
+        with support.statements_of(app) as seen:
             r = await client.get(path)
         assert r.status_code == status, (path, r.text)
         # One statement reads the session and the membership; none reads the membership again.
         both = [s for s in seen if " sessions" in s and " memberships" in s]
         assert len(both) == 1, seen
         assert not [s for s in seen if "FROM groups JOIN memberships" in s], seen
+    # A route that asks for the member itself (a group's reminders) takes the same read.
+    with support.statements_of(app) as seen:
+        r = await member.client.put(f"/api/v1/me/reminders/groups/{gid}", json={"practice": "on"})
+    assert r.status_code == 200, r.text
+    assert len([s for s in seen if " sessions" in s and " memberships" in s]) == 1, seen
+    assert not [s for s in seen if "FROM groups JOIN memberships" in s], seen
     # A request about no group reads only the session.
-    with statements_of(app) as seen:
+    with support.statements_of(app) as seen:
         assert (await member.get("/api/v1/me")).status_code == 200
     assert not [s for s in seen if " memberships" in s and " sessions" in s], seen
     # A form the cookie signed reads the membership after its CSRF check has the whole body:
     # whoever left or was removed while it was sent is not let in.
     token = await support.page_csrf(browser)
-    with statements_of(app) as seen:
+    with support.statements_of(app) as seen:
         r = await browser.post(f"/groups/{gid}/commitments", data={
             "csrf_token": token, "category": "rest", "text": "A nap", "visibility": "group"})
     assert r.status_code == 303, r.text

@@ -138,13 +138,13 @@ async def authenticate(session: AsyncSession, token: str) -> tuple[User, AuthSes
 
 async def authenticate_in_group_of_path(
     session: AsyncSession, token: str, group_id: int,
-) -> tuple[User, AuthSession, tuple[Group | None, Membership | None]] | None:
+) -> tuple[User, AuthSession, Group | None, Membership | None] | None:
     """authenticate(), and the member's active membership of group `group_id` with the group
     (None, None when they are not an active member of it), in one statement."""
     row = (await session.execute(
         _SIGNED_IN_TO_GROUP,
         {"hashed": token_hash(token), "now": clock.now(), "group_id": group_id})).first()
-    return (row[0], row[1], (row[2], row[3])) if row else None
+    return (row[0], row[1], row[2], row[3]) if row else None
 
 
 async def authenticate_in_group(session: AsyncSession, hashed: str,

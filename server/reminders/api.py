@@ -9,9 +9,8 @@ import datetime as dt
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
-from server.deps import CurrentUser, SessionDep, SettingsDep
+from server.deps import CurrentUser, SessionDep, SettingsDep, member_of_path
 from server.errors import Invalid
-from server.groups import service as groups
 from server.i18n import N_
 from server.models.reminders import Nudge
 from server.reminders import push, schedule
@@ -111,7 +110,7 @@ async def choose_reminders(body: RemindersIn, request: Request, user: CurrentUse
 async def choose_group_reminders(gid: int, body: GroupRemindersIn, request: Request,
                                  user: CurrentUser, session: SessionDep) -> RemindersOut:
     """One group's reminders instead of the usual ones; members of the group only."""
-    await groups.membership_of(session, gid, user.id)
+    await member_of_path(request, session, gid, user)  # read with the session: a 404 for others
     await reminders.choose_for_group(session, user, gid, Nudge.MORNING, body.morning)
     await reminders.choose_for_group(session, user, gid, Nudge.EVENING, body.evening)
     await reminders.choose_for_group(session, user, gid, Nudge.PRACTICE, body.practice)

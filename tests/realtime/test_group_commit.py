@@ -8,7 +8,7 @@ import asyncio
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import select, text
 
 from server import events
 from server.accounts.service import token_hash
@@ -19,6 +19,7 @@ from server.errors import AppError
 from server.models import Encouragement, Event, Membership, User
 from server.realtime.log import append_many
 from server.realtime.ws import CLOSE_FORBIDDEN, CLOSE_NOT_SIGNED_IN
+from tests import support
 from tests.hardening.services import wait_for
 
 
@@ -317,18 +318,9 @@ async def test_a_plain_cheer_reads_nothing_before_the_statement_that_counts_it(a
     a, b = await clients.member(), await clients.member()
     gid = (await clients.group(a, b))["id"]
     mids = await _memberships(app, gid)
-    sent: list[str] = []
-
-    def heard(_conn, _cursor, statement, *_args) -> None:
-        sent.append(" ".join(statement.split()))
-
-    engine = app.state.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", heard)
-    try:
+    with support.statements_of(app) as sent:
         outcome = await live.Writer(app.state.db, 20).send(
             live.Wanted(_Sock(a, gid, mids), "proud", "well done", None, None))
-    finally:
-        event.remove(engine, "before_cursor_execute", heard)
     assert isinstance(outcome, encouragements.Sent)
     counting, cheer, seq, event_row = [s for s in sent if s not in ("BEGIN", "BEGIN IMMEDIATE")]
     assert "UPDATE users SET cheers_since" in counting, sent
