@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import JSON, Integer, String, Text, any_, bindparam, case, cast, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from server import clock, events
-from server.db import after_commit
+from server.db import UTCDateTime, after_commit
 from server.events import GroupEvent
 from server.models import Event, Group, User
 
@@ -40,48 +42,29 @@ async def append(session: AsyncSession, group_id: int, event: GroupEvent,
 
 async def append_many(session: AsyncSession,
                       entries: Sequence[tuple[int, GroupEvent, User | None]]) -> list[Event]:
-    """Write events, in order, each with the next seq of its group's stream: one counter
-    update for all the groups and one multi-row insert, however many there are.
+    """Write events, in order, each with the next seq of its group's stream, however many
+    there are: on PostgreSQL in one statement (the groups' counters bumped and the events
+    inserted together), on SQLite in two (one counter update per stream, one multi-row insert).
 
     Bumping a stream's counter on the group row takes that row's write lock until commit, so
     two writers cannot interleave: seqs are gapless and become visible in order. Writers that
-    bump several groups take their rows in id order (inside the first bump, on PostgreSQL), so
-    two of them never wait on each other crosswise."""
+    bump several groups take their rows in id order (on PostgreSQL before the bump, in the
+    same statement), so two of them never wait on each other crosswise."""
     if not entries:
         return []
-    wanted = Counter((group_id, event.STREAM) for group_id, event, _ in entries)
-    group_ids = sorted({group_id for group_id, _ in wanted})
-    # Several groups on PostgreSQL: the first bump's subquery takes every group's row in id order.
-    in_id_order = (select(Group.id).where(Group.id.in_(group_ids)).order_by(Group.id)
-                   .with_for_update(key_share=True).scalar_subquery()
-                   if len(group_ids) > 1 and session.get_bind().dialect.name == "postgresql"
-                   else None)
-    last: dict[tuple[int, str], int] = {}
-    for i, stream in enumerate(sorted({stream for _, stream in wanted})):
-        counter = _COUNTER[stream]
-        added = {group_id: n for (group_id, s), n in wanted.items() if s == stream}
-        bump = (counter + next(iter(added.values())) if len(added) == 1
-                else counter + case(added, value=Group.id))
-        bumping = update(Group).where(Group.id.in_(list(added)))
-        if i == 0 and in_id_order is not None:
-            bumping = bumping.where(Group.id.in_(in_id_order))
-        for group_id, seq in await session.execute(
-                bumping.values({counter.key: bump}).returning(Group.id, counter)):
-            last[(group_id, stream)] = seq
-    missing = [group_id for group_id, stream in wanted if (group_id, stream) not in last]
-    if missing:
-        raise LookupError(f"group {missing[0]} does not exist")
-    following = {key: last[key] - n + 1 for key, n in wanted.items()}
     now = clock.now()
+    # Each event's place among its group stream's new events: 1, 2, ...
+    wanted: Counter[tuple[int, str]] = Counter()
     rows = []
     for group_id, event, actor in entries:
-        key = (group_id, event.STREAM)
-        rows.append({"group_id": group_id, "seq": following[key], "kind": event.KIND.value,
-                     "actor_id": actor.id if actor else None, "data": event.data(), "at": now,
-                     "stream": event.STREAM})
-        following[key] += 1
-    ids = (await session.execute(insert(Event).returning(Event.id, sort_by_parameter_order=True),
-                                 rows)).scalars().all()
+        wanted[(group_id, event.STREAM)] += 1
+        rows.append({"group_id": group_id, "seq": wanted[(group_id, event.STREAM)],
+                     "kind": event.KIND.value, "actor_id": actor.id if actor else None,
+                     "data": event.data(), "at": now, "stream": event.STREAM})
+    if session.get_bind().dialect.name == "postgresql":
+        ids = await _bump_and_insert(session, wanted, rows, now)
+    else:
+        ids = await _bump_then_insert(session, wanted, rows)
     written = [Event(id=event_id, **row) for event_id, row in zip(ids, rows, strict=True)]
     for row in written:
         # Known to the session as the rows they are, as a flushed row would be: what the
@@ -96,6 +79,96 @@ async def append_many(session: AsyncSession,
         for row, (_, _, actor) in zip(written, entries, strict=True):
             after_commit(session, partial(ring, row.group_id, row.stream, row.seq, (row, actor)))
     return written
+
+
+def _missing(wanted: Counter[tuple[int, str]], found: Collection[tuple[int, str]]) -> None:
+    missing = [group_id for group_id, stream in wanted if (group_id, stream) not in found]
+    if missing:
+        raise LookupError(f"group {missing[0]} does not exist")
+
+
+async def _bump_then_insert(session: AsyncSession, wanted: Counter[tuple[int, str]],
+                            rows: list[dict[str, Any]]) -> list[int]:
+    """SQLite: each stream's counters bumped (the write turn is already this transaction's),
+    then the events inserted; each row's seq, its place so far, made its seq."""
+    last: dict[tuple[int, str], int] = {}
+    for stream in sorted({stream for _, stream in wanted}):
+        counter = _COUNTER[stream]
+        added = {group_id: n for (group_id, s), n in wanted.items() if s == stream}
+        bump = (counter + next(iter(added.values())) if len(added) == 1
+                else counter + case(added, value=Group.id))
+        for group_id, seq in await session.execute(
+                update(Group).where(Group.id.in_(list(added)))
+                .values({counter.key: bump}).returning(Group.id, counter)):
+            last[(group_id, stream)] = seq
+    _missing(wanted, last)
+    for row in rows:
+        key = (row["group_id"], row["stream"])
+        row["seq"] += last[key] - wanted[key]
+    return list((await session.execute(insert(Event).returning(Event.id, sort_by_parameter_order=True),
+                                       rows)).scalars().all())
+
+
+def _arrays(*columns: tuple[str, Any]) -> Any:
+    """A table of parameters sent as one array per column (PostgreSQL's unnest)."""
+    return func.unnest(*(bindparam(name, type_=postgresql.ARRAY(item)) for name, item in columns))
+
+
+# The groups' rows, taken in id order; their counters bumped by the events each stream gets;
+# the events inserted with seqs from the bumped counters: one statement, one shape whatever
+# the batch (docs/performance.md, "Statements built once").
+_TAKEN = (select(Group.id).where(Group.id == any_(bindparam("group_ids", type_=postgresql.ARRAY(Integer))))
+          .order_by(Group.id).with_for_update(key_share=True).cte("taken").prefix_with("MATERIALIZED"))
+_ADDED = _arrays(("group_ids", Integer()), ("shared", Integer()), ("moderators", Integer())
+                 ).table_valued("group_id", "shared", "moderators").render_derived(name="added")
+_BUMPED = (update(Group).where(Group.id == _TAKEN.c.id, Group.id == _ADDED.c.group_id)
+           .values(last_seq=Group.last_seq + _ADDED.c.shared,
+                   moderators_seq=Group.moderators_seq + _ADDED.c.moderators)
+           .returning(Group.id, (Group.last_seq - _ADDED.c.shared).label("shared_before"),
+                      (Group.moderators_seq - _ADDED.c.moderators).label("moderators_before"))
+           .cte("bumped"))
+_NEW = _arrays(("event_group_ids", Integer()), ("event_streams", String()), ("places", Integer()),
+               ("kinds", String()), ("actor_ids", Integer()), ("data", Text())
+               ).table_valued("group_id", "stream", "place", "kind", "actor_id", "data",
+                              with_ordinality="n").render_derived(name="new")
+_BUMP_AND_INSERT = (
+    # The table's insert, not the entity's: the rows come back as plain values.
+    insert(Event.metadata.tables["events"]).from_select(
+        ["group_id", "seq", "kind", "actor_id", "data", "at", "stream"],
+        select(_NEW.c.group_id,
+               case((_NEW.c.stream == GROUP, _BUMPED.c.shared_before),
+                    else_=_BUMPED.c.moderators_before) + _NEW.c.place,
+               _NEW.c.kind, _NEW.c.actor_id, cast(_NEW.c.data, JSON),
+               bindparam("at", type_=UTCDateTime()), _NEW.c.stream)
+        .join_from(_NEW, _BUMPED, _BUMPED.c.id == _NEW.c.group_id).order_by(_NEW.c.n))
+    .returning(Event.id, Event.group_id, Event.stream, Event.seq))
+
+
+async def _bump_and_insert(session: AsyncSession, wanted: Counter[tuple[int, str]],
+                           rows: list[dict[str, Any]], now: dt.datetime) -> list[int]:
+    """PostgreSQL: _BUMP_AND_INSERT; each row's seq, its place so far, made its seq."""
+    group_ids = sorted({group_id for group_id, _ in wanted})
+    written = (await session.execute(_BUMP_AND_INSERT, {
+        "group_ids": group_ids,
+        "shared": [wanted[(group_id, GROUP)] for group_id in group_ids],
+        "moderators": [wanted[(group_id, MODERATORS)] for group_id in group_ids],
+        "event_group_ids": [row["group_id"] for row in rows],
+        "event_streams": [row["stream"] for row in rows],
+        "places": [row["seq"] for row in rows],
+        "kinds": [row["kind"] for row in rows],
+        "actor_ids": [row["actor_id"] for row in rows],
+        "data": [json.dumps(row["data"]) for row in rows],
+        "at": now})).all()
+    first: dict[tuple[int, str], int] = {}
+    ids: dict[tuple[int, str, int], int] = {}
+    for event_id, group_id, stream, seq in written:
+        key = (group_id, stream)
+        first[key] = min(seq, first.get(key, seq))
+        ids[(group_id, stream, seq)] = event_id
+    _missing(wanted, first)
+    for row in rows:
+        row["seq"] += first[(row["group_id"], row["stream"])] - 1
+    return [ids[(row["group_id"], row["stream"], row["seq"])] for row in rows]
 
 
 # Built once, with its values as parameters: every socket catching up asks (docs/performance.md,

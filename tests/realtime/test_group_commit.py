@@ -16,7 +16,7 @@ from server.db import transaction
 from server.encouragements import live
 from server.encouragements import service as encouragements
 from server.errors import AppError
-from server.models import Encouragement, Event, Membership, User
+from server.models import Encouragement, Event, Group, Membership, User
 from server.realtime.log import append_many
 from server.realtime.ws import CLOSE_FORBIDDEN, CLOSE_NOT_SIGNED_IN
 from tests import support
@@ -82,17 +82,51 @@ async def test_cheers_written_together_each_keep_the_rules(app, clients):
 
 
 async def test_events_of_several_groups_take_each_groups_next_seqs(app, clients):
+    """Both streams of two groups in one append: each event takes the next seq of its own
+    group's stream, in the order given, and the groups' counters end at the last."""
     a, b = await clients.member(), await clients.member()
-    first, second = await clients.group(a, b), await clients.group(b, a)
+    first, second = (await clients.group(a, b))["id"], (await clients.group(b, a))["id"]
+    counters = select(Group.id, Group.last_seq, Group.moderators_seq).where(
+        Group.id.in_([first, second]))
     async with transaction(app.state.db) as session:
+        before = {g: (shared, mods) for g, shared, mods in await session.execute(counters)}
         actor = await session.get(User, a.id)
         written = await append_many(session, [
-            (first["id"], events.PracticeChanged(plan_id=1), actor),
-            (second["id"], events.PracticeChanged(plan_id=2), None),
-            (first["id"], events.PracticeChanged(plan_id=3), actor),
+            (first, events.PracticeChanged(plan_id=1), actor),
+            (second, events.ModeratorChanged(user_id=a.id, moderator=True), None),
+            (second, events.PracticeChanged(plan_id=2), None),
+            (first, events.PracticeChanged(plan_id=3), actor),
+            (first, events.ModeratorChanged(user_id=b.id, moderator=True), actor),
+            (second, events.ModeratorChanged(user_id=a.id, moderator=False), None),
         ])
-    assert [(e.group_id, e.seq, e.data["plan_id"]) for e in written] == [
-        (first["id"], 2, 1), (second["id"], 2, 2), (first["id"], 3, 3)]  # after one join each
+    (s1, m1), (s2, m2) = before[first], before[second]
+    expected = [(first, "group", s1 + 1), (second, "moderators", m2 + 1), (second, "group", s2 + 1),
+                (first, "group", s1 + 2), (first, "moderators", m1 + 1), (second, "moderators", m2 + 2)]
+    assert [(e.group_id, e.stream, e.seq) for e in written] == expected
+    async with transaction(app.state.db, write=False) as session:
+        kept = {e.id: (e.group_id, e.stream, e.seq, e.actor_id, e.data)
+                for e in await session.scalars(select(Event).where(Event.id.in_([e.id for e in written])))}
+        after = {g: (shared, mods) for g, shared, mods in await session.execute(counters)}
+    assert [kept[e.id] for e in written] == [(e.group_id, e.stream, e.seq, e.actor_id, e.data)
+                                             for e in written]
+    assert [kept[e.id][3] for e in written] == [a.id, None, None, a.id, a.id, None]
+    assert after == {first: (s1 + 2, m1 + 1), second: (s2 + 1, m2 + 2)}
+
+
+async def test_events_for_a_group_that_is_gone_write_nothing(app, clients):
+    a, b = await clients.member(), await clients.member()
+    gid = (await clients.group(a, b))["id"]
+    counter = select(Group.last_seq).where(Group.id == gid)
+    async with transaction(app.state.db, write=False) as session:
+        before = await session.scalar(counter)
+    with pytest.raises(LookupError, match="does not exist"):
+        async with transaction(app.state.db) as session:
+            await append_many(session, [(gid, events.PracticeChanged(plan_id=1), None),
+                                        (gid + 1000, events.PracticeChanged(plan_id=2), None)])
+    async with transaction(app.state.db, write=False) as session:
+        assert await session.scalar(counter) == before
+        assert not (await session.scalars(select(Event).where(
+            Event.group_id == gid, Event.seq > before))).all()
 
 
 class _Sock:
@@ -322,10 +356,16 @@ async def test_a_plain_cheer_reads_nothing_before_the_statement_that_counts_it(a
         outcome = await live.Writer(app.state.db, 20).send(
             live.Wanted(_Sock(a, gid, mids), "proud", "well done", None, None))
     assert isinstance(outcome, encouragements.Sent)
-    counting, cheer, seq, event_row = [s for s in sent if s not in ("BEGIN", "BEGIN IMMEDIATE")]
+    counting, cheer, *appending = [s for s in sent if s not in ("BEGIN", "BEGIN IMMEDIATE")]
     assert "UPDATE users SET cheers_since" in counting, sent
-    assert cheer.startswith("INSERT INTO encouragements") and seq.startswith("UPDATE groups")
-    assert event_row.startswith("INSERT INTO events")
+    assert cheer.startswith("INSERT INTO encouragements"), sent
+    if app.state.db.engine.dialect.name == "postgresql":
+        # The group's counter bumped and the event written in one statement (log.append_many).
+        [event_row] = appending
+        assert "UPDATE groups SET last_seq" in event_row and "INSERT INTO events" in event_row
+    else:
+        seq, event_row = appending
+        assert seq.startswith("UPDATE groups") and event_row.startswith("INSERT INTO events")
 
 
 async def test_a_socket_whose_membership_is_not_the_one_counted_is_looked_at_again(app, clients):
