@@ -3,7 +3,7 @@ and the group's day through the API.
 
     python -m bench.page_time                        # this checkout
     python -m bench.page_time --beside ../old-checkout --repeat 3
-    python -m bench.page_time --profile prof/        # py-spy stacks of the day page's requests
+    python -m bench.page_time --profile prof/        # py-spy stacks of each page's requests
     python -m bench.page_time --db postgres          # on PostgreSQL (its backends' CPU counted)
 
 The same seeded group as bench.page_sizes (12 members x 3 commitments, check-ins and cheers, an
@@ -54,7 +54,7 @@ async def measure(server: common.Server, seeded: Seeded, requests: int,
                 (await client.get(path, cookies=cookies)).raise_for_status()
             stacks = f"{server.name}-{name.replace(', ', '-').replace(' ', '-')}.txt"
             spy = (common.record_stacks(server, profile / stacks)
-                   if profile and name.startswith("group day") else None)
+                   if profile else None)
             times = []
             cpu_before = server.cpu_seconds()
             for _ in range(requests):
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=200, help="requests per page")
     parser.add_argument("--repeat", type=int, default=1, help="runs; medians are printed")
     parser.add_argument("--beside", type=Path, help="another checkout, measured in the same run")
-    parser.add_argument("--profile", type=Path, help="py-spy stacks of the day page's requests here")
+    parser.add_argument("--profile", type=Path, help="py-spy stacks of each page's requests here")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args(argv)
     common.pin_to(common.LOAD_CORE)

@@ -42,34 +42,60 @@ def _skeleton(skeleton: str, value: dt.date | dt.time, language: str) -> str:
     return format_datetime(value, _pattern(skeleton, language), locale=locale(language))  # type: ignore[arg-type]
 
 
+# A day's or a time's words depend on nothing but the day or the minute and the language, and
+# a page says the same few again and again (a progress page's heatmap labels 84 days): each is
+# made once and kept, a few thousand at most. Nothing of anyone's is in them.
+_KEPT = 4096
+
+
+def _date_of(d: dt.date) -> dt.date:
+    """The calendar day a date or a datetime names (a datetime's own, in its own zone)."""
+    return d.date() if isinstance(d, dt.datetime) else d
+
+
+@functools.lru_cache(maxsize=_KEPT)
+def _day_words(skeleton: str, d: dt.date, language: str) -> str:
+    return _skeleton(skeleton, d, language)
+
+
 def day(d: dt.date, language: str) -> str:
     """A day with its weekday and month: "Tuesday 3 March", "mar, 3 de marzo"."""
-    return _skeleton("MMMMEEEEd", d, language)
+    return _day_words("MMMMEEEEd", _date_of(d), language)
 
 
 def short_day(d: dt.date, language: str) -> str:
     """A weekday and the day of the month: "Tue 3", "mar 3"."""
-    return _skeleton("EEEd", d, language)
+    return _day_words("EEEd", _date_of(d), language)
 
 
 def day_of_month(d: dt.date, language: str) -> str:
     """A day and its month: "3 March", "3 de marzo"."""
-    return _skeleton("MMMMd", d, language)
+    return _day_words("MMMMd", _date_of(d), language)
+
+
+@functools.lru_cache(maxsize=_KEPT)
+def _date_words(pattern: str, d: dt.date, language: str) -> str:
+    return format_date(d, pattern, locale=locale(language))
 
 
 def weekday(d: dt.date, language: str, width: Width = "wide") -> str:
     """ "Tuesday" / "martes"; abbreviated: "Tue" / "mar"."""
-    return format_date(d, "EEEE" if width == "wide" else "EEE", locale=locale(language))
+    return _date_words("EEEE" if width == "wide" else "EEE", _date_of(d), language)
 
 
 def month(d: dt.date, language: str, width: Width = "wide") -> str:
     """ "March" / "marzo"; abbreviated: "Mar" / "mar"."""
-    return format_date(d, "LLLL" if width == "wide" else "LLL", locale=locale(language))
+    return _date_words("LLLL" if width == "wide" else "LLL", _date_of(d), language)
+
+
+@functools.lru_cache(maxsize=_KEPT)
+def _minute_words(hour: int, minute: int, language: str) -> str:
+    return _skeleton("Hm", dt.time(hour, minute), language)
 
 
 def time_of_day(at: dt.datetime | dt.time, language: str) -> str:
     """ "14:30" (the 24-hour clock where the language uses it)."""
-    return _skeleton("Hm", at, language)
+    return _minute_words(at.hour, at.minute, language)
 
 
 def moment(at: dt.datetime, timezone: str, language: str) -> str:
@@ -83,6 +109,7 @@ def ago(delta: dt.timedelta, language: str) -> str:
     return format_timedelta(-delta, add_direction=True, locale=locale(language))
 
 
+@functools.lru_cache(maxsize=_KEPT, typed=True)
 def number(n: int | float, language: str) -> str:
     """ "12,345" / "12.345"."""
     return format_decimal(n, locale=locale(language))

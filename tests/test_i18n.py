@@ -7,6 +7,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -244,6 +245,15 @@ def test_dates_times_and_numbers_are_said_as_each_language_says_them() -> None:
     assert formats.ago(dt.timedelta(minutes=1), "en") == "1 minute ago"
     assert formats.number(12345, "en") == "12,345"
     assert formats.number(12345, "es") == "12.345"
+    assert formats.number(2.5, "es") == "2,5" and formats.number(2, "es") == "2"
+    # Words are kept per day or minute and language (server/formats.py): a datetime says its
+    # own day and time, in its own zone, whatever was asked before.
+    auckland = at.astimezone(ZoneInfo("Pacific/Auckland"))
+    assert [formats.day(when, "en") for when in (at, auckland, at.date(), auckland.date())] == [
+        "Tuesday 3 March", "Wednesday 4 March", "Tuesday 3 March", "Wednesday 4 March"]
+    assert [formats.time_of_day(when, "en") for when in (at, auckland, auckland.timetz())] == [
+        "14:30", "03:30", "03:30"]
+    assert formats.short_day(auckland, "es") == "mié 4" and formats.short_day(at, "es") == "mar 3"
     # In a template, the render's language decides.
     page = templates.env.from_string("{{ short_day(d) }} · {{ time_label(d) }} · {{ number(n) }}")
     assert page.render(d=at, n=1500, language="es") == "mar 3 · 14:30 · 1.500"
