@@ -3,7 +3,7 @@ and the group's day through the API.
 
     python -m bench.page_time                        # this checkout
     python -m bench.page_time --beside ../old-checkout --repeat 3
-    python -m bench.page_time --profile prof/        # py-spy stacks of each page's requests
+    python -m bench.page_time --profile prof/        # py-spy stacks of each page's requests (times taken under py-spy)
     python -m bench.page_time --db postgres          # on PostgreSQL (its backends' CPU counted)
 
 The same seeded group as bench.page_sizes (12 members x 3 commitments, check-ins and cheers, an
@@ -53,8 +53,7 @@ async def measure(server: common.Server, seeded: Seeded, requests: int,
             for _ in range(10):  # warm: templates compiled, caches filled
                 (await client.get(path, cookies=cookies)).raise_for_status()
             stacks = f"{server.name}-{name.replace(', ', '-').replace(' ', '-')}.txt"
-            spy = (common.record_stacks(server, profile / stacks)
-                   if profile else None)
+            spy = common.record_stacks(server, profile / stacks) if profile else None
             times = []
             cpu_before = server.cpu_seconds()
             for _ in range(requests):

@@ -109,7 +109,11 @@ def ago(delta: dt.timedelta, language: str) -> str:
     return format_timedelta(-delta, add_direction=True, locale=locale(language))
 
 
-@functools.lru_cache(maxsize=_KEPT, typed=True)
 def number(n: int | float, language: str) -> str:
     """ "12,345" / "12.345"."""
+    return _count_words(n, language) if isinstance(n, int) else format_decimal(n, locale=locale(language))
+
+
+@functools.lru_cache(maxsize=_KEPT)
+def _count_words(n: int, language: str) -> str:
     return format_decimal(n, locale=locale(language))

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import JSON, Integer, String, Text, any_, bindparam, case, cast, delete, func, insert, select, update
+from sqlalchemy import JSON, Integer, String, any_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from server import clock, events
 from server.db import UTCDateTime, after_commit
@@ -44,27 +45,32 @@ async def append_many(session: AsyncSession,
                       entries: Sequence[tuple[int, GroupEvent, User | None]]) -> list[Event]:
     """Write events, in order, each with the next seq of its group's stream, however many
     there are: on PostgreSQL in one statement (the groups' counters bumped and the events
-    inserted together), on SQLite in two (one counter update per stream, one multi-row insert).
+    inserted together), on SQLite one counter update per stream and one multi-row insert.
 
     Bumping a stream's counter on the group row takes that row's write lock until commit, so
-    two writers cannot interleave: seqs are gapless and become visible in order. Writers that
-    bump several groups take their rows in id order (on PostgreSQL before the bump, in the
-    same statement), so two of them never wait on each other crosswise."""
+    two writers cannot interleave: seqs are gapless and become visible in order. On PostgreSQL
+    writers that bump several groups take their rows in id order first, in the same statement,
+    so two of them never wait on each other crosswise (SQLite's writers take turns)."""
     if not entries:
         return []
     now = clock.now()
-    # Each event's place among its group stream's new events: 1, 2, ...
     wanted: Counter[tuple[int, str]] = Counter()
-    rows = []
-    for group_id, event, actor in entries:
+    places = []  # each event's place among its group stream's new events: 1, 2, ...
+    for group_id, event, _ in entries:
         wanted[(group_id, event.STREAM)] += 1
-        rows.append({"group_id": group_id, "seq": wanted[(group_id, event.STREAM)],
-                     "kind": event.KIND.value, "actor_id": actor.id if actor else None,
-                     "data": event.data(), "at": now, "stream": event.STREAM})
-    if session.get_bind().dialect.name == "postgresql":
-        ids = await _bump_and_insert(session, wanted, rows, now)
-    else:
-        ids = await _bump_then_insert(session, wanted, rows)
+        places.append(wanted[(group_id, event.STREAM)])
+    rows: list[dict[str, Any]] = [
+        {"group_id": group_id, "kind": event.KIND.value, "actor_id": actor.id if actor else None,
+         "data": event.data(), "at": now, "stream": event.STREAM}
+        for group_id, event, actor in entries]
+    append = _bump_and_insert if session.get_bind().dialect.name == "postgresql" else _bump_then_insert
+    ids = await append(session, wanted, rows, places)
+    # The groups this session holds show their new counters (the statements do not tell them).
+    last = {(row["group_id"], row["stream"]): row["seq"] for row in rows}
+    for (group_id, stream), seq in last.items():
+        group = session.identity_map.get(identity_key(Group, group_id))
+        if group is not None:
+            set_committed_value(group, _COUNTER[stream].key, seq)
     written = [Event(id=event_id, **row) for event_id, row in zip(ids, rows, strict=True)]
     for row in written:
         # Known to the session as the rows they are, as a flushed row would be: what the
@@ -81,17 +87,21 @@ async def append_many(session: AsyncSession,
     return written
 
 
-def _missing(wanted: Counter[tuple[int, str]], found: Collection[tuple[int, str]]) -> None:
-    missing = [group_id for group_id, stream in wanted if (group_id, stream) not in found]
+def _seqs(rows: list[dict[str, Any]], places: list[int], before: dict[tuple[int, str], int],
+          wanted: Counter[tuple[int, str]]) -> None:
+    """Each row's seq: its stream's counter before this append, then its place; a group with
+    no counter does not exist (LookupError, and the caller's transaction writes nothing)."""
+    missing = [group_id for group_id, stream in wanted if (group_id, stream) not in before]
     if missing:
         raise LookupError(f"group {missing[0]} does not exist")
+    for row, place in zip(rows, places, strict=True):
+        row["seq"] = before[(row["group_id"], row["stream"])] + place
 
 
 async def _bump_then_insert(session: AsyncSession, wanted: Counter[tuple[int, str]],
-                            rows: list[dict[str, Any]]) -> list[int]:
-    """SQLite: each stream's counters bumped (the write turn is already this transaction's),
-    then the events inserted; each row's seq, its place so far, made its seq."""
-    last: dict[tuple[int, str], int] = {}
+                            rows: list[dict[str, Any]], places: list[int]) -> list[int]:
+    """SQLite: each stream's counters bumped, then the events inserted."""
+    before: dict[tuple[int, str], int] = {}
     for stream in sorted({stream for _, stream in wanted}):
         counter = _COUNTER[stream]
         added = {group_id: n for (group_id, s), n in wanted.items() if s == stream}
@@ -99,12 +109,10 @@ async def _bump_then_insert(session: AsyncSession, wanted: Counter[tuple[int, st
                 else counter + case(added, value=Group.id))
         for group_id, seq in await session.execute(
                 update(Group).where(Group.id.in_(list(added)))
-                .values({counter.key: bump}).returning(Group.id, counter)):
-            last[(group_id, stream)] = seq
-    _missing(wanted, last)
-    for row in rows:
-        key = (row["group_id"], row["stream"])
-        row["seq"] += last[key] - wanted[key]
+                .values({counter.key: bump}).returning(Group.id, counter)
+                .execution_options(synchronize_session=False)):
+            before[(group_id, stream)] = seq - added[group_id]
+    _seqs(rows, places, before, wanted)
     return list((await session.execute(insert(Event).returning(Event.id, sort_by_parameter_order=True),
                                        rows)).scalars().all())
 
@@ -128,25 +136,27 @@ _BUMPED = (update(Group).where(Group.id == _TAKEN.c.id, Group.id == _ADDED.c.gro
                       (Group.moderators_seq - _ADDED.c.moderators).label("moderators_before"))
            .cte("bumped"))
 _NEW = _arrays(("event_group_ids", Integer()), ("event_streams", String()), ("places", Integer()),
-               ("kinds", String()), ("actor_ids", Integer()), ("data", Text())
+               ("kinds", String()), ("actor_ids", Integer()), ("data", JSON())
                ).table_valued("group_id", "stream", "place", "kind", "actor_id", "data",
                               with_ordinality="n").render_derived(name="new")
 _BUMP_AND_INSERT = (
-    # The table's insert, not the entity's: the rows come back as plain values.
+    # Written to the table, as Core: an ORM statement of this shape is not one SQLAlchemy's
+    # bulk insert takes. The rows come back as (id, group, stream, seq).
     insert(Event.metadata.tables["events"]).from_select(
         ["group_id", "seq", "kind", "actor_id", "data", "at", "stream"],
         select(_NEW.c.group_id,
                case((_NEW.c.stream == GROUP, _BUMPED.c.shared_before),
                     else_=_BUMPED.c.moderators_before) + _NEW.c.place,
-               _NEW.c.kind, _NEW.c.actor_id, cast(_NEW.c.data, JSON),
+               _NEW.c.kind, _NEW.c.actor_id, _NEW.c.data,
                bindparam("at", type_=UTCDateTime()), _NEW.c.stream)
         .join_from(_NEW, _BUMPED, _BUMPED.c.id == _NEW.c.group_id).order_by(_NEW.c.n))
     .returning(Event.id, Event.group_id, Event.stream, Event.seq))
 
 
 async def _bump_and_insert(session: AsyncSession, wanted: Counter[tuple[int, str]],
-                           rows: list[dict[str, Any]], now: dt.datetime) -> list[int]:
-    """PostgreSQL: _BUMP_AND_INSERT; each row's seq, its place so far, made its seq."""
+                           rows: list[dict[str, Any]], places: list[int]) -> list[int]:
+    """PostgreSQL: _BUMP_AND_INSERT (the session flushes what the transaction changed first,
+    for a Core statement as for the ORM's)."""
     group_ids = sorted({group_id for group_id, _ in wanted})
     written = (await session.execute(_BUMP_AND_INSERT, {
         "group_ids": group_ids,
@@ -154,20 +164,17 @@ async def _bump_and_insert(session: AsyncSession, wanted: Counter[tuple[int, str
         "moderators": [wanted[(group_id, MODERATORS)] for group_id in group_ids],
         "event_group_ids": [row["group_id"] for row in rows],
         "event_streams": [row["stream"] for row in rows],
-        "places": [row["seq"] for row in rows],
+        "places": places,
         "kinds": [row["kind"] for row in rows],
         "actor_ids": [row["actor_id"] for row in rows],
-        "data": [json.dumps(row["data"]) for row in rows],
-        "at": now})).all()
-    first: dict[tuple[int, str], int] = {}
+        "data": [row["data"] for row in rows],
+        "at": rows[0]["at"]})).all()
+    before: dict[tuple[int, str], int] = {}
     ids: dict[tuple[int, str, int], int] = {}
     for event_id, group_id, stream, seq in written:
-        key = (group_id, stream)
-        first[key] = min(seq, first.get(key, seq))
+        before[(group_id, stream)] = min(seq - 1, before.get((group_id, stream), seq))
         ids[(group_id, stream, seq)] = event_id
-    _missing(wanted, first)
-    for row in rows:
-        row["seq"] += first[(row["group_id"], row["stream"])] - 1
+    _seqs(rows, places, before, wanted)
     return [ids[(row["group_id"], row["stream"], row["seq"])] for row in rows]
 
 

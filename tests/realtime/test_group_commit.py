@@ -90,15 +90,22 @@ async def test_events_of_several_groups_take_each_groups_next_seqs(app, clients)
         Group.id.in_([first, second]))
     async with transaction(app.state.db) as session:
         before = {g: (shared, mods) for g, shared, mods in await session.execute(counters)}
-        actor = await session.get(User, a.id)
-        written = await append_many(session, [
-            (first, events.PracticeChanged(plan_id=1), actor),
-            (second, events.ModeratorChanged(user_id=a.id, moderator=True), None),
-            (second, events.PracticeChanged(plan_id=2), None),
-            (first, events.PracticeChanged(plan_id=3), actor),
-            (first, events.ModeratorChanged(user_id=b.id, moderator=True), actor),
-            (second, events.ModeratorChanged(user_id=a.id, moderator=False), None),
-        ])
+        actor, held = await session.get(User, a.id), await session.get(Group, first)
+        assert actor is not None
+        actor.display_name = "Ana, again"  # a change the transaction made before: written first
+        with support.statements_of(app) as sent:
+            written = await append_many(session, [
+                (first, events.PracticeChanged(plan_id=1), actor),
+                (second, events.ModeratorChanged(user_id=a.id, moderator=True), None),
+                (second, events.PracticeChanged(plan_id=2), None),
+                (first, events.PracticeChanged(plan_id=3), actor),
+                (first, events.ModeratorChanged(user_id=b.id, moderator=True), actor),
+                (second, events.ModeratorChanged(user_id=a.id, moderator=False), None),
+            ])
+        assert sent[0].startswith("UPDATE users SET display_name"), sent
+        # A group the session holds shows its new counters, as on every database.
+        assert held is not None and (held.last_seq, held.moderators_seq) == (
+            before[first][0] + 2, before[first][1] + 1)
     (s1, m1), (s2, m2) = before[first], before[second]
     expected = [(first, "group", s1 + 1), (second, "moderators", m2 + 1), (second, "group", s2 + 1),
                 (first, "group", s1 + 2), (first, "moderators", m1 + 1), (second, "moderators", m2 + 2)]
@@ -122,7 +129,7 @@ async def test_events_for_a_group_that_is_gone_write_nothing(app, clients):
     with pytest.raises(LookupError, match="does not exist"):
         async with transaction(app.state.db) as session:
             await append_many(session, [(gid, events.PracticeChanged(plan_id=1), None),
-                                        (gid + 1000, events.PracticeChanged(plan_id=2), None)])
+                                        (-1, events.PracticeChanged(plan_id=2), None)])
     async with transaction(app.state.db, write=False) as session:
         assert await session.scalar(counter) == before
         assert not (await session.scalars(select(Event).where(
