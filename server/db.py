@@ -268,15 +268,24 @@ def in_list(session: AsyncSession, column: Any, name: str, values: list[Any]) ->
         func.json_each(bindparam(name, json.dumps(values)))))
 
 
+def arrays_of(name: str, columns: dict[str, Any], rows: list[tuple[Any, ...]] | None = None,
+              ordinality: str | None = None) -> Any:
+    """PostgreSQL: a table `name` with these columns (name: SQL type), each column one array
+    parameter named `{name}_{column}` (unnest): bound to `rows`, or, without them, given when a
+    statement built once is run. `ordinality` names a column of each row's place, from 1."""
+    arrays = [bindparam(f"{name}_{column}", None if rows is None else [row[i] for row in rows],
+                        type_=postgresql.ARRAY(item))
+              for i, (column, item) in enumerate(columns.items())]
+    return (func.unnest(*arrays).table_valued(*columns, with_ordinality=ordinality)
+            .render_derived(name=name))
+
+
 def rows_of(session: AsyncSession, name: str, columns: dict[str, Any],
             rows: list[tuple[Any, ...]]) -> Any:
     """The rows as a table `name` with these columns (name: SQL type), for a statement to
     join or update from."""
     if session.get_bind().dialect.name == "postgresql":
-        arrays = [bindparam(f"{name}_{column}", [row[i] for row in rows],
-                            type_=postgresql.ARRAY(item))
-                  for i, (column, item) in enumerate(columns.items())]
-        return func.unnest(*arrays).table_valued(*columns).render_derived(name=name)
+        return arrays_of(name, columns, rows)
     each = func.json_each(bindparam(name, json.dumps(rows)))
     return select(*(cast(func.json_extract(literal_column("value"), f"$[{i}]"), item).label(column)
                     for i, (column, item) in enumerate(columns.items()))

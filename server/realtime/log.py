@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from server import clock, events
-from server.db import UTCDateTime, after_commit
+from server.db import UTCDateTime, after_commit, arrays_of
 from server.events import GroupEvent
 from server.models import Event, Group, User
 
@@ -117,28 +117,20 @@ async def _bump_then_insert(session: AsyncSession, wanted: Counter[tuple[int, st
                                        rows)).scalars().all())
 
 
-def _arrays(*columns: tuple[str, Any]) -> Any:
-    """A table of parameters sent as one array per column (PostgreSQL's unnest)."""
-    return func.unnest(*(bindparam(name, type_=postgresql.ARRAY(item)) for name, item in columns))
-
-
 # The groups' rows, taken in id order; their counters bumped by the events each stream gets;
 # the events inserted with seqs from the bumped counters: one statement, one shape whatever
 # the batch (docs/performance.md, "Statements built once").
-_TAKEN = (select(Group.id).where(Group.id == any_(bindparam("group_ids", type_=postgresql.ARRAY(Integer))))
+_ADDED = arrays_of("added", {"group_id": Integer(), "shared": Integer(), "moderators": Integer()})
+_TAKEN = (select(Group.id).where(Group.id == any_(bindparam("added_group_id", type_=postgresql.ARRAY(Integer))))
           .order_by(Group.id).with_for_update(key_share=True).cte("taken").prefix_with("MATERIALIZED"))
-_ADDED = _arrays(("group_ids", Integer()), ("shared", Integer()), ("moderators", Integer())
-                 ).table_valued("group_id", "shared", "moderators").render_derived(name="added")
 _BUMPED = (update(Group).where(Group.id == _TAKEN.c.id, Group.id == _ADDED.c.group_id)
            .values(last_seq=Group.last_seq + _ADDED.c.shared,
                    moderators_seq=Group.moderators_seq + _ADDED.c.moderators)
            .returning(Group.id, (Group.last_seq - _ADDED.c.shared).label("shared_before"),
                       (Group.moderators_seq - _ADDED.c.moderators).label("moderators_before"))
            .cte("bumped"))
-_NEW = _arrays(("event_group_ids", Integer()), ("event_streams", String()), ("places", Integer()),
-               ("kinds", String()), ("actor_ids", Integer()), ("data", JSON())
-               ).table_valued("group_id", "stream", "place", "kind", "actor_id", "data",
-                              with_ordinality="n").render_derived(name="new")
+_NEW = arrays_of("new", {"group_id": Integer(), "stream": String(), "place": Integer(), "kind": String(),
+                         "actor_id": Integer(), "data": JSON()}, ordinality="n")
 _BUMP_AND_INSERT = (
     # Written to the table, as Core: an ORM statement of this shape is not one SQLAlchemy's
     # bulk insert takes. The rows come back as (id, group, stream, seq).
@@ -159,15 +151,15 @@ async def _bump_and_insert(session: AsyncSession, wanted: Counter[tuple[int, str
     for a Core statement as for the ORM's)."""
     group_ids = sorted({group_id for group_id, _ in wanted})
     written = (await session.execute(_BUMP_AND_INSERT, {
-        "group_ids": group_ids,
-        "shared": [wanted[(group_id, GROUP)] for group_id in group_ids],
-        "moderators": [wanted[(group_id, MODERATORS)] for group_id in group_ids],
-        "event_group_ids": [row["group_id"] for row in rows],
-        "event_streams": [row["stream"] for row in rows],
-        "places": places,
-        "kinds": [row["kind"] for row in rows],
-        "actor_ids": [row["actor_id"] for row in rows],
-        "data": [row["data"] for row in rows],
+        "added_group_id": group_ids,
+        "added_shared": [wanted[(group_id, GROUP)] for group_id in group_ids],
+        "added_moderators": [wanted[(group_id, MODERATORS)] for group_id in group_ids],
+        "new_group_id": [row["group_id"] for row in rows],
+        "new_stream": [row["stream"] for row in rows],
+        "new_place": places,
+        "new_kind": [row["kind"] for row in rows],
+        "new_actor_id": [row["actor_id"] for row in rows],
+        "new_data": [row["data"] for row in rows],
         "at": rows[0]["at"]})).all()
     before: dict[tuple[int, str], int] = {}
     ids: dict[tuple[int, str, int], int] = {}
