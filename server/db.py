@@ -17,6 +17,7 @@ from typing import Any, Self
 from sqlalchemy import (
     DateTime,
     MetaData,
+    String,
     TypeDecorator,
     any_,
     bindparam,
@@ -260,12 +261,17 @@ def insert_into(session: AsyncSession, table: Any) -> Any:
 # shape (one compiled and prepared statement) whatever the batch's size, and binds one value
 # instead of one per item. PostgreSQL takes arrays, SQLite a JSON text.
 
-def in_list(session: AsyncSession, column: Any, name: str, values: list[Any]) -> Any:
-    """`column IN values`, the values bound as one parameter."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(name, values, type_=postgresql.ARRAY(column.type)))
+def in_list(dialect: str, column: Any, name: str) -> Any:
+    """`column IN` a list given when the statement is run, as `list_bound(dialect, name, values)`."""
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
     return column.in_(select(literal_column("value", column.type)).select_from(
-        func.json_each(bindparam(name, json.dumps(values)))))
+        func.json_each(bindparam(name, type_=String()))))
+
+
+def list_bound(dialect: str, name: str, values: list[Any]) -> dict[str, Any]:
+    """The parameter of an in_list: the values."""
+    return {name: values if dialect == "postgresql" else json.dumps(values)}
 
 
 def arrays_of(name: str, columns: dict[str, Any], rows: list[tuple[Any, ...]] | None = None,
@@ -280,16 +286,24 @@ def arrays_of(name: str, columns: dict[str, Any], rows: list[tuple[Any, ...]] | 
             .render_derived(name=name))
 
 
-def rows_of(session: AsyncSession, name: str, columns: dict[str, Any],
-            rows: list[tuple[Any, ...]]) -> Any:
-    """The rows as a table `name` with these columns (name: SQL type), for a statement to
-    join or update from."""
-    if session.get_bind().dialect.name == "postgresql":
-        return arrays_of(name, columns, rows)
-    each = func.json_each(bindparam(name, json.dumps(rows)))
+def rows_of(dialect: str, name: str, columns: dict[str, Any]) -> Any:
+    """A table `name` with these columns (name: SQL type) for a statement built once to join or
+    update from, its rows given when it is run, as `rows_bound(dialect, name, columns, rows)`."""
+    if dialect == "postgresql":
+        return arrays_of(name, columns)
+    each = func.json_each(bindparam(name, type_=String()))
     return select(*(cast(func.json_extract(literal_column("value"), f"$[{i}]"), item).label(column)
                     for i, (column, item) in enumerate(columns.items()))
                   ).select_from(each).subquery(name)
+
+
+def rows_bound(dialect: str, name: str, columns: dict[str, Any],
+               rows: list[tuple[Any, ...]]) -> dict[str, Any]:
+    """The parameters of a rows_of table: the rows, one array per column on PostgreSQL, one JSON
+    text on SQLite."""
+    if dialect == "postgresql":
+        return {f"{name}_{column}": [row[i] for row in rows] for i, column in enumerate(columns)}
+    return {name: json.dumps(rows)}
 
 
 async def lock(session: AsyncSession, key: str) -> None:

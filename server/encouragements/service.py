@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, case, func, insert, or_, select, update
+from sqlalchemy import Integer, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock, events
-from server.db import in_list, rows_of
+from server.db import in_list, list_bound, rows_bound, rows_of
 from server.errors import AppError, Conflict, Invalid, NotFound, RateLimited
 from server.i18n import N_
 from server.models import AuthSession, Commitment, Encouragement, Event, Hidden, Membership, User
@@ -203,44 +204,18 @@ async def _counted(session: AsyncSession, cheers: dict[int, Cheering], now: dt.d
     memberships = {(c.sender_id, c.membership_id) for c in cheers.values()}
     tokens_of = Counter(sender for sender, _ in tokens)
     memberships_of = Counter(sender for sender, _ in memberships)
-    # Per sender: the cheers asked, and how many sessions and memberships must stand, beside
-    # how many do. Sessions and memberships are named by their own keys: one sender's never
-    # count for another's.
-    wanted = rows_of(session, "wanted", {"id": Integer(), "asked": Integer(), "tokens": Integer(),
-                                         "memberships": Integer()},
+    dialect = session.get_bind().dialect.name
+    counting = await session.execute(_counting(dialect), {
+        **rows_bound(dialect, "wanted", _WANTED,
                      [(sender, asked[sender], tokens_of[sender], memberships_of[sender])
-                      for sender in sorted(asked)])
-    signed_in = select(func.count()).where(
-        AuthSession.user_id == wanted.c.id, AuthSession.expires_at > now,
-        in_list(session, AuthSession.token_hash, "tokens", sorted(t for _, t in tokens)))
-    active = select(func.count()).where(
-        Membership.user_id == wanted.c.id,
-        in_list(session, Membership.id, "memberships", sorted(m for _, m in memberships)),
-        Membership.state == "active",
-        or_(Membership.muted_until.is_(None), Membership.muted_until <= now))
-    standing = select(wanted, signed_in.scalar_subquery().label("signed_in"),
-                      active.scalar_subquery().label("active"))
-    stood: Any
-    if session.get_bind().dialect.name == "postgresql":
-        # The rows taken in id order, once, before the update reads them, so two writers never
-        # wait on each other crosswise (on SQLite the update takes the write turn).
-        stood = (standing.join(User, User.id == wanted.c.id).order_by(User.id)
-                 .with_for_update(of=User, key_share=True).cte("taken").prefix_with("MATERIALIZED"))
-    else:
-        stood = standing.subquery("taken")
-    new_minute = or_(User.cheers_since.is_(None), User.cheers_since <= now - MINUTE)
-    counting = (
-        update(User)
-        .where(User.id == stood.c.id, stood.c.signed_in == stood.c.tokens,
-               stood.c.active == stood.c.memberships)
-        .values(cheers_since=case((new_minute, now), else_=User.cheers_since),
-                cheers_counted=case((new_minute, 0), else_=User.cheers_counted) + stood.c.asked)
-        .returning(User, User.cheers_since, User.cheers_counted)
-        .execution_options(synchronize_session=False))
+                      for sender in sorted(asked)]),
+        **list_bound(dialect, "tokens", sorted(t for _, t in tokens)),
+        **list_bound(dialect, "memberships", sorted(m for _, m in memberships)),
+        "now": now, "minute_ago": now - MINUTE})
     senders: dict[int, User] = {}
     left: dict[int, int] = {}  # what each sender's minute had left before these cheers
     minute_ends: dict[int, dt.datetime] = {}
-    for user, since, counted in await session.execute(counting):
+    for user, since, counted in counting:
         assert since is not None  # the count has just set it
         senders[user.id], left[user.id] = user, per_minute - (counted - asked[user.id])
         minute_ends[user.id] = since + MINUTE
@@ -257,6 +232,46 @@ async def _counted(session: AsyncSession, cheers: dict[int, Cheering], now: dt.d
         else:
             left[sender] -= 1
     return senders, refused
+
+
+# Per sender: the cheers asked, and how many sessions and memberships must stand, beside how
+# many do. Sessions and memberships are named by their own keys: one sender's never count for
+# another's.
+_WANTED = {"id": Integer(), "asked": Integer(), "tokens": Integer(), "memberships": Integer()}
+
+
+@functools.cache
+def _counting(dialect: str) -> Any:
+    """_counted's statement, built once per kind of database, its values given as parameters
+    (docs/performance.md, "Statements built once")."""
+    wanted = rows_of(dialect, "wanted", _WANTED)
+    now = bindparam("now", type_=User.cheers_since.type)
+    signed_in = select(func.count()).where(
+        AuthSession.user_id == wanted.c.id, AuthSession.expires_at > now,
+        in_list(dialect, AuthSession.token_hash, "tokens"))
+    active = select(func.count()).where(
+        Membership.user_id == wanted.c.id, in_list(dialect, Membership.id, "memberships"),
+        Membership.state == "active", or_(Membership.muted_until.is_(None), Membership.muted_until <= now))
+    standing = select(wanted, signed_in.scalar_subquery().label("signed_in"),
+                      active.scalar_subquery().label("active"))
+    stood: Any
+    if dialect == "postgresql":
+        # The rows taken in id order, once, before the update reads them, so two writers never
+        # wait on each other crosswise (on SQLite the update takes the write turn).
+        stood = (standing.join(User, User.id == wanted.c.id).order_by(User.id)
+                 .with_for_update(of=User, key_share=True).cte("taken").prefix_with("MATERIALIZED"))
+    else:
+        stood = standing.subquery("taken")
+    new_minute = or_(User.cheers_since.is_(None),
+                     User.cheers_since <= bindparam("minute_ago", type_=User.cheers_since.type))
+    return (
+        update(User)
+        .where(User.id == stood.c.id, stood.c.signed_in == stood.c.tokens,
+               stood.c.active == stood.c.memberships)
+        .values(cheers_since=case((new_minute, now), else_=User.cheers_since),
+                cheers_counted=case((new_minute, 0), else_=User.cheers_counted) + stood.c.asked)
+        .returning(User, User.cheers_since, User.cheers_counted)
+        .execution_options(synchronize_session=False))
 
 
 @dataclass(frozen=True)
