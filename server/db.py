@@ -286,14 +286,16 @@ def arrays_of(name: str, columns: dict[str, Any], rows: list[tuple[Any, ...]] | 
             .render_derived(name=name))
 
 
-def rows_of(dialect: str, name: str, columns: dict[str, Any]) -> Any:
-    """A table `name` with these columns (name: SQL type) for a statement built once to join or
-    update from, its rows given when it is run, as `rows_bound(dialect, name, columns, rows)`."""
+def rows_of(dialect: str, name: str, columns: dict[str, Any], ordinality: str | None = None) -> Any:
+    """A table `name` with these columns (name: SQL type) for a statement built once to join,
+    update or insert from, its rows given when it is run, as `rows_bound(dialect, name, columns,
+    rows)`. `ordinality` names a column of each row's place, from 1."""
     if dialect == "postgresql":
-        return arrays_of(name, columns)
+        return arrays_of(name, columns, ordinality=ordinality)
     each = func.json_each(bindparam(name, type_=String()))
+    place: list[Any] = [(literal_column("key") + 1).label(ordinality)] if ordinality else []
     return select(*(cast(func.json_extract(literal_column("value"), f"$[{i}]"), item).label(column)
-                    for i, (column, item) in enumerate(columns.items()))
+                    for i, (column, item) in enumerate(columns.items())), *place
                   ).select_from(each).subquery(name)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Integer, String, Text, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock, events
@@ -109,13 +109,11 @@ async def send_many(session: AsyncSession, cheers: Sequence[Cheering], *,
         del shaped[i]
     if shaped:
         order = list(shaped)
-        rows = [{"group_id": cheers[i].group_id, "from_user_id": cheers[i].sender_id,
-                 "to_user_id": shaped[i][2], "commitment_id": cheers[i].commitment_id,
-                 "kind": shaped[i][0].value, "text": shaped[i][1], "created_at": now}
-                for i in order]
-        ids = (await session.execute(
-            insert(Encouragement).returning(Encouragement.id, sort_by_parameter_order=True),
-            rows)).scalars().all()
+        rows = [(cheers[i].group_id, cheers[i].sender_id, shaped[i][2], cheers[i].commitment_id,
+                 shaped[i][0].value, shaped[i][1]) for i in order]
+        dialect = session.get_bind().dialect.name
+        ids = sorted((await session.execute(_writing(dialect), {
+            **rows_bound(dialect, "cheer", _CHEER, rows), "created_at": now})).scalars())
         written = await log.append_many(session, [
             (cheers[i].group_id, events.EncouragementSent(
                 encouragement_id=eid, kind=shaped[i][0], text=shaped[i][1],
@@ -232,6 +230,25 @@ async def _counted(session: AsyncSession, cheers: dict[int, Cheering], now: dt.d
         else:
             left[sender] -= 1
     return senders, refused
+
+
+# A cheer's row as written; its id comes from the table.
+_CHEER = {"group_id": Integer(), "from_user_id": Integer(), "to_user_id": Integer(),
+          "commitment_id": Integer(), "kind": String(), "text": Text()}
+
+
+@functools.cache
+def _writing(dialect: str) -> Any:
+    """The cheers' insert, built once per kind of database, the rows given as parameters. The
+    rows are inserted in their order, so the ids the table gives them rise in that order: the
+    ids returned, sorted, are the rows' (the same rule SQLAlchemy's own bulk insert keeps)."""
+    new = rows_of(dialect, "cheer", _CHEER, ordinality="n")
+    table = Encouragement.metadata.tables["encouragements"]
+    return (insert(table).from_select(
+        [*_CHEER, "created_at"],
+        select(*(new.c[column] for column in _CHEER),
+               bindparam("created_at", type_=table.c.created_at.type)).order_by(new.c.n))
+        .returning(table.c.id))
 
 
 # Per sender: the cheers asked, and how many sessions and memberships must stand, beside how
