@@ -159,15 +159,18 @@ class Server:
     def cpu_seconds(self) -> float:
         """CPU time of the server process and of its database backends (those that have
         exited keep the last reading, so the total never runs backwards)."""
+        return sum(self.cpu_parts())
+
+    def cpu_parts(self) -> tuple[float, float]:
+        """CPU time of the server process, and of its database backends, apart."""
         t = psutil.Process(self.pid).cpu_times()
-        total = t.user + t.system
         for pid, proc in list(self._helpers.items()):
             try:
                 h = proc.cpu_times()
                 self._helper_cpu[pid] = h.user + h.system
             except psutil.Error:
                 pass
-        return total + sum(self._helper_cpu.values())
+        return t.user + t.system, sum(self._helper_cpu.values())
 
     def helpers_seen(self) -> int:
         return len(self._helpers)

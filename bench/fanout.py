@@ -71,6 +71,10 @@ class Step:
     closed: int = 0  # sockets the server closed during the step
     error_codes: Counter[str] = field(default_factory=Counter)
     new_backends: int = 0  # PostgreSQL backends that appeared during the step (pool churn)
+    # CPU seconds from the step's start until its last delivery (or the drain's end): the
+    # server process's own, and its database backends'
+    process_cpu_s: float = 0.0
+    database_cpu_s: float = 0.0
 
     @property
     def expected(self) -> int:
@@ -91,7 +95,14 @@ class Step:
             "max_ms": (lat[-1] * 1e3) if lat else float("nan"),
             "server_cpu": self.server_cpu, "load_cpu": self.load_cpu, "other_cpu": self.other_cpu,
             "new_backends": self.new_backends,
+            # per event written, its deliveries included
+            "process_ms_per_event": self._per_event(self.process_cpu_s),
+            "database_ms_per_event": self._per_event(self.database_cpu_s),
         }
+
+    def _per_event(self, cpu_s: float) -> float:
+        events = self.received / self.receivers if self.receivers else 0
+        return cpu_s * 1e3 / events if events else float("nan")
 
 
 @dataclass
@@ -251,7 +262,8 @@ class Load:
         step = Step(label, rate, duration, len(self.groups), len(self.groups[0]) - 1)
         step_no = len(self.steps)
         self.steps.append(step)
-        cpu0, load0, busy0 = self.server.cpu_seconds(), self._load_cpu(), busy_cpu_seconds()
+        parts0 = self.server.cpu_parts()
+        cpu0, load0, busy0 = sum(parts0), self._load_cpu(), busy_cpu_seconds()
         backends0 = self.server.helpers_seen()
         step.started = start = perf() + 0.05
         pinning = asyncio.create_task(self._keep_pinning()) if self.server.database_name else None
@@ -268,6 +280,8 @@ class Load:
         deadline = perf() + drain
         while step.received < step.expected and perf() < deadline:  # noqa: ASYNC110 - a poll with a deadline
             await asyncio.sleep(0.05)
+        parts = self.server.cpu_parts()
+        step.process_cpu_s, step.database_cpu_s = parts[0] - parts0[0], parts[1] - parts0[1]
         return step
 
     async def _keep_pinning(self) -> None:
@@ -303,7 +317,9 @@ def line(name: str, s: dict[str, Any]) -> str:
             f"{s['offered_deliveries_per_s']:>7,.0f}/s  delivered {s['delivered_per_s']:>7,.0f}/s  "
             f"p50 {s['p50_ms']:8.1f} ms  p99 {s['p99_ms']:8.1f} ms  max {s['max_ms']:8.1f} ms  "
             f"loss {s['loss']:>6}  server CPU {s['server_cpu']:4.0%}  load CPU {s['load_cpu']:4.0%}  "
-            f"others {s.get('other_cpu', 0.0):4.0%}"
+            f"others {s.get('other_cpu', 0.0):4.0%}  CPU per event: process "
+            f"{s.get('process_ms_per_event', float('nan')):.3f} ms, database "
+            f"{s.get('database_ms_per_event', float('nan')):.3f} ms"
             + (f"  new db backends {s['new_backends']:.0f}" if s.get("new_backends") else ""))
 
 
@@ -371,6 +387,8 @@ async def saturate(load: Load, name: str, args: argparse.Namespace) -> dict[str,
             "best_rate_per_sender": best["rate_per_sender"] if best else 0.0,
             "best_p99_ms": best["p99_ms"] if best else float("nan"),
             "best_server_cpu": best["server_cpu"] if best else float("nan"),
+            "best_process_ms_per_event": best["process_ms_per_event"] if best else float("nan"),
+            "best_database_ms_per_event": best["database_ms_per_event"] if best else float("nan"),
             "first_failure": next((s["why"] for s in steps if not s["sustained"]), ""),
             # the load process could not send, or its core was full: the server's limit is higher
             "load_bound": any("load process" in s["why"] or s["load_cpu"] >= 0.95 for s in steps),
@@ -453,7 +471,8 @@ def ratios(pair: dict[str, Any], stack: str = "cairn") -> dict[str, float]:
 def report(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(f"\n== summary: medians of {args.repeat} run(s) ==")
     keys = ("target_deliveries_per_s", "offered_deliveries_per_s", "delivered_per_s", "p50_ms",
-            "p99_ms", "max_ms", "server_cpu", "load_cpu", "other_cpu")
+            "p99_ms", "max_ms", "server_cpu", "load_cpu", "other_cpu", "process_ms_per_event",
+            "database_ms_per_event")
     for kind in args.db:
         pairs = [r for r in runs if r["db"] == kind]
         print(f"\nCairn on {kind}, beside the relay:")
@@ -469,10 +488,13 @@ def report(runs: list[dict[str, Any]], args: argparse.Namespace) -> None:
                 best = common.median([s["best_delivered_per_s"] for s in sat])
                 p99 = common.median([s["best_p99_ms"] for s in sat])
                 cpu = common.median([s["best_server_cpu"] for s in sat])
+                own = common.median([s["best_process_ms_per_event"] for s in sat])
+                database = common.median([s["best_database_ms_per_event"] for s in sat])
                 bound = ("  (the load core was full: a lower bound)" if any(s["load_bound"] for s in sat)
                          else "")
                 print(f"  {stack + ' saturation':<26} highest sustained {best:>7,.0f} deliveries/s "
-                      f"(p99 there {p99:.1f} ms, server CPU {cpu:.0%}){bound}")
+                      f"(p99 there {p99:.1f} ms, server CPU {cpu:.0%}; CPU per event there: process "
+                      f"{own:.3f} ms, database {database:.3f} ms){bound}")
         notes = {"p99_ratio": "target <= 1.5, cairn/relay at the fixed rate",
                  "saturation_ratio": "target >= 0.5, cairn/relay"}
         for stack in [s for s in args.order if s != "relay"]:
