@@ -1,0 +1,108 @@
+"""What writing a batch of cheers costs the server process: the writer's transaction alone
+(the senders' standing checked and counted, the cheers and their events written, the commit),
+with no socket and no delivery, for batches of several sizes.
+
+    python -m bench.cheer_writes --db postgres                         # this checkout
+    python -m bench.cheer_writes --db postgres --beside ../old-checkout  # both, alternately
+
+Each checkout is measured in a process of its own, which imports that checkout's code, on a
+fresh database that checkout migrated and seeded (100 groups of 10; each cheer in a batch is a
+different group's member's). Printed: the process's CPU milliseconds per transaction and per
+cheer, the median of --repeat runs of --transactions transactions per batch size. The
+database's own CPU is not counted here (`bench.fanout` reports it beside the process's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench import common
+
+SIZES = (1, 10, 50)
+
+
+async def _measure(url: str, transactions: int) -> dict[str, float]:
+    """In this checkout: CPU ms per transaction of each batch size."""
+    from sqlalchemy import select
+
+    from server.accounts.service import token_hash
+    from server.config import Settings
+    from server.db import Database, transaction
+    from server.encouragements import service
+    from server.models import Membership
+
+    groups = await common.seed(url, 100, 10)
+    db = Database(Settings(database_url=url))
+    try:
+        async with db.session() as session:
+            memberships = {m.user_id: m.id for m in await session.scalars(select(Membership))}
+        senders = [service.Cheering(g.members[0].user_id, token_hash(g.members[0].token),
+                                    memberships[g.members[0].user_id], g.group_id, "proud")
+                   for g in groups]
+
+        async def write(size: int, n: int) -> float:
+            started = time.process_time()
+            for i in range(n):
+                batch = [senders[(i * size + k) % len(senders)] for k in range(size)]
+                async with transaction(db, write=True) as session:
+                    await service.send_many(session, batch, per_minute=10**9)
+            return (time.process_time() - started) * 1e3 / n
+
+        out = {}
+        for size in SIZES:
+            await write(size, 20)  # statements prepared, caches filled
+            out[str(size)] = await write(size, transactions)
+        return out
+    finally:
+        await db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="postgres")
+    parser.add_argument("--transactions", type=int, default=300, help="per batch size and run")
+    parser.add_argument("--repeat", type=int, default=3, help="runs; medians are printed")
+    parser.add_argument("--beside", type=Path, help="another checkout, measured in the same run")
+    parser.add_argument("--one", help=argparse.SUPPRESS)  # a database URL: measure it, here
+    args = parser.parse_args(argv)
+    if args.one:
+        common.pin_to(common.SERVER_CORE)
+        print(json.dumps(asyncio.run(_measure(args.one, args.transactions))))
+        return 0
+    print(f"machine: {common.machine()}")
+    trees = {"this": common.ROOT}
+    if args.beside is not None:
+        trees = {"beside": args.beside.resolve(), **trees}
+    runs: dict[str, list[dict[str, float]]] = {label: [] for label in trees}
+    for _ in range(args.repeat):
+        for label, tree in trees.items():
+            database = common.create_database(args.db, tree)
+            try:
+                done = subprocess.run([sys.executable, __file__, "--one", database.url,
+                                       "--transactions", str(args.transactions)],
+                                      cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
+                                      capture_output=True, text=True, check=True)
+            finally:
+                database.drop()
+            runs[label].append(json.loads(done.stdout.splitlines()[-1]))
+    print(f"\nthe writer's transaction on {args.db}, CPU ms of the process, medians of "
+          f"{args.repeat} runs of {args.transactions}:")
+    print(f"  {'cheers':>6} " + " ".join(f"{label + ' /txn':>12} {'/cheer':>7}" for label in trees)
+          + ("   ratio" if "beside" in trees else ""))
+    for size in SIZES:
+        medians = {label: common.median([r[str(size)] for r in runs[label]]) for label in trees}
+        ratio = f"  {medians['this'] / medians['beside']:>6.2f}" if "beside" in trees else ""
+        print(f"  {size:>6} " + " ".join(f"{medians[label]:>12.2f} {medians[label] / size:>7.3f}"
+                                         for label in trees) + ratio)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
