@@ -8,8 +8,9 @@ with no socket and no delivery, for batches of several sizes.
 Each checkout is measured in a process of its own, which imports that checkout's code, on a
 fresh database that checkout migrated and seeded (100 groups of 10; each cheer in a batch is a
 different group's member's). Printed: the process's CPU milliseconds per transaction and per
-cheer, the median of --repeat runs of --transactions transactions per batch size. The
-database's own CPU is not counted here (`bench.fanout` reports it beside the process's).
+cheer, the median of --repeat runs of --transactions transactions per batch size. On
+PostgreSQL the database's own CPU is not counted here (`bench.fanout` reports it beside the
+process's); SQLite works inside the process, so its figures include it.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from typing import Any, Self
 
 from sqlalchemy import (
     DateTime,
+    Integer,
     MetaData,
     String,
     TypeDecorator,
@@ -293,7 +294,7 @@ def rows_of(dialect: str, name: str, columns: dict[str, Any], ordinality: str | 
     if dialect == "postgresql":
         return arrays_of(name, columns, ordinality=ordinality)
     each = func.json_each(bindparam(name, type_=String()))
-    place: list[Any] = [(literal_column("key") + 1).label(ordinality)] if ordinality else []
+    place: list[Any] = [(literal_column("key", Integer()) + 1).label(ordinality)] if ordinality else []
     return select(*(cast(func.json_extract(literal_column("value"), f"$[{i}]"), item).label(column)
                     for i, (column, item) in enumerate(columns.items())), *place
                   ).select_from(each).subquery(name)

@@ -240,9 +240,12 @@ _CHEER = {"group_id": Integer(), "from_user_id": Integer(), "to_user_id": Intege
 @functools.cache
 def _writing(dialect: str) -> Any:
     """The cheers' insert, built once per kind of database, the rows given as parameters. The
-    rows are inserted in their order, so the ids the table gives them rise in that order: the
-    ids returned, sorted, are the rows' (the same rule SQLAlchemy's own bulk insert keeps)."""
+    rows are inserted in their order, and the ids the table gives them rise in that order: on
+    PostgreSQL the sequence gives each row its id as it goes in, and one connection's ids only
+    rise; on SQLite each row takes the highest id plus one, and writers take turns. So the ids
+    returned, sorted, are the rows'."""
     new = rows_of(dialect, "cheer", _CHEER, ordinality="n")
+    # Written to the table, as Core: the rows come back as ids alone, with no ORM entity made.
     table = Encouragement.metadata.tables["encouragements"]
     return (insert(table).from_select(
         [*_CHEER, "created_at"],

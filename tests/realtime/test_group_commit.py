@@ -35,6 +35,11 @@ def _cheering(gid: int, mids: dict[int, int], member, **wanted: Any) -> encourag
                                    **wanted)
 
 
+# A note whose quotes, backslash and characters beyond ASCII travel to the table intact, in a
+# batch's parameters as in a row of their own.
+NOTE = '  you "can" \\ — ñ 🌱 \'too\'  '
+
+
 async def test_cheers_written_together_each_keep_the_rules(app, clients):
     a, b, c = [await clients.member() for _ in range(3)]
     group = await clients.group(a, b, c)
@@ -52,7 +57,7 @@ async def test_cheers_written_together_each_keep_the_rules(app, clients):
             _cheering(gid, mids, a, kind="proud", commitment_id=cid),
             _cheering(gid, mids, a, kind="proud", to_user_id=a.id),
             _cheering(gid, mids, c, kind="applause"),
-            _cheering(gid, mids, c, kind="with_you", commitment_id=cid, text="  you can  "),
+            _cheering(gid, mids, c, kind="with_you", commitment_id=cid, text=NOTE),
             _cheering(gid, mids, a, kind="proud", commitment_id=999_999),
             _cheering(gid, mids, a, kind="proud", commitment_id=private),
             _cheering(gid, mids, c, kind="proud", commitment_id=cid, to_user_id=a.id),
@@ -75,7 +80,7 @@ async def test_cheers_written_together_each_keep_the_rules(app, clients):
                                       .order_by(Event.seq))).all()
     assert [(rows[s.encouragement_id].from_user_id, rows[s.encouragement_id].to_user_id)
             for s in sent] == [(a.id, b.id), (c.id, b.id), (a.id, c.id)]
-    assert rows[sent[1].encouragement_id].text == "you can"
+    assert rows[sent[1].encouragement_id].text == NOTE.strip()
     assert [(e.seq, e.data["encouragement_id"], e.actor_id) for e in kept] == [
         (s.event.seq, s.encouragement_id, s.event.actor_id) for s in sent]
     assert isinstance(outcomes[-1], AppError) and outcomes[-1].retry_after >= 1
