@@ -7,7 +7,8 @@ with no socket and no delivery, for batches of several sizes.
 
 Each checkout is measured in a process of its own, which imports that checkout's code, on a
 fresh database that checkout migrated and seeded (100 groups of 10; each cheer in a batch is a
-different group's member's). Printed: the process's CPU milliseconds per transaction and per
+different group's member's): plain cheers, and cheers about another member's commitment (whose
+row and receiver the writer reads first). Printed: the process's CPU milliseconds per transaction and per
 cheer, the median of --repeat runs of --transactions transactions per batch size. On
 PostgreSQL the database's own CPU is not counted here (`bench.fanout` reports it beside the
 process's); SQLite works inside the process, so its figures include it.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import subprocess
@@ -27,39 +29,47 @@ from pathlib import Path
 from bench import common
 
 SIZES = (1, 10, 50)
+KINDS = ("plain", "about")  # a plain cheer; a cheer about another member's commitment
 
 
 async def _measure(url: str, transactions: int) -> dict[str, float]:
     """In this checkout: CPU ms per transaction of each batch size."""
-    from sqlalchemy import select
+    from sqlalchemy import insert, select
 
     from server.accounts.service import token_hash
     from server.config import Settings
     from server.db import Database, transaction
     from server.encouragements import service
-    from server.models import Membership
+    from server.models import Commitment, Membership
 
     groups = await common.seed(url, 100, 10)
     db = Database(Settings(database_url=url))
     try:
-        async with db.session() as session:
+        async with transaction(db, write=True) as session:
             memberships = {m.user_id: m.id for m in await session.scalars(select(Membership))}
-        senders = [service.Cheering(g.members[0].user_id, token_hash(g.members[0].token),
-                                    memberships[g.members[0].user_id], g.group_id, "proud")
-                   for g in groups]
+            # Each group's second member shares a commitment for today, for the first to cheer.
+            about = {g.group_id: (await session.execute(insert(Commitment).returning(Commitment.id), {
+                "group_id": g.group_id, "user_id": g.members[1].user_id, "day": dt.date.today(),
+                "category": "rest", "text": "A walk after lunch", "visibility": "group",
+                "created_at": dt.datetime.now(dt.UTC)})).scalar_one() for g in groups}
+        senders = {kind: [service.Cheering(
+            g.members[0].user_id, token_hash(g.members[0].token), memberships[g.members[0].user_id],
+            g.group_id, "proud", commitment_id=about[g.group_id] if kind == "about" else None)
+            for g in groups] for kind in KINDS}
 
-        async def write(size: int, n: int) -> float:
+        async def write(kind: str, size: int, n: int) -> float:
             started = time.process_time()
             for i in range(n):
-                batch = [senders[(i * size + k) % len(senders)] for k in range(size)]
+                batch = [senders[kind][(i * size + k) % len(groups)] for k in range(size)]
                 async with transaction(db, write=True) as session:
                     await service.send_many(session, batch, per_minute=10**9)
             return (time.process_time() - started) * 1e3 / n
 
         out = {}
-        for size in SIZES:
-            await write(size, 20)  # statements prepared, caches filled
-            out[str(size)] = await write(size, transactions)
+        for kind in KINDS:
+            for size in SIZES:
+                await write(kind, size, 20)  # statements prepared, caches filled
+                out[f"{size} {kind}"] = await write(kind, size, transactions)
         return out
     finally:
         await db.dispose()
@@ -95,13 +105,15 @@ def main(argv: list[str] | None = None) -> int:
             runs[label].append(json.loads(done.stdout.splitlines()[-1]))
     print(f"\nthe writer's transaction on {args.db}, CPU ms of the process, medians of "
           f"{args.repeat} runs of {args.transactions}:")
-    print(f"  {'cheers':>6} " + " ".join(f"{label + ' /txn':>12} {'/cheer':>7}" for label in trees)
+    print(f"  {'cheers':>12} " + " ".join(f"{label + ' /txn':>12} {'/cheer':>7}" for label in trees)
           + ("   ratio" if "beside" in trees else ""))
-    for size in SIZES:
-        medians = {label: common.median([r[str(size)] for r in runs[label]]) for label in trees}
-        ratio = f"  {medians['this'] / medians['beside']:>6.2f}" if "beside" in trees else ""
-        print(f"  {size:>6} " + " ".join(f"{medians[label]:>12.2f} {medians[label] / size:>7.3f}"
-                                         for label in trees) + ratio)
+    for kind in KINDS:
+        for size in SIZES:
+            key = f"{size} {kind}"
+            medians = {label: common.median([r[key] for r in runs[label]]) for label in trees}
+            ratio = f"  {medians['this'] / medians['beside']:>6.2f}" if "beside" in trees else ""
+            print(f"  {key:>12} " + " ".join(f"{medians[label]:>12.2f} {medians[label] / size:>7.3f}"
+                                              for label in trees) + ratio)
     return 0
 
 

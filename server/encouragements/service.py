@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Integer, String, Text, bindparam, case, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock, events
@@ -89,15 +89,17 @@ async def send_many(session: AsyncSession, cheers: Sequence[Cheering], *,
             shaped[i] = _shaped(cheer)
         except AppError as exc:
             outcomes[i] = exc
-    about = await _commitments_about(session, [cheers[i] for i in shaped])
+    about, authors = await _commitments_about(session, [cheers[i] for i in shaped])
     for i in list(shaped):
         try:
             shaped[i] = _addressed(cheers[i], *shaped[i], about)
         except AppError as exc:
             outcomes[i] = exc
             del shaped[i]
-    receivers = await _receivers(session, [(cheers[i].group_id, to)
-                                           for i, (_, _, to) in shaped.items() if to is not None])
+    named = {(cheers[i].group_id, to) for i, (_, _, to) in shaped.items() if to is not None}
+    # A commitment's author was read with it; only members named without one are read here.
+    receivers = ({pair for pair in named if authors.get(pair)}
+                 | await _receivers(session, [pair for pair in named if pair not in authors]))
     for i, (_, _, to_user_id) in list(shaped.items()):
         if to_user_id is not None and (cheers[i].group_id, to_user_id) not in receivers:
             outcomes[i] = NotFound(N_("That person is not in this group."), code="member_not_found")
@@ -160,28 +162,49 @@ def _addressed(cheer: Cheering, kind: Cheer, text: str | None, to_user_id: int |
     return kind, text, to_user_id
 
 
-async def _commitments_about(session: AsyncSession,
-                             cheers: Sequence[Cheering]) -> dict[int, Commitment]:
+async def _commitments_about(session: AsyncSession, cheers: Sequence[Cheering],
+                             ) -> tuple[dict[int, Commitment], dict[tuple[int, int], bool]]:
     """The commitments these cheers are about, held (FOR KEY SHARE) until the transaction
     ends: a withdrawal waits for the cheer, or came first and leaves a 404, never a cheer about
-    nothing. Whether the sender may see each is the caller's to weigh."""
+    nothing. Whether the sender may see each is the caller's to weigh. With them, whether each
+    one's author is an active member of its group, by (group, author)."""
     ids = sorted({c.commitment_id for c in cheers if c.commitment_id is not None})
     if not ids:
-        return {}
-    found = await session.scalars(select(Commitment).where(Commitment.id.in_(ids))
-                                  .order_by(Commitment.id)
-                                  .with_for_update(read=True, key_share=True))
-    return {c.id: c for c in found}
+        return {}, {}
+    dialect = session.get_bind().dialect.name
+    found = (await session.execute(_about(dialect), list_bound(dialect, "about", ids))).all()
+    return ({c.id: c for c, _ in found},
+            {(c.group_id, c.user_id): bool(active) for c, active in found})
+
+
+@functools.cache
+def _about(dialect: str) -> Any:
+    """_commitments_about's statement, built once per kind of database."""
+    author_active = exists().where(Membership.group_id == Commitment.group_id,
+                                   Membership.user_id == Commitment.user_id,
+                                   Membership.state == "active")
+    return (select(Commitment, author_active.label("author_active"))
+            .where(in_list(dialect, Commitment.id, "about")).order_by(Commitment.id)
+            .with_for_update(of=Commitment, read=True, key_share=True))
 
 
 async def _receivers(session: AsyncSession, wanted: list[tuple[int, int]]) -> set[tuple[int, int]]:
     """Which (group, member) pairs are active memberships."""
     if not wanted:
         return set()
-    rows = await session.execute(select(Membership.group_id, Membership.user_id).where(
-        Membership.group_id.in_({g for g, _ in wanted}),
-        Membership.user_id.in_({u for _, u in wanted}), Membership.state == "active"))
+    dialect = session.get_bind().dialect.name
+    rows = await session.execute(_active_in(dialect), {
+        **list_bound(dialect, "in_groups", sorted({g for g, _ in wanted})),
+        **list_bound(dialect, "members", sorted({u for _, u in wanted}))})
     return {(g, u) for g, u in rows}
+
+
+@functools.cache
+def _active_in(dialect: str) -> Any:
+    """_receivers' statement, built once per kind of database."""
+    return select(Membership.group_id, Membership.user_id).where(
+        in_list(dialect, Membership.group_id, "in_groups"),
+        in_list(dialect, Membership.user_id, "members"), Membership.state == "active")
 
 
 async def _counted(session: AsyncSession, cheers: dict[int, Cheering], now: dt.datetime,

@@ -380,6 +380,37 @@ async def test_a_plain_cheer_reads_nothing_before_the_statement_that_counts_it(a
         assert seq.startswith("UPDATE groups") and event_row.startswith("INSERT INTO events")
 
 
+async def test_a_cheer_about_a_commitment_reads_it_with_its_authors_standing(app, clients):
+    """The commitment a cheer is about is read with whether its author is still an active
+    member, in one statement before the count: a commitment of someone who has left is not
+    cheered, and a member named without a commitment of theirs in the batch is looked up."""
+    a, b, c, d = [await clients.member() for _ in range(4)]
+    gid = (await clients.group(a, b, c, d))["id"]
+    mids = await _memberships(app, gid)
+    r = await b.post(f"/api/v1/groups/{gid}/commitments", {"category": "rest", "text": "a nap"})
+    kept = r.json()["id"]
+    r = await c.post(f"/api/v1/groups/{gid}/commitments", {"category": "play", "text": "a game"})
+    left_behind = r.json()["id"]
+    assert (await c.post(f"/api/v1/groups/{gid}/leave")).status_code == 204
+    with support.statements_of(app) as sent:
+        async with transaction(app.state.db) as session:
+            outcomes = await encouragements.send_many(session, [
+                _cheering(gid, mids, a, kind="proud", commitment_id=kept),
+                _cheering(gid, mids, a, kind="proud", commitment_id=left_behind),
+                _cheering(gid, mids, a, kind="proud", to_user_id=b.id),
+                _cheering(gid, mids, a, kind="proud", to_user_id=c.id),
+                _cheering(gid, mids, a, kind="proud", to_user_id=d.id),
+            ], per_minute=20)
+    said = [o.code if isinstance(o, AppError) else "sent" for o in outcomes]
+    assert said == ["sent", "member_not_found", "sent", "member_not_found", "sent"]
+    reads = [s for s in sent if s not in ("BEGIN", "BEGIN IMMEDIATE")]
+    about, receivers, counting = reads[:3]
+    assert about.startswith("SELECT commitments.") and "EXISTS" in about, sent
+    assert about.count("FROM memberships") == 1, about
+    assert "FROM commitments" not in receivers and "FROM memberships" in receivers, sent
+    assert "UPDATE users SET cheers_since" in counting, sent
+
+
 async def test_a_socket_whose_membership_is_not_the_one_counted_is_looked_at_again(app, clients):
     """A socket let in before it kept its membership's id (or one that names another) is not
     counted: its cheer is looked at again by session and group, and goes."""
