@@ -20,8 +20,6 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -88,21 +86,16 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(asyncio.run(_measure(args.one, args.transactions))))
         return 0
     print(f"machine: {common.machine()}")
-    trees = {"this": common.ROOT}
-    if args.beside is not None:
-        trees = {"beside": args.beside.resolve(), **trees}
+    trees = common.checkouts(args.beside)
     runs: dict[str, list[dict[str, float]]] = {label: [] for label in trees}
     for _ in range(args.repeat):
         for label, tree in trees.items():
             database = common.create_database(args.db, tree)
             try:
-                done = subprocess.run([sys.executable, __file__, "--one", database.url,
-                                       "--transactions", str(args.transactions)],
-                                      cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
-                                      capture_output=True, text=True, check=True)
+                runs[label].append(common.json_from(tree, [
+                    __file__, "--one", database.url, "--transactions", str(args.transactions)]))
             finally:
                 database.drop()
-            runs[label].append(json.loads(done.stdout.splitlines()[-1]))
     print(f"\nthe writer's transaction on {args.db}, CPU ms of the process, medians of "
           f"{args.repeat} runs of {args.transactions}:")
     print(f"  {'cheers':>12} " + " ".join(f"{label + ' /txn':>12} {'/cheer':>7}" for label in trees)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import os
 import resource
 import secrets
@@ -19,6 +20,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -31,6 +33,21 @@ SERVER_CORE, LOAD_CORE = 0, 1
 
 
 # -- the machine -----------------------------------------------------------------------------
+
+def checkouts(beside: Path | None) -> dict[str, Path]:
+    """The checkouts a bench measures by label: this one, and another one first if asked for."""
+    trees = {"this": ROOT}
+    return {"beside": beside.resolve(), **trees} if beside is not None else trees
+
+
+def json_from(tree: Path, argv: list[str]) -> Any:
+    """Run `python argv` in a process that imports that checkout's code; the JSON of its last
+    line."""
+    done = subprocess.run([sys.executable, *argv], cwd=tree,
+                          env={**os.environ, "PYTHONPATH": str(tree)},
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
 
 def pin_to(core: int) -> None:
     """Pin this process (and the threads it starts later) to one core, when there is one."""

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -69,15 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(_one(args.db)))
         return 0
-    trees = {"this": common.ROOT}
-    if args.beside is not None:
-        trees = {"beside": args.beside.resolve(), **trees}
-    counts = {}
-    for label, tree in trees.items():
-        done = subprocess.run([sys.executable, __file__, "--one", "--db", args.db],
-                              cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
-                              capture_output=True, text=True, check=True)
-        counts[label] = json.loads(done.stdout.splitlines()[-1])
+    trees = common.checkouts(args.beside)
+    counts = {label: common.json_from(tree, [__file__, "--one", "--db", args.db])
+              for label, tree in trees.items()}
     print(f"statements per request (a BEGIN included where one is sent), on {args.db}:")
     print(f"  {'page':<24} " + " ".join(f"{label:>7}" for label in trees))
     for name in counts["this"]:

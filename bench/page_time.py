@@ -90,9 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     common.pin_to(common.LOAD_CORE)
     print(f"machine: {common.machine()}")
-    trees = {"this": common.ROOT}
-    if args.beside is not None:
-        trees = {"beside": args.beside.resolve(), **trees}
+    trees = common.checkouts(args.beside)
     runs: dict[str, list[dict[str, dict[str, float]]]] = {label: [] for label in trees}
     for run_no in range(1, args.repeat + 1):
         for label, tree in trees.items():

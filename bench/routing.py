@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -65,17 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_one(args.requests)))
         return 0
     print(f"machine: {common.machine()}")
-    trees = {"this": common.ROOT}
-    if args.beside is not None:
-        trees = {"beside": args.beside.resolve(), **trees}
+    trees = common.checkouts(args.beside)
     runs: dict[str, list[dict[str, float]]] = {label: [] for label in trees}
     for _ in range(args.repeat):
         for label, tree in trees.items():
-            done = subprocess.run([sys.executable, __file__, "--one",
-                                   "--requests", str(args.requests)],
-                                  cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
-                                  capture_output=True, text=True, check=True)
-            runs[label].append(json.loads(done.stdout.splitlines()[-1]))
+            runs[label].append(common.json_from(tree, [__file__, "--one",
+                                                       "--requests", str(args.requests)]))
     print(f"\nmatching a route, µs per request (CPU), medians of {args.repeat} runs:")
     print(f"  {'path':<16} " + " ".join(f"{label:>8}" for label in trees)
           + ("   ratio" if "beside" in trees else ""))
