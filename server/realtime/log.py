@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import JSON, Integer, String, any_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import JSON, Integer, String, Text, any_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from server import clock, events
-from server.db import UTCDateTime, after_commit, arrays_of
+from server.db import UTCDateTime, after_commit, arrays_of, rows_bound, rows_of
 from server.events import GroupEvent
 from server.models import Event, Group, User
 
@@ -113,8 +113,26 @@ async def _bump_then_insert(session: AsyncSession, wanted: Counter[tuple[int, st
                 .execution_options(synchronize_session=False)):
             before[(group_id, stream)] = seq - added[group_id]
     _seqs(rows, places, before, wanted)
-    return list((await session.execute(insert(Event).returning(Event.id, sort_by_parameter_order=True),
-                                       rows)).scalars().all())
+    # The rows' data as the column keeps it, written as it is: one multi-row insert whose ids,
+    # sorted, are the rows' (each row takes the highest id plus one, and writers take turns).
+    keep = Event.metadata.tables["events"].c.data.type.bind_processor(session.get_bind().dialect)
+    assert keep is not None  # JSON is kept as text
+    return sorted((await session.execute(_INSERT_SQLITE, {
+        **rows_bound("sqlite", "new", _SQLITE_NEW, [
+            (row["group_id"], row["seq"], row["kind"], row["actor_id"], keep(row["data"]),
+             row["stream"]) for row in rows]),
+        "at": rows[0]["at"]})).scalars())
+
+
+_SQLITE_NEW = {"group_id": Integer(), "seq": Integer(), "kind": String(), "actor_id": Integer(),
+               "data": Text(), "stream": String()}
+_SQLITE_ROWS = rows_of("sqlite", "new", _SQLITE_NEW, ordinality="n")
+_INSERT_SQLITE = (
+    insert(Event.metadata.tables["events"]).from_select(
+        [*_SQLITE_NEW, "at"],
+        select(*(_SQLITE_ROWS.c[column] for column in _SQLITE_NEW),
+               bindparam("at", type_=UTCDateTime())).order_by(_SQLITE_ROWS.c.n))
+    .returning(Event.metadata.tables["events"].c.id))
 
 
 # The groups' rows, taken in id order; their counters bumped by the events each stream gets;

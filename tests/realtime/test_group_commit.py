@@ -81,6 +81,7 @@ async def test_cheers_written_together_each_keep_the_rules(app, clients):
     assert [(rows[s.encouragement_id].from_user_id, rows[s.encouragement_id].to_user_id)
             for s in sent] == [(a.id, b.id), (c.id, b.id), (a.id, c.id)]
     assert rows[sent[1].encouragement_id].text == NOTE.strip()
+    assert kept[1].data["text"] == NOTE.strip()  # and in its event, as the log keeps it
     assert [(e.seq, e.data["encouragement_id"], e.actor_id) for e in kept] == [
         (s.event.seq, s.encouragement_id, s.event.actor_id) for s in sent]
     assert isinstance(outcomes[-1], AppError) and outcomes[-1].retry_after >= 1
