@@ -6,7 +6,6 @@ end to end in tests/reminders/test_sending.py."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -144,18 +143,30 @@ async def test_a_push_shows_a_neutral_reminder_with_a_way_to_stop(push_server):
         await page.evaluate(WORKER_ACTIVATED)  # a push reaches an activated worker only
         ids = {r["registrationId"] for r in registered if r["scopeURL"].startswith(base)}
         assert len(ids) == 1, registered
-        await cdp.send("ServiceWorker.deliverPushMessage",
-                       {"origin": base, "registrationId": ids.pop(), "data": json.dumps(payload)})
-        # Until the worker has shown it (the push is handled asynchronously in the worker).
-        shown = await asyncio.wait_for(page.evaluate("""async () => {
-            const registration = await navigator.serviceWorker.ready;
-            for (;;) {
-                const notes = await registration.getNotifications();
-                if (notes.length) return notes.map(n => ({title: n.title, body: n.body, tag: n.tag,
-                                                          actions: n.actions.map(a => a.title)}));
-                await new Promise(done => setTimeout(done, 50));
-            }
-        }"""), timeout=30)
+        registration = ids.pop()
+        # Until the worker has shown it (the push is handled asynchronously in the worker). A
+        # push delivered through the browser's DevTools has been seen, once on a busy machine,
+        # never to show, even after the wait for activation above; so it is delivered again
+        # every 5 s, for 30 s at most. What the test checks is what a push that arrives shows;
+        # the same tag replaces a notification, so one shows however many arrive.
+        shown = None
+        for _ in range(6):
+            await cdp.send("ServiceWorker.deliverPushMessage",
+                           {"origin": base, "registrationId": registration,
+                            "data": json.dumps(payload)})
+            shown = await page.evaluate("""async () => {
+                const registration = await navigator.serviceWorker.ready;
+                const until = Date.now() + 5000;
+                while (Date.now() < until) {
+                    const notes = await registration.getNotifications();
+                    if (notes.length) return notes.map(n => ({title: n.title, body: n.body, tag: n.tag,
+                                                              actions: n.actions.map(a => a.title)}));
+                    await new Promise(done => setTimeout(done, 50));
+                }
+                return null;
+            }""")
+            if shown:
+                break
         assert shown == [{"title": "Cairn", "body": reminders.WORDS[Nudge.MORNING],
                           "tag": "cairn-morning", "actions": ["Stop these reminders"]}]
     assert b.errors == []
