@@ -25,6 +25,7 @@ from sqlalchemy import (
     cast,
     event,
     func,
+    insert,
     literal_column,
     select,
     text,
@@ -275,14 +276,12 @@ def list_bound(dialect: str, name: str, values: list[Any]) -> dict[str, Any]:
     return {name: values if dialect == "postgresql" else json.dumps(values)}
 
 
-def arrays_of(name: str, columns: dict[str, Any], rows: list[tuple[Any, ...]] | None = None,
-              ordinality: str | None = None) -> Any:
+def arrays_of(name: str, columns: dict[str, Any], ordinality: str | None = None) -> Any:
     """PostgreSQL: a table `name` with these columns (name: SQL type), each column one array
-    parameter named `{name}_{column}` (unnest): bound to `rows`, or, without them, given when a
-    statement built once is run. `ordinality` names a column of each row's place, from 1."""
-    arrays = [bindparam(f"{name}_{column}", None if rows is None else [row[i] for row in rows],
-                        type_=postgresql.ARRAY(item))
-              for i, (column, item) in enumerate(columns.items())]
+    parameter named `{name}_{column}` (unnest), given when the statement is run (`rows_bound`).
+    `ordinality` names a column of each row's place, from 1."""
+    arrays = [bindparam(f"{name}_{column}", type_=postgresql.ARRAY(item))
+              for column, item in columns.items()]
     return (func.unnest(*arrays).table_valued(*columns, with_ordinality=ordinality)
             .render_derived(name=name))
 
@@ -307,6 +306,29 @@ def rows_bound(dialect: str, name: str, columns: dict[str, Any],
     if dialect == "postgresql":
         return {f"{name}_{column}": [row[i] for row in rows] for i, column in enumerate(columns)}
     return {name: json.dumps(rows)}
+
+
+def insert_rows(dialect: str, table: Any, name: str, columns: dict[str, Any],
+                **shared: Any) -> Any:
+    """`INSERT INTO table … SELECT` from a rows_of table `name`, in the rows' order, each row
+    also given the `shared` columns (name: SQL type, one parameter each), returning the new ids;
+    built once. Run it with `inserted_ids`."""
+    new = rows_of(dialect, name, columns, ordinality="n")
+    return (insert(table).from_select(
+        [*columns, *shared],
+        select(*(new.c[column] for column in columns),
+               *(bindparam(column, type_=item) for column, item in shared.items()))
+        .order_by(new.c.n))
+        .returning(table.c.id))
+
+
+async def inserted_ids(session: AsyncSession, statement: Any, params: dict[str, Any]) -> list[int]:
+    """Run an `insert_rows` statement; the new ids, in the rows' order. The ids a table gives
+    rise in the order its rows go in: on PostgreSQL the sequence gives each row its id as it is
+    inserted, and one connection's ids only rise (another process's may come between them, never
+    reorder them); on SQLite each row takes the highest id plus one, and writers take turns. So
+    the ids returned, sorted, are the rows'."""
+    return sorted((await session.execute(statement, params)).scalars())
 
 
 async def lock(session: AsyncSession, key: str) -> None:

@@ -9,11 +9,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, String, Text, bindparam, case, exists, func, insert, or_, select, update
+from sqlalchemy import Integer, String, Text, bindparam, case, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import clock, events
-from server.db import in_list, list_bound, rows_bound, rows_of
+from server.db import in_list, insert_rows, inserted_ids, list_bound, rows_bound, rows_of
 from server.errors import AppError, Conflict, Invalid, NotFound, RateLimited
 from server.i18n import N_
 from server.models import AuthSession, Commitment, Encouragement, Event, Hidden, Membership, User
@@ -114,8 +114,8 @@ async def send_many(session: AsyncSession, cheers: Sequence[Cheering], *,
         rows = [(cheers[i].group_id, cheers[i].sender_id, shaped[i][2], cheers[i].commitment_id,
                  shaped[i][0].value, shaped[i][1]) for i in order]
         dialect = session.get_bind().dialect.name
-        ids = sorted((await session.execute(_writing(dialect), {
-            **rows_bound(dialect, "cheer", _CHEER, rows), "created_at": now})).scalars())
+        ids = await inserted_ids(session, _writing(dialect), {
+            **rows_bound(dialect, "cheer", _CHEER, rows), "created_at": now})
         written = await log.append_many(session, [
             (cheers[i].group_id, events.EncouragementSent(
                 encouragement_id=eid, kind=shaped[i][0], text=shaped[i][1],
@@ -262,19 +262,9 @@ _CHEER = {"group_id": Integer(), "from_user_id": Integer(), "to_user_id": Intege
 
 @functools.cache
 def _writing(dialect: str) -> Any:
-    """The cheers' insert, built once per kind of database, the rows given as parameters. The
-    rows are inserted in their order, and the ids the table gives them rise in that order: on
-    PostgreSQL the sequence gives each row its id as it goes in, and one connection's ids only
-    rise; on SQLite each row takes the highest id plus one, and writers take turns. So the ids
-    returned, sorted, are the rows'."""
-    new = rows_of(dialect, "cheer", _CHEER, ordinality="n")
-    # Written to the table, as Core: the rows come back as ids alone, with no ORM entity made.
+    """The cheers' insert, built once per kind of database, the rows given as parameters."""
     table = Encouragement.metadata.tables["encouragements"]
-    return (insert(table).from_select(
-        [*_CHEER, "created_at"],
-        select(*(new.c[column] for column in _CHEER),
-               bindparam("created_at", type_=table.c.created_at.type)).order_by(new.c.n))
-        .returning(table.c.id))
+    return insert_rows(dialect, table, "cheer", _CHEER, created_at=table.c.created_at.type)
 
 
 # Per sender: the cheers asked, and how many sessions and memberships must stand, beside how

@@ -17,7 +17,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from server import clock, events
-from server.db import UTCDateTime, after_commit, arrays_of, rows_bound, rows_of
+from server.db import UTCDateTime, after_commit, arrays_of, insert_rows, inserted_ids, rows_bound
 from server.events import GroupEvent
 from server.models import Event, Group, User
 
@@ -113,32 +113,27 @@ async def _bump_then_insert(session: AsyncSession, wanted: Counter[tuple[int, st
                 .execution_options(synchronize_session=False)):
             before[(group_id, stream)] = seq - added[group_id]
     _seqs(rows, places, before, wanted)
-    # The rows' data as the column keeps it, written as it is: one multi-row insert whose ids,
-    # sorted, are the rows' (each row takes the highest id plus one, and writers take turns).
-    keep = Event.metadata.tables["events"].c.data.type.bind_processor(session.get_bind().dialect)
-    assert keep is not None  # JSON is kept as text
-    return sorted((await session.execute(_INSERT_SQLITE, {
+    # The rows' data as the column keeps it (JSON, as text), written as it is.
+    keep = _EVENTS.c.data.type.bind_processor(session.get_bind().dialect)
+    assert keep is not None
+    return await inserted_ids(session, _INSERT_SQLITE, {
         **rows_bound("sqlite", "new", _SQLITE_NEW, [
             (row["group_id"], row["seq"], row["kind"], row["actor_id"], keep(row["data"]),
              row["stream"]) for row in rows]),
-        "at": rows[0]["at"]})).scalars())
+        "at": rows[0]["at"]})
 
 
+_EVENTS = Event.metadata.tables["events"]
 _SQLITE_NEW = {"group_id": Integer(), "seq": Integer(), "kind": String(), "actor_id": Integer(),
                "data": Text(), "stream": String()}
-_SQLITE_ROWS = rows_of("sqlite", "new", _SQLITE_NEW, ordinality="n")
-_INSERT_SQLITE = (
-    insert(Event.metadata.tables["events"]).from_select(
-        [*_SQLITE_NEW, "at"],
-        select(*(_SQLITE_ROWS.c[column] for column in _SQLITE_NEW),
-               bindparam("at", type_=UTCDateTime())).order_by(_SQLITE_ROWS.c.n))
-    .returning(Event.metadata.tables["events"].c.id))
+_INSERT_SQLITE = insert_rows("sqlite", _EVENTS, "new", _SQLITE_NEW, at=UTCDateTime())
 
 
 # The groups' rows, taken in id order; their counters bumped by the events each stream gets;
 # the events inserted with seqs from the bumped counters: one statement, one shape whatever
 # the batch (docs/performance.md, "Statements built once").
-_ADDED = arrays_of("added", {"group_id": Integer(), "shared": Integer(), "moderators": Integer()})
+_ADDED_COLUMNS = {"group_id": Integer(), "shared": Integer(), "moderators": Integer()}
+_ADDED = arrays_of("added", _ADDED_COLUMNS)
 _TAKEN = (select(Group.id).where(Group.id == any_(bindparam("added_group_id", type_=postgresql.ARRAY(Integer))))
           .order_by(Group.id).with_for_update(key_share=True).cte("taken").prefix_with("MATERIALIZED"))
 _BUMPED = (update(Group).where(Group.id == _TAKEN.c.id, Group.id == _ADDED.c.group_id)
@@ -147,12 +142,13 @@ _BUMPED = (update(Group).where(Group.id == _TAKEN.c.id, Group.id == _ADDED.c.gro
            .returning(Group.id, (Group.last_seq - _ADDED.c.shared).label("shared_before"),
                       (Group.moderators_seq - _ADDED.c.moderators).label("moderators_before"))
            .cte("bumped"))
-_NEW = arrays_of("new", {"group_id": Integer(), "stream": String(), "place": Integer(), "kind": String(),
-                         "actor_id": Integer(), "data": JSON()}, ordinality="n")
+_NEW_COLUMNS = {"group_id": Integer(), "stream": String(), "place": Integer(), "kind": String(),
+                "actor_id": Integer(), "data": JSON()}
+_NEW = arrays_of("new", _NEW_COLUMNS, ordinality="n")
 _BUMP_AND_INSERT = (
     # Written to the table, as Core: an ORM statement of this shape is not one SQLAlchemy's
     # bulk insert takes. The rows come back as (id, group, stream, seq).
-    insert(Event.metadata.tables["events"]).from_select(
+    insert(_EVENTS).from_select(
         ["group_id", "seq", "kind", "actor_id", "data", "at", "stream"],
         select(_NEW.c.group_id,
                case((_NEW.c.stream == GROUP, _BUMPED.c.shared_before),
@@ -169,15 +165,12 @@ async def _bump_and_insert(session: AsyncSession, wanted: Counter[tuple[int, str
     for a Core statement as for the ORM's)."""
     group_ids = sorted({group_id for group_id, _ in wanted})
     written = (await session.execute(_BUMP_AND_INSERT, {
-        "added_group_id": group_ids,
-        "added_shared": [wanted[(group_id, GROUP)] for group_id in group_ids],
-        "added_moderators": [wanted[(group_id, MODERATORS)] for group_id in group_ids],
-        "new_group_id": [row["group_id"] for row in rows],
-        "new_stream": [row["stream"] for row in rows],
-        "new_place": places,
-        "new_kind": [row["kind"] for row in rows],
-        "new_actor_id": [row["actor_id"] for row in rows],
-        "new_data": [row["data"] for row in rows],
+        **rows_bound("postgresql", "added", _ADDED_COLUMNS, [
+            (group_id, wanted[(group_id, GROUP)], wanted[(group_id, MODERATORS)])
+            for group_id in group_ids]),
+        **rows_bound("postgresql", "new", _NEW_COLUMNS, [
+            (row["group_id"], row["stream"], place, row["kind"], row["actor_id"], row["data"])
+            for row, place in zip(rows, places, strict=True)]),
         "at": rows[0]["at"]})).all()
     before: dict[tuple[int, str], int] = {}
     ids: dict[tuple[int, str, int], int] = {}
